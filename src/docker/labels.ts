@@ -73,7 +73,13 @@ export function expandLabelKey(key: string): string {
   return key.includes('.') ? key : `${LABEL_PREFIX}.${key}`;
 }
 
-/** `{k: v}` → `['k=v']`, the form of the Engine API's `label` filter (several AND together). */
+/** A label value in a query that matches any value: the filter tests only that the key exists. */
+export const ANY_VALUE = '*';
+
+/**
+ * `{k: v}` → `['k=v']`, the form of the Engine API's `label` filter (several AND
+ * together); a value of {@link ANY_VALUE} becomes `k` alone, which matches any value.
+ */
 export function labelFilter(labels: Record<string, string>): string[] {
-  return Object.entries(labels).map(([k, v]) => `${k}=${v}`);
+  return Object.entries(labels).map(([k, v]) => (v === ANY_VALUE ? k : `${k}=${v}`));
 }

@@ -1,0 +1,199 @@
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { once } from 'node:events';
+import {
+  ImageNotFoundError,
+  labelsFor,
+  type ContainerSpec,
+  type DockerClient,
+  type RunIdentity,
+} from '../docker/index.js';
+import { parseWorkerEventLine } from '../worker/events.js';
+import type { AttemptExit, AttemptHandle, AttemptObserver, AttemptSpec, WorkerBackend } from './types.js';
+
+/** How worker containers are isolated and limited. Defaults follow DESIGN.md "Defaults that matter". */
+export interface DockerBackendOptions {
+  readonly run: RunIdentity;
+  /** Image reference, e.g. `keelhaul/worker:0.1.0`. */
+  readonly image: string;
+  /**
+   * `none`: only `lo`. `internal`: one labelled per-run network with `Internal: true`.
+   * `bridge`: Docker's default bridge, only when a scenario asks for it.
+   */
+  readonly network: 'none' | 'internal' | 'bridge';
+  /** Memory limit, bytes (`HostConfig.Memory`; swap is pinned to the same value). */
+  readonly memoryBytes: number;
+  readonly pidsLimit: number;
+  /** CPUs, e.g. 0.5 → `NanoCpus` 5e8. */
+  readonly cpus?: number;
+  /** Size of the `/tmp` tmpfs, bytes. */
+  readonly tmpfsBytes: number;
+  /** `uid:gid` the worker runs as; never root. @default `1000:1000` */
+  readonly user?: string;
+}
+
+/** Where the worker's workspace is mounted (docs/worker-contract.md). */
+export const WORKSPACE_PATH = '/workspace';
+
+/** How long to wait for attached output to drain after the container exited, ms. */
+const OUTPUT_DRAIN_TIMEOUT_MS = 5000;
+
+/** Docker names allow `[a-zA-Z0-9][a-zA-Z0-9_.-]+`; task ids are already restricted to that set. */
+function resourceName(...parts: string[]): string {
+  return parts.join('-').replace(/[^a-zA-Z0-9_.-]/g, '_');
+}
+
+/**
+ * Runs each attempt as one hardened, labelled container: non-root, `CapDrop: ALL`,
+ * `no-new-privileges`, read-only root filesystem, a tmpfs `/tmp`, a per-task labelled
+ * volume at `/workspace`, memory and pids limits, and never the Docker socket (no bind
+ * mounts at all).
+ */
+export class DockerBackend implements WorkerBackend {
+  readonly kind = 'docker' as const;
+  readonly #docker: DockerClient;
+  readonly #options: DockerBackendOptions;
+  #networkName: string | undefined;
+  readonly #volumes = new Map<string, Promise<string>>();
+
+  constructor(docker: DockerClient, options: DockerBackendOptions) {
+    this.#docker = docker;
+    this.#options = options;
+  }
+
+  /** The per-run network's name when `network: internal`, once prepared. */
+  get networkName(): string | undefined {
+    return this.#networkName;
+  }
+
+  /**
+   * @throws {ImageNotFoundError} when the image is absent (no registry to pull from)
+   * @throws {DaemonUnavailableError}
+   */
+  async prepare(): Promise<void> {
+    const image = await this.#docker.inspectImage(this.#options.image);
+    if (!image) {
+      throw new ImageNotFoundError(this.#options.image, {
+        operation: 'prepare run',
+        hint: this.#options.image.startsWith('keelhaul/worker:')
+          ? 'Build it with `keelhaul images build`.'
+          : 'Build or load it on this daemon first (nothing can be pulled here), or change `image:` in the scenario.',
+      });
+    }
+    if (this.#options.network === 'internal') {
+      const name = resourceName('kh', this.#options.run.runId);
+      await this.#docker.createNetwork({
+        name,
+        internal: true,
+        labels: labelsFor(this.#options.run, 'network'),
+      });
+      this.#networkName = name;
+    }
+  }
+
+  /** One workspace volume per task, reused by its attempts so a retry sees the earlier attempt's files. */
+  #workspaceVolume(taskId: string): Promise<string> {
+    let volume = this.#volumes.get(taskId);
+    if (!volume) {
+      volume = this.#docker.createVolume({
+        name: resourceName('kh', this.#options.run.runId, taskId),
+        labels: labelsFor(this.#options.run, 'workspace', { task: taskId }),
+      });
+      // A failed create must not poison later attempts of the task.
+      volume.catch(() => this.#volumes.delete(taskId));
+      this.#volumes.set(taskId, volume);
+    }
+    return volume;
+  }
+
+  #networkMode(): string {
+    if (this.#options.network === 'internal') {
+      if (!this.#networkName) throw new Error('DockerBackend.launch called before prepare(): the internal network does not exist yet');
+      return this.#networkName;
+    }
+    return this.#options.network;
+  }
+
+  async launch(spec: AttemptSpec, observer: AttemptObserver): Promise<AttemptHandle> {
+    const volume = await this.#workspaceVolume(spec.taskId);
+    const name = resourceName('kh', spec.runId, spec.taskId, `a${spec.attempt}`);
+    const containerSpec: ContainerSpec = {
+      name,
+      image: this.#options.image,
+      labels: spec.labels,
+      env: {
+        KEELHAUL_RUN_ID: spec.runId,
+        KEELHAUL_TASK_ID: spec.taskId,
+        KEELHAUL_ATTEMPT: String(spec.attempt),
+        KEELHAUL_SEED: String(spec.seed),
+        KEELHAUL_TASK: JSON.stringify(spec.task),
+        KEELHAUL_WORKSPACE: WORKSPACE_PATH,
+      },
+      user: this.#options.user ?? '1000:1000',
+      networkMode: this.#networkMode(),
+      mounts: [
+        { type: 'volume', source: volume, target: WORKSPACE_PATH },
+        // noexec is not set: Node's JIT does not need it, but tools a user's worker runs may.
+        { type: 'tmpfs', target: '/tmp', sizeBytes: this.#options.tmpfsBytes, mode: 0o1777 },
+      ],
+      readonlyRootfs: true,
+      capDrop: ['ALL'],
+      securityOpt: ['no-new-privileges'],
+      memoryBytes: this.#options.memoryBytes,
+      pidsLimit: this.#options.pidsLimit,
+      ...(this.#options.cpus !== undefined ? { nanoCpus: Math.round(this.#options.cpus * 1e9) } : {}),
+    };
+
+    const id = await this.#docker.createContainer(containerSpec);
+    mkdirSync(spec.logDir, { recursive: true });
+    const stdoutLog = createWriteStream(join(spec.logDir, 'stdout.log'));
+    const stderrLog = createWriteStream(join(spec.logDir, 'stderr.log'));
+    // Attach before start: output written before a later attach would be missed.
+    const output = await this.#docker.attachContainer(id);
+    output.stderr.pipe(stderrLog);
+    output.stdout.pipe(stdoutLog);
+    const lines = createInterface({ input: output.stdout, crlfDelay: Infinity });
+    lines.on('line', (line) => {
+      if (line.trim() === '') return;
+      const parsed = parseWorkerEventLine(line);
+      if (parsed.ok) observer.onEvent(parsed.event);
+      else observer.onInvalidLine?.(line, parsed.error);
+    });
+    const drained = Promise.all([once(lines, 'close'), finished(stdoutLog), finished(stderrLog)]);
+
+    await this.#docker.startContainer(id);
+    const startedAt = new Date().toISOString();
+    const docker = this.#docker;
+    let exit: Promise<AttemptExit> | undefined;
+
+    return {
+      id,
+      name,
+      startedAt,
+      wait(): Promise<AttemptExit> {
+        exit ??= (async () => {
+          const { exitCode } = await docker.waitContainer(id);
+          const endedAt = new Date().toISOString();
+          const info = await docker.inspectContainer(id);
+          await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, OUTPUT_DRAIN_TIMEOUT_MS).unref())]);
+          return { exitCode, oomKilled: info.state.oomKilled, endedAt };
+        })();
+        return exit;
+      },
+      async kill(signal: string): Promise<void> {
+        const info = await docker.inspectContainer(id);
+        if (!info.state.running) return;
+        await docker.killContainer(id, signal);
+      },
+    };
+  }
+}
+
+function finished(stream: WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.closed) resolve();
+    stream.once('close', () => resolve());
+    stream.once('error', () => resolve());
+  });
+}

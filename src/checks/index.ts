@@ -1,0 +1,2 @@
+/** Checks: invariants over a finished run, each a CheckResult that can fail. */
+export * from './invariants.js';

@@ -1,0 +1,200 @@
+/**
+ * Invariants over a finished run. Each check returns a {@link CheckResult} that says what
+ * was expected, what was observed and the evidence, and each can fail: a check that can
+ * only pass proves nothing.
+ */
+
+/** The result of one invariant. */
+export interface CheckResult {
+  /** Kebab-case, stable: reports and JUnit use it as the test name. */
+  readonly name: string;
+  readonly ok: boolean;
+  readonly expected: string;
+  readonly observed: string;
+  /** Details a reader needs to act on a failure (ids, task names). */
+  readonly evidence: readonly string[];
+}
+
+/** One attempt as the controller recorded it. */
+export interface AttemptFacts {
+  readonly task: string;
+  readonly attempt: number;
+  readonly containerId: string;
+  readonly exitCode: number | null;
+  readonly oomKilled: boolean;
+  readonly outcome: 'completed' | 'failed' | 'killed' | 'oom' | 'lost';
+  /** Worker events of type task.completed this attempt emitted. */
+  readonly completedEvents: number;
+  /** Interfaces the worker reported in task.started (undefined when it never started). */
+  readonly interfaces?: readonly string[];
+  /** Problems found by inspecting the running container (labels, hardening, network); empty when fine. */
+  readonly auditProblems: readonly string[];
+  /** Whether the container was inspected while running. */
+  readonly audited: boolean;
+}
+
+/** One fault as the injector recorded it. */
+export interface FaultFacts {
+  readonly faultId: string;
+  readonly kind: string;
+  readonly status: 'injected' | 'no-target' | 'failed' | 'not-fired';
+  readonly signal?: string;
+  readonly targets: readonly { readonly containerId: string; readonly task?: string | undefined; readonly attempt?: number | undefined }[];
+  readonly error?: string;
+}
+
+/** Everything the checks look at. */
+export interface RunFacts {
+  readonly taskIds: readonly string[];
+  readonly attempts: readonly AttemptFacts[];
+  readonly faults: readonly FaultFacts[];
+  readonly network: 'none' | 'internal' | 'bridge';
+  /** What a label query found with the run label after cleanup. */
+  readonly leaks: { readonly containers: readonly string[]; readonly networks: readonly string[]; readonly volumes: readonly string[] };
+  readonly expect: {
+    readonly allCompleted: boolean;
+    readonly exactlyOnce: boolean;
+    readonly killedAttemptsRecover: boolean;
+    readonly noLeaks: boolean;
+  };
+}
+
+/** Every task ended with a completed attempt. */
+export function checkAllCompleted(facts: RunFacts): CheckResult {
+  const done = new Set(facts.attempts.filter((a) => a.outcome === 'completed').map((a) => a.task));
+  const missing = facts.taskIds.filter((t) => !done.has(t));
+  return {
+    name: 'all-completed',
+    ok: missing.length === 0,
+    expected: `${facts.taskIds.length} of ${facts.taskIds.length} tasks completed`,
+    observed: `${facts.taskIds.length - missing.length} of ${facts.taskIds.length} tasks completed`,
+    evidence: missing.map((t) => {
+      const attempts = facts.attempts.filter((a) => a.task === t);
+      return `${t}: ${attempts.map((a) => `attempt ${a.attempt} ${a.outcome}${a.exitCode !== null ? ` (exit ${a.exitCode})` : ''}`).join('; ') || 'never launched'}`;
+    }),
+  };
+}
+
+/**
+ * No task completed more than once: counted both from the controller's outcomes and from
+ * the workers' own `task.completed` events, so a completion the controller missed still counts.
+ */
+export function checkExactlyOnce(facts: RunFacts): CheckResult {
+  const counts = new Map<string, number>();
+  for (const a of facts.attempts) {
+    const n = Math.max(a.completedEvents, a.outcome === 'completed' ? 1 : 0);
+    counts.set(a.task, (counts.get(a.task) ?? 0) + n);
+  }
+  const twice = [...counts].filter(([, n]) => n > 1).map(([t, n]) => `${t} completed ${n} times`);
+  return {
+    name: 'exactly-once',
+    ok: twice.length === 0,
+    expected: 'every task completes at most once',
+    observed: twice.length === 0 ? 'no task completed more than once' : `${twice.length} task(s) completed more than once`,
+    evidence: twice,
+  };
+}
+
+/** Every fault in the scenario fired and acted on at least one target. */
+export function checkFaultsInjected(facts: RunFacts): CheckResult {
+  const bad = facts.faults.filter((f) => f.status !== 'injected');
+  return {
+    name: 'faults-injected',
+    ok: bad.length === 0,
+    expected: `${facts.faults.length} of ${facts.faults.length} faults injected`,
+    observed: `${facts.faults.length - bad.length} of ${facts.faults.length} faults injected`,
+    evidence: bad.map((f) => `${f.faultId} (${f.kind}): ${f.status}${f.error ? `: ${f.error}` : ''}`),
+  };
+}
+
+/**
+ * Each attempt a SIGKILL fault hit exited 137 (128 + SIGKILL's 9) and its task completed
+ * on a later attempt.
+ */
+export function checkKilledAttemptsRecover(facts: RunFacts): CheckResult {
+  const evidence: string[] = [];
+  let killed = 0;
+  for (const fault of facts.faults) {
+    if (fault.kind !== 'kill' || fault.status !== 'injected') continue;
+    for (const target of fault.targets) {
+      const attempt = facts.attempts.find((a) => a.containerId === target.containerId);
+      if (!attempt) {
+        evidence.push(`${fault.faultId}: container ${target.containerId.slice(0, 12)} is not an attempt of this run`);
+        continue;
+      }
+      killed += 1;
+      const label = `${attempt.task} attempt ${attempt.attempt}`;
+      if (fault.signal === 'SIGKILL' && attempt.exitCode !== 137) {
+        evidence.push(`${label}: exit ${attempt.exitCode ?? 'unknown'}, expected 137 after SIGKILL`);
+      }
+      const later = facts.attempts.find((a) => a.task === attempt.task && a.attempt > attempt.attempt && a.outcome === 'completed');
+      if (!later) evidence.push(`${label}: no later attempt completed the task`);
+    }
+  }
+  return {
+    name: 'killed-attempts-recover',
+    ok: evidence.length === 0,
+    expected: 'each killed attempt exits 137 and its task completes on a later attempt',
+    observed: evidence.length === 0 ? `${killed} killed attempt(s), all recovered` : `${evidence.length} problem(s) among ${killed} killed attempt(s)`,
+    evidence,
+  };
+}
+
+/** Every attempt container carried the run's labels and the hardening defaults, seen by inspecting it while it ran. */
+export function checkContainerAudit(facts: RunFacts): CheckResult {
+  const unaudited = facts.attempts.filter((a) => !a.audited).map((a) => `${a.task} attempt ${a.attempt}: not inspected while running`);
+  const problems = facts.attempts.flatMap((a) => a.auditProblems.map((p) => `${a.task} attempt ${a.attempt}: ${p}`));
+  const evidence = [...problems, ...unaudited];
+  return {
+    name: 'containers-labelled-and-hardened',
+    ok: problems.length === 0 && facts.attempts.length > 0,
+    expected: 'every attempt container carries run/role/task/attempt/scenario/version labels, runs non-root with CapDrop ALL, no-new-privileges, a read-only root filesystem and the scenario network mode',
+    observed: problems.length === 0 ? `${facts.attempts.length - unaudited.length} of ${facts.attempts.length} containers inspected, no problem found` : `${problems.length} problem(s)`,
+    evidence,
+  };
+}
+
+/** With `network: none`, every worker saw only the loopback interface (from its own task.started report). */
+export function checkNetworkIsolation(facts: RunFacts): CheckResult | undefined {
+  if (facts.network !== 'none') return undefined;
+  const reported = facts.attempts.filter((a) => a.interfaces !== undefined);
+  const leaky = reported.filter((a) => a.interfaces!.some((i) => i !== 'lo'));
+  return {
+    name: 'network-isolation',
+    ok: leaky.length === 0 && reported.length > 0,
+    expected: 'workers with network none report only the lo interface',
+    observed: reported.length === 0 ? 'no worker reported its interfaces' : `${reported.length - leaky.length} of ${reported.length} reports show only lo`,
+    evidence: leaky.map((a) => `${a.task} attempt ${a.attempt}: interfaces ${a.interfaces!.join(', ')}`),
+  };
+}
+
+/** A label query after cleanup finds no container, network or volume with the run label. */
+export function checkNoLeaks(facts: RunFacts): CheckResult {
+  const { containers, networks, volumes } = facts.leaks;
+  const total = containers.length + networks.length + volumes.length;
+  return {
+    name: 'no-leaks',
+    ok: total === 0,
+    expected: '0 containers, 0 networks, 0 volumes with the run label',
+    observed: `${containers.length} containers, ${networks.length} networks, ${volumes.length} volumes with the run label`,
+    evidence: [
+      ...containers.map((c) => `container ${c}`),
+      ...networks.map((n) => `network ${n}`),
+      ...volumes.map((v) => `volume ${v}`),
+    ].slice(0, 50),
+  };
+}
+
+/** Runs the checks the scenario's `expect:` selects, in a stable order. */
+export function runChecks(facts: RunFacts): CheckResult[] {
+  const results: (CheckResult | undefined)[] = [
+    facts.expect.allCompleted ? checkAllCompleted(facts) : undefined,
+    facts.expect.exactlyOnce ? checkExactlyOnce(facts) : undefined,
+    facts.faults.length > 0 ? checkFaultsInjected(facts) : undefined,
+    facts.expect.killedAttemptsRecover && facts.faults.some((f) => f.kind === 'kill') ? checkKilledAttemptsRecover(facts) : undefined,
+    checkContainerAudit(facts),
+    checkNetworkIsolation(facts),
+    facts.expect.noLeaks ? checkNoLeaks(facts) : undefined,
+  ];
+  return results.filter((r): r is CheckResult => r !== undefined);
+}

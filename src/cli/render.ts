@@ -1,0 +1,60 @@
+import type { RunEvent } from '../controller/index.js';
+
+/** Where the CLI writes: injectable so commands can be tested without a terminal. */
+export interface CliIo {
+  readonly out: (line: string) => void;
+  readonly err: (line: string) => void;
+}
+
+/** The process's own stdout/stderr. */
+export const processIo: CliIo = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
+
+const short = (id: string): string => id.slice(0, 12);
+const at = (task: string, attempt: number): string => `${task}#${attempt}`;
+
+/**
+ * One terminal line per attempt transition, fault, check and the run's start and end;
+ * worker events other than task.failed stay in events.jsonl only (heartbeats would drown
+ * the terminal). `undefined` means "print nothing".
+ */
+export function renderEvent(event: RunEvent, options: { verbose?: boolean } = {}): string | undefined {
+  switch (event.type) {
+    case 'run.started':
+      return `run ${event.run}: scenario ${event.scenario}, seed ${event.seed}, ${event.tasks} task(s) at concurrency ${event.concurrency}, image ${event.image}, network ${event.network}\n  run directory ${event.runDir}`;
+    case 'attempt.created':
+      return undefined;
+    case 'attempt.running':
+      return `  ${at(event.task, event.attempt)} running       container ${short(event.containerId)} (${event.containerName})`;
+    case 'attempt.exited':
+      return `  ${at(event.task, event.attempt)} ${event.outcome.padEnd(13)} exit ${event.exitCode}${event.oomKilled ? ' OOMKilled' : ''}${event.reason ? ` (${event.reason})` : ''} after ${event.durationMs} ms`;
+    case 'attempt.retrying':
+      return `  ${at(event.task, event.attempt)} retrying      in ${event.delayMs} ms after ${event.previousOutcome}`;
+    case 'task.finished':
+      return event.outcome === 'completed' ? undefined : `  ${event.task} FAILED after ${event.attempts} attempt(s)`;
+    case 'worker.event':
+      if (event.event.type === 'task.failed') {
+        const e = event.event as { reason?: unknown; message?: unknown };
+        return `  ${at(event.task, event.attempt)} task.failed   ${String(e.reason)}${e.message ? `: ${String(e.message)}` : ''}`;
+      }
+      return options.verbose ? `  ${at(event.task, event.attempt)} ${event.event.type}` : undefined;
+    case 'worker.invalid-line':
+      return options.verbose ? `  ${at(event.task, event.attempt)} ignored a non-event line: ${event.error}` : undefined;
+    case 'fault.injected':
+      return `  fault ${event.fault.faultId} (${event.fault.kind} ${Object.values(event.fault.params).join(' ')}) ${event.fault.trigger}: hit ${event.fault.targets.map((t) => (t.task ? at(t.task, t.attempt ?? 0) : short(t.containerId))).join(', ')} at +${event.fault.offsetMs} ms`;
+    case 'fault.failed':
+      return `  fault ${event.fault.faultId} (${event.fault.kind}) ${event.fault.trigger}: ${event.fault.status}${event.fault.error ? `: ${event.fault.error}` : ''}`;
+    case 'fault.skipped':
+      return `  fault ${event.faultId} (${event.kind}) never fired: ${event.reason}`;
+    case 'cleanup.finished':
+      return `cleanup: removed ${event.containers} container(s), ${event.networks} network(s), ${event.volumes} volume(s)${event.errors.length ? `; ${event.errors.length} error(s): ${event.errors.join('; ')}` : ''}`;
+    case 'check.result':
+      return `  ${event.ok ? 'ok  ' : 'FAIL'} ${event.name}: ${event.observed}${event.ok ? '' : ` (expected ${event.expected})`}`;
+    case 'run.aborted':
+      return `run aborting: ${event.reason}`;
+    case 'run.finished':
+      return `run ${event.run} ${event.status.toUpperCase()} in ${(event.durationMs / 1000).toFixed(1)} s\nreport: ${event.reportPath}`;
+  }
+}

@@ -1,0 +1,100 @@
+import { once } from 'node:events';
+import winston from 'winston';
+import type { FaultRecord } from '../chaos/index.js';
+import type { WorkerEvent } from '../worker/events.js';
+
+/** How an attempt ended. */
+export type AttemptOutcome = 'completed' | 'failed' | 'killed' | 'oom' | 'lost';
+
+/**
+ * The run's one event shape: every line of events.jsonl and every line the terminal
+ * renders is one of these. `ts` is ISO 8601; `run` the run id.
+ */
+export type RunEvent = { readonly ts: string; readonly run: string } & (
+  | {
+      type: 'run.started';
+      scenario: string;
+      seed: number;
+      image: string;
+      network: string;
+      tasks: number;
+      concurrency: number;
+      runDir: string;
+    }
+  | { type: 'attempt.created'; task: string; attempt: number; containerName: string }
+  | { type: 'attempt.running'; task: string; attempt: number; containerId: string; containerName: string }
+  | {
+      type: 'attempt.exited';
+      task: string;
+      attempt: number;
+      containerId: string;
+      exitCode: number;
+      oomKilled: boolean;
+      outcome: AttemptOutcome;
+      reason?: string;
+      durationMs: number;
+    }
+  | { type: 'attempt.retrying'; task: string; attempt: number; delayMs: number; previousOutcome: AttemptOutcome }
+  | { type: 'task.finished'; task: string; outcome: 'completed' | 'failed'; attempts: number }
+  | { type: 'worker.event'; task: string; attempt: number; event: WorkerEvent }
+  | { type: 'worker.invalid-line'; task: string; attempt: number; line: string; error: string }
+  | { type: 'fault.injected'; fault: FaultRecord }
+  | { type: 'fault.failed'; fault: FaultRecord }
+  | { type: 'fault.skipped'; faultId: string; kind: string; trigger: string; reason: string }
+  | { type: 'cleanup.finished'; containers: number; networks: number; volumes: number; errors: string[] }
+  | { type: 'check.result'; name: string; ok: boolean; expected: string; observed: string }
+  | { type: 'run.aborted'; reason: string }
+  | { type: 'run.finished'; status: 'passed' | 'failed'; durationMs: number; reportPath: string }
+);
+
+/** A {@link RunEvent} before the log stamps `ts` and `run`. */
+export type RunEventInput = RunEvent extends infer E ? (E extends RunEvent ? Omit<E, 'ts' | 'run'> : never) : never;
+
+/**
+ * Appends events to `events.jsonl` through winston, one JSON object per line, and fans
+ * them out to listeners (the terminal renderer, the library API).
+ */
+export class EventLog {
+  readonly #runId: string;
+  readonly #logger: winston.Logger;
+  readonly #file: winston.transport;
+  readonly #listeners = new Set<(event: RunEvent) => void>();
+  #closed = false;
+
+  /** @param path the events.jsonl file; created or appended to */
+  constructor(runId: string, path: string) {
+    this.#runId = runId;
+    this.#file = new winston.transports.File({ filename: path });
+    this.#logger = winston.createLogger({
+      level: 'info',
+      // The event is the whole line: no winston level/message wrapper, one schema.
+      format: winston.format.printf((info) => JSON.stringify(info['event'])),
+      transports: [this.#file],
+    });
+  }
+
+  /** Stamps, writes and broadcasts one event; returns the stamped event. */
+  emit(input: RunEventInput): RunEvent {
+    const event = { ts: new Date().toISOString(), run: this.#runId, ...input } as RunEvent;
+    if (!this.#closed) this.#logger.info({ message: event.type, event });
+    for (const listener of this.#listeners) listener(event);
+    return event;
+  }
+
+  /** Adds a listener; returns a function that removes it. */
+  subscribe(listener: (event: RunEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Flushes and closes the file. Later events reach listeners only. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    // The logger's own 'finish' can come before the file transport has flushed
+    // (winston#1504); wait for the transport.
+    const done = once(this.#file, 'finish');
+    this.#logger.end();
+    await done;
+  }
+}

@@ -1,0 +1,5 @@
+/** The controller: run lifecycle, task queue, attempts, retry/backoff, events, cleanup. */
+export * from './controller.js';
+export * from './events.js';
+export * from './retry.js';
+export * from './cleanup.js';

@@ -1,0 +1,545 @@
+import Dockerode from 'dockerode';
+import { PassThrough, type Readable } from 'node:stream';
+import {
+  DaemonUnavailableError,
+  DockerError,
+  ImageNotFoundError,
+  ResourceNotFoundError,
+} from './errors.js';
+import { labelFilter } from './labels.js';
+
+/**
+ * The one place that constructs a Docker client. Everything else receives a
+ * {@link DockerClient}: a small interface with plain-object arguments and results, so
+ * that a fake for unit tests is a plain object, not a dockerode mock. dockerode's own
+ * types never leave src/docker/.
+ */
+
+/** How to reach a daemon. */
+export interface ConnectOptions {
+  /**
+   * `unix:///path/docker.sock`, a bare socket path, or `tcp://host:port`.
+   * @default process.env.DOCKER_HOST, else `/var/run/docker.sock`
+   */
+  readonly host?: string;
+  /**
+   * Timeout of the connect-time ping, in ms. A daemon restoring its containers accepts
+   * connections without answering (DOCKER-NOTES.md), so the ping needs its own bound.
+   * @default 5000
+   */
+  readonly pingTimeoutMs?: number;
+}
+
+/** `GET /version`, trimmed to what keelhaul reports. */
+export interface DaemonVersion {
+  readonly version: string;
+  readonly apiVersion: string;
+  /** The API version this client pinned after negotiation, e.g. `1.41`. */
+  readonly negotiatedApiVersion: string;
+  readonly os: string;
+  readonly arch: string;
+  readonly kernelVersion: string;
+}
+
+/** An image as `GET /images/{name}/json` describes it. */
+export interface ImageInfo {
+  readonly id: string;
+  readonly repoTags: readonly string[];
+  readonly repoDigests: readonly string[];
+  readonly labels: Readonly<Record<string, string>>;
+  /** Bytes. */
+  readonly size: number;
+  readonly created: string;
+}
+
+/** A tmpfs or ext4-on-loop volume option set, passed through as `DriverOpts`. */
+export interface VolumeSpec {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** @default `local` */
+  readonly driver?: string;
+  readonly driverOpts?: Readonly<Record<string, string>>;
+}
+
+export interface NetworkSpec {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** `Internal: true` gives the network no route out (only as good as the daemon's iptables). */
+  readonly internal: boolean;
+  /** @default `bridge` */
+  readonly driver?: string;
+}
+
+/** One mount of a container: a named volume or a tmpfs. Bind mounts are deliberately absent. */
+export type MountSpec =
+  | { readonly type: 'volume'; readonly source: string; readonly target: string; readonly readOnly?: boolean }
+  | { readonly type: 'tmpfs'; readonly target: string; readonly sizeBytes?: number; readonly mode?: number };
+
+/**
+ * What keelhaul asks of a container. Field names follow the Engine API's
+ * `POST /containers/create` body (https://docs.docker.com/engine/api/v1.41/#operation/ContainerCreate).
+ */
+export interface ContainerSpec {
+  readonly name: string;
+  readonly image: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly env: Readonly<Record<string, string>>;
+  readonly cmd?: readonly string[];
+  readonly entrypoint?: readonly string[];
+  /** `uid:gid`; a worker is never root. */
+  readonly user?: string;
+  readonly workingDir?: string;
+  /** `none`, `bridge`, or a network name. */
+  readonly networkMode: string;
+  readonly mounts: readonly MountSpec[];
+  readonly readonlyRootfs: boolean;
+  readonly capDrop: readonly string[];
+  readonly capAdd?: readonly string[];
+  readonly securityOpt: readonly string[];
+  /** Memory limit, bytes; `HostConfig.Memory`. */
+  readonly memoryBytes?: number;
+  /** `HostConfig.PidsLimit`. */
+  readonly pidsLimit?: number;
+  /** CPU quota in units of 1e-9 CPUs; `HostConfig.NanoCpus`. */
+  readonly nanoCpus?: number;
+  /** `HostConfig.Init`: run tini as pid 1 so signals reach the process and zombies are reaped. */
+  readonly init?: boolean;
+}
+
+/** `GET /containers/{id}/json`, trimmed to what the controller and checks read. */
+export interface ContainerInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly image: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly state: {
+    /** `created`, `running`, `paused`, `restarting`, `removing`, `exited`, `dead`. */
+    readonly status: string;
+    readonly running: boolean;
+    readonly paused: boolean;
+    readonly exitCode: number;
+    /** Judge OOM by this flag, not the exit code alone (DOCKER-NOTES.md: exit 0 with OOMKilled happens). */
+    readonly oomKilled: boolean;
+    /** Host pid of the container's init; 0 when not running. */
+    readonly pid: number;
+    readonly startedAt: string;
+    readonly finishedAt: string;
+  };
+  readonly hostConfig: {
+    readonly networkMode: string;
+    readonly readonlyRootfs: boolean;
+    readonly capDrop: readonly string[];
+    readonly securityOpt: readonly string[];
+    readonly memoryBytes: number;
+    readonly pidsLimit: number;
+  };
+  readonly user: string;
+  readonly mounts: readonly { readonly type: string; readonly source: string; readonly destination: string }[];
+  readonly networks: readonly string[];
+}
+
+/** A row of `GET /containers/json`. */
+export interface ContainerSummary {
+  readonly id: string;
+  readonly names: readonly string[];
+  readonly image: string;
+  readonly state: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface NetworkSummary {
+  readonly id: string;
+  readonly name: string;
+  readonly internal: boolean;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface VolumeSummary {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** The attached output streams of a container, demultiplexed (no TTY). */
+export interface ContainerOutput {
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+}
+
+/**
+ * The narrow Docker client the rest of keelhaul depends on. Every method throws
+ * {@link DaemonUnavailableError} when the daemon does not answer, {@link ResourceNotFoundError}
+ * for a missing container/network/volume (HTTP 404), and {@link DockerError} otherwise.
+ */
+export interface DockerClient {
+  /** The endpoint in use, for messages: a socket path or `tcp://host:port`. */
+  readonly endpoint: string;
+  /** `GET /_ping` bounded by `timeoutMs` (default 5000). */
+  ping(options?: { timeoutMs?: number }): Promise<void>;
+  version(): Promise<DaemonVersion>;
+  /** `undefined` when the image is absent. */
+  inspectImage(ref: string): Promise<ImageInfo | undefined>;
+  removeImage(ref: string, options?: { force?: boolean }): Promise<void>;
+  /** Returns the network id. */
+  createNetwork(spec: NetworkSpec): Promise<string>;
+  removeNetwork(idOrName: string): Promise<void>;
+  /** Returns the volume name. */
+  createVolume(spec: VolumeSpec): Promise<string>;
+  removeVolume(name: string, options?: { force?: boolean }): Promise<void>;
+  /** Returns the container id. Throws {@link ImageNotFoundError} when `spec.image` is absent. */
+  createContainer(spec: ContainerSpec): Promise<string>;
+  /** Attach before start so no early line is lost; streams end when the container exits. */
+  attachContainer(id: string): Promise<ContainerOutput>;
+  startContainer(id: string): Promise<void>;
+  /** `POST /containers/{id}/wait`: resolves with the exit code once the container stops. */
+  waitContainer(id: string): Promise<{ exitCode: number }>;
+  inspectContainer(id: string): Promise<ContainerInfo>;
+  /** `POST /containers/{id}/kill`; Docker records an API kill as a manual stop (moby#47792). */
+  killContainer(id: string, signal: string): Promise<void>;
+  removeContainer(id: string, options?: { force?: boolean; volumes?: boolean }): Promise<void>;
+  /** Label query; `all` includes stopped containers (default true). */
+  listContainers(query: { labels: Record<string, string>; all?: boolean; status?: string }): Promise<ContainerSummary[]>;
+  listNetworks(query: { labels: Record<string, string> }): Promise<NetworkSummary[]>;
+  listVolumes(query: { labels: Record<string, string> }): Promise<VolumeSummary[]>;
+  /**
+   * The dockerode instance, for the modules inside src/docker/ only (image build).
+   * @internal
+   */
+  readonly unsafeDockerode: Dockerode;
+}
+
+/** The newest Engine API version this client speaks; higher daemon versions are pinned down to it. */
+export const MAX_API_VERSION = '1.45';
+
+const DAEMON_DOWN_CODES = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'ETIMEDOUT', 'ECONNRESET', 'EPIPE', 'ABORT_ERR']);
+
+function compareApiVersions(a: string, b: string): number {
+  const [amaj = 0, amin = 0] = a.split('.').map(Number);
+  const [bmaj = 0, bmin = 0] = b.split('.').map(Number);
+  return amaj - bmaj || amin - bmin;
+}
+
+function parseHost(host: string | undefined): { options: Dockerode.DockerOptions; endpoint: string } {
+  const value = host ?? process.env['DOCKER_HOST'] ?? 'unix:///var/run/docker.sock';
+  if (value.startsWith('unix://')) {
+    const socketPath = value.slice('unix://'.length);
+    return { options: { socketPath }, endpoint: socketPath };
+  }
+  if (value.startsWith('/')) return { options: { socketPath: value }, endpoint: value };
+  if (value.startsWith('tcp://') || value.startsWith('http://')) {
+    const url = new URL(value.replace(/^tcp:/, 'http:'));
+    return {
+      options: { host: url.hostname, port: Number(url.port || 2375), protocol: 'http' },
+      endpoint: `tcp://${url.host}`,
+    };
+  }
+  throw new DockerError(
+    `Unsupported Docker host "${value}" (from ${host ? 'options.host' : 'DOCKER_HOST'}): expected unix:///path, an absolute socket path, or tcp://host:port`,
+    { operation: 'connect' },
+  );
+}
+
+interface HttpishError {
+  code?: string;
+  statusCode?: number;
+  json?: { message?: string } | null;
+  reason?: string;
+  name?: string;
+}
+
+/**
+ * Connects to a daemon, pings it (bounded) and negotiates the API version: the client
+ * pins `min(daemon ApiVersion, MAX_API_VERSION)`, as the docker CLI does
+ * (https://docs.docker.com/engine/api/#api-version-matrix).
+ *
+ * @throws {DaemonUnavailableError} when nothing answers within `pingTimeoutMs`.
+ */
+export async function connectDocker(options: ConnectOptions = {}): Promise<DockerClient> {
+  const { options: dockerOptions, endpoint } = parseHost(options.host);
+  const docker = new Dockerode(dockerOptions);
+  const client = new DockerodeClient(docker, endpoint);
+  await client.ping({ timeoutMs: options.pingTimeoutMs ?? 5000 });
+  const version = await client.version();
+  // Pin the version only after negotiation; unversioned paths would follow the daemon.
+  (docker.modem as unknown as { version: string }).version = `v${version.negotiatedApiVersion}`;
+  return client;
+}
+
+class DockerodeClient implements DockerClient {
+  readonly endpoint: string;
+  readonly #docker: Dockerode;
+
+  constructor(docker: Dockerode, endpoint: string) {
+    this.#docker = docker;
+    this.endpoint = endpoint;
+  }
+
+  get unsafeDockerode(): Dockerode {
+    return this.#docker;
+  }
+
+  /** Maps a dockerode/HTTP error to keelhaul's typed errors. */
+  #wrap(error: unknown, operation: string, resource?: string): Error {
+    const e = (error ?? {}) as HttpishError;
+    if (e.code && DAEMON_DOWN_CODES.has(e.code)) {
+      return new DaemonUnavailableError(this.endpoint, {
+        operation,
+        code: e.code === 'ABORT_ERR' ? 'ETIMEDOUT' : e.code,
+        cause: error,
+      });
+    }
+    if (e.name === 'AbortError' || e.name === 'TimeoutError') {
+      return new DaemonUnavailableError(this.endpoint, { operation, code: 'ETIMEDOUT', cause: error });
+    }
+    if (e.statusCode === 404 && resource) return new ResourceNotFoundError(resource, { operation, cause: error });
+    const detail = e.json?.message ?? (error instanceof Error ? error.message : String(error));
+    return new DockerError(`Docker ${operation}${resource ? ` (${resource})` : ''} failed: ${detail}`, {
+      operation,
+      cause: error,
+    });
+  }
+
+  async #call<T>(operation: string, resource: string | undefined, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      throw this.#wrap(error, operation, resource);
+    }
+  }
+
+  async ping(options: { timeoutMs?: number } = {}): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? 5000;
+    try {
+      // dockerode forwards `abortSignal` to docker-modem (lib/docker.js ping); the types omit it.
+      await (this.#docker.ping as (opts: { abortSignal: AbortSignal }) => Promise<unknown>)({
+        abortSignal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (error) {
+      const wrapped = this.#wrap(error, `ping (timeout ${timeoutMs} ms)`);
+      if (wrapped instanceof DaemonUnavailableError) throw wrapped;
+      throw new DaemonUnavailableError(this.endpoint, { operation: 'ping', cause: error });
+    }
+  }
+
+  async version(): Promise<DaemonVersion> {
+    const v = await this.#call('version', undefined, () => this.#docker.version());
+    const api = v.ApiVersion;
+    return {
+      version: v.Version,
+      apiVersion: api,
+      negotiatedApiVersion: compareApiVersions(api, MAX_API_VERSION) < 0 ? api : MAX_API_VERSION,
+      os: v.Os,
+      arch: v.Arch,
+      kernelVersion: v.KernelVersion ?? '',
+    };
+  }
+
+  async inspectImage(ref: string): Promise<ImageInfo | undefined> {
+    try {
+      const info = await this.#docker.getImage(ref).inspect();
+      return {
+        id: info.Id,
+        repoTags: info.RepoTags ?? [],
+        repoDigests: info.RepoDigests ?? [],
+        labels: info.Config?.Labels ?? {},
+        size: info.Size,
+        created: info.Created,
+      };
+    } catch (error) {
+      if ((error as HttpishError).statusCode === 404) return undefined;
+      throw this.#wrap(error, 'inspect image', `image ${ref}`);
+    }
+  }
+
+  async removeImage(ref: string, options: { force?: boolean } = {}): Promise<void> {
+    await this.#call('remove image', `image ${ref}`, () => this.#docker.getImage(ref).remove({ force: options.force ?? false }));
+  }
+
+  async createNetwork(spec: NetworkSpec): Promise<string> {
+    const network = await this.#call('create network', `network ${spec.name}`, () =>
+      this.#docker.createNetwork({
+        Name: spec.name,
+        Driver: spec.driver ?? 'bridge',
+        Internal: spec.internal,
+        Labels: { ...spec.labels },
+        CheckDuplicate: true,
+      }),
+    );
+    return network.id;
+  }
+
+  async removeNetwork(idOrName: string): Promise<void> {
+    await this.#call('remove network', `network ${idOrName}`, () => this.#docker.getNetwork(idOrName).remove());
+  }
+
+  async createVolume(spec: VolumeSpec): Promise<string> {
+    const volume = await this.#call('create volume', `volume ${spec.name}`, () =>
+      this.#docker.createVolume({
+        Name: spec.name,
+        Driver: spec.driver ?? 'local',
+        DriverOpts: { ...(spec.driverOpts ?? {}) },
+        Labels: { ...spec.labels },
+      }),
+    );
+    return (volume as unknown as { Name?: string; name?: string }).Name ?? spec.name;
+  }
+
+  async removeVolume(name: string, options: { force?: boolean } = {}): Promise<void> {
+    await this.#call('remove volume', `volume ${name}`, () =>
+      this.#docker.getVolume(name).remove({ force: options.force ?? false }),
+    );
+  }
+
+  async createContainer(spec: ContainerSpec): Promise<string> {
+    try {
+      const container = await this.#docker.createContainer({
+        name: spec.name,
+        Image: spec.image,
+        Labels: { ...spec.labels },
+        Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+        ...(spec.cmd ? { Cmd: [...spec.cmd] } : {}),
+        ...(spec.entrypoint ? { Entrypoint: [...spec.entrypoint] } : {}),
+        ...(spec.user ? { User: spec.user } : {}),
+        ...(spec.workingDir ? { WorkingDir: spec.workingDir } : {}),
+        AttachStdout: true,
+        AttachStderr: true,
+        Tty: false,
+        OpenStdin: false,
+        NetworkDisabled: false,
+        HostConfig: {
+          NetworkMode: spec.networkMode,
+          ReadonlyRootfs: spec.readonlyRootfs,
+          CapDrop: [...spec.capDrop],
+          ...(spec.capAdd ? { CapAdd: [...spec.capAdd] } : {}),
+          SecurityOpt: [...spec.securityOpt],
+          ...(spec.memoryBytes !== undefined
+            ? { Memory: spec.memoryBytes, MemorySwap: spec.memoryBytes }
+            : {}),
+          ...(spec.pidsLimit !== undefined ? { PidsLimit: spec.pidsLimit } : {}),
+          ...(spec.nanoCpus !== undefined ? { NanoCpus: spec.nanoCpus } : {}),
+          ...(spec.init !== undefined ? { Init: spec.init } : {}),
+          Mounts: spec.mounts.map((m): Dockerode.MountSettings =>
+            m.type === 'volume'
+              ? { Type: 'volume', Source: m.source, Target: m.target, ReadOnly: m.readOnly ?? false }
+              : {
+                  Type: 'tmpfs',
+                  Source: '',
+                  Target: m.target,
+                  // The API treats 0 as "no size limit" and 0 mode as the default 1777.
+                  TmpfsOptions: { SizeBytes: m.sizeBytes ?? 0, Mode: m.mode ?? 0o1777 },
+                },
+          ),
+        },
+      });
+      return container.id;
+    } catch (error) {
+      const e = error as HttpishError;
+      if (e.statusCode === 404 && /image/i.test(e.json?.message ?? '')) {
+        throw new ImageNotFoundError(spec.image, {
+          operation: 'create container',
+          hint: 'Build it with `keelhaul images build`, or name an image the daemon has.',
+          cause: error,
+        });
+      }
+      throw this.#wrap(error, 'create container', `container ${spec.name}`);
+    }
+  }
+
+  async attachContainer(id: string): Promise<ContainerOutput> {
+    const stream = await this.#call('attach container', `container ${id}`, () =>
+      this.#docker.getContainer(id).attach({ stream: true, stdout: true, stderr: true, logs: true }),
+    );
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    // Without a TTY the attach stream is multiplexed (8-byte frame headers); see
+    // https://docs.docker.com/engine/api/v1.41/#operation/ContainerAttach "Stream format".
+    this.#docker.modem.demuxStream(stream, stdout, stderr);
+    const end = (): void => {
+      stdout.end();
+      stderr.end();
+    };
+    stream.on('end', end);
+    stream.on('close', end);
+    stream.on('error', end);
+    return { stdout, stderr };
+  }
+
+  async startContainer(id: string): Promise<void> {
+    await this.#call('start container', `container ${id}`, () => this.#docker.getContainer(id).start());
+  }
+
+  async waitContainer(id: string): Promise<{ exitCode: number }> {
+    const result = (await this.#call('wait container', `container ${id}`, () =>
+      this.#docker.getContainer(id).wait(),
+    )) as { StatusCode: number };
+    return { exitCode: result.StatusCode };
+  }
+
+  async inspectContainer(id: string): Promise<ContainerInfo> {
+    const c = await this.#call('inspect container', `container ${id}`, () => this.#docker.getContainer(id).inspect());
+    const hc = c.HostConfig as Dockerode.HostConfig;
+    return {
+      id: c.Id,
+      name: c.Name.replace(/^\//, ''),
+      image: c.Config.Image,
+      labels: c.Config.Labels ?? {},
+      state: {
+        status: c.State.Status,
+        running: c.State.Running,
+        paused: c.State.Paused,
+        exitCode: c.State.ExitCode,
+        oomKilled: c.State.OOMKilled,
+        pid: c.State.Pid,
+        startedAt: c.State.StartedAt,
+        finishedAt: c.State.FinishedAt,
+      },
+      hostConfig: {
+        networkMode: hc.NetworkMode ?? '',
+        readonlyRootfs: hc.ReadonlyRootfs ?? false,
+        capDrop: hc.CapDrop ?? [],
+        securityOpt: hc.SecurityOpt ?? [],
+        memoryBytes: hc.Memory ?? 0,
+        pidsLimit: hc.PidsLimit ?? 0,
+      },
+      user: c.Config.User ?? '',
+      mounts: (c.Mounts ?? []).map((m) => ({ type: m.Type ?? '', source: m.Source, destination: m.Destination })),
+      networks: Object.keys(c.NetworkSettings?.Networks ?? {}),
+    };
+  }
+
+  async killContainer(id: string, signal: string): Promise<void> {
+    await this.#call('kill container', `container ${id}`, () => this.#docker.getContainer(id).kill({ signal }));
+  }
+
+  async removeContainer(id: string, options: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+    await this.#call('remove container', `container ${id}`, () =>
+      this.#docker.getContainer(id).remove({ force: options.force ?? false, v: options.volumes ?? false }),
+    );
+  }
+
+  async listContainers(query: {
+    labels: Record<string, string>;
+    all?: boolean;
+    status?: string;
+  }): Promise<ContainerSummary[]> {
+    const filters: Record<string, string[]> = { label: labelFilter(query.labels) };
+    if (query.status) filters['status'] = [query.status];
+    const rows = await this.#call('list containers', undefined, () =>
+      this.#docker.listContainers({ all: query.all ?? true, filters: JSON.stringify(filters) }),
+    );
+    return rows.map((r) => ({ id: r.Id, names: r.Names, image: r.Image, state: r.State, labels: r.Labels ?? {} }));
+  }
+
+  async listNetworks(query: { labels: Record<string, string> }): Promise<NetworkSummary[]> {
+    const rows = await this.#call('list networks', undefined, () =>
+      this.#docker.listNetworks({ filters: JSON.stringify({ label: labelFilter(query.labels) }) }),
+    );
+    return rows.map((n) => ({ id: n.Id, name: n.Name, internal: n.Internal, labels: n.Labels ?? {} }));
+  }
+
+  async listVolumes(query: { labels: Record<string, string> }): Promise<VolumeSummary[]> {
+    const result = await this.#call('list volumes', undefined, () =>
+      this.#docker.listVolumes({ filters: JSON.stringify({ label: labelFilter(query.labels) }) }),
+    );
+    return (result.Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {} }));
+  }
+}

@@ -1,0 +1,7 @@
+/**
+ * The Docker part of keelhaul: the only folder that imports dockerode.
+ * Public entry: the client factory and its plain types, label keys, typed errors.
+ */
+export * from './client.js';
+export * from './errors.js';
+export * from './labels.js';

@@ -1,0 +1,77 @@
+import { open, rename } from 'node:fs/promises';
+import type { CheckResult } from '../checks/index.js';
+
+/** Bumped when a field of {@link RunReport} changes meaning or disappears. */
+export const REPORT_SCHEMA_VERSION = 1;
+
+/** One attempt in the report. Times are ISO 8601; `exitCode` is null when never observed. */
+export interface ReportAttempt {
+  readonly task: string;
+  readonly attempt: number;
+  readonly containerId: string;
+  readonly containerName: string;
+  readonly exitCode: number | null;
+  readonly oomKilled: boolean;
+  readonly outcome: 'completed' | 'failed' | 'killed' | 'oom' | 'lost';
+  readonly reason?: string;
+  readonly startedAt: string;
+  readonly endedAt: string | null;
+  /** Fault ids that targeted this attempt. */
+  readonly faults: readonly string[];
+}
+
+/** One fault in the report. */
+export interface ReportFault {
+  readonly faultId: string;
+  readonly kind: string;
+  readonly trigger: string;
+  readonly status: 'injected' | 'no-target' | 'failed' | 'not-fired';
+  readonly firedAt: string | null;
+  /** ms since the run started. */
+  readonly offsetMs: number | null;
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly targets: readonly { readonly containerId: string; readonly task?: string | undefined; readonly attempt?: number | undefined }[];
+  readonly error?: string;
+}
+
+/** `report.json`: what a run did and whether its invariants held. */
+export interface RunReport {
+  readonly schemaVersion: typeof REPORT_SCHEMA_VERSION;
+  readonly keelhaulVersion: string;
+  readonly runId: string;
+  readonly seed: number;
+  readonly scenario: string;
+  readonly scenarioFile: string | null;
+  readonly status: 'passed' | 'failed';
+  /** Why the run failed when no check explains it (aborted, timed out, daemon lost). */
+  readonly error?: string;
+  readonly startedAt: string;
+  readonly endedAt: string;
+  readonly durationMs: number;
+  readonly backend: 'docker' | 'local';
+  readonly image: string;
+  readonly network: string;
+  readonly daemon: { readonly endpoint: string; readonly version: string; readonly apiVersion: string } | null;
+  readonly tasks: readonly { readonly task: string; readonly outcome: 'completed' | 'failed' | 'not-run'; readonly attempts: number }[];
+  readonly attempts: readonly ReportAttempt[];
+  readonly faults: readonly ReportFault[];
+  readonly cleanup: { readonly containers: number; readonly networks: number; readonly volumes: number; readonly errors: readonly string[] } | null;
+  readonly checks: readonly CheckResult[];
+}
+
+/**
+ * Writes `report.json` atomically (temp file, fsync, rename), so a reader never sees half
+ * a report even if the controller dies while writing.
+ */
+export async function writeReportJson(path: string, report: RunReport): Promise<void> {
+  const tmp = `${path}.${process.pid}.tmp`;
+  const handle = await open(tmp, 'w');
+  try {
+    await handle.writeFile(`${JSON.stringify(report, null, 2)}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(tmp, path);
+}
+

@@ -1,0 +1,3 @@
+/** The scenario part: schema, YAML loading, validation errors that name file, line and field. */
+export * from './schema.js';
+export * from './load.js';

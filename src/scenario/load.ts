@@ -1,0 +1,193 @@
+import { readFile } from 'node:fs/promises';
+import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
+import { FAULT_KINDS, scenarioSchema, type Scenario, type TaskSpec } from './schema.js';
+
+/** One problem in a scenario: the field's path (`faults[0].kind`) and, when known, its line. */
+export interface ScenarioIssue {
+  /** Dotted path with indexes, e.g. `tasks.count`, `faults[0].trigger`; `` for the document. */
+  readonly field: string;
+  readonly message: string;
+  /** 1-based line and column in the file, when the parser located the field. */
+  readonly line?: number;
+  readonly column?: number;
+}
+
+/**
+ * A scenario that cannot be run: unreadable, not YAML, or not valid. Nothing has been
+ * started when this is thrown. `issues` lists every problem found, each naming its field.
+ */
+export class ScenarioError extends Error {
+  override name = 'ScenarioError';
+  /** The file (or `<inline>` for an object passed by the library API). */
+  readonly file: string;
+  readonly issues: readonly ScenarioIssue[];
+  constructor(file: string, issues: readonly ScenarioIssue[], options: { cause?: unknown } = {}) {
+    const lines = issues.map((i) => {
+      const where = i.line !== undefined ? `${file}:${i.line}${i.column !== undefined ? `:${i.column}` : ''}` : file;
+      return `  ${where}: ${i.field ? `${i.field}: ` : ''}${i.message}`;
+    });
+    super(`Invalid scenario ${file}:\n${lines.join('\n')}`, options);
+    this.file = file;
+    this.issues = issues;
+  }
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out ? `.${String(part)}` : String(part);
+  }
+  return out;
+}
+
+/** Finds the line of the deepest existing node on `path` (a missing field points at its parent). */
+function locate(doc: Document | undefined, lineCounter: LineCounter, path: readonly PropertyKey[]): { line?: number; column?: number } {
+  if (!doc) return {};
+  for (let n = path.length; n >= 0; n--) {
+    const node = doc.getIn(path.slice(0, n) as unknown[], true);
+    if (isNode(node) && node.range) {
+      const pos = lineCounter.linePos(node.range[0]);
+      return { line: pos.line, column: pos.col };
+    }
+  }
+  return {};
+}
+
+function issueMessage(issue: z.core.$ZodIssue, input: unknown): string {
+  if (issue.code === 'invalid_union' && issue.path.at(-1) !== 'kind') {
+    // A union's own message ("Invalid input") says nothing; show the first branch's reason.
+    const first = issue.errors[0]?.[0];
+    if (first) return `${issue.message}: ${first.message}${first.path.length ? ` (at ${formatPath(first.path)})` : ''}`;
+  }
+  if (issue.code === 'invalid_type' && issue.input === undefined) return `is required (${issue.message})`;
+  if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  void input;
+  return issue.message;
+}
+
+/** Expands `tasks: {count, steps}` into `t-01 … t-NN`, zero-padded to the count's width (at least 2). */
+function expandTasks(tasks: z.output<typeof scenarioSchema>['tasks']): TaskSpec[] {
+  if (Array.isArray(tasks)) return tasks;
+  const width = Math.max(2, String(tasks.count).length);
+  return Array.from({ length: tasks.count }, (_, i) => ({
+    id: `${tasks.idPrefix}${String(i + 1).padStart(width, '0')}`,
+    steps: tasks.steps,
+  }));
+}
+
+/**
+ * Validates a scenario object (from YAML or the library API) and applies defaults.
+ *
+ * @param file named in every error (`<inline>` for objects built in code)
+ * @throws {ScenarioError} naming each bad field, with its line when `doc` is given
+ */
+export function validateScenario(
+  input: unknown,
+  file = '<inline>',
+  source?: { doc: Document; lineCounter: LineCounter },
+): Scenario {
+  const lineCounter = source?.lineCounter ?? new LineCounter();
+  const where = (path: readonly PropertyKey[]): { line?: number; column?: number } =>
+    locate(source?.doc, lineCounter, path);
+
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new ScenarioError(file, [
+      { field: '', message: `expected a mapping of scenario fields (name, tasks, faults, …), got ${Array.isArray(input) ? 'a list' : input === null ? 'an empty document' : typeof input}`, ...where([]) },
+    ]);
+  }
+
+  // Unknown fault kinds get their own message: the schema's union error would not list the kinds.
+  const issues: ScenarioIssue[] = [];
+  const badFaultKinds = new Set<number>();
+  const faults = (input as { faults?: unknown }).faults;
+  if (Array.isArray(faults)) {
+    faults.forEach((fault: unknown, i) => {
+      const kind = (fault as { kind?: unknown } | null)?.kind;
+      if (typeof fault === 'object' && fault !== null && !FAULT_KINDS.includes(kind as never)) {
+        badFaultKinds.add(i);
+        issues.push({
+          field: `faults[${i}].kind`,
+          message:
+            kind === undefined
+              ? `is required; expected one of: ${FAULT_KINDS.join(', ')}`
+              : `unknown fault kind ${JSON.stringify(kind)}; expected one of: ${FAULT_KINDS.join(', ')}`,
+          ...where(['faults', i, kind === undefined ? '' : 'kind'].filter((p) => p !== '')),
+        });
+      }
+    });
+  }
+
+  const parsed = scenarioSchema.safeParse(input);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const field = formatPath(issue.path);
+      if (issue.path[0] === 'faults' && badFaultKinds.has(issue.path[1] as number)) continue;
+      issues.push({ field, message: issueMessage(issue, input), ...where(issue.path) });
+    }
+  }
+  if (issues.length > 0 || !parsed.success) throw new ScenarioError(file, issues);
+
+  const scenario: Scenario = { ...parsed.data, tasks: expandTasks(parsed.data.tasks) };
+
+  const seen = new Set<string>();
+  scenario.tasks.forEach((task, i) => {
+    if (seen.has(task.id)) issues.push({ field: `tasks[${i}].id`, message: `duplicate task id "${task.id}"`, ...where(['tasks', i, 'id']) });
+    seen.add(task.id);
+  });
+  scenario.faults.forEach((fault, i) => {
+    if ('on' in fault.trigger && fault.trigger.on.task !== undefined && !seen.has(fault.trigger.on.task)) {
+      issues.push({
+        field: `faults[${i}].trigger.on.task`,
+        message: `names task "${fault.trigger.on.task}", which the scenario does not have (tasks: ${[...seen].slice(0, 5).join(', ')}${seen.size > 5 ? ', …' : ''})`,
+        ...where(['faults', i, 'trigger', 'on', 'task']),
+      });
+    }
+  });
+  if (issues.length > 0) throw new ScenarioError(file, issues);
+  return scenario;
+}
+
+/**
+ * Parses YAML text into a validated scenario.
+ *
+ * @throws {ScenarioError} on YAML syntax errors (with the parser's line) or invalid fields
+ */
+export function parseScenario(text: string, file = '<inline>'): Scenario {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ScenarioError(
+      file,
+      doc.errors.map((e) => {
+        const pos = e.linePos?.[0];
+        return {
+          field: '',
+          message: `not valid YAML: ${e.message.split('\n')[0]}`,
+          ...(pos ? { line: pos.line, column: pos.col } : {}),
+        };
+      }),
+    );
+  }
+  return validateScenario(doc.toJS(), file, { doc, lineCounter });
+}
+
+/**
+ * Reads and validates a scenario file.
+ *
+ * @throws {ScenarioError} when the file cannot be read (ENOENT, EISDIR, EACCES), is not
+ *   YAML, or is not a valid scenario
+ */
+export async function loadScenarioFile(path: string): Promise<Scenario> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason =
+      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a scenario file' : code === 'EACCES' ? 'permission denied' : String(error);
+    throw new ScenarioError(path, [{ field: '', message: `cannot read the scenario: ${reason}` }], { cause: error });
+  }
+  return parseScenario(text, path);
+}
