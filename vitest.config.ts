@@ -1,13 +1,29 @@
 import { defineConfig } from 'vitest/config';
 
-// Integration tests share one Docker daemon and 2 cores: run files one at a time so that
-// timing-sensitive fault tests do not compete with each other for the daemon.
+// Two projects: `unit` needs no daemon; `docker` runs against a real Docker daemon and
+// its global setup fails loudly (never skips) when none answers. Docker test files run
+// one at a time: they share one daemon and 2 cores, and fault timing is sensitive to load.
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    fileParallelism: false,
     testTimeout: 120_000,
-    hookTimeout: 120_000,
-    reporters: ['default'],
+    hookTimeout: 180_000,
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'docker',
+          include: ['test/integration/**/*.test.ts', 'test/cli/**/*.test.ts'],
+          globalSetup: ['test/setup/docker-global-setup.ts'],
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
+        },
+      },
+    ],
   },
 });

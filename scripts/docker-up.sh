@@ -62,8 +62,10 @@ if ! command -v docker >/dev/null 2>&1; then
   exit 1
 fi
 
-# A daemon we started earlier may still be alive but not answering yet (restoring).
-if [ -f "$DIR/dockerd.pid" ] && kill -0 "$(cat "$DIR/dockerd.pid")" 2>/dev/null; then
+# A daemon we started earlier may still be alive but not answering yet (restoring). The
+# pid must still be a dockerd: after a reboot or a killed session it may be anyone's.
+is_dockerd() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null && grep -q dockerd "/proc/$1/cmdline" 2>/dev/null; }
+if is_dockerd "$(cat "$DIR/dockerd.pid" 2>/dev/null || true)"; then
   say "dockerd (pid $(cat "$DIR/dockerd.pid")) from an earlier start is alive; waiting for it"
 else
   mkdir -p "$DIR"
@@ -88,7 +90,7 @@ fi
 deadline=$(( $(date +%s) + TIMEOUT ))
 until answers; do
   pid="$(cat "$DIR/started-by-keelhaul" 2>/dev/null || echo)"
-  if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+  if [ -n "$pid" ] && ! is_dockerd "$pid"; then
     say "dockerd exited before answering; the end of its log ($DIR/dockerd.log):"
     tail -n 30 "$DIR/dockerd.log" >&2 || true
     rm -f "$DIR/started-by-keelhaul"

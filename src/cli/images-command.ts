@@ -17,7 +17,7 @@ export interface ImagesBuildOptions {
  */
 export async function imagesBuildCommand(options: ImagesBuildOptions, io: CliIo): Promise<ExitCode> {
   const docker = await connectDocker();
-  const result = await buildWorkerImage(docker.unsafeDockerode, {
+  const result = await buildWorkerImage(docker, {
     force: options.force ?? false,
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.quiet ? {} : { onProgress: (line: string) => { if (line.trim()) io.err(`  ${line}`); } }),

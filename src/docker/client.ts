@@ -6,7 +6,10 @@ import {
   ImageNotFoundError,
   ResourceNotFoundError,
 } from './errors.js';
+import { buildImageFromDirectory, removeImageIfUntagged, type BuildImageOptions } from './image-build.js';
 import { labelFilter } from './labels.js';
+
+export type { BuildImageOptions } from './image-build.js';
 
 /**
  * The one place that constructs a Docker client. Everything else receives a
@@ -201,10 +204,12 @@ export interface DockerClient {
   listNetworks(query: { labels: Record<string, string> }): Promise<NetworkSummary[]>;
   listVolumes(query: { labels: Record<string, string> }): Promise<VolumeSummary[]>;
   /**
-   * The dockerode instance, for the modules inside src/docker/ only (image build).
-   * @internal
+   * Builds a local directory into an image (tar-fs pack with symlinks followed, legacy
+   * builder); see {@link buildImageFromDirectory}. Throws {@link ImageBuildError}.
    */
-  readonly unsafeDockerode: Dockerode;
+  buildImage(options: BuildImageOptions): Promise<{ imageId: string }>;
+  /** Removes an image no tag names any more (best effort); returns whether it was removed. */
+  removeImageIfUntagged(imageId: string): Promise<boolean>;
 }
 
 /** The newest Engine API version this client speaks; higher daemon versions are pinned down to it. */
@@ -273,8 +278,12 @@ class DockerodeClient implements DockerClient {
     this.endpoint = endpoint;
   }
 
-  get unsafeDockerode(): Dockerode {
-    return this.#docker;
+  buildImage(options: BuildImageOptions): Promise<{ imageId: string }> {
+    return buildImageFromDirectory(this.#docker, options);
+  }
+
+  removeImageIfUntagged(imageId: string): Promise<boolean> {
+    return removeImageIfUntagged(this.#docker, imageId);
   }
 
   /** Maps a dockerode/HTTP error to keelhaul's typed errors. */
