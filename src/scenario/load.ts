@@ -55,15 +55,25 @@ function locate(doc: Document | undefined, lineCounter: LineCounter, path: reado
   return {};
 }
 
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const part of path) {
+    if (typeof value !== 'object' || value === null) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[part];
+  }
+  return value;
+}
+
 function issueMessage(issue: z.core.$ZodIssue, input: unknown): string {
+  if ((issue.code === 'invalid_union' || issue.code === 'invalid_type') && valueAt(input, issue.path) === undefined) {
+    return 'is required';
+  }
   if (issue.code === 'invalid_union' && issue.path.at(-1) !== 'kind') {
     // A union's own message ("Invalid input") says nothing; show the first branch's reason.
     const first = issue.errors[0]?.[0];
     if (first) return `${issue.message}: ${first.message}${first.path.length ? ` (at ${formatPath(first.path)})` : ''}`;
   }
-  if (issue.code === 'invalid_type' && issue.input === undefined) return `is required (${issue.message})`;
   if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-  void input;
   return issue.message;
 }
 
@@ -161,12 +171,8 @@ export function parseScenario(text: string, file = '<inline>'): Scenario {
     throw new ScenarioError(
       file,
       doc.errors.map((e) => {
-        const pos = e.linePos?.[0];
-        return {
-          field: '',
-          message: `not valid YAML: ${e.message.split('\n')[0]}`,
-          ...(pos ? { line: pos.line, column: pos.col } : {}),
-        };
+        const pos = lineCounter.linePos(e.pos[0]);
+        return { field: '', message: `not valid YAML: ${e.message.split('\n')[0]}`, line: pos.line, column: pos.col };
       }),
     );
   }
