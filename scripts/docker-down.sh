@@ -38,5 +38,5 @@ while kill -0 "$pid" 2>/dev/null; do
 done
 rm -f "$marker"
 # dockerd leaves its data-root bind-mounted onto itself after it stops (DOCKER-NOTES.md).
-grep -o " $DIR/data[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+{ grep -o " $DIR/data[^ ]*" /proc/mounts || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
 say "stopped"

@@ -73,7 +73,7 @@ else
     say "wiping $DIR/data (--fresh)"
     # dockerd bind-mounts its data-root onto itself and leaves overlay mounts behind after
     # a crash; unmount them so rm does not walk into a live mount.
-    grep -o " $DIR/data[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+    { grep -o " $DIR/data[^ ]*" /proc/mounts || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
     rm -rf "$DIR/data"
   fi
   mkdir -p "$DIR/data"
