@@ -69,9 +69,12 @@ function issueMessage(issue: z.core.$ZodIssue, input: unknown): string {
     return 'is required';
   }
   if (issue.code === 'invalid_union' && issue.path.at(-1) !== 'kind') {
-    // A union's own message ("Invalid input") says nothing; show the first branch's reason.
-    const first = issue.errors[0]?.[0];
-    if (first) return `${issue.message}: ${first.message}${first.path.length ? ` (at ${formatPath(first.path)})` : ''}`;
+    // A union's own message ("Invalid input") says nothing. Show the reason of the branch
+    // that got past the type test (a string that failed its pattern), else the first one.
+    const branches = issue.errors.filter((b) => b.length > 0);
+    const best = branches.find((b) => !b.every((i) => i.code === 'invalid_type' && i.path.length === 0)) ?? branches[0];
+    const first = best?.[0];
+    if (first) return `${first.message}${first.path.length ? ` (at ${formatPath(first.path)})` : ''}`;
   }
   if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
   return issue.message;
