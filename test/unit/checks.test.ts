@@ -1,0 +1,262 @@
+import { describe, expect, it } from 'vitest';
+import {
+  checkAllCompleted,
+  checkContainerAudit,
+  checkExactlyOnce,
+  checkFaultsInjected,
+  checkKilledAttemptsRecover,
+  checkNetworkIsolation,
+  checkNoLeaks,
+  runChecks,
+  type AttemptFacts,
+  type FaultFacts,
+  type RunFacts,
+} from '../../src/checks/index.js';
+
+function attempt(task: string, n: number, overrides: Partial<AttemptFacts> = {}): AttemptFacts {
+  return {
+    task,
+    attempt: n,
+    containerId: `${task}-${n}-0123456789abcdef`,
+    exitCode: 0,
+    oomKilled: false,
+    outcome: 'completed',
+    completedEvents: 1,
+    interfaces: ['lo'],
+    auditProblems: [],
+    audited: true,
+    ...overrides,
+  };
+}
+
+const killedT1: AttemptFacts = attempt('t-01', 1, { exitCode: 137, outcome: 'killed', completedEvents: 0 });
+const killFault: FaultFacts = {
+  faultId: 'kill-one',
+  kind: 'kill',
+  status: 'injected',
+  signal: 'SIGKILL',
+  targets: [{ containerId: killedT1.containerId, task: 't-01', attempt: 1 }],
+};
+
+/** A run that recovered: t-01 killed on attempt 1 and completed on attempt 2, t-02 completed. */
+function goodFacts(overrides: Partial<RunFacts> = {}): RunFacts {
+  return {
+    taskIds: ['t-01', 't-02'],
+    attempts: [killedT1, attempt('t-01', 2), attempt('t-02', 1)],
+    faults: [killFault],
+    network: 'none',
+    leaks: { containers: [], networks: [], volumes: [] },
+    expect: { allCompleted: true, exactlyOnce: true, killedAttemptsRecover: true, noLeaks: true },
+    ...overrides,
+  };
+}
+
+describe('checks: all-completed', () => {
+  it('checks: all-completed passes when every task has a completed attempt', () => {
+    const r = checkAllCompleted(goodFacts());
+    expect(r.ok).toBe(true);
+    expect(r.name).toBe('all-completed');
+    expect(r.evidence).toEqual([]);
+  });
+
+  it('checks: all-completed fails for a task without a completed attempt, naming it and its attempts', () => {
+    const r = checkAllCompleted(
+      goodFacts({ attempts: [attempt('t-01', 1), attempt('t-02', 1, { outcome: 'failed', exitCode: 1, completedEvents: 0 })] }),
+    );
+    expect(r.ok).toBe(false);
+    expect(r.observed).toBe('1 of 2 tasks completed');
+    expect(r.evidence).toHaveLength(1);
+    expect(r.evidence[0]).toContain('t-02');
+    expect(r.evidence[0]).toContain('attempt 1 failed (exit 1)');
+  });
+
+  it('checks: all-completed fails for a task that was never launched', () => {
+    const r = checkAllCompleted(goodFacts({ taskIds: ['t-01', 't-02', 't-03'] }));
+    expect(r.ok).toBe(false);
+    expect(r.evidence).toEqual(['t-03: never launched']);
+  });
+});
+
+describe('checks: exactly-once', () => {
+  it('checks: exactly-once passes when each task completed once', () => {
+    expect(checkExactlyOnce(goodFacts()).ok).toBe(true);
+  });
+
+  it('checks: exactly-once fails for a task completed twice, naming it', () => {
+    const r = checkExactlyOnce(goodFacts({ attempts: [attempt('t-01', 1), attempt('t-01', 2), attempt('t-02', 1)] }));
+    expect(r.ok).toBe(false);
+    expect(r.evidence).toEqual(['t-01 completed 2 times']);
+  });
+
+  it('checks: exactly-once counts a task.completed event of an attempt the controller judged killed', () => {
+    const r = checkExactlyOnce(
+      goodFacts({ attempts: [attempt('t-01', 1, { outcome: 'killed', exitCode: 137, completedEvents: 1 }), attempt('t-01', 2), attempt('t-02', 1)] }),
+    );
+    expect(r.ok).toBe(false);
+    expect(r.evidence[0]).toContain('t-01');
+  });
+});
+
+describe('checks: faults-injected', () => {
+  it('checks: faults-injected passes when every fault was injected', () => {
+    expect(checkFaultsInjected(goodFacts()).ok).toBe(true);
+  });
+
+  it('checks: faults-injected fails for a fault that never fired, naming it', () => {
+    const r = checkFaultsInjected(
+      goodFacts({ faults: [killFault, { faultId: 'late-kill', kind: 'kill', status: 'not-fired', targets: [] }] }),
+    );
+    expect(r.ok).toBe(false);
+    expect(r.observed).toBe('1 of 2 faults injected');
+    expect(r.evidence).toEqual(['late-kill (kill): not-fired']);
+  });
+
+  it('checks: faults-injected fails for a fault with no target, with its error', () => {
+    const r = checkFaultsInjected(
+      goodFacts({ faults: [{ faultId: 'f1', kind: 'kill', status: 'no-target', targets: [], error: 'nothing matched' }] }),
+    );
+    expect(r.ok).toBe(false);
+    expect(r.evidence[0]).toContain('f1');
+    expect(r.evidence[0]).toContain('nothing matched');
+  });
+});
+
+describe('checks: killed-attempts-recover', () => {
+  it('checks: killed-attempts-recover passes for exit 137 and a later completed attempt', () => {
+    const r = checkKilledAttemptsRecover(goodFacts());
+    expect(r.ok).toBe(true);
+    expect(r.observed).toContain('1 killed attempt');
+  });
+
+  it('checks: killed-attempts-recover fails for a SIGKILLed attempt that exited 143, naming it', () => {
+    const killed143 = { ...killedT1, exitCode: 143 };
+    const r = checkKilledAttemptsRecover(goodFacts({ attempts: [killed143, attempt('t-01', 2), attempt('t-02', 1)] }));
+    expect(r.ok).toBe(false);
+    expect(r.evidence).toHaveLength(1);
+    expect(r.evidence[0]).toContain('t-01 attempt 1');
+    expect(r.evidence[0]).toContain('exit 143');
+  });
+
+  it('checks: killed-attempts-recover fails when no later attempt completed the task', () => {
+    const r = checkKilledAttemptsRecover(
+      goodFacts({ attempts: [killedT1, attempt('t-01', 2, { outcome: 'failed', exitCode: 1, completedEvents: 0 }), attempt('t-02', 1)] }),
+    );
+    expect(r.ok).toBe(false);
+    expect(r.evidence).toEqual(['t-01 attempt 1: no later attempt completed the task']);
+  });
+
+  it('checks: killed-attempts-recover fails when the target is not an attempt of the run', () => {
+    const r = checkKilledAttemptsRecover(
+      goodFacts({ faults: [{ ...killFault, targets: [{ containerId: 'ffffffffffffffffffff' }] }] }),
+    );
+    expect(r.ok).toBe(false);
+    expect(r.evidence[0]).toContain('ffffffffffff');
+  });
+
+  it('checks: killed-attempts-recover ignores faults that were not injected', () => {
+    const r = checkKilledAttemptsRecover(
+      goodFacts({ attempts: [attempt('t-01', 1), attempt('t-02', 1)], faults: [{ ...killFault, status: 'no-target', targets: [] }] }),
+    );
+    expect(r.ok).toBe(true);
+  });
+});
+
+describe('checks: containers-labelled-and-hardened', () => {
+  it('checks: the container audit passes with no problems', () => {
+    expect(checkContainerAudit(goodFacts()).ok).toBe(true);
+  });
+
+  it('checks: the container audit fails on an audit problem, naming the attempt and problem', () => {
+    const r = checkContainerAudit(
+      goodFacts({ attempts: [killedT1, attempt('t-01', 2), attempt('t-02', 1, { auditProblems: ['runs as root'] })] }),
+    );
+    expect(r.ok).toBe(false);
+    expect(r.evidence).toContain('t-02 attempt 1: runs as root');
+  });
+
+  it('checks: the container audit fails when there are no attempts at all', () => {
+    expect(checkContainerAudit(goodFacts({ attempts: [] })).ok).toBe(false);
+  });
+});
+
+describe('checks: network-isolation', () => {
+  it('checks: network isolation passes when workers with network none report only lo', () => {
+    const r = checkNetworkIsolation(goodFacts());
+    expect(r?.ok).toBe(true);
+  });
+
+  it('checks: network isolation fails for a none worker reporting eth0, naming it', () => {
+    const r = checkNetworkIsolation(
+      goodFacts({ attempts: [killedT1, attempt('t-01', 2), attempt('t-02', 1, { interfaces: ['lo', 'eth0'] })] }),
+    );
+    expect(r?.ok).toBe(false);
+    expect(r?.evidence).toEqual(['t-02 attempt 1: interfaces lo, eth0']);
+  });
+
+  it('checks: network isolation fails when no worker reported its interfaces', () => {
+    const none = (a: AttemptFacts): AttemptFacts => ({ ...a, interfaces: undefined });
+    const r = checkNetworkIsolation(goodFacts({ attempts: goodFacts().attempts.map(none) }));
+    expect(r?.ok).toBe(false);
+  });
+
+  it('checks: network isolation is not checked for a bridge network', () => {
+    expect(checkNetworkIsolation(goodFacts({ network: 'bridge' }))).toBeUndefined();
+  });
+});
+
+describe('checks: no-leaks', () => {
+  it('checks: no-leaks passes when nothing remains', () => {
+    expect(checkNoLeaks(goodFacts()).ok).toBe(true);
+  });
+
+  it('checks: no-leaks fails for a leaked volume, naming it', () => {
+    const r = checkNoLeaks(goodFacts({ leaks: { containers: [], networks: [], volumes: ['keelhaul-run-1-t-01'] } }));
+    expect(r.ok).toBe(false);
+    expect(r.observed).toContain('1 volumes');
+    expect(r.evidence).toEqual(['volume keelhaul-run-1-t-01']);
+  });
+
+  it('checks: no-leaks fails for a leaked container and network, naming each', () => {
+    const r = checkNoLeaks(goodFacts({ leaks: { containers: ['abc123'], networks: ['kh-net'], volumes: [] } }));
+    expect(r.ok).toBe(false);
+    expect(r.evidence).toEqual(['container abc123', 'network kh-net']);
+  });
+});
+
+describe('checks: runChecks', () => {
+  it('checks: runChecks runs every check for a scenario expecting everything, with a fault and network none', () => {
+    expect(runChecks(goodFacts()).map((r) => r.name)).toEqual([
+      'all-completed',
+      'exactly-once',
+      'faults-injected',
+      'killed-attempts-recover',
+      'containers-labelled-and-hardened',
+      'network-isolation',
+      'no-leaks',
+    ]);
+  });
+
+  it('checks: runChecks leaves out the checks expect turns off', () => {
+    const names = runChecks(
+      goodFacts({ expect: { allCompleted: false, exactlyOnce: false, killedAttemptsRecover: false, noLeaks: false } }),
+    ).map((r) => r.name);
+    expect(names).toEqual(['faults-injected', 'containers-labelled-and-hardened', 'network-isolation']);
+  });
+
+  it('checks: runChecks leaves out fault checks when the scenario has no faults', () => {
+    const names = runChecks(goodFacts({ faults: [], attempts: [attempt('t-01', 1), attempt('t-02', 1)] })).map((r) => r.name);
+    expect(names).not.toContain('faults-injected');
+    expect(names).not.toContain('killed-attempts-recover');
+    expect(names).toContain('all-completed');
+  });
+
+  it('checks: runChecks leaves out network isolation for an internal network', () => {
+    expect(runChecks(goodFacts({ network: 'internal' })).map((r) => r.name)).not.toContain('network-isolation');
+  });
+
+  it('checks: runChecks all pass on a good run and one fails on a leak', () => {
+    expect(runChecks(goodFacts()).every((r) => r.ok)).toBe(true);
+    const results = runChecks(goodFacts({ leaks: { containers: [], networks: [], volumes: ['v1'] } }));
+    expect(results.filter((r) => !r.ok).map((r) => r.name)).toEqual(['no-leaks']);
+  });
+});
