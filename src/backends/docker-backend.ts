@@ -4,7 +4,9 @@ import { createInterface } from 'node:readline';
 import { once } from 'node:events';
 import {
   ImageNotFoundError,
+  Label,
   labelsFor,
+  type ContainerOutput,
   type ContainerSpec,
   type DockerClient,
   type RunIdentity,
@@ -68,10 +70,12 @@ export class DockerBackend implements WorkerBackend {
   }
 
   /**
+   * `existingNetwork`: a resumed run's network, reused when it still exists.
+   *
    * @throws {ImageNotFoundError} when the image is absent (no registry to pull from)
    * @throws {DaemonUnavailableError}
    */
-  async prepare(): Promise<void> {
+  async prepare(options: { existingNetwork?: string } = {}): Promise<void> {
     const image = await this.#docker.inspectImage(this.#options.image);
     if (!image) {
       throw new ImageNotFoundError(this.#options.image, {
@@ -83,6 +87,14 @@ export class DockerBackend implements WorkerBackend {
     }
     if (this.#options.network === 'internal') {
       const name = resourceName('kh', this.#options.run.runId);
+      if (options.existingNetwork) {
+        // Run and role only: the controller labels differ after a resume.
+        const existing = await this.#docker.listNetworks({ labels: { [Label.run]: this.#options.run.runId, [Label.role]: 'network' } });
+        if (existing.some((n) => n.name === options.existingNetwork)) {
+          this.#networkName = options.existingNetwork;
+          return;
+        }
+      }
       await this.#docker.createNetwork({
         name,
         internal: true,
@@ -146,27 +158,55 @@ export class DockerBackend implements WorkerBackend {
     };
 
     const id = await this.#docker.createContainer(containerSpec);
-    mkdirSync(spec.logDir, { recursive: true });
-    const stdoutLog = createWriteStream(join(spec.logDir, 'stdout.log'));
-    const stderrLog = createWriteStream(join(spec.logDir, 'stderr.log'));
     // Attach before start: output written before a later attach would be missed.
-    const output = await this.#docker.attachContainer(id);
+    const drained = this.#consume(await this.#docker.attachContainer(id), spec.logDir, observer, 0);
+    await this.#docker.startContainer(id);
+    return this.#handle(id, name, new Date().toISOString(), drained);
+  }
+
+  /**
+   * Takes over an attempt container a previous controller launched: replays its output
+   * from the daemon's log (events with `seq` ≤ `skipThroughSeq` were already recorded and
+   * are not delivered again), follows it while it runs, and returns a handle as
+   * {@link launch} does. Works on running and exited containers alike.
+   *
+   * @throws {ResourceNotFoundError} when the container is gone
+   */
+  async reattach(
+    containerId: string,
+    spec: Pick<AttemptSpec, 'logDir'>,
+    observer: AttemptObserver,
+    options: { skipThroughSeq?: number } = {},
+  ): Promise<AttemptHandle> {
+    const info = await this.#docker.inspectContainer(containerId);
+    const output = await this.#docker.containerLogs(containerId, { follow: info.state.running });
+    const drained = this.#consume(output, spec.logDir, observer, options.skipThroughSeq ?? 0);
+    return this.#handle(containerId, info.name, info.state.startedAt, drained);
+  }
+
+  /**
+   * Writes an attempt's output to stdout.log / stderr.log and parses stdout line by line.
+   * Resolves once both streams ended and the log files are closed.
+   */
+  #consume(output: ContainerOutput, logDir: string, observer: AttemptObserver, skipThroughSeq: number): Promise<unknown> {
+    mkdirSync(logDir, { recursive: true });
+    const stdoutLog = createWriteStream(join(logDir, 'stdout.log'));
+    const stderrLog = createWriteStream(join(logDir, 'stderr.log'));
     output.stderr.pipe(stderrLog);
     output.stdout.pipe(stdoutLog);
     const lines = createInterface({ input: output.stdout, crlfDelay: Infinity });
     lines.on('line', (line) => {
       if (line.trim() === '') return;
       const parsed = parseWorkerEventLine(line);
-      if (parsed.ok) observer.onEvent(parsed.event);
-      else observer.onInvalidLine?.(line, parsed.error);
+      if (!parsed.ok) observer.onInvalidLine?.(line, parsed.error);
+      else if (parsed.event.seq === undefined || parsed.event.seq > skipThroughSeq) observer.onEvent(parsed.event);
     });
-    const drained = Promise.all([once(lines, 'close'), finished(stdoutLog), finished(stderrLog)]);
+    return Promise.all([once(lines, 'close'), finished(stdoutLog), finished(stderrLog)]);
+  }
 
-    await this.#docker.startContainer(id);
-    const startedAt = new Date().toISOString();
+  #handle(id: string, name: string, startedAt: string, drained: Promise<unknown>): AttemptHandle {
     const docker = this.#docker;
     let exit: Promise<AttemptExit> | undefined;
-
     return {
       id,
       name,
@@ -174,8 +214,10 @@ export class DockerBackend implements WorkerBackend {
       wait(): Promise<AttemptExit> {
         exit ??= (async () => {
           const { exitCode } = await docker.waitContainer(id);
-          const endedAt = new Date().toISOString();
           const info = await docker.inspectContainer(id);
+          // Docker's FinishedAt has nanoseconds; 0001-01-01 means "not finished".
+          const finished = Date.parse(info.state.finishedAt);
+          const endedAt = finished > 0 ? new Date(finished).toISOString() : new Date().toISOString();
           await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, OUTPUT_DRAIN_TIMEOUT_MS).unref())]);
           return { exitCode, oomKilled: info.state.oomKilled, endedAt };
         })();

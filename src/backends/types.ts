@@ -69,7 +69,7 @@ export interface WorkerBackend {
    * Checks and creates what the run needs before any attempt (image present, per-run
    * network). Throws before anything is started when the run cannot go ahead.
    */
-  prepare(): Promise<void>;
+  prepare(options?: { existingNetwork?: string }): Promise<void>;
   /** Launches one attempt; resolves once it runs. */
   launch(spec: AttemptSpec, observer: AttemptObserver): Promise<AttemptHandle>;
 }

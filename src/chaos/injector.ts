@@ -86,14 +86,25 @@ export class Injector {
     docker: FaultDockerClient;
     runId: string;
     emit: (event: FaultEvent) => void;
+    /**
+     * For a resumed run: faults that already fired (never fired again), their records,
+     * and the worker events seen before, which prime the `on` triggers' counters.
+     */
+    resume?: { records: readonly FaultRecord[]; priorEvents: readonly WorkerEvent[] };
   }) {
     this.#docker = options.docker;
     this.#runId = options.runId;
     this.#emit = options.emit;
+    const fired = new Set(options.resume?.records.map((r) => r.faultId));
+    this.#records.push(...(options.resume?.records ?? []));
+    for (const record of this.#records) {
+      for (const t of record.targets) this.#targeted.set(t.containerId, [...this.faultsTargeting(t.containerId), record.faultId]);
+    }
     this.#armed = options.faults.map((spec, i) => {
       const id = faultId(spec, i);
-      return { id, spec, random: options.random.fork(`fault:${id}`), matched: 0, fired: false };
+      return { id, spec, random: options.random.fork(`fault:${id}`), matched: 0, fired: fired.has(id) };
     });
+    for (const event of options.resume?.priorEvents ?? []) this.#count(event);
   }
 
   /** Faults fired so far. */
@@ -109,13 +120,16 @@ export class Injector {
     return this.#targeted.get(containerId) ?? [];
   }
 
-  /** Arms time triggers; `at` offsets count from this call. */
-  start(): void {
-    this.#startedAt = Date.now();
+  /**
+   * Arms time triggers. `at` offsets count from `runStartedAtMs` (default: now), so a
+   * resumed run keeps the original schedule; an offset already past fires at once.
+   */
+  start(runStartedAtMs = Date.now()): void {
+    this.#startedAt = runStartedAtMs;
     for (const fault of this.#armed) {
       const trigger = fault.spec.trigger;
-      if ('at' in trigger) {
-        fault.timer = setTimeout(() => this.#fire(fault), trigger.at);
+      if ('at' in trigger && !fault.fired) {
+        fault.timer = setTimeout(() => this.#fire(fault), Math.max(0, runStartedAtMs + trigger.at - Date.now()));
       }
     }
   }
@@ -123,6 +137,12 @@ export class Injector {
   /** Feeds a worker event to the event triggers. Synchronous: the fault runs in the background. */
   observe(event: WorkerEvent): void {
     if (this.#stopped) return;
+    for (const fault of this.#count(event)) this.#fire(fault);
+  }
+
+  /** Counts an event against the `on` triggers; returns the faults whose nth match it is. */
+  #count(event: WorkerEvent): ArmedFault[] {
+    const due: ArmedFault[] = [];
     for (const fault of this.#armed) {
       const trigger = fault.spec.trigger;
       if (fault.fired || !('on' in trigger)) continue;
@@ -131,8 +151,9 @@ export class Injector {
       if (on.task !== undefined && event.task !== on.task) continue;
       if (on.attempt !== undefined && event.attempt !== on.attempt) continue;
       fault.matched += 1;
-      if (fault.matched === on.nth) this.#fire(fault);
+      if (fault.matched === on.nth) due.push(fault);
     }
+    return due;
   }
 
   /**

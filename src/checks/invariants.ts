@@ -49,6 +49,8 @@ export interface RunFacts {
   readonly attempts: readonly AttemptFacts[];
   readonly faults: readonly FaultFacts[];
   readonly network: 'none' | 'internal' | 'bridge';
+  /** The completion ledger (completions.jsonl), one entry per recorded completion. */
+  readonly ledger?: readonly { readonly task: string; readonly attempt: number }[];
   /** What a label query found with the run label after cleanup. */
   readonly leaks: { readonly containers: readonly string[]; readonly networks: readonly string[]; readonly volumes: readonly string[] };
   readonly expect: {
@@ -76,22 +78,31 @@ export function checkAllCompleted(facts: RunFacts): CheckResult {
 }
 
 /**
- * No task completed more than once: counted both from the controller's outcomes and from
- * the workers' own `task.completed` events, so a completion the controller missed still counts.
+ * No task completed more than once, counted three ways: the controller's outcomes, the
+ * workers' own `task.completed` events (distinct attempts), and the completion ledger
+ * that survives controller crashes. A completed task must also be in the ledger exactly once.
  */
 export function checkExactlyOnce(facts: RunFacts): CheckResult {
-  const counts = new Map<string, number>();
+  const evidence: string[] = [];
+  const byWorker = new Map<string, number>();
   for (const a of facts.attempts) {
-    const n = Math.max(a.completedEvents, a.outcome === 'completed' ? 1 : 0);
-    counts.set(a.task, (counts.get(a.task) ?? 0) + n);
+    if (a.completedEvents > 0 || a.outcome === 'completed') byWorker.set(a.task, (byWorker.get(a.task) ?? 0) + 1);
   }
-  const twice = [...counts].filter(([, n]) => n > 1).map(([t, n]) => `${t} completed ${n} times`);
+  for (const [task, n] of byWorker) if (n > 1) evidence.push(`${task} completed on ${n} attempts`);
+  if (facts.ledger) {
+    const inLedger = new Map<string, number>();
+    for (const e of facts.ledger) inLedger.set(e.task, (inLedger.get(e.task) ?? 0) + 1);
+    for (const [task, n] of inLedger) if (n > 1) evidence.push(`${task} is in the completion ledger ${n} times`);
+    for (const a of facts.attempts) {
+      if (a.outcome === 'completed' && !inLedger.has(a.task)) evidence.push(`${a.task} completed (attempt ${a.attempt}) but is not in the completion ledger`);
+    }
+  }
   return {
     name: 'exactly-once',
-    ok: twice.length === 0,
-    expected: 'every task completes at most once',
-    observed: twice.length === 0 ? 'no task completed more than once' : `${twice.length} task(s) completed more than once`,
-    evidence: twice,
+    ok: evidence.length === 0,
+    expected: 'every task completes at most once (outcomes, worker events and the completion ledger agree)',
+    observed: evidence.length === 0 ? 'no task completed more than once' : `${evidence.length} violation(s)`,
+    evidence,
   };
 }
 

@@ -1,4 +1,6 @@
-import { removeRunResources } from '../controller/index.js';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { isControllerAlive, readRunState, removeRunResources } from '../controller/index.js';
 import { ANY_VALUE, connectDocker, Label } from '../docker/index.js';
 import { UsageError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
@@ -7,44 +9,53 @@ import type { CliIo } from './render.js';
 /** Flags of `keelhaul clean`. */
 export interface CleanOptions {
   readonly runId?: string;
+  /** Runs whose controller (pid + start time) no longer matches a live process. */
+  readonly stale?: boolean;
+  /** Every keelhaul run on the daemon, live or not. */
   readonly all?: boolean;
-}
-
-/** Whether a pid is alive on this host (signal 0 tests existence; EPERM means alive but not ours). */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  readonly runsDir?: string;
 }
 
 /**
- * `keelhaul clean <run-id>` removes every container, network and volume of that run;
- * `keelhaul clean --all` does so for every run whose controller process is gone from
- * this host (a run whose controller still lives is left alone and named).
+ * `keelhaul clean --run <id> | --stale | --all`: removes runs' containers, networks and
+ * volumes by their run label. `--stale` never touches a run whose controller is alive,
+ * judged from the resources' controller labels and from the run's state.json (a resumed
+ * run's newest controller is only recorded there).
  */
 export async function cleanCommand(options: CleanOptions, io: CliIo): Promise<ExitCode> {
-  if (!options.runId === !options.all) {
-    throw new UsageError('<run-id>', 'Name a run id or pass --all (not both).');
-  }
+  const modes = [options.runId !== undefined, options.stale === true, options.all === true].filter(Boolean).length;
+  if (modes !== 1) throw new UsageError('--run', 'Say which runs to clean: --run <run-id>, --stale or --all (exactly one).');
   const docker = await connectDocker();
   let runIds: string[];
   if (options.runId) {
     runIds = [options.runId];
   } else {
-    const containers = await docker.listContainers({ labels: { [Label.run]: ANY_VALUE }, all: true });
-    const networks = await docker.listNetworks({ labels: { [Label.run]: ANY_VALUE } });
-    const volumes = await docker.listVolumes({ labels: { [Label.run]: ANY_VALUE } });
-    const owners = new Map<string, number>();
-    for (const r of [...containers, ...networks, ...volumes]) {
+    const any = { [Label.run]: ANY_VALUE };
+    const resources = [
+      ...(await docker.listContainers({ labels: any, all: true })),
+      ...(await docker.listNetworks({ labels: any })),
+      ...(await docker.listVolumes({ labels: any })),
+    ];
+    const runs = new Map<string, { pid: number; start: number }[]>();
+    for (const r of resources) {
       const run = r.labels[Label.run];
-      if (run) owners.set(run, Number(r.labels[Label.controllerPid] ?? 0));
+      if (!run) continue;
+      const list = runs.get(run) ?? [];
+      list.push({ pid: Number(r.labels[Label.controllerPid] ?? 0), start: Number(r.labels[Label.controllerStart] ?? 0) });
+      runs.set(run, list);
     }
     runIds = [];
-    for (const [run, pid] of owners) {
-      if (pid > 0 && pid !== process.pid && isAlive(pid)) io.out(`skipping run ${run}: its controller (pid ${pid}) is still running`);
+    const runsDir = resolve(options.runsDir ?? join('.keelhaul', 'runs'));
+    for (const [run, controllers] of runs) {
+      if (options.all) {
+        runIds.push(run);
+        continue;
+      }
+      const fromLabels = controllers.find((c) => c.pid > 0 && isControllerAlive({ ...c, hostname: hostname() }));
+      const state = await readRunState(join(runsDir, run, 'state.json')).catch(() => undefined);
+      const fromState = state && state.status === 'running' && isControllerAlive(state.controller) ? state.controller : undefined;
+      const live = fromState ?? fromLabels;
+      if (live) io.out(`keeping run ${run}: its controller (pid ${live.pid}) is alive`);
       else runIds.push(run);
     }
   }

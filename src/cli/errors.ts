@@ -1,4 +1,5 @@
 import { DaemonUnavailableError, DockerError, ImageBuildError, ImageNotFoundError } from '../docker/index.js';
+import { ResumeError, StateError } from '../controller/index.js';
 import { ScenarioError } from '../scenario/index.js';
 import { ExitCode } from './exit-codes.js';
 import type { CliIo } from './render.js';
@@ -19,7 +20,7 @@ export class UsageError extends Error {
  * and an environment that cannot run, 1 for anything else.
  */
 export function reportError(error: unknown, io: CliIo): ExitCode {
-  if (error instanceof ScenarioError || error instanceof UsageError) {
+  if (error instanceof ScenarioError || error instanceof UsageError || error instanceof StateError || error instanceof ResumeError) {
     io.err(`keelhaul: ${error.message}`);
     return ExitCode.badInput;
   }

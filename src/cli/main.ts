@@ -14,7 +14,7 @@ for (const name of ['SIGINT', 'SIGTERM'] as const) {
   process.on(name, () => {
     signals += 1;
     if (signals > 1) {
-      process.stderr.write(`keelhaul: second ${name}, exiting without cleanup; run \`keelhaul clean --all\` later\n`);
+      process.stderr.write(`keelhaul: second ${name}, exiting without cleanup; run \`keelhaul clean --stale\` later\n`);
       process.exit(ExitCode.interrupted);
     }
     process.stderr.write(`keelhaul: ${name} received, stopping: killing attempts and cleaning up (again to exit at once)\n`);

@@ -2,11 +2,13 @@ import { Command, CommanderError } from 'commander';
 import { keelhaulVersion } from '../version.js';
 import { cleanCommand } from './clean-command.js';
 import { doctorCommand } from './doctor-command.js';
-import { reportError } from './errors.js';
+import { reportError, UsageError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import { imagesBuildCommand } from './images-command.js';
 import type { CliIo } from './render.js';
-import { runCommand } from './run-command.js';
+import { resumeCommand, runCommand } from './run-command.js';
+import { statusCommand } from './status-command.js';
+import { runReaper } from '../controller/index.js';
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -47,11 +49,12 @@ export function createProgram(io: CliIo, context: { signal?: AbortSignal; setExi
     .option('--seed <n>', 'seed for every random choice (unsigned 32-bit); overrides the scenario\'s; printed and stored with the run')
     .option('--runs-dir <dir>', 'where run directories go', '.keelhaul/runs')
     .option('-v, --verbose', 'also print every worker event')
+    .option('--no-reaper', 'start no reaper (nothing removes the run\'s resources if this process is killed)')
     .addHelpText('after', `
 The run directory (.keelhaul/runs/<run-id>/) holds scenario.yaml (as run, with its seed),
 events.jsonl, attempts/<task>/<n>/{stdout,stderr}.log and report.json.
 ${EXIT_CODES_HELP}`)
-    .action(async (scenarioPath: string, opts: { seed?: string; runsDir: string; verbose?: boolean }) =>
+    .action(async (scenarioPath: string, opts: { seed?: string; runsDir: string; verbose?: boolean; reaper: boolean }) =>
       act(() =>
         runCommand(
           {
@@ -59,11 +62,46 @@ ${EXIT_CODES_HELP}`)
             ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
             runsDir: opts.runsDir,
             verbose: opts.verbose ?? false,
+            reaper: opts.reaper,
             ...signal,
           },
           io,
         ),
       ),
+    );
+
+  program
+    .command('resume')
+    .description('Take over a run whose controller died: re-attach running attempts, judge exited ones, re-run missing ones, never re-run a completed task; then finish it.')
+    .argument('<run>', 'run id (under --runs-dir) or run directory')
+    .option('--runs-dir <dir>', 'where run directories are', '.keelhaul/runs')
+    .option('-v, --verbose', 'also print every worker event')
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action(async (run: string, opts: { runsDir: string; verbose?: boolean }) =>
+      act(() => resumeCommand({ run, runsDir: opts.runsDir, verbose: opts.verbose ?? false, ...signal }, io)),
+    );
+
+  program
+    .command('status')
+    .description('Without a run id: one line per run. With one: its tasks by state, its attempts, and its containers found by label query.')
+    .argument('[run]', 'run id or run directory')
+    .option('--runs-dir <dir>', 'where run directories are', '.keelhaul/runs')
+    .action(async (run: string | undefined, opts: { runsDir: string }) =>
+      act(() => statusCommand({ ...(run ? { run } : {}), runsDir: opts.runsDir }, io)),
+    );
+
+  program
+    .command('reaper', { hidden: true })
+    .description('(internal) watch a run\'s controller; remove the run\'s resources when it has been dead for the TTL')
+    .argument('<run-dir>')
+    .requiredOption('--ttl <ms>', 'how long the controller must be dead, ms')
+    .action(async (runDir: string, opts: { ttl: string }) =>
+      act(async () => {
+        const ttlMs = Number(opts.ttl);
+        if (!Number.isInteger(ttlMs) || ttlMs < 0) throw new UsageError('--ttl', `Expected \`--ttl\` to be a whole number of ms, got \`${opts.ttl}\``);
+        await runReaper({ runDir, ttlMs, ...signal });
+        return ExitCode.ok;
+      }),
     );
 
   const images = program.command('images').description('Build the images keelhaul runs (offline: no registry needed).');
@@ -83,11 +121,13 @@ ${EXIT_CODES_HELP}`)
 
   program
     .command('clean')
-    .description('Remove the containers, networks and volumes of a run (by its run label), or of every run whose controller is gone (--all).')
-    .argument('[run-id]', 'the run to clean')
-    .option('--all', 'every keelhaul run on this daemon whose controller process is not alive')
-    .action(async (runId: string | undefined, opts: { all?: boolean }) =>
-      act(() => cleanCommand({ ...(runId ? { runId } : {}), all: opts.all ?? false }, io)),
+    .description('Remove runs\' containers, networks and volumes by their run label.')
+    .option('--run <run-id>', 'one run')
+    .option('--stale', 'every run whose controller (pid and start time) is no longer a live process')
+    .option('--all', 'every keelhaul run on this daemon, live ones included')
+    .option('--runs-dir <dir>', 'where run directories are (to read resumed runs\' controllers)', '.keelhaul/runs')
+    .action(async (opts: { run?: string; stale?: boolean; all?: boolean; runsDir: string }) =>
+      act(() => cleanCommand({ ...(opts.run ? { runId: opts.run } : {}), stale: opts.stale ?? false, all: opts.all ?? false, runsDir: opts.runsDir }, io)),
     );
 
   return program;

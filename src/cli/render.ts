@@ -24,8 +24,18 @@ export function renderEvent(event: RunEvent, options: { verbose?: boolean } = {}
   switch (event.type) {
     case 'run.started':
       return `run ${event.run}: scenario ${event.scenario}, seed ${event.seed}, ${event.tasks} task(s) at concurrency ${event.concurrency}, image ${event.image}, network ${event.network}\n  run directory ${event.runDir}`;
-    case 'attempt.created':
-      return undefined;
+    case 'run.resumed':
+      return `run ${event.run} resumed by pid ${event.controllerPid} (controller #${event.previousControllers + 1})`;
+    case 'attempt.adopted':
+      return `  ${at(event.task, event.attempt)} adopted       container ${short(event.containerId)} (${event.state})`;
+    case 'attempt.lost':
+      return `  ${at(event.task, event.attempt)} lost          ${event.reason}`;
+    case 'reaper.started':
+      return options.verbose ? `  reaper pid ${event.pid} watching (ttl ${event.ttlMs} ms)` : undefined;
+    case 'reaper.unavailable':
+      return `  warning: no reaper for this run: ${event.reason}`;
+    case 'run.reaped':
+      return `run ${event.run} reaped after its controller (pid ${event.deadControllerPid}) died`;
     case 'attempt.running':
       return `  ${at(event.task, event.attempt)} running       container ${short(event.containerId)} (${event.containerName})`;
     case 'attempt.exited':

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { runScenario } from '../controller/index.js';
+import { resumeRun, runScenario, type RunEvent, type RunResult } from '../controller/index.js';
 import { connectDocker } from '../docker/index.js';
 import { loadScenarioFile } from '../scenario/index.js';
 import { UsageError } from './errors.js';
@@ -13,6 +13,8 @@ export interface RunCommandOptions {
   readonly seed?: string;
   readonly runsDir?: string;
   readonly verbose?: boolean;
+  /** `false` (`--no-reaper`) starts no reaper. */
+  readonly reaper?: boolean;
   readonly signal?: AbortSignal;
 }
 
@@ -25,6 +27,25 @@ export function parseSeed(text: string): number {
   return value;
 }
 
+/** Prints a run's events as they come; a "checks:" header before the first check. */
+function printer(io: CliIo, verbose: boolean): (event: RunEvent) => void {
+  let printedChecksHeader = false;
+  return (event) => {
+    if (event.type === 'check.result' && !printedChecksHeader) {
+      printedChecksHeader = true;
+      io.out('checks:');
+    }
+    const line = renderEvent(event, { verbose });
+    if (line !== undefined) io.out(line);
+  };
+}
+
+function exitCodeOf(result: RunResult, io: CliIo, signal: AbortSignal | undefined): ExitCode {
+  if (result.report.error) io.err(`keelhaul: run ${result.report.runId} failed: ${result.report.error}`);
+  if (signal?.aborted) return ExitCode.interrupted;
+  return result.report.status === 'passed' ? ExitCode.ok : ExitCode.failed;
+}
+
 /**
  * `keelhaul run <scenario>`: validates the scenario, checks the daemon and the image, runs
  * it, prints a line per attempt transition, fault and check, and returns 0 when every
@@ -35,24 +56,40 @@ export async function runCommand(options: RunCommandOptions, io: CliIo): Promise
   const seed = options.seed !== undefined ? parseSeed(options.seed) : undefined;
   const scenario = await loadScenarioFile(options.scenarioPath);
   const docker = await connectDocker();
-  let printedChecksHeader = false;
   const result = await runScenario({
     scenario,
     scenarioFile: resolve(options.scenarioPath),
     ...(seed !== undefined ? { seed } : {}),
     ...(options.runsDir ? { runsDir: options.runsDir } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.reaper === false ? { reaper: false } : {}),
     docker,
-    onEvent: (event) => {
-      if (event.type === 'check.result' && !printedChecksHeader) {
-        printedChecksHeader = true;
-        io.out('checks:');
-      }
-      const line = renderEvent(event, { verbose: options.verbose ?? false });
-      if (line !== undefined) io.out(line);
-    },
+    onEvent: printer(io, options.verbose ?? false),
   });
-  if (result.report.error) io.err(`keelhaul: run ${result.report.runId} failed: ${result.report.error}`);
-  if (options.signal?.aborted) return ExitCode.interrupted;
-  return result.report.status === 'passed' ? ExitCode.ok : ExitCode.failed;
+  return exitCodeOf(result, io, options.signal);
+}
+
+/** Flags of `keelhaul resume`. */
+export interface ResumeCommandOptions {
+  /** Run id or run directory. */
+  readonly run: string;
+  readonly runsDir?: string;
+  readonly verbose?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * `keelhaul resume <run-id>`: takes over a run whose controller died, reconciles it with
+ * the daemon and finishes it; exit codes as `run`.
+ */
+export async function resumeCommand(options: ResumeCommandOptions, io: CliIo): Promise<ExitCode> {
+  const docker = await connectDocker();
+  const result = await resumeRun({
+    run: options.run,
+    docker,
+    ...(options.runsDir ? { runsDir: options.runsDir } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    onEvent: printer(io, options.verbose ?? false),
+  });
+  return exitCodeOf(result, io, options.signal);
 }

@@ -21,7 +21,12 @@ export type RunEvent = { readonly ts: string; readonly run: string } & (
       concurrency: number;
       runDir: string;
     }
-  | { type: 'attempt.created'; task: string; attempt: number; containerName: string }
+  | { type: 'run.resumed'; controllerPid: number; previousControllers: number }
+  | { type: 'attempt.adopted'; task: string; attempt: number; containerId: string; state: string }
+  | { type: 'attempt.lost'; task: string; attempt: number; reason: string }
+  | { type: 'reaper.started'; pid: number; ttlMs: number }
+  | { type: 'reaper.unavailable'; reason: string }
+  | { type: 'run.reaped'; containers: number; networks: number; volumes: number; deadControllerPid: number }
   | { type: 'attempt.running'; task: string; attempt: number; containerId: string; containerName: string }
   | {
       type: 'attempt.exited';

@@ -3,3 +3,7 @@ export * from './controller.js';
 export * from './events.js';
 export * from './retry.js';
 export * from './cleanup.js';
+export * from './state.js';
+export * from './ledger.js';
+export * from './liveness.js';
+export * from './reaper.js';

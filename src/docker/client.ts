@@ -192,6 +192,12 @@ export interface DockerClient {
   createContainer(spec: ContainerSpec): Promise<string>;
   /** Attach before start so no early line is lost; streams end when the container exits. */
   attachContainer(id: string): Promise<ContainerOutput>;
+  /**
+   * The container's whole output so far (`GET /containers/{id}/logs`, json-file driver),
+   * demultiplexed; with `follow` the streams stay open until the container exits. Used to
+   * re-attach to an attempt after the controller restarted.
+   */
+  containerLogs(id: string, options: { follow: boolean }): Promise<ContainerOutput>;
   startContainer(id: string): Promise<void>;
   /** `POST /containers/{id}/wait`: resolves with the exit code once the container stops. */
   waitContainer(id: string): Promise<{ exitCode: number }>;
@@ -472,6 +478,32 @@ class DockerodeClient implements DockerClient {
     return { stdout, stderr };
   }
 
+  async containerLogs(id: string, options: { follow: boolean }): Promise<ContainerOutput> {
+    const container = this.#docker.getContainer(id);
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    if (!options.follow) {
+      // Without follow dockerode resolves with the whole multiplexed body as a Buffer.
+      const body = (await this.#call('container logs', `container ${id}`, () =>
+        container.logs({ follow: false, stdout: true, stderr: true }),
+      )) as unknown as Buffer;
+      demuxBuffer(body, stdout, stderr);
+      return { stdout, stderr };
+    }
+    const stream = await this.#call('container logs', `container ${id}`, () =>
+      container.logs({ follow: true, stdout: true, stderr: true }),
+    );
+    this.#docker.modem.demuxStream(stream, stdout, stderr);
+    const end = (): void => {
+      stdout.end();
+      stderr.end();
+    };
+    stream.on('end', end);
+    stream.on('close', end);
+    stream.on('error', end);
+    return { stdout, stderr };
+  }
+
   async startContainer(id: string): Promise<void> {
     await this.#call('start container', `container ${id}`, () => this.#docker.getContainer(id).start());
   }
@@ -551,4 +583,22 @@ class DockerodeClient implements DockerClient {
     );
     return (result.Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {} }));
   }
+}
+
+/**
+ * Splits a multiplexed log body (no TTY) into its streams: frames of an 8-byte header
+ * (stream type 1 = stdout, 2 = stderr; 3 zero bytes; big-endian uint32 length) and payload
+ * (https://docs.docker.com/engine/api/v1.41/#operation/ContainerAttach "Stream format").
+ */
+function demuxBuffer(body: Buffer, stdout: PassThrough, stderr: PassThrough): void {
+  let offset = 0;
+  while (offset + 8 <= body.length) {
+    const type = body[offset];
+    const length = body.readUInt32BE(offset + 4);
+    const payload = body.subarray(offset + 8, offset + 8 + length);
+    (type === 2 ? stderr : stdout).write(payload);
+    offset += 8 + length;
+  }
+  stdout.end();
+  stderr.end();
 }

@@ -52,6 +52,8 @@ export interface RunReport {
   readonly image: string;
   readonly network: string;
   readonly daemon: { readonly endpoint: string; readonly version: string; readonly apiVersion: string } | null;
+  /** How many controllers drove the run: 1, plus one per resume. */
+  readonly controllers: number;
   readonly tasks: readonly { readonly task: string; readonly outcome: 'completed' | 'failed' | 'not-run'; readonly attempts: number }[];
   readonly attempts: readonly ReportAttempt[];
   readonly faults: readonly ReportFault[];

@@ -159,6 +159,16 @@ export const scenarioSchema = z.strictObject({
       tmpfs: byteSize.default(64 * 1024 ** 2),
     })
     .default({ memory: 256 * 1024 ** 2, pidsLimit: 128, tmpfs: 64 * 1024 ** 2 }),
+  /**
+   * A detached reaper removes the run's resources when the controller dies and nobody
+   * resumes the run within `ttlMs`.
+   */
+  reaper: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      ttlMs: z.number().int().min(1000).default(60_000),
+    })
+    .default({ enabled: true, ttlMs: 60_000 }),
   tasks: tasksSchema,
   faults: z.array(faultSchema).default([]),
   expect: expectSchema.default({ allCompleted: true, exactlyOnce: true, killedAttemptsRecover: true, noLeaks: true }),

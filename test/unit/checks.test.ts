@@ -85,7 +85,19 @@ describe('checks: exactly-once', () => {
   it('checks: exactly-once fails for a task completed twice, naming it', () => {
     const r = checkExactlyOnce(goodFacts({ attempts: [attempt('t-01', 1), attempt('t-01', 2), attempt('t-02', 1)] }));
     expect(r.ok).toBe(false);
-    expect(r.evidence).toEqual(['t-01 completed 2 times']);
+    expect(r.evidence).toEqual(['t-01 completed on 2 attempts']);
+  });
+
+  it('checks: exactly-once fails for a task the completion ledger holds twice', () => {
+    const r = checkExactlyOnce(goodFacts({ ledger: [{ task: 't-01', attempt: 1 }, { task: 't-01', attempt: 1 }, { task: 't-02', attempt: 1 }] }));
+    expect(r.ok).toBe(false);
+    expect(r.evidence).toContain('t-01 is in the completion ledger 2 times');
+  });
+
+  it('checks: exactly-once fails for a completed task missing from the completion ledger', () => {
+    const r = checkExactlyOnce(goodFacts({ ledger: [{ task: 't-01', attempt: 1 }] }));
+    expect(r.ok).toBe(false);
+    expect(r.evidence.join('\n')).toMatch(/t-02 completed \(attempt 1\) but is not in the completion ledger/);
   });
 
   it('checks: exactly-once counts a task.completed event of an attempt the controller judged killed', () => {

@@ -1,0 +1,158 @@
+import { spawn } from 'node:child_process';
+import { existsSync, openSync, readFileSync, closeSync } from 'node:fs';
+import { appendFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connectDocker, type DockerClient } from '../docker/index.js';
+import { packageRoot } from '../version.js';
+import { removeRunResources } from './cleanup.js';
+import { isControllerAlive } from './liveness.js';
+import { readRunState, StateStore } from './state.js';
+
+/**
+ * The reaper: one detached process per run (never shared between runs, never adopting
+ * another run's or another tool's reaper — the trap testcontainers-node #1442 fell into),
+ * watching that run's controller. When the controller recorded in state.json has been
+ * dead for the TTL and nobody resumed the run, it removes every resource with the run's
+ * label and marks the run `reaped`. A resume replaces the controller in state.json, so a
+ * resumed run is live again and is not reaped. No registry and no helper image are
+ * needed: it is the keelhaul CLI itself, started with `reaper <run-dir>`.
+ */
+
+/** The compiled CLI the reaper runs as. */
+function cliPath(): string {
+  return join(packageRoot, 'dist', 'src', 'cli', 'main.js');
+}
+
+/**
+ * Starts the run's reaper, detached (own session, stdio to `reaper.log`), so it outlives a
+ * SIGKILL of the controller and of its process group.
+ *
+ * @throws {Error} when the compiled CLI is missing (`npm run build`)
+ */
+export async function startReaper(runDir: string, ttlMs: number): Promise<{ pid: number }> {
+  const cli = cliPath();
+  if (!existsSync(cli)) throw new Error(`the reaper runs the compiled CLI and ${cli} is missing: run \`npm run build\``);
+  const logFd = openSync(join(runDir, 'reaper.log'), 'a');
+  try {
+    const child = spawn(process.execPath, [cli, 'reaper', runDir, '--ttl', String(ttlMs)], {
+      detached: true,
+      stdio: ['ignore', logFd, logFd],
+      env: process.env,
+    });
+    const pid = child.pid;
+    if (pid === undefined) {
+      await new Promise((resolve) => child.once('error', resolve));
+      throw new Error('the reaper process could not be started');
+    }
+    child.unref();
+    return { pid };
+  } finally {
+    closeSync(logFd);
+  }
+}
+
+/** Whether `pid` is the reaper of `runDir` (a pid may have been reused by anything else). */
+export function isReaperOf(pid: number, runDir: string): boolean {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return argv.includes('reaper') && argv.includes(runDir);
+  } catch {
+    return false;
+  }
+}
+
+/** Stops a run's reaper once the run finished (it would exit by itself within a poll). Only signals a pid that is still a keelhaul reaper. */
+export function stopReaper(pid: number, runDir: string): void {
+  try {
+    if (!isReaperOf(pid, runDir)) return;
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    // already gone
+  }
+}
+
+/** Options of {@link runReaper}. */
+export interface ReaperOptions {
+  readonly runDir: string;
+  /** How long the controller must have been dead before the run is reaped, ms. */
+  readonly ttlMs: number;
+  /** How often the controller is checked, ms. @default 1000 */
+  readonly pollMs?: number;
+  /** The reaper gives up (exit) after this long whatever happens, ms. @default 24 h */
+  readonly maxLifetimeMs?: number;
+  readonly log?: (line: string) => void;
+  readonly signal?: AbortSignal;
+  /** @default connectDocker() */
+  readonly connect?: () => Promise<DockerClient>;
+}
+
+/**
+ * The reaper's loop. Returns `reaped` after removing the run's resources, `finished` when
+ * the run ended normally, `gave-up` past `maxLifetimeMs`.
+ */
+export async function runReaper(options: ReaperOptions): Promise<'reaped' | 'finished' | 'gave-up'> {
+  const { runDir, ttlMs } = options;
+  const pollMs = options.pollMs ?? 1000;
+  const log = options.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} reaper: ${line}\n`));
+  const connect = options.connect ?? (() => connectDocker());
+  const statePath = join(runDir, 'state.json');
+  const started = Date.now();
+  let deadSince: number | undefined;
+  let deadPid: number | undefined;
+  log(`watching ${runDir} (ttl ${ttlMs} ms)`);
+  while (Date.now() - started < (options.maxLifetimeMs ?? 86_400_000)) {
+    if (options.signal?.aborted) return 'finished';
+    let state;
+    try {
+      state = await readRunState(statePath);
+    } catch (error) {
+      log(`cannot read state: ${(error as Error).message}`);
+      await sleep(pollMs);
+      continue;
+    }
+    if (state.status !== 'running') {
+      log(`run is ${state.status}; exiting`);
+      return 'finished';
+    }
+    if (isControllerAlive(state.controller)) {
+      deadSince = undefined;
+    } else {
+      if (deadSince === undefined || deadPid !== state.controller.pid) {
+        deadSince = Date.now();
+        deadPid = state.controller.pid;
+        log(`controller pid ${state.controller.pid} is gone; reaping in ${ttlMs} ms unless the run is resumed`);
+      }
+      if (Date.now() - deadSince >= ttlMs) {
+        try {
+          const docker = await connect();
+          const result = await removeRunResources(docker, state.runId);
+          // Re-read: a resume may have taken the run over while we removed (then it recreates what it needs).
+          const store = new StateStore(statePath, await readRunState(statePath));
+          if (store.state.controller.pid === state.controller.pid) {
+            await store.update((s) => {
+              s.status = 'reaped';
+            });
+          }
+          const event = {
+            ts: new Date().toISOString(),
+            run: state.runId,
+            type: 'run.reaped',
+            containers: result.containers,
+            networks: result.networks,
+            volumes: result.volumes,
+            deadControllerPid: state.controller.pid,
+          };
+          await appendFile(join(runDir, 'events.jsonl'), `${JSON.stringify(event)}\n`);
+          log(`reaped: ${result.containers} container(s), ${result.networks} network(s), ${result.volumes} volume(s)${result.errors.length ? `; errors: ${result.errors.join('; ')}` : ''}`);
+          return 'reaped';
+        } catch (error) {
+          log(`reaping failed, will retry: ${(error as Error).message}`);
+        }
+      }
+    }
+    await sleep(pollMs, undefined, options.signal ? { signal: options.signal } : undefined).catch(() => undefined);
+  }
+  log('giving up: past the reaper\'s maximum lifetime');
+  return 'gave-up';
+}

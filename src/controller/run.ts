@@ -1,0 +1,582 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import PQueue from 'p-queue';
+import { DockerBackend, type AttemptHandle, type AttemptObserver, type AttemptTask } from '../backends/index.js';
+import { createSeededRandom, describeTrigger, faultId, Injector } from '../chaos/index.js';
+import { runChecks, type AttemptFacts, type CheckResult, type FaultFacts } from '../checks/index.js';
+import {
+  DaemonUnavailableError,
+  Label,
+  labelsFor,
+  type ContainerInfo,
+  type ContainerSummary,
+  type DaemonVersion,
+  type DockerClient,
+  type RunIdentity,
+} from '../docker/index.js';
+import { REPORT_SCHEMA_VERSION, writeReportJson, type ReportAttempt, type ReportFault, type RunReport } from '../report/index.js';
+import type { Scenario } from '../scenario/index.js';
+import { keelhaulVersion } from '../version.js';
+import type { WorkerEvent } from '../worker/events.js';
+import { findRunResources, removeRunResources, type CleanupResult, type LeakReport } from './cleanup.js';
+import type { RunHooks, RunResult } from './controller.js';
+import { EventLog, type AttemptOutcome } from './events.js';
+import { CompletionLedger } from './ledger.js';
+import { isReaperOf, startReaper, stopReaper } from './reaper.js';
+import { AttemptFailedError, runWithRetry } from './retry.js';
+import type { AttemptRecord, StateStore, TaskRecord } from './state.js';
+
+/** What {@link executeRun} needs beyond the hooks. */
+interface ExecuteOptions extends RunHooks {
+  readonly scenario: Scenario;
+  readonly runDir: string;
+  readonly store: StateStore;
+  readonly daemon: DaemonVersion;
+  readonly resumed: boolean;
+}
+
+/** What the controller knows of an attempt's own reports, beyond state.json. */
+interface AttemptProgress {
+  /** Highest `seq` already recorded in events.jsonl (replayed lines up to it are skipped). */
+  maxSeq: number;
+  completedEvents: number;
+  failedReason: string | undefined;
+  interfaces: string[] | undefined;
+}
+
+/** Reads the worker events a previous controller recorded, tolerating a torn last line. */
+async function readPriorWorkerEvents(path: string): Promise<{ task: string; attempt: number; event: WorkerEvent }[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return [];
+  }
+  const out: { task: string; attempt: number; event: WorkerEvent }[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const e = JSON.parse(line) as { type?: string; task?: string; attempt?: number; event?: WorkerEvent };
+      if (e.type === 'worker.event' && e.task && e.attempt && e.event) out.push({ task: e.task, attempt: e.attempt, event: e.event });
+    } catch {
+      // a line cut short by the previous controller's death
+    }
+  }
+  return out;
+}
+
+/** Checks an attempt container against the label set and the hardening defaults. */
+function auditContainer(info: ContainerInfo, expectedLabels: Readonly<Record<string, string>>, networkMode: string): string[] {
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(expectedLabels)) {
+    // A resumed run adopts containers an earlier controller labelled with its own identity.
+    if (key === Label.controllerPid || key === Label.controllerStart) {
+      if (!info.labels[key]) problems.push(`label ${key} is missing`);
+      continue;
+    }
+    if (info.labels[key] !== value) problems.push(`label ${key} is ${JSON.stringify(info.labels[key])}, expected ${JSON.stringify(value)}`);
+  }
+  if (!info.user || info.user === 'root' || info.user === '0' || info.user.startsWith('0:')) problems.push(`runs as user ${JSON.stringify(info.user)}, expected non-root`);
+  if (!info.hostConfig.capDrop.map((c) => c.toUpperCase()).includes('ALL')) problems.push(`CapDrop is [${info.hostConfig.capDrop.join(', ')}], expected ALL`);
+  if (!info.hostConfig.securityOpt.some((o) => o.startsWith('no-new-privileges'))) problems.push('no-new-privileges is not set');
+  if (!info.hostConfig.readonlyRootfs) problems.push('the root filesystem is writable');
+  if (info.hostConfig.memoryBytes <= 0) problems.push('no memory limit');
+  if (info.hostConfig.pidsLimit <= 0) problems.push('no pids limit');
+  if (info.hostConfig.networkMode !== networkMode) problems.push(`NetworkMode is ${info.hostConfig.networkMode}, expected ${networkMode}`);
+  if (info.mounts.some((m) => m.source.endsWith('docker.sock'))) problems.push('the Docker socket is mounted');
+  return problems;
+}
+
+function judge(record: AttemptRecord, progress: AttemptProgress, targetedBy: readonly string[]): { outcome: AttemptOutcome; reason: string | null } {
+  if (record.oomKilled) return { outcome: 'oom', reason: 'oom' };
+  if (record.exitCode === 0 && progress.completedEvents > 0) return { outcome: 'completed', reason: null };
+  if (targetedBy.length > 0 && record.exitCode !== 0) return { outcome: 'killed', reason: `fault ${targetedBy.join(', ')}` };
+  if (record.exitCode === 137) return { outcome: 'killed', reason: 'SIGKILL from outside keelhaul' };
+  if (record.exitCode === 0) return { outcome: 'failed', reason: 'exited 0 without task.completed' };
+  return { outcome: 'failed', reason: progress.failedReason ?? `exit ${record.exitCode}` };
+}
+
+/**
+ * The run itself, shared by a fresh run and a resumed one. See `runScenario` and
+ * `resumeRun` for the contract.
+ */
+export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
+  const { scenario, docker, store, runDir, resumed } = options;
+  const state = store.state;
+  const { runId, seed, image } = state;
+  const identity: RunIdentity = {
+    runId,
+    scenario: scenario.name,
+    version: keelhaulVersion,
+    controllerPid: state.controller.pid,
+    controllerStart: state.controller.start,
+  };
+  const log = new EventLog(runId, join(runDir, 'events.jsonl'));
+  if (options.onEvent) log.subscribe(options.onEvent);
+  const ledger = new CompletionLedger(join(runDir, 'completions.jsonl'));
+
+  const backend = new DockerBackend(docker, {
+    run: identity,
+    image,
+    network: scenario.network,
+    memoryBytes: scenario.resources.memory,
+    pidsLimit: scenario.resources.pidsLimit,
+    tmpfsBytes: scenario.resources.tmpfs,
+    ...(scenario.resources.cpus !== undefined ? { cpus: scenario.resources.cpus } : {}),
+  });
+
+  // What the previous controller recorded: worker events (for dedupe, trigger counters and
+  // attempt judgement) and completions (never run again).
+  const progress = new Map<string, AttemptProgress>();
+  const progressOf = (task: string, attempt: number): AttemptProgress => {
+    const key = `${task}#${attempt}`;
+    let p = progress.get(key);
+    if (!p) {
+      p = { maxSeq: 0, completedEvents: 0, failedReason: undefined, interfaces: undefined };
+      progress.set(key, p);
+    }
+    return p;
+  };
+  const noteEvent = (task: string, attempt: number, event: WorkerEvent): void => {
+    const p = progressOf(task, attempt);
+    if (event.seq !== undefined) p.maxSeq = Math.max(p.maxSeq, event.seq);
+    if (event.type === 'task.completed') p.completedEvents += 1;
+    if (event.type === 'task.failed') p.failedReason = String((event as { reason?: unknown }).reason ?? 'task.failed');
+    if (event.type === 'task.started') {
+      const interfaces = (event as { interfaces?: { name: string }[] }).interfaces;
+      if (Array.isArray(interfaces)) p.interfaces = interfaces.map((i) => i.name);
+    }
+  };
+  const prior = resumed ? await readPriorWorkerEvents(join(runDir, 'events.jsonl')) : [];
+  for (const e of prior) noteEvent(e.task, e.attempt, e.event);
+  const completedInLedger = new Set((await ledger.read()).map((e) => e.task));
+
+  const active = new Map<string, AttemptHandle>();
+  const taskOutcomes = new Map<string, { outcome: 'completed' | 'failed'; attempts: number }>();
+  let runError: string | undefined;
+  const queue = new PQueue({ concurrency: scenario.concurrency });
+  const stop = new AbortController();
+  const abortRun = (reason: string): void => {
+    if (stop.signal.aborted) return;
+    runError ??= reason;
+    log.emit({ type: 'run.aborted', reason });
+    stop.abort(new Error(reason));
+    queue.clear();
+    for (const handle of active.values()) handle.kill('SIGKILL').catch(() => undefined);
+  };
+  const onExternalAbort = (): void => abortRun(`aborted: ${String((options.signal?.reason as Error | undefined)?.message ?? options.signal?.reason ?? 'signal')}`);
+  options.signal?.addEventListener('abort', onExternalAbort, { once: true });
+  const timeout = setTimeout(() => abortRun(`timed out after ${scenario.timeoutMs} ms (timeoutMs)`), scenario.timeoutMs);
+
+  const injector = new Injector({
+    faults: scenario.faults,
+    random: createSeededRandom(seed).fork('faults'),
+    docker,
+    runId,
+    emit: (event) => {
+      if (event.type === 'fault.skipped') {
+        log.emit(event);
+        return;
+      }
+      log.emit({ type: event.type, fault: event.record });
+      void store.update((s) => {
+        s.faults = [...injector.records];
+      }).catch(() => undefined);
+    },
+    ...(resumed ? { resume: { records: state.faults, priorEvents: prior.map((p) => p.event) } } : {}),
+  });
+
+  const save = (): Promise<void> =>
+    store.save().catch((error: unknown) => {
+      runError ??= `cannot write state.json: ${error instanceof Error ? error.message : String(error)}`;
+    });
+
+  /** Follows an attempt to its end, judges it, records it. Throws AttemptFailedError unless completed. */
+  const followAttempt = async (task: TaskRecord, taskId: string, record: AttemptRecord, handle: AttemptHandle, labels: Record<string, string>): Promise<AttemptRecord> => {
+    record.containerId = handle.id;
+    record.containerName = handle.name;
+    record.startedAt = handle.startedAt;
+    record.status = 'running';
+    active.set(handle.id, handle);
+    await save();
+    log.emit({ type: 'attempt.running', task: taskId, attempt: record.attempt, containerId: handle.id, containerName: handle.name });
+    // Labels and HostConfig are fixed at create time, so an inspect right after start
+    // sees them even when a fault kills the container first.
+    const audit = docker
+      .inspectContainer(handle.id)
+      .then((info) => auditContainer(info, labels, backend.networkName ?? scenario.network))
+      .catch(() => undefined);
+    try {
+      const exit = await handle.wait();
+      record.exitCode = exit.exitCode;
+      record.oomKilled = exit.oomKilled;
+      record.endedAt = exit.endedAt;
+    } finally {
+      active.delete(handle.id);
+      const problems = await audit;
+      record.audited = problems !== undefined;
+      record.auditProblems = problems ?? [];
+    }
+    const p = progressOf(taskId, record.attempt);
+    record.completedEvents = p.completedEvents;
+    record.interfaces = p.interfaces ?? null;
+    const judged = judge(record, p, injector.faultsTargeting(handle.id));
+    record.outcome = judged.outcome;
+    record.reason = judged.reason;
+    record.status = 'exited';
+    if (judged.outcome === 'completed') {
+      // The ledger first: once it holds the line, no controller runs the task again.
+      await ledger.append({ task: taskId, attempt: record.attempt, containerId: handle.id, controllerPid: process.pid, ts: new Date().toISOString() });
+      task.status = 'completed';
+    }
+    await save();
+    log.emit({
+      type: 'attempt.exited',
+      task: taskId,
+      attempt: record.attempt,
+      containerId: handle.id,
+      exitCode: record.exitCode ?? -1,
+      oomKilled: record.oomKilled,
+      outcome: judged.outcome,
+      ...(judged.reason ? { reason: judged.reason } : {}),
+      durationMs: Date.parse(record.endedAt ?? new Date().toISOString()) - Date.parse(record.startedAt),
+    });
+    if (judged.outcome !== 'completed') {
+      throw new AttemptFailedError(`${taskId} attempt ${record.attempt} ${judged.outcome}`, record, {
+        // A task the worker refused as invalid fails the same way on every attempt.
+        retryable: p.failedReason !== 'invalid_task' && !stop.signal.aborted,
+      });
+    }
+    return record;
+  };
+
+  const observerFor = (taskId: string, attempt: number): AttemptObserver => ({
+    onEvent: (event: WorkerEvent) => {
+      noteEvent(taskId, attempt, event);
+      log.emit({ type: 'worker.event', task: taskId, attempt, event });
+      injector.observe(event);
+    },
+    onInvalidLine: (line, error) => {
+      log.emit({ type: 'worker.invalid-line', task: taskId, attempt, line: line.slice(0, 500), error });
+    },
+  });
+
+  const launchAttempt = async (taskId: string, attemptNumber: number, spec: AttemptTask): Promise<AttemptRecord> => {
+    stop.signal.throwIfAborted();
+    const task = state.tasks[taskId]!;
+    const record: AttemptRecord = {
+      attempt: attemptNumber,
+      containerId: '',
+      containerName: '',
+      status: 'launching',
+      startedAt: new Date().toISOString(),
+      endedAt: null,
+      exitCode: null,
+      oomKilled: false,
+      outcome: null,
+      reason: null,
+      completedEvents: 0,
+      interfaces: null,
+      auditProblems: [],
+      audited: false,
+    };
+    task.attempts.push(record);
+    task.status = 'running';
+    await save();
+    const labels = labelsFor(identity, 'worker', { task: taskId, attempt: attemptNumber });
+    let handle: AttemptHandle;
+    try {
+      handle = await backend.launch(
+        { runId, taskId, attempt: attemptNumber, seed, task: spec, labels, logDir: join(runDir, 'attempts', taskId, String(attemptNumber)) },
+        observerFor(taskId, attemptNumber),
+      );
+    } catch (error) {
+      record.status = 'exited';
+      record.outcome = 'lost';
+      record.reason = `launch failed: ${error instanceof Error ? error.message : String(error)}`;
+      await save();
+      throw error;
+    }
+    return followAttempt(task, taskId, record, handle, labels);
+  };
+
+  /** Takes over an attempt container found on the daemon (resume). */
+  const adoptAttempt = async (taskId: string, record: AttemptRecord, container: ContainerSummary): Promise<AttemptRecord> => {
+    const task = state.tasks[taskId]!;
+    const labels = labelsFor(identity, 'worker', { task: taskId, attempt: record.attempt });
+    const handle = await backend.reattach(
+      container.id,
+      { logDir: join(runDir, 'attempts', taskId, String(record.attempt)) },
+      observerFor(taskId, record.attempt),
+      { skipThroughSeq: progressOf(taskId, record.attempt).maxSeq },
+    );
+    log.emit({ type: 'attempt.adopted', task: taskId, attempt: record.attempt, containerId: container.id, state: container.state });
+    return followAttempt(task, taskId, record, handle, labels);
+  };
+
+  const runTask = async (taskSpec: Scenario['tasks'][number], adopt?: { record: AttemptRecord; container: ContainerSummary }): Promise<void> => {
+    const task = state.tasks[taskSpec.id]!;
+    const attemptTask: AttemptTask = {
+      id: taskSpec.id,
+      steps: taskSpec.steps,
+      heartbeatMs: scenario.heartbeatMs,
+      ...(taskSpec.writes ? { writes: taskSpec.writes } : {}),
+    };
+    // Attempts already judged count against maxAttempts; an adopted one is the first of this loop.
+    const judgedBefore = task.attempts.filter((a) => a.status === 'exited').length;
+    const iterations = scenario.retry.maxAttempts - judgedBefore;
+    const lastNumber = task.attempts.at(-1)?.attempt ?? 0;
+    let outcome: { outcome: 'completed' | 'failed'; attempts: number };
+    if (iterations <= 0 && !adopt) {
+      outcome = { outcome: 'failed', attempts: task.attempts.length };
+    } else {
+      try {
+        let next = lastNumber;
+        const result = await runWithRetry(
+          { ...scenario.retry, maxAttempts: Math.max(1, iterations) },
+          (n) => {
+            if (n === 1 && adopt) return adoptAttempt(taskSpec.id, adopt.record, adopt.container);
+            next += 1;
+            return launchAttempt(taskSpec.id, next, attemptTask);
+          },
+          {
+            signal: stop.signal,
+            onRetry: (_n, delayMs, failed) =>
+              log.emit({ type: 'attempt.retrying', task: taskSpec.id, attempt: next + 1, delayMs, previousOutcome: failed.outcome ?? 'lost' }),
+          },
+        );
+        outcome = { outcome: result.ok ? 'completed' : 'failed', attempts: task.attempts.length };
+      } catch (error) {
+        if (error instanceof DaemonUnavailableError) abortRun(`the Docker daemon stopped answering: ${error.message}`);
+        else if (!stop.signal.aborted) runError ??= `task ${taskSpec.id}: ${error instanceof Error ? error.message : String(error)}`;
+        outcome = { outcome: 'failed', attempts: task.attempts.length };
+      }
+    }
+    if (task.status !== 'completed') task.status = outcome.outcome;
+    await save();
+    taskOutcomes.set(taskSpec.id, outcome);
+    log.emit({ type: 'task.finished', task: taskSpec.id, outcome: outcome.outcome, attempts: outcome.attempts });
+  };
+
+  if (resumed) {
+    log.emit({ type: 'run.resumed', controllerPid: process.pid, previousControllers: state.controllers.length - 1 });
+  } else {
+    log.emit({
+      type: 'run.started',
+      scenario: scenario.name,
+      seed,
+      image,
+      network: scenario.network,
+      tasks: scenario.tasks.length,
+      concurrency: scenario.concurrency,
+      runDir,
+    });
+  }
+
+  let cleanup: CleanupResult | null = null;
+  let leaks: LeakReport = { containers: [], networks: [], volumes: [] };
+  const reaperEnabled = options.reaper ?? scenario.reaper.enabled;
+  try {
+    if (reaperEnabled && state.reaper && isReaperOf(state.reaper.pid, runDir)) {
+      // The dead controller's reaper is alive and reads the new controller from state.json.
+      log.emit({ type: 'reaper.started', pid: state.reaper.pid, ttlMs: state.reaper.ttlMs });
+    } else if (reaperEnabled) {
+      const reaper = await startReaper(runDir, scenario.reaper.ttlMs).catch((error: unknown) => {
+        log.emit({ type: 'reaper.unavailable', reason: error instanceof Error ? error.message : String(error) });
+        return undefined;
+      });
+      if (reaper) {
+        await store.update((s) => {
+          s.reaper = { pid: reaper.pid, ttlMs: scenario.reaper.ttlMs };
+        });
+        log.emit({ type: 'reaper.started', pid: reaper.pid, ttlMs: scenario.reaper.ttlMs });
+      }
+    }
+    if (resumed && state.networkName) {
+      // The per-run network survives a controller crash unless the reaper removed it.
+      await backend.prepare({ existingNetwork: state.networkName });
+    } else {
+      await backend.prepare();
+    }
+    if (backend.networkName !== (state.networkName ?? undefined)) {
+      await store.update((s) => {
+        s.networkName = backend.networkName ?? null;
+      });
+    }
+    injector.start(state.startedAtMs);
+
+    // Reconcile with the daemon: which attempt containers exist, and in what state.
+    const found = resumed
+      ? await docker.listContainers({ labels: { [Label.run]: runId, [Label.role]: 'worker' }, all: true })
+      : [];
+    const byAttempt = new Map(found.map((c) => [`${c.labels[Label.task]}#${c.labels[Label.attempt]}`, c]));
+    const work: Promise<void>[] = [];
+    for (const taskSpec of scenario.tasks) {
+      const task = state.tasks[taskSpec.id]!;
+      if (completedInLedger.has(taskSpec.id) || task.status === 'completed') {
+        task.status = 'completed';
+        taskOutcomes.set(taskSpec.id, { outcome: 'completed', attempts: task.attempts.length });
+        continue;
+      }
+      if (task.status === 'failed') {
+        taskOutcomes.set(taskSpec.id, { outcome: 'failed', attempts: task.attempts.length });
+        continue;
+      }
+      let adopt: { record: AttemptRecord; container: ContainerSummary } | undefined;
+      if (resumed) {
+        // A container on the daemon that state.json never heard of: the controller died
+        // between create and save. Its labels say which attempt it is.
+        for (const [key, container] of byAttempt) {
+          const [t, a] = key.split('#');
+          if (t !== taskSpec.id || task.attempts.some((r) => r.attempt === Number(a))) continue;
+          task.attempts.push({
+            attempt: Number(a), containerId: container.id, containerName: container.names[0]?.replace(/^\//, '') ?? '', status: 'launching',
+            startedAt: new Date().toISOString(), endedAt: null, exitCode: null, oomKilled: false, outcome: null, reason: null,
+            completedEvents: 0, interfaces: null, auditProblems: [], audited: false,
+          });
+        }
+        task.attempts.sort((x, y) => x.attempt - y.attempt);
+        for (const record of task.attempts) {
+          if (record.status === 'exited') continue;
+          const container = byAttempt.get(`${taskSpec.id}#${record.attempt}`);
+          if (container && record === task.attempts.at(-1)) {
+            adopt = { record, container };
+          } else {
+            record.status = 'exited';
+            record.outcome = 'lost';
+            record.reason = container ? 'superseded by a later attempt' : 'container gone when the run was resumed';
+            log.emit({ type: 'attempt.lost', task: taskSpec.id, attempt: record.attempt, reason: record.reason });
+          }
+        }
+      }
+      work.push(queue.add(() => runTask(taskSpec, adopt)));
+    }
+    await save();
+    await Promise.all(work);
+    await queue.onIdle();
+  } catch (error) {
+    runError ??= error instanceof Error ? error.message : String(error);
+  } finally {
+    clearTimeout(timeout);
+    options.signal?.removeEventListener('abort', onExternalAbort);
+    await injector.stop();
+    try {
+      cleanup = await removeRunResources(docker, runId);
+      log.emit({ type: 'cleanup.finished', ...cleanup, errors: [...cleanup.errors] });
+      leaks = await findRunResources(docker, runId);
+    } catch (error) {
+      runError ??= `cleanup failed: ${error instanceof Error ? error.message : String(error)}`;
+      leaks = { containers: ['<unknown: the daemon could not be queried>'], networks: [], volumes: [] };
+    }
+  }
+
+  const records = injector.records;
+  const unfired = new Set(injector.unfired);
+  const faultFacts: FaultFacts[] = scenario.faults.map((spec, i) => {
+    const id = faultId(spec, i);
+    const record = records.find((r) => r.faultId === id);
+    const signal = spec.kind === 'kill' ? spec.params.signal : undefined;
+    if (!record || unfired.has(id)) return { faultId: id, kind: spec.kind, status: 'not-fired', targets: [], ...(signal ? { signal } : {}) };
+    return {
+      faultId: id,
+      kind: spec.kind,
+      status: record.status,
+      targets: record.targets,
+      ...(signal ? { signal } : {}),
+      ...(record.error ? { error: record.error } : {}),
+    };
+  });
+  const allAttempts = scenario.tasks.flatMap((t) => state.tasks[t.id]!.attempts.map((a) => ({ task: t.id, ...a })));
+  const ledgerEntries = await ledger.read();
+  const attemptFacts: AttemptFacts[] = allAttempts.map((a) => ({
+    task: a.task,
+    attempt: a.attempt,
+    containerId: a.containerId,
+    exitCode: a.exitCode,
+    oomKilled: a.oomKilled,
+    outcome: a.outcome ?? 'lost',
+    completedEvents: a.completedEvents,
+    ...(a.interfaces ? { interfaces: a.interfaces } : {}),
+    auditProblems: a.auditProblems,
+    audited: a.audited,
+  }));
+  const checks: CheckResult[] = runChecks({
+    taskIds: scenario.tasks.map((t) => t.id),
+    attempts: attemptFacts,
+    faults: faultFacts,
+    network: scenario.network,
+    leaks,
+    ledger: ledgerEntries.map((e) => ({ task: e.task, attempt: e.attempt })),
+    expect: scenario.expect,
+  });
+  for (const check of checks) {
+    log.emit({ type: 'check.result', name: check.name, ok: check.ok, expected: check.expected, observed: check.observed });
+  }
+
+  const endedAtMs = Date.now();
+  const status = runError === undefined && checks.every((c) => c.ok) ? 'passed' : 'failed';
+  const reportPath = join(runDir, 'report.json');
+  const report: RunReport = {
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    keelhaulVersion,
+    runId,
+    seed,
+    scenario: scenario.name,
+    scenarioFile: state.scenarioFile,
+    status,
+    ...(runError !== undefined ? { error: runError } : {}),
+    startedAt: new Date(state.startedAtMs).toISOString(),
+    endedAt: new Date(endedAtMs).toISOString(),
+    durationMs: endedAtMs - state.startedAtMs,
+    backend: 'docker',
+    image,
+    network: scenario.network,
+    daemon: { endpoint: docker.endpoint, version: options.daemon.version, apiVersion: options.daemon.negotiatedApiVersion },
+    controllers: state.controllers.length,
+    tasks: scenario.tasks.map((t) => {
+      const o = taskOutcomes.get(t.id);
+      return { task: t.id, outcome: o?.outcome ?? 'not-run', attempts: state.tasks[t.id]!.attempts.length };
+    }),
+    attempts: allAttempts.map(
+      (a): ReportAttempt => ({
+        task: a.task,
+        attempt: a.attempt,
+        containerId: a.containerId,
+        containerName: a.containerName,
+        exitCode: a.exitCode,
+        oomKilled: a.oomKilled,
+        outcome: a.outcome ?? 'lost',
+        ...(a.reason ? { reason: a.reason } : {}),
+        startedAt: a.startedAt,
+        endedAt: a.endedAt,
+        faults: [...injector.faultsTargeting(a.containerId)],
+      }),
+    ),
+    faults: faultFacts.map((f): ReportFault => {
+      const record = records.find((r) => r.faultId === f.faultId);
+      const spec = scenario.faults.find((s, i) => faultId(s, i) === f.faultId);
+      return {
+        faultId: f.faultId,
+        kind: f.kind,
+        trigger: record?.trigger ?? (spec ? describeTrigger(spec.trigger) : ''),
+        status: f.status,
+        firedAt: record?.firedAt ?? null,
+        offsetMs: record?.offsetMs ?? null,
+        params: { ...(spec?.params ?? {}) },
+        targets: f.targets,
+        ...(f.error ? { error: f.error } : {}),
+      };
+    }),
+    cleanup,
+    checks,
+  };
+  await writeReportJson(reportPath, report);
+  await store.update((s) => {
+    s.status = 'finished';
+    s.faults = [...records];
+  });
+  if (state.reaper) stopReaper(state.reaper.pid, runDir);
+  log.emit({ type: 'run.finished', status, durationMs: report.durationMs, reportPath });
+  await log.close();
+  return { report, runDir, reportPath };
+}

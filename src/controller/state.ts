@@ -1,0 +1,189 @@
+import { open, readFile, rename } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { FaultRecord } from '../chaos/index.js';
+import type { Scenario } from '../scenario/index.js';
+import type { AttemptOutcome } from './events.js';
+
+/** Bumped when a field of {@link RunState} changes meaning or disappears. */
+export const STATE_SCHEMA_VERSION = 1;
+
+/** Who is driving a run: the controller process, identified by pid and start time. */
+export interface ControllerIdentity {
+  readonly pid: number;
+  /** Process start, ms since the epoch (see `processStartTimeMs`); with `pid` it tells a live controller from a reused pid. */
+  readonly start: number;
+  readonly hostname: string;
+}
+
+/** One attempt as state.json records it. */
+export interface AttemptRecord {
+  readonly attempt: number;
+  containerId: string;
+  containerName: string;
+  /** `launching`: create requested; `running`: started; `exited`: judged. */
+  status: 'launching' | 'running' | 'exited';
+  startedAt: string;
+  endedAt: string | null;
+  exitCode: number | null;
+  oomKilled: boolean;
+  outcome: AttemptOutcome | null;
+  reason: string | null;
+  /** task.completed events this attempt emitted. */
+  completedEvents: number;
+  /** Interface names from task.started. */
+  interfaces: string[] | null;
+  auditProblems: string[];
+  audited: boolean;
+}
+
+/** One task as state.json records it. */
+export interface TaskRecord {
+  status: 'pending' | 'running' | 'completed' | 'failed';
+  attempts: AttemptRecord[];
+}
+
+/**
+ * `state.json`: everything needed to resume a run after the controller died. Written
+ * atomically on every transition, so that after a SIGKILL at any moment it parses and
+ * describes a real moment of the run.
+ */
+export interface RunState {
+  readonly schemaVersion: typeof STATE_SCHEMA_VERSION;
+  readonly runId: string;
+  readonly seed: number;
+  readonly scenario: Scenario;
+  readonly scenarioFile: string | null;
+  readonly image: string;
+  readonly keelhaulVersion: string;
+  /** `reaped`: the reaper removed the run's resources after its controller died. */
+  status: 'running' | 'finished' | 'reaped';
+  /** The run's start, ms since the epoch; `at` triggers count from it. */
+  readonly startedAtMs: number;
+  /** The controller now driving the run; `resume` replaces it. */
+  controller: ControllerIdentity;
+  /** Every controller that drove the run, oldest first. */
+  controllers: ControllerIdentity[];
+  networkName: string | null;
+  tasks: Record<string, TaskRecord>;
+  /** Faults that fired (never fired again after a resume). */
+  faults: FaultRecord[];
+  /** The reaper watching this run, if one was started. */
+  reaper: { pid: number; ttlMs: number } | null;
+  /** Increases with every write; lets a reader tell two snapshots apart. */
+  revision: number;
+  updatedAt: string;
+}
+
+/** state.json is missing, unreadable or not a state of this version. */
+export class StateError extends Error {
+  override name = 'StateError';
+  readonly path: string;
+  constructor(path: string, message: string, options: { cause?: unknown } = {}) {
+    super(`${path}: ${message}`, options);
+    this.path = path;
+  }
+}
+
+/**
+ * Writes `data` to `path` so that a reader sees either the old or the new content, even
+ * across a SIGKILL or a power cut: write a temp file in the same directory, fsync it,
+ * rename it over `path` (atomic on POSIX), then fsync the directory so the rename itself
+ * is durable (rename(2), fsync(2): a rename is only persistent once its directory is synced).
+ */
+export async function writeFileAtomic(path: string, data: string): Promise<void> {
+  const tmp = join(dirname(path), `.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`);
+  const file = await open(tmp, 'w');
+  try {
+    await file.writeFile(data);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  await rename(tmp, path);
+  const dir = await open(dirname(path), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
+
+/**
+ * Saves a run's state on every transition. Writes are serialised and coalesced: a save
+ * requested while one is in flight writes the latest state once the first is done, so
+ * the file never goes backwards and a burst of transitions costs at most two writes.
+ */
+export class StateStore {
+  readonly path: string;
+  #state: RunState;
+  #writing: Promise<void> | undefined;
+  #dirty = false;
+  #error: unknown;
+
+  constructor(path: string, state: RunState) {
+    this.path = path;
+    this.#state = state;
+  }
+
+  get state(): RunState {
+    return this.#state;
+  }
+
+  /** Applies `change` to the state and schedules a write; resolves once a write containing it is on disk. */
+  async update(change: (state: RunState) => void): Promise<void> {
+    change(this.#state);
+    await this.save();
+  }
+
+  /** Writes the current state (coalescing with a write in flight). @throws the write's error (ENOSPC, EACCES…) */
+  async save(): Promise<void> {
+    this.#dirty = true;
+    while (this.#dirty) {
+      if (this.#writing) {
+        await this.#writing;
+        continue;
+      }
+      this.#dirty = false;
+      this.#state.revision += 1;
+      this.#state.updatedAt = new Date().toISOString();
+      const text = `${JSON.stringify(this.#state, null, 2)}\n`;
+      this.#writing = writeFileAtomic(this.path, text)
+        .catch((error: unknown) => {
+          this.#error = error;
+        })
+        .finally(() => {
+          this.#writing = undefined;
+        });
+      await this.#writing;
+    }
+    if (this.#error) {
+      const error = this.#error;
+      this.#error = undefined;
+      throw error;
+    }
+  }
+}
+
+/**
+ * Reads and checks a state.json.
+ * @throws {StateError} when it is missing, not JSON, or of another schema version
+ */
+export async function readRunState(path: string): Promise<RunState> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new StateError(path, code === 'ENOENT' ? 'no such file: is this a keelhaul run directory?' : `cannot read: ${String(error)}`, { cause: error });
+  }
+  let state: RunState;
+  try {
+    state = JSON.parse(text) as RunState;
+  } catch (error) {
+    throw new StateError(path, 'is not valid JSON (it is written atomically, so this is not a torn write: was it edited?)', { cause: error });
+  }
+  if (state.schemaVersion !== STATE_SCHEMA_VERSION) {
+    throw new StateError(path, `has schemaVersion ${String(state.schemaVersion)}; this keelhaul reads ${STATE_SCHEMA_VERSION}`);
+  }
+  return state;
+}
