@@ -7,7 +7,7 @@ import { connectDocker, type DockerClient } from '../docker/index.js';
 import { packageRoot } from '../version.js';
 import { removeRunResources } from './cleanup.js';
 import { isControllerAlive } from './liveness.js';
-import { readRunState, StateStore } from './state.js';
+import { readRunState, StateStore, type RunState } from './state.js';
 
 /**
  * The reaper: one detached process per run (never shared between runs, never adopting
@@ -101,13 +101,25 @@ export async function runReaper(options: ReaperOptions): Promise<'reaped' | 'fin
   let deadSince: number | undefined;
   let deadPid: number | undefined;
   log(`watching ${runDir} (ttl ${ttlMs} ms)`);
+  // The last state read: if the run directory disappears (deleted by a test's cleanup, a
+  // user), the reaper goes on from what it knew rather than watching nothing forever.
+  let known: RunState | undefined;
+  let unreadable = 0;
   while (Date.now() - started < (options.maxLifetimeMs ?? 86_400_000)) {
     if (options.signal?.aborted) return 'finished';
-    let state;
     try {
-      state = await readRunState(statePath);
+      known = await readRunState(statePath);
+      unreadable = 0;
     } catch (error) {
-      log(`cannot read state: ${(error as Error).message}`);
+      unreadable += 1;
+      if (unreadable === 1) log(`cannot read state: ${(error as Error).message}`);
+      if (!known && unreadable >= 30) {
+        log('no state to watch; exiting');
+        return 'gave-up';
+      }
+    }
+    const state = known;
+    if (!state) {
       await sleep(pollMs);
       continue;
     }
@@ -127,24 +139,8 @@ export async function runReaper(options: ReaperOptions): Promise<'reaped' | 'fin
         try {
           const docker = await connect();
           const result = await removeRunResources(docker, state.runId);
-          // Re-read: a resume may have taken the run over while we removed (then it recreates what it needs).
-          const store = new StateStore(statePath, await readRunState(statePath));
-          if (store.state.controller.pid === state.controller.pid) {
-            await store.update((s) => {
-              s.status = 'reaped';
-            });
-          }
-          const event = {
-            ts: new Date().toISOString(),
-            run: state.runId,
-            type: 'run.reaped',
-            containers: result.containers,
-            networks: result.networks,
-            volumes: result.volumes,
-            deadControllerPid: state.controller.pid,
-          };
-          await appendFile(join(runDir, 'events.jsonl'), `${JSON.stringify(event)}\n`);
           log(`reaped: ${result.containers} container(s), ${result.networks} network(s), ${result.volumes} volume(s)${result.errors.length ? `; errors: ${result.errors.join('; ')}` : ''}`);
+          await recordReaped(runDir, state, result).catch((error: unknown) => log(`could not record the reap: ${(error as Error).message}`));
           return 'reaped';
         } catch (error) {
           log(`reaping failed, will retry: ${(error as Error).message}`);
@@ -155,4 +151,25 @@ export async function runReaper(options: ReaperOptions): Promise<'reaped' | 'fin
   }
   log('giving up: past the reaper\'s maximum lifetime');
   return 'gave-up';
+}
+
+/** Marks the run reaped in state.json (unless a resume took it over meanwhile) and appends `run.reaped` to events.jsonl. */
+async function recordReaped(runDir: string, state: RunState, result: { containers: number; networks: number; volumes: number }): Promise<void> {
+  const statePath = join(runDir, 'state.json');
+  const store = new StateStore(statePath, await readRunState(statePath));
+  if (store.state.controller.pid === state.controller.pid) {
+    await store.update((s) => {
+      s.status = 'reaped';
+    });
+  }
+  const event = {
+    ts: new Date().toISOString(),
+    run: state.runId,
+    type: 'run.reaped',
+    containers: result.containers,
+    networks: result.networks,
+    volumes: result.volumes,
+    deadControllerPid: state.controller.pid,
+  };
+  await appendFile(join(runDir, 'events.jsonl'), `${JSON.stringify(event)}\n`);
 }

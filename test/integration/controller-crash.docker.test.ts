@@ -86,7 +86,8 @@ describe('controller crash (docker)', () => {
     docker = await connectDocker();
   });
   afterAll(async () => {
-    // Anything a failed assertion left behind goes, so later tests start clean.
+    // Anything a failed assertion left behind goes, so later tests start clean (the reapers
+    // of runs whose directory is removed here reap from the state they last read).
     spawnSync(process.execPath, [bin, 'clean', '--stale', '--runs-dir', runsDir], { stdio: 'ignore' });
     await rm(dir, { recursive: true, force: true });
   });
