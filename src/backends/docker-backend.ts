@@ -24,6 +24,11 @@ export interface DockerBackendOptions {
    * `bridge`: Docker's default bridge, only when a scenario asks for it.
    */
   readonly network: 'none' | 'internal' | 'bridge';
+  /**
+   * Size of each task's workspace volume, bytes: a tmpfs volume with `size=` (writes past
+   * it fail with ENOSPC, DOCKER-NOTES "Disk full"). Unset: an ordinary local volume.
+   */
+  readonly workspaceSizeBytes?: number;
   /** Memory limit, bytes (`HostConfig.Memory`; swap is pinned to the same value). */
   readonly memoryBytes: number;
   readonly pidsLimit: number;
@@ -58,6 +63,7 @@ export class DockerBackend implements WorkerBackend {
   readonly #options: DockerBackendOptions;
   #networkName: string | undefined;
   readonly #volumes = new Map<string, Promise<string>>();
+  readonly #generation = new Map<string, number>();
 
   constructor(docker: DockerClient, options: DockerBackendOptions) {
     this.#docker = docker;
@@ -104,13 +110,28 @@ export class DockerBackend implements WorkerBackend {
     }
   }
 
+  /**
+   * Gives the task's next attempt a new, empty workspace volume (after a disk-full
+   * failure). The old volume stays until the run's cleanup.
+   */
+  freshWorkspace(taskId: string): void {
+    this.#volumes.delete(taskId);
+    this.#generation.set(taskId, (this.#generation.get(taskId) ?? 1) + 1);
+  }
+
   /** One workspace volume per task, reused by its attempts so a retry sees the earlier attempt's files. */
   #workspaceVolume(taskId: string): Promise<string> {
     let volume = this.#volumes.get(taskId);
     if (!volume) {
+      const generation = this.#generation.get(taskId) ?? 1;
+      const size = this.#options.workspaceSizeBytes;
       volume = this.#docker.createVolume({
-        name: resourceName('kh', this.#options.run.runId, taskId),
+        name: resourceName('kh', this.#options.run.runId, taskId, ...(generation > 1 ? [`w${generation}`] : [])),
         labels: labelsFor(this.#options.run, 'workspace', { task: taskId }),
+        // uid/gid 1000: the worker's user must own the tmpfs root to write to it.
+        ...(size !== undefined
+          ? { driverOpts: { type: 'tmpfs', device: 'tmpfs', o: `size=${size},uid=1000,gid=1000,mode=0750` } }
+          : {}),
       });
       // A failed create must not poison later attempts of the task.
       volume.catch(() => this.#volumes.delete(taskId));

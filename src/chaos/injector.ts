@@ -1,10 +1,10 @@
-import { expandLabelKey, Label, type ContainerSummary, type DockerClient } from '../docker/index.js';
+import { expandLabelKey, Label, type ContainerSummary } from '../docker/index.js';
 import type { FaultSpec, TargetSelector, Trigger } from '../scenario/index.js';
 import type { WorkerEvent } from '../worker/events.js';
+import { applyFault, type FaultContext, type FaultDockerClient, type Undo } from './actions.js';
 import type { SeededRandom } from './random.js';
 
-/** The slice of the Docker client a fault needs: find targets by label, act on them. */
-export type FaultDockerClient = Pick<DockerClient, 'listContainers' | 'killContainer'>;
+export type { FaultDockerClient } from './actions.js';
 
 /** One container a fault acted on, identified by its labels. */
 export interface FaultTarget {
@@ -15,26 +15,34 @@ export interface FaultTarget {
 
 /** What happened when a fault fired: the record reports, checks and repro share. */
 export interface FaultRecord {
-  /** `name` from the scenario, else `f<index+1>`. */
+  /** `name` from the scenario, else `f<index+1>`; a repeating trigger adds `#<firing>` from the 2nd firing on. */
   readonly faultId: string;
   readonly kind: FaultSpec['kind'];
   /** The trigger in words, e.g. `on the 2nd task.started`. */
   readonly trigger: string;
+  /** 1-based firing of this fault (an `every` trigger fires several times). */
+  readonly firing: number;
   /** ISO time the fault fired. */
   readonly firedAt: string;
   /** ms since the run started. */
   readonly offsetMs: number;
   readonly targets: readonly FaultTarget[];
   readonly params: Readonly<Record<string, unknown>>;
-  /** `injected`: acted on every target; `no-target`: nothing matched; `failed`: the Docker call failed. */
-  readonly status: 'injected' | 'no-target' | 'failed';
+  /**
+   * `injected`: acted on every target; `no-target`: nothing matched; `failed`: acting
+   * failed; `skipped`: the trigger's probability draw said no.
+   */
+  readonly status: 'injected' | 'no-target' | 'failed' | 'skipped';
   readonly error?: string;
+  /** When a fault with a duration was undone (unpaused, netem removed). */
+  readonly undoneAt?: string;
 }
 
 /** Events the injector reports, in the run's one event shape (type + fields). */
 export type FaultEvent =
   | { type: 'fault.injected'; record: FaultRecord }
   | { type: 'fault.failed'; record: FaultRecord }
+  | { type: 'fault.undone'; faultId: string; kind: string; targets: readonly FaultTarget[] }
   | { type: 'fault.skipped'; faultId: string; kind: string; trigger: string; reason: string };
 
 const ORDINALS = ['th', 'st', 'nd', 'rd'];
@@ -45,9 +53,12 @@ function ordinal(n: number): string {
 
 /** A trigger in words for messages and reports: `at 2000 ms`, `on the 2nd task.started of t-02`. */
 export function describeTrigger(trigger: Trigger): string {
-  if ('at' in trigger) return `at ${trigger.at} ms`;
+  const p = trigger.probability !== undefined ? ` with probability ${trigger.probability}` : '';
+  if ('at' in trigger) return `at ${trigger.at} ms${p}`;
+  if ('every' in trigger) return `every ${trigger.every} ms, ${trigger.count} time(s)${trigger.startAt !== undefined ? ` from ${trigger.startAt} ms` : ''}${p}`;
+  if ('when' in trigger) return `when ${Math.round(trigger.when.progress * 100)}% of tasks completed${p}`;
   const { event, nth, task, attempt } = trigger.on;
-  return `on the ${ordinal(nth)} ${event}${task ? ` of ${task}` : ''}${attempt ? ` (attempt ${attempt})` : ''}`;
+  return `on the ${ordinal(nth)} ${event}${task ? ` of ${task}` : ''}${attempt ? ` (attempt ${attempt})` : ''}${p}`;
 }
 
 /** The id of the fault at `index`. */
@@ -55,59 +66,74 @@ export function faultId(fault: FaultSpec, index: number): string {
   return fault.name ?? `f${index + 1}`;
 }
 
+/** How many times a trigger fires at most. */
+export function firingsOf(trigger: Trigger): number {
+  return 'every' in trigger ? trigger.count : 1;
+}
+
+/** The generator of one firing's draws; a plan and a run derive the same ones from the seed. */
+export function firingRandom(faultRandom: SeededRandom, firing: number, purpose: 'probability' | 'targets'): SeededRandom {
+  return faultRandom.fork(`firing:${firing}:${purpose}`);
+}
+
 interface ArmedFault {
   readonly id: string;
   readonly spec: FaultSpec;
   readonly random: SeededRandom;
+  /** Firings started so far. */
+  firings: number;
   matched: number;
-  fired: boolean;
-  timer?: NodeJS.Timeout;
+  timers: NodeJS.Timeout[];
 }
 
 /**
  * Fires the scenario's faults when their triggers match and acts on targets found by
- * label query. Each fault fires at most once. Every random choice comes from a fork of
- * the run's generator named after the fault, so the same seed gives the same targets.
+ * label query. Each firing draws from generators forked from the run's seed by fault id
+ * and firing number, so the same seed gives the same probability outcomes and target
+ * choices, and adding a fault does not shift the others' draws.
  */
 export class Injector {
   readonly #docker: FaultDockerClient;
+  readonly #context: FaultContext;
   readonly #runId: string;
   readonly #emit: (event: FaultEvent) => void;
   readonly #armed: ArmedFault[];
   readonly #inFlight = new Set<Promise<void>>();
   readonly #records: FaultRecord[] = [];
   readonly #targeted = new Map<string, string[]>();
+  readonly #undos = new Map<Undo, { timer: NodeJS.Timeout; run: () => Promise<void> }>();
   #startedAt = 0;
   #stopped = false;
 
   constructor(options: {
     faults: readonly FaultSpec[];
     random: SeededRandom;
-    docker: FaultDockerClient;
+    context: FaultContext;
     runId: string;
     emit: (event: FaultEvent) => void;
     /**
-     * For a resumed run: faults that already fired (never fired again), their records,
+     * For a resumed run: the records of firings that already happened (never repeated),
      * and the worker events seen before, which prime the `on` triggers' counters.
      */
     resume?: { records: readonly FaultRecord[]; priorEvents: readonly WorkerEvent[] };
   }) {
-    this.#docker = options.docker;
+    this.#docker = options.context.docker;
+    this.#context = options.context;
     this.#runId = options.runId;
     this.#emit = options.emit;
-    const fired = new Set(options.resume?.records.map((r) => r.faultId));
     this.#records.push(...(options.resume?.records ?? []));
     for (const record of this.#records) {
-      for (const t of record.targets) this.#targeted.set(t.containerId, [...this.faultsTargeting(t.containerId), record.faultId]);
+      for (const t of record.targets) this.#note(t.containerId, record.faultId);
     }
     this.#armed = options.faults.map((spec, i) => {
       const id = faultId(spec, i);
-      return { id, spec, random: options.random.fork(`fault:${id}`), matched: 0, fired: fired.has(id) };
+      const firings = this.#records.filter((r) => baseId(r.faultId) === id).length;
+      return { id, spec, random: options.random.fork(`fault:${id}`), matched: 0, firings, timers: [] };
     });
     for (const event of options.resume?.priorEvents ?? []) this.#count(event);
   }
 
-  /** Faults fired so far. */
+  /** Firings so far, in the order they fired. */
   get records(): readonly FaultRecord[] {
     return this.#records;
   }
@@ -120,24 +146,44 @@ export class Injector {
     return this.#targeted.get(containerId) ?? [];
   }
 
+  #note(containerId: string, id: string): void {
+    const list = this.#targeted.get(containerId) ?? [];
+    if (!list.includes(id)) this.#targeted.set(containerId, [...list, id]);
+  }
+
   /**
-   * Arms time triggers. `at` offsets count from `runStartedAtMs` (default: now), so a
-   * resumed run keeps the original schedule; an offset already past fires at once.
+   * Arms time triggers. Offsets count from `runStartedAtMs` (default: now), so a resumed
+   * run keeps the original schedule; a firing already past fires at once.
    */
   start(runStartedAtMs = Date.now()): void {
     this.#startedAt = runStartedAtMs;
     for (const fault of this.#armed) {
       const trigger = fault.spec.trigger;
-      if ('at' in trigger && !fault.fired) {
-        fault.timer = setTimeout(() => this.#fire(fault), Math.max(0, runStartedAtMs + trigger.at - Date.now()));
+      const times: number[] = [];
+      if ('at' in trigger) times.push(trigger.at);
+      if ('every' in trigger) {
+        const first = trigger.startAt ?? trigger.every;
+        for (let k = 0; k < trigger.count; k++) times.push(first + k * trigger.every);
       }
+      times.slice(fault.firings).forEach((offset) => {
+        fault.timers.push(setTimeout(() => this.#fire(fault), Math.max(0, runStartedAtMs + offset - Date.now())));
+      });
     }
   }
 
-  /** Feeds a worker event to the event triggers. Synchronous: the fault runs in the background. */
+  /** Feeds a worker event to the `on` triggers. Synchronous: the fault runs in the background. */
   observe(event: WorkerEvent): void {
     if (this.#stopped) return;
     for (const fault of this.#count(event)) this.#fire(fault);
+  }
+
+  /** Feeds run progress (completed tasks / all tasks, 0..1) to the `when` triggers. */
+  progress(fraction: number): void {
+    if (this.#stopped) return;
+    for (const fault of this.#armed) {
+      const trigger = fault.spec.trigger;
+      if ('when' in trigger && fault.firings === 0 && fraction >= trigger.when.progress) this.#fire(fault);
+    }
   }
 
   /** Counts an event against the `on` triggers; returns the faults whose nth match it is. */
@@ -145,7 +191,7 @@ export class Injector {
     const due: ArmedFault[] = [];
     for (const fault of this.#armed) {
       const trigger = fault.spec.trigger;
-      if (fault.fired || !('on' in trigger)) continue;
+      if (fault.firings > 0 || !('on' in trigger)) continue;
       const on = trigger.on;
       if (event.type !== on.event) continue;
       if (on.task !== undefined && event.task !== on.task) continue;
@@ -157,15 +203,20 @@ export class Injector {
   }
 
   /**
-   * Disarms the remaining triggers, waits for faults in flight, and reports each fault
-   * that never fired as `fault.skipped`.
+   * Disarms the remaining triggers, waits for faults in flight, undoes every fault still
+   * in effect (unpause, netem removal), and reports each fault that never fired as
+   * `fault.skipped`.
    */
   async stop(): Promise<readonly FaultRecord[]> {
     this.#stopped = true;
-    for (const fault of this.#armed) if (fault.timer) clearTimeout(fault.timer);
+    for (const fault of this.#armed) for (const t of fault.timers) clearTimeout(t);
     await Promise.all([...this.#inFlight]);
+    await Promise.all([...this.#undos.values()].map(({ timer, run }) => {
+      clearTimeout(timer);
+      return run();
+    }));
     for (const fault of this.#armed) {
-      if (!fault.fired) {
+      if (fault.firings === 0) {
         this.#emit({
           type: 'fault.skipped',
           faultId: fault.id,
@@ -180,67 +231,89 @@ export class Injector {
 
   /** Ids of faults that never fired (after {@link stop}). */
   get unfired(): string[] {
-    return this.#armed.filter((f) => !f.fired).map((f) => f.id);
+    return this.#armed.filter((f) => f.firings === 0).map((f) => f.id);
   }
 
   #fire(fault: ArmedFault): void {
-    if (fault.fired || this.#stopped) return;
-    fault.fired = true;
-    const run = this.#run(fault).finally(() => this.#inFlight.delete(run));
+    if (this.#stopped || fault.firings >= firingsOf(fault.spec.trigger)) return;
+    fault.firings += 1;
+    const run = this.#run(fault, fault.firings).finally(() => this.#inFlight.delete(run));
     this.#inFlight.add(run);
   }
 
-  async #run(fault: ArmedFault): Promise<void> {
+  async #run(fault: ArmedFault, firing: number): Promise<void> {
     const firedAt = new Date();
+    const id = firing === 1 ? fault.id : `${fault.id}#${firing}`;
     const base = {
-      faultId: fault.id,
+      faultId: id,
       kind: fault.spec.kind,
       trigger: describeTrigger(fault.spec.trigger),
+      firing,
       firedAt: firedAt.toISOString(),
       offsetMs: firedAt.getTime() - this.#startedAt,
-      params: { ...fault.spec.params },
+      params: { ...(fault.spec.params as Record<string, unknown>) },
     };
+    const probability = fault.spec.trigger.probability;
+    if (probability !== undefined && firingRandom(fault.random, firing, 'probability').next() >= probability) {
+      const record: FaultRecord = { ...base, targets: [], status: 'skipped', error: `probability ${probability} drew no` };
+      this.#records.push(record);
+      this.#emit({ type: 'fault.failed', record });
+      return;
+    }
     let targets: FaultTarget[] = [];
     try {
       const candidates = await this.#candidates(fault.spec.target);
-      targets = pickTargets(candidates, fault.spec.target, fault.random).map(toTarget);
+      targets = pickTargets(candidates, fault.spec.target, firingRandom(fault.random, firing, 'targets')).map(toTarget);
       if (targets.length === 0) {
         const record: FaultRecord = { ...base, targets, status: 'no-target', error: 'no running container matched the target selector' };
         this.#records.push(record);
         this.#emit({ type: 'fault.failed', record });
         return;
       }
-      for (const t of targets) this.#targeted.set(t.containerId, [...this.faultsTargeting(t.containerId), fault.id]);
-      await Promise.all(targets.map((t) => this.#act(fault.spec, t)));
+      for (const t of targets) this.#note(t.containerId, fault.id);
+      const undos = await Promise.all(targets.map((t) => applyFault(fault.spec, t.containerId, this.#context)));
       const record: FaultRecord = { ...base, targets, status: 'injected' };
       this.#records.push(record);
       this.#emit({ type: 'fault.injected', record });
+      const durationMs = (fault.spec.params as { durationMs?: number }).durationMs;
+      for (const undo of undos) if (undo && durationMs !== undefined) this.#schedule(undo, durationMs, id, fault.spec.kind, targets);
     } catch (error) {
-      const record: FaultRecord = {
-        ...base,
-        targets,
-        status: 'failed',
-        error: error instanceof Error ? error.message : String(error),
-      };
+      const record: FaultRecord = { ...base, targets, status: 'failed', error: error instanceof Error ? error.message : String(error) };
       this.#records.push(record);
       this.#emit({ type: 'fault.failed', record });
     }
+  }
+
+  #schedule(undo: Undo, afterMs: number, id: string, kind: string, targets: readonly FaultTarget[]): void {
+    let done = false;
+    const run = async (): Promise<void> => {
+      if (done) return;
+      done = true;
+      this.#undos.delete(undo);
+      await undo().catch(() => undefined);
+      this.#emit({ type: 'fault.undone', faultId: id, kind, targets });
+    };
+    const timer = setTimeout(() => {
+      const p = run().finally(() => this.#inFlight.delete(p));
+      this.#inFlight.add(p);
+    }, afterMs);
+    this.#undos.set(undo, { timer, run });
   }
 
   async #candidates(selector: TargetSelector): Promise<ContainerSummary[]> {
     const labels: Record<string, string> = { [Label.run]: this.#runId };
     for (const [k, v] of Object.entries(selector.labels)) labels[expandLabelKey(k)] = v;
     const running = await this.#docker.listContainers({ labels, status: 'running' });
-    return running.filter((c) => c.labels[Label.skip] !== 'true');
+    const pattern = selector.namePattern !== undefined ? new RegExp(selector.namePattern) : undefined;
+    return running.filter(
+      (c) => c.labels[Label.skip] !== 'true' && (!pattern || c.names.some((n) => pattern.test(n.replace(/^\//, '')))),
+    );
   }
+}
 
-  async #act(spec: FaultSpec, target: FaultTarget): Promise<void> {
-    switch (spec.kind) {
-      case 'kill':
-        await this.#docker.killContainer(target.containerId, spec.params.signal);
-        return;
-    }
-  }
+/** `f1#2` → `f1`. */
+function baseId(id: string): string {
+  return id.split('#')[0] ?? id;
 }
 
 function toTarget(c: ContainerSummary): FaultTarget {
@@ -255,11 +328,12 @@ function toTarget(c: ContainerSummary): FaultTarget {
 /**
  * Chooses targets from candidates. Candidates are first put in a stable order (task,
  * attempt, id), because the daemon's listing order is not part of its API: the same seed
- * must give the same choice whatever order the daemon returns.
+ * must give the same choice whatever order the daemon returns. `percent` overrides
+ * `count`: that share of the candidates, rounded up, at least one.
  */
 export function pickTargets(
   candidates: readonly ContainerSummary[],
-  selector: Pick<TargetSelector, 'pick' | 'count'>,
+  selector: Pick<TargetSelector, 'pick' | 'count'> & { percent?: number | undefined },
   random: SeededRandom,
 ): ContainerSummary[] {
   const ordered = [...candidates].sort((a, b) => {
@@ -271,12 +345,14 @@ export function pickTargets(
     if (aa !== ab) return aa - ab;
     return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
   });
+  const count =
+    selector.percent !== undefined ? Math.max(1, Math.ceil((ordered.length * selector.percent) / 100)) : selector.count;
   switch (selector.pick) {
     case 'all':
       return ordered;
     case 'first':
-      return ordered.slice(0, selector.count);
+      return ordered.slice(0, count);
     case 'random':
-      return random.sample(ordered, selector.count);
+      return random.sample(ordered, count);
   }
 }

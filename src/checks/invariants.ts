@@ -22,7 +22,7 @@ export interface AttemptFacts {
   readonly containerId: string;
   readonly exitCode: number | null;
   readonly oomKilled: boolean;
-  readonly outcome: 'completed' | 'failed' | 'killed' | 'oom' | 'lost';
+  readonly outcome: 'completed' | 'failed' | 'killed' | 'oom' | 'hung' | 'lost';
   /** Worker events of type task.completed this attempt emitted. */
   readonly completedEvents: number;
   /** Interfaces the worker reported in task.started (undefined when it never started). */
@@ -37,7 +37,8 @@ export interface AttemptFacts {
 export interface FaultFacts {
   readonly faultId: string;
   readonly kind: string;
-  readonly status: 'injected' | 'no-target' | 'failed' | 'not-fired';
+  /** `skipped`: the trigger's probability drew no — by design, not a failure. */
+  readonly status: 'injected' | 'no-target' | 'failed' | 'not-fired' | 'skipped';
   readonly signal?: string;
   readonly targets: readonly { readonly containerId: string; readonly task?: string | undefined; readonly attempt?: number | undefined }[];
   readonly error?: string;
@@ -57,6 +58,7 @@ export interface RunFacts {
     readonly allCompleted: boolean;
     readonly exactlyOnce: boolean;
     readonly killedAttemptsRecover: boolean;
+    readonly disruptedTasksRecover?: boolean;
     readonly noLeaks: boolean;
   };
 }
@@ -106,9 +108,9 @@ export function checkExactlyOnce(facts: RunFacts): CheckResult {
   };
 }
 
-/** Every fault in the scenario fired and acted on at least one target. */
+/** Every fault in the scenario fired and acted on at least one target (a firing its probability skipped is fine). */
 export function checkFaultsInjected(facts: RunFacts): CheckResult {
-  const bad = facts.faults.filter((f) => f.status !== 'injected');
+  const bad = facts.faults.filter((f) => f.status !== 'injected' && f.status !== 'skipped');
   return {
     name: 'faults-injected',
     ok: bad.length === 0,
@@ -147,6 +149,40 @@ export function checkKilledAttemptsRecover(facts: RunFacts): CheckResult {
     ok: evidence.length === 0,
     expected: 'each killed attempt exits 137 and its task completes on a later attempt',
     observed: evidence.length === 0 ? `${killed} killed attempt(s), all recovered` : `${evidence.length} problem(s) among ${killed} killed attempt(s)`,
+    evidence,
+  };
+}
+
+/**
+ * Every task a stop, pause, netem or fill-disk fault hit ended completed — by the hit
+ * attempt itself (a short pause, a delay) or a later one — and a stopped attempt exited
+ * 143 (SIGTERM, handled) or 137 (SIGKILL after the grace period).
+ */
+export function checkDisruptedTasksRecover(facts: RunFacts): CheckResult {
+  const evidence: string[] = [];
+  let hit = 0;
+  for (const fault of facts.faults) {
+    if (fault.kind === 'kill' || fault.status !== 'injected') continue;
+    for (const target of fault.targets) {
+      const attempt = facts.attempts.find((a) => a.containerId === target.containerId);
+      if (!attempt) {
+        evidence.push(`${fault.faultId}: container ${target.containerId.slice(0, 12)} is not an attempt of this run`);
+        continue;
+      }
+      hit += 1;
+      const label = `${attempt.task} attempt ${attempt.attempt} (${fault.faultId}, ${fault.kind})`;
+      if (fault.kind === 'stop' && attempt.exitCode !== 143 && attempt.exitCode !== 137) {
+        evidence.push(`${label}: exit ${attempt.exitCode ?? 'unknown'}, expected 143 or 137 after a stop`);
+      }
+      const recovered = facts.attempts.some((a) => a.task === attempt.task && a.attempt >= attempt.attempt && a.outcome === 'completed');
+      if (!recovered) evidence.push(`${label}: the task never completed afterwards`);
+    }
+  }
+  return {
+    name: 'disrupted-tasks-recover',
+    ok: evidence.length === 0,
+    expected: 'every task a stop, pause, netem or fill-disk fault hit completes (on that attempt or a later one)',
+    observed: evidence.length === 0 ? `${hit} disrupted attempt(s), every task recovered` : `${evidence.length} problem(s) among ${hit} disrupted attempt(s)`,
     evidence,
   };
 }
@@ -203,6 +239,7 @@ export function runChecks(facts: RunFacts): CheckResult[] {
     facts.expect.exactlyOnce ? checkExactlyOnce(facts) : undefined,
     facts.faults.length > 0 ? checkFaultsInjected(facts) : undefined,
     facts.expect.killedAttemptsRecover && facts.faults.some((f) => f.kind === 'kill') ? checkKilledAttemptsRecover(facts) : undefined,
+    (facts.expect.disruptedTasksRecover ?? true) && facts.faults.some((f) => f.kind !== 'kill') ? checkDisruptedTasksRecover(facts) : undefined,
     checkContainerAudit(facts),
     checkNetworkIsolation(facts),
     facts.expect.noLeaks ? checkNoLeaks(facts) : undefined,

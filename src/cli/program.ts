@@ -8,6 +8,7 @@ import { imagesBuildCommand } from './images-command.js';
 import type { CliIo } from './render.js';
 import { resumeCommand, runCommand } from './run-command.js';
 import { statusCommand } from './status-command.js';
+import { planCommand, validateCommand } from './plan-command.js';
 import { runReaper } from '../controller/index.js';
 
 const EXIT_CODES_HELP = `
@@ -69,6 +70,22 @@ ${EXIT_CODES_HELP}`)
         ),
       ),
     );
+
+  program
+    .command('plan')
+    .description('Print the fault plan of a scenario and seed without touching Docker: when each fault fires, whether its probability draw says yes, and the draws that pick its targets.')
+    .argument('<scenario>', 'scenario file (YAML)')
+    .option('--seed <n>', 'seed (default: the scenario\'s, else 0)')
+    .option('--json', 'print the plan as JSON')
+    .action(async (scenarioPath: string, opts: { seed?: string; json?: boolean }) =>
+      act(() => planCommand({ scenarioPath, ...(opts.seed !== undefined ? { seed: opts.seed } : {}), json: opts.json ?? false }, io)),
+    );
+
+  program
+    .command('validate')
+    .description('Check a scenario file: exit 0 with a summary, or exit 2 with each error naming its line and field.')
+    .argument('<scenario>', 'scenario file (YAML)')
+    .action(async (scenarioPath: string) => act(() => validateCommand({ scenarioPath }, io)));
 
   program
     .command('resume')

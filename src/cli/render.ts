@@ -56,6 +56,10 @@ export function renderEvent(event: RunEvent, options: { verbose?: boolean } = {}
       return `  fault ${event.fault.faultId} (${event.fault.kind} ${Object.values(event.fault.params).join(' ')}) ${event.fault.trigger}: hit ${event.fault.targets.map((t) => (t.task ? at(t.task, t.attempt ?? 0) : short(t.containerId))).join(', ')} at +${event.fault.offsetMs} ms`;
     case 'fault.failed':
       return `  fault ${event.fault.faultId} (${event.fault.kind}) ${event.fault.trigger}: ${event.fault.status}${event.fault.error ? `: ${event.fault.error}` : ''}`;
+    case 'fault.undone':
+      return `  fault ${event.faultId} (${event.kind}) undone on ${event.targets.map((t) => (t.task ? at(t.task, t.attempt ?? 0) : short(t.containerId))).join(', ')}`;
+    case 'attempt.hung':
+      return `  ${at(event.task, event.attempt)} hung          no event for ${event.silentMs} ms: killing it`;
     case 'fault.skipped':
       return `  fault ${event.faultId} (${event.kind}) never fired: ${event.reason}`;
     case 'cleanup.finished':

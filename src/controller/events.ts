@@ -4,7 +4,7 @@ import type { FaultRecord } from '../chaos/index.js';
 import type { WorkerEvent } from '../worker/events.js';
 
 /** How an attempt ended. */
-export type AttemptOutcome = 'completed' | 'failed' | 'killed' | 'oom' | 'lost';
+export type AttemptOutcome = 'completed' | 'failed' | 'killed' | 'oom' | 'hung' | 'lost';
 
 /**
  * The run's one event shape: every line of events.jsonl and every line the terminal
@@ -46,6 +46,8 @@ export type RunEvent = { readonly ts: string; readonly run: string } & (
   | { type: 'fault.injected'; fault: FaultRecord }
   | { type: 'fault.failed'; fault: FaultRecord }
   | { type: 'fault.skipped'; faultId: string; kind: string; trigger: string; reason: string }
+  | { type: 'fault.undone'; faultId: string; kind: string; targets: readonly { containerId: string; task?: string | undefined; attempt?: number | undefined }[] }
+  | { type: 'attempt.hung'; task: string; attempt: number; containerId: string; silentMs: number }
   | { type: 'cleanup.finished'; containers: number; networks: number; volumes: number; errors: string[] }
   | { type: 'check.result'; name: string; ok: boolean; expected: string; observed: string }
   | { type: 'run.aborted'; reason: string }

@@ -123,6 +123,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
     pidsLimit: scenario.resources.pidsLimit,
     tmpfsBytes: scenario.resources.tmpfs,
     ...(scenario.resources.cpus !== undefined ? { cpus: scenario.resources.cpus } : {}),
+    ...(scenario.workspace.size !== undefined ? { workspaceSizeBytes: scenario.workspace.size } : {}),
   });
 
   // What the previous controller recorded: worker events (for dedupe, trigger counters and
@@ -152,6 +153,8 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
   const completedInLedger = new Set((await ledger.read()).map((e) => e.task));
 
   const active = new Map<string, AttemptHandle>();
+  /** Re-arms an attempt's heartbeat watch; keyed `task#attempt`. */
+  const heartbeatWatches = new Map<string, () => void>();
   const taskOutcomes = new Map<string, { outcome: 'completed' | 'failed'; attempts: number }>();
   let runError: string | undefined;
   const queue = new PQueue({ concurrency: scenario.concurrency });
@@ -171,10 +174,15 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
   const injector = new Injector({
     faults: scenario.faults,
     random: createSeededRandom(seed).fork('faults'),
-    docker,
+    context: {
+      docker,
+      helperLabels: (role) => labelsFor(identity, role),
+      image,
+      ...(scenario.workspace.size !== undefined ? { workspaceSizeBytes: scenario.workspace.size } : {}),
+    },
     runId,
     emit: (event) => {
-      if (event.type === 'fault.skipped') {
+      if (event.type === 'fault.skipped' || event.type === 'fault.undone') {
         log.emit(event);
         return;
       }
@@ -206,12 +214,31 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
       .inspectContainer(handle.id)
       .then((info) => auditContainer(info, labels, backend.networkName ?? scenario.network))
       .catch(() => undefined);
+    // The heartbeat watch: an attempt silent for heartbeatTimeoutMs (paused, hung, its
+    // stdout blocked) is declared hung, killed and retried.
+    let hung = false;
+    let watch: NodeJS.Timeout | undefined;
+    const timeoutMs = scenario.heartbeatTimeoutMs;
+    if (timeoutMs !== undefined) {
+      const arm = (): void => {
+        clearTimeout(watch);
+        watch = setTimeout(() => {
+          hung = true;
+          log.emit({ type: 'attempt.hung', task: taskId, attempt: record.attempt, containerId: handle.id, silentMs: timeoutMs });
+          handle.kill('SIGKILL').catch(() => undefined);
+        }, timeoutMs);
+      };
+      arm();
+      heartbeatWatches.set(`${taskId}#${record.attempt}`, arm);
+    }
     try {
       const exit = await handle.wait();
       record.exitCode = exit.exitCode;
       record.oomKilled = exit.oomKilled;
       record.endedAt = exit.endedAt;
     } finally {
+      clearTimeout(watch);
+      heartbeatWatches.delete(`${taskId}#${record.attempt}`);
       active.delete(handle.id);
       const problems = await audit;
       record.audited = problems !== undefined;
@@ -220,7 +247,9 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
     const p = progressOf(taskId, record.attempt);
     record.completedEvents = p.completedEvents;
     record.interfaces = p.interfaces ?? null;
-    const judged = judge(record, p, injector.faultsTargeting(handle.id));
+    const judged = hung && record.exitCode !== 0
+      ? { outcome: 'hung' as const, reason: `no event for ${timeoutMs} ms${injector.faultsTargeting(handle.id).length ? ` (fault ${injector.faultsTargeting(handle.id).join(', ')})` : ''}` }
+      : judge(record, p, injector.faultsTargeting(handle.id));
     record.outcome = judged.outcome;
     record.reason = judged.reason;
     record.status = 'exited';
@@ -242,9 +271,14 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
       durationMs: Date.parse(record.endedAt ?? new Date().toISOString()) - Date.parse(record.startedAt),
     });
     if (judged.outcome !== 'completed') {
+      const diskFull = judged.reason === 'disk_full';
+      // The next attempt gets an empty workspace; the full one stays for the post-mortem until cleanup.
+      if (diskFull && scenario.workspace.onDiskFull === 'retry') backend.freshWorkspace(taskId);
       throw new AttemptFailedError(`${taskId} attempt ${record.attempt} ${judged.outcome}`, record, {
-        // A task the worker refused as invalid fails the same way on every attempt.
-        retryable: p.failedReason !== 'invalid_task' && !stop.signal.aborted,
+        // A task the worker refused as invalid fails the same way on every attempt; a full
+        // disk is retried or not as the scenario's workspace.onDiskFull says.
+        retryable:
+          p.failedReason !== 'invalid_task' && !(diskFull && scenario.workspace.onDiskFull === 'fail') && !stop.signal.aborted,
       });
     }
     return record;
@@ -252,6 +286,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
 
   const observerFor = (taskId: string, attempt: number): AttemptObserver => ({
     onEvent: (event: WorkerEvent) => {
+      heartbeatWatches.get(`${taskId}#${attempt}`)?.();
       noteEvent(taskId, attempt, event);
       log.emit({ type: 'worker.event', task: taskId, attempt, event });
       injector.observe(event);
@@ -356,6 +391,8 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
     await save();
     taskOutcomes.set(taskSpec.id, outcome);
     log.emit({ type: 'task.finished', task: taskSpec.id, outcome: outcome.outcome, attempts: outcome.attempts });
+    const completed = Object.values(state.tasks).filter((t) => t.status === 'completed').length;
+    injector.progress(completed / scenario.tasks.length);
   };
 
   if (resumed) {
@@ -472,19 +509,25 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
 
   const records = injector.records;
   const unfired = new Set(injector.unfired);
-  const faultFacts: FaultFacts[] = scenario.faults.map((spec, i) => {
+  const faultFacts: FaultFacts[] = [];
+  scenario.faults.forEach((spec, i) => {
     const id = faultId(spec, i);
-    const record = records.find((r) => r.faultId === id);
     const signal = spec.kind === 'kill' ? spec.params.signal : undefined;
-    if (!record || unfired.has(id)) return { faultId: id, kind: spec.kind, status: 'not-fired', targets: [], ...(signal ? { signal } : {}) };
-    return {
-      faultId: id,
-      kind: spec.kind,
-      status: record.status,
-      targets: record.targets,
-      ...(signal ? { signal } : {}),
-      ...(record.error ? { error: record.error } : {}),
-    };
+    const firings = records.filter((r) => r.faultId === id || r.faultId.startsWith(`${id}#`));
+    if (firings.length === 0 || unfired.has(id)) {
+      faultFacts.push({ faultId: id, kind: spec.kind, status: 'not-fired', targets: [], ...(signal ? { signal } : {}) });
+      return;
+    }
+    for (const record of firings) {
+      faultFacts.push({
+        faultId: record.faultId,
+        kind: spec.kind,
+        status: record.status,
+        targets: record.targets,
+        ...(signal ? { signal } : {}),
+        ...(record.error ? { error: record.error } : {}),
+      });
+    }
   });
   const allAttempts = scenario.tasks.flatMap((t) => state.tasks[t.id]!.attempts.map((a) => ({ task: t.id, ...a })));
   const ledgerEntries = await ledger.read();
@@ -554,7 +597,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
     ),
     faults: faultFacts.map((f): ReportFault => {
       const record = records.find((r) => r.faultId === f.faultId);
-      const spec = scenario.faults.find((s, i) => faultId(s, i) === f.faultId);
+      const spec = scenario.faults.find((s, i) => faultId(s, i) === f.faultId.split('#')[0]);
       return {
         faultId: f.faultId,
         kind: f.kind,

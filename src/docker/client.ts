@@ -137,7 +137,8 @@ export interface ContainerInfo {
     readonly pidsLimit: number;
   };
   readonly user: string;
-  readonly mounts: readonly { readonly type: string; readonly source: string; readonly destination: string }[];
+  /** `name` is the volume's name for volume mounts, '' otherwise. */
+  readonly mounts: readonly { readonly type: string; readonly source: string; readonly destination: string; readonly name: string }[];
   readonly networks: readonly string[];
 }
 
@@ -205,6 +206,14 @@ export interface DockerClient {
   /** `POST /containers/{id}/kill`; Docker records an API kill as a manual stop (moby#47792). */
   killContainer(id: string, signal: string): Promise<void>;
   removeContainer(id: string, options?: { force?: boolean; volumes?: boolean }): Promise<void>;
+  /**
+   * `POST /containers/{id}/stop?t=`: SIGTERM, then SIGKILL after `timeoutSeconds` (the
+   * API's unit is whole seconds). A container already stopped (HTTP 304) is not an error.
+   */
+  stopContainer(id: string, options: { timeoutSeconds: number }): Promise<void>;
+  /** `POST /containers/{id}/pause`: the cgroup freezer; `exec` fails while paused. */
+  pauseContainer(id: string): Promise<void>;
+  unpauseContainer(id: string): Promise<void>;
   /** Label query; `all` includes stopped containers (default true). */
   listContainers(query: { labels: Record<string, string>; all?: boolean; status?: string }): Promise<ContainerSummary[]>;
   listNetworks(query: { labels: Record<string, string> }): Promise<NetworkSummary[]>;
@@ -542,7 +551,7 @@ class DockerodeClient implements DockerClient {
         pidsLimit: hc.PidsLimit ?? 0,
       },
       user: c.Config.User ?? '',
-      mounts: (c.Mounts ?? []).map((m) => ({ type: m.Type ?? '', source: m.Source, destination: m.Destination })),
+      mounts: (c.Mounts ?? []).map((m) => ({ type: m.Type ?? '', source: m.Source, destination: m.Destination, name: m.Name ?? '' })),
       networks: Object.keys(c.NetworkSettings?.Networks ?? {}),
     };
   }
@@ -555,6 +564,23 @@ class DockerodeClient implements DockerClient {
     await this.#call('remove container', `container ${id}`, () =>
       this.#docker.getContainer(id).remove({ force: options.force ?? false, v: options.volumes ?? false }),
     );
+  }
+
+  async stopContainer(id: string, options: { timeoutSeconds: number }): Promise<void> {
+    try {
+      await this.#docker.getContainer(id).stop({ t: options.timeoutSeconds });
+    } catch (error) {
+      if ((error as HttpishError).statusCode === 304) return;
+      throw this.#wrap(error, 'stop container', `container ${id}`);
+    }
+  }
+
+  async pauseContainer(id: string): Promise<void> {
+    await this.#call('pause container', `container ${id}`, () => this.#docker.getContainer(id).pause());
+  }
+
+  async unpauseContainer(id: string): Promise<void> {
+    await this.#call('unpause container', `container ${id}`, () => this.#docker.getContainer(id).unpause());
   }
 
   async listContainers(query: {

@@ -12,7 +12,7 @@ export interface ReportAttempt {
   readonly containerName: string;
   readonly exitCode: number | null;
   readonly oomKilled: boolean;
-  readonly outcome: 'completed' | 'failed' | 'killed' | 'oom' | 'lost';
+  readonly outcome: 'completed' | 'failed' | 'killed' | 'oom' | 'hung' | 'lost';
   readonly reason?: string;
   readonly startedAt: string;
   readonly endedAt: string | null;
@@ -25,7 +25,7 @@ export interface ReportFault {
   readonly faultId: string;
   readonly kind: string;
   readonly trigger: string;
-  readonly status: 'injected' | 'no-target' | 'failed' | 'not-fired';
+  readonly status: 'injected' | 'no-target' | 'failed' | 'not-fired' | 'skipped';
   readonly firedAt: string | null;
   /** ms since the run started. */
   readonly offsetMs: number | null;

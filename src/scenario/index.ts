@@ -1,3 +1,4 @@
 /** The scenario part: schema, YAML loading, validation errors that name file, line and field. */
 export * from './schema.js';
 export * from './load.js';
+export * from './json-schema.js';

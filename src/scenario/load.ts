@@ -158,6 +158,28 @@ export function validateScenario(
       });
     }
   });
+  if (scenario.heartbeatTimeoutMs !== undefined && scenario.heartbeatTimeoutMs <= scenario.heartbeatMs) {
+    issues.push({
+      field: 'heartbeatTimeoutMs',
+      message: `must be longer than heartbeatMs (${scenario.heartbeatMs} ms), got ${scenario.heartbeatTimeoutMs} ms: every attempt would be declared hung`,
+      ...where(['heartbeatTimeoutMs']),
+    });
+  }
+  scenario.faults.forEach((fault, i) => {
+    if (fault.kind === 'fill-disk' && scenario.workspace.size === undefined) {
+      issues.push({ field: `faults[${i}].kind`, message: 'fill-disk needs workspace.size (the size to fill to)', ...where(['faults', i, 'kind']) });
+    }
+    // A selector that can only match nothing is refused here rather than found out mid-run.
+    const labels = fault.target.labels;
+    const role = labels['role'] ?? labels['dev.keelhaul.role'];
+    if (role !== undefined && !['worker', 'filler', 'probe'].includes(role)) {
+      issues.push({ field: `faults[${i}].target.labels.role`, message: `"${role}" matches no container: roles are worker, filler, probe`, ...where(['faults', i, 'target', 'labels', 'role']) });
+    }
+    const task = labels['task'] ?? labels['dev.keelhaul.task'];
+    if (task !== undefined && !seen.has(task)) {
+      issues.push({ field: `faults[${i}].target.labels.task`, message: `"${task}" matches no container: the scenario has no such task`, ...where(['faults', i, 'target', 'labels', 'task']) });
+    }
+  });
   if (issues.length > 0) throw new ScenarioError(file, issues);
   return scenario;
 }

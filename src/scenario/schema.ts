@@ -20,6 +20,20 @@ export const byteSize = z.union([
     }),
 ]);
 
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A duration in ms: a non-negative integer, or `<n><unit>` with ms, s, m or h (`1500`, `"1.5s"`, `"2m"`). */
+export const duration = z.union([
+  z.number().int().nonnegative(),
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?\s*(ms|s|m|h)$/, 'expected a duration such as 1500, "1.5s", "500ms" or "2m" (units: ms, s, m, h)')
+    .transform((text) => {
+      const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/.exec(text);
+      return Math.round(Number(m?.[1]) * (DURATION_UNITS[m?.[2] ?? 'ms'] ?? 1));
+    }),
+]);
+
 const relativePath = z
   .string()
   .min(1)
@@ -36,7 +50,7 @@ export const stepSchema = z.union([
       bytes: z.number().int().nonnegative().optional(),
     }),
   }),
-  z.strictObject({ sleep: z.number().int().nonnegative() }),
+  z.strictObject({ sleep: duration }),
   z.strictObject({ progress: z.number().min(0).max(1) }),
   z.strictObject({ fail: z.string().min(1) }),
   z.strictObject({ allocate: z.number().int().positive() }),
@@ -66,22 +80,56 @@ export const tasksSchema = z.union([
   }),
 ]);
 
-/** Labels of the run's containers that a fault may pick from. Short keys expand to `dev.keelhaul.<key>`. */
+const percent = z.number().min(0, 'expected a percent from 0 to 100').max(100, 'expected a percent from 0 to 100');
+
+/**
+ * Which of the run's running containers a fault acts on. Labels (short keys expand to
+ * `dev.keelhaul.<key>`), an optional name pattern, then `count` or `percent` of the
+ * matches picked `random` (from the run's seed), `first` (oldest attempt first) or `all`.
+ * Containers labelled `dev.keelhaul.skip=true` are never targets.
+ */
 export const targetSchema = z.strictObject({
   labels: z.record(z.string(), z.string()).default({ role: 'worker' }),
-  /** `random` draws from the run's seeded generator; `first` takes the oldest attempt. */
+  /** A regular expression the container name must match, e.g. `-t-0[12]-`. */
+  namePattern: z
+    .string()
+    .refine((p) => {
+      try {
+        new RegExp(p);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'expected a valid regular expression')
+    .optional(),
   pick: z.enum(['random', 'first', 'all']).default('random'),
   /** How many to pick (`random`, `first`). */
   count: z.number().int().positive().default(1),
+  /** Pick this percent of the matches instead of `count` (rounded up, at least 1). */
+  percent: percent.optional(),
 });
 export type TargetSelector = z.infer<typeof targetSchema>;
 
+/** Fields every trigger may carry. */
+const triggerCommon = {
+  /** Fire only with this probability (0..1), drawn from the run's seed. */
+  probability: z.number().min(0).max(1).optional(),
+};
+
 /**
- * When a fault fires: `at` ms after the run started, or `on` the Nth worker event of a
- * type (optionally of one task and attempt).
+ * When a fault fires: `at` a time after the run started; `every` an interval, `count`
+ * times; `on` the Nth worker event of a type (optionally of one task and attempt); `when`
+ * run progress (completed tasks / all tasks) reaches a fraction.
  */
 export const triggerSchema = z.union([
-  z.strictObject({ at: z.number().int().nonnegative() }),
+  z.strictObject({ at: duration, ...triggerCommon }),
+  z.strictObject({
+    every: duration.refine((ms) => ms >= 10, 'expected an interval of at least 10 ms'),
+    count: z.number().int().positive().max(1000).default(1),
+    /** First firing after this much time; defaults to one interval. */
+    startAt: duration.optional(),
+    ...triggerCommon,
+  }),
   z.strictObject({
     on: z.strictObject({
       event: z.string().min(1),
@@ -90,26 +138,91 @@ export const triggerSchema = z.union([
       task: taskId.optional(),
       attempt: z.number().int().positive().optional(),
     }),
+    ...triggerCommon,
   }),
+  z.strictObject({ when: z.strictObject({ progress: z.number().gt(0).max(1) }), ...triggerCommon }),
 ]);
 export type Trigger = z.infer<typeof triggerSchema>;
 
-/** Signals an API kill may send; `SIGKILL` gives exit 137 (128 + 9). */
+/** Signals a kill may send; `SIGKILL` gives exit 137 (128 + 9). */
 const signalName = z.string().regex(/^SIG[A-Z0-9]+$/, 'expected a signal name such as SIGKILL or SIGTERM');
 
-/** The fault kinds this version knows, as `{kind, target, trigger, params}` data. */
+const faultCommon = {
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'expected a name of letters, digits, _ . -').optional(),
+  trigger: triggerSchema,
+  target: targetSchema.default({ labels: { role: 'worker' }, pick: 'random', count: 1 }),
+};
+
+/**
+ * The fault kinds, as `{kind, trigger, target, params}` data: validated when loaded, shown
+ * by `keelhaul plan`, recorded in the report. docs/faults.md gives each kind's semantics.
+ */
 export const faultSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('kill'),
-    name: z.string().optional(),
-    trigger: triggerSchema,
-    target: targetSchema.default({ labels: { role: 'worker' }, pick: 'random', count: 1 }),
-    params: z.strictObject({ signal: signalName.default('SIGKILL') }).default({ signal: 'SIGKILL' }),
+    ...faultCommon,
+    params: z
+      .strictObject({
+        signal: signalName.default('SIGKILL'),
+        /**
+         * `api`: `POST /containers/{id}/kill` — Docker records a manual stop, so restart
+         * policies do not restart it (moby#47792). `host`: kill(2) of the container's init
+         * pid from the host, as an OOM killer or a crash would.
+         */
+        mode: z.enum(['api', 'host']).default('api'),
+      })
+      .default({ signal: 'SIGKILL', mode: 'api' }),
+  }),
+  z.strictObject({
+    kind: z.literal('stop'),
+    ...faultCommon,
+    /** `docker stop -t`: SIGTERM, then SIGKILL after `graceMs` (rounded up to whole seconds, the API's unit). */
+    params: z.strictObject({ graceMs: duration.default(3000) }).default({ graceMs: 3000 }),
+  }),
+  z.strictObject({
+    kind: z.literal('pause'),
+    ...faultCommon,
+    /** Freeze the target (cgroup freezer) for `durationMs`, then unpause it if it still exists. */
+    params: z.strictObject({ durationMs: duration }),
+  }),
+  z.strictObject({
+    kind: z.literal('netem'),
+    ...faultCommon,
+    /**
+     * tc netem on the target's interfaces (in its network namespace, from the host with
+     * nsenter) for `durationMs`; removed at the end of the fault and at the end of the run.
+     */
+    params: z
+      .strictObject({
+        durationMs: duration,
+        delayMs: duration.optional(),
+        jitterMs: duration.optional(),
+        lossPercent: percent.optional(),
+        duplicatePercent: percent.optional(),
+        corruptPercent: percent.optional(),
+        /** kbit/s */
+        rateKbit: z.number().int().positive().optional(),
+        /** Interface; default every interface but lo, or lo when it is the only one (network none). */
+        device: z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/).optional(),
+      })
+      .refine(
+        (p) => [p.delayMs, p.lossPercent, p.duplicatePercent, p.corruptPercent, p.rateKbit].some((v) => v !== undefined),
+        'expected at least one of delayMs, lossPercent, duplicatePercent, corruptPercent, rateKbit',
+      ),
+  }),
+  z.strictObject({
+    kind: z.literal('fill-disk'),
+    ...faultCommon,
+    /**
+     * A labelled filler container mounts the target's workspace volume and fills it to
+     * `percent` of its size (needs `workspace.size`); the worker's next writes fail with ENOSPC.
+     */
+    params: z.strictObject({ percent: percent.default(100) }).default({ percent: 100 }),
   }),
 ]);
 export type FaultSpec = z.infer<typeof faultSchema>;
 export type FaultKind = FaultSpec['kind'];
-export const FAULT_KINDS: readonly FaultKind[] = ['kill'];
+export const FAULT_KINDS: readonly FaultKind[] = ['kill', 'stop', 'pause', 'netem', 'fill-disk'];
 
 export const networkModeSchema = z.enum(['none', 'internal', 'bridge']);
 export type NetworkMode = z.infer<typeof networkModeSchema>;
@@ -122,6 +235,8 @@ export const expectSchema = z.strictObject({
   exactlyOnce: z.boolean().default(true),
   /** A task killed by a fault exits 137 and completes on a later attempt. */
   killedAttemptsRecover: z.boolean().default(true),
+  /** A task hit by a stop, pause, netem or fill-disk fault completes all the same. */
+  disruptedTasksRecover: z.boolean().default(true),
   /** Nothing with the run label remains after cleanup. */
   noLeaks: z.boolean().default(true),
 });
@@ -137,16 +252,32 @@ export const scenarioSchema = z.strictObject({
   network: networkModeSchema.default('none'),
   concurrency: z.number().int().positive().max(256).default(2),
   /** Interval of worker heartbeats, ms (passed to the worker in the task). */
-  heartbeatMs: z.number().int().min(10).default(1000),
+  heartbeatMs: duration.refine((ms) => ms >= 10, 'expected at least 10 ms').default(1000),
+  /**
+   * An attempt silent (no event) for this long is declared hung: killed and retried. Unset:
+   * no heartbeat watch. Must exceed heartbeatMs.
+   */
+  heartbeatTimeoutMs: duration.optional(),
   /** The whole run's bound, ms: past it, attempts are killed and the run fails. */
-  timeoutMs: z.number().int().positive().default(600_000),
+  timeoutMs: duration.refine((ms) => ms > 0, 'expected a positive duration').default(600_000),
+  /**
+   * The workspace volume of each task. `size` makes it a size-limited tmpfs (writes past it
+   * fail with ENOSPC); `onDiskFull` decides whether a disk-full attempt is retried on a
+   * fresh, empty volume or fails the task.
+   */
+  workspace: z
+    .strictObject({
+      size: byteSize.optional(),
+      onDiskFull: z.enum(['retry', 'fail']).default('retry'),
+    })
+    .default({ onDiskFull: 'retry' }),
   retry: z
     .strictObject({
       maxAttempts: z.number().int().positive().max(100).default(3),
       /** Delay before the 2nd attempt, ms; later ones grow by `factor`. */
-      backoffMs: z.number().int().nonnegative().default(200),
+      backoffMs: duration.default(200),
       factor: z.number().min(1).default(2),
-      maxBackoffMs: z.number().int().nonnegative().default(10_000),
+      maxBackoffMs: duration.default(10_000),
     })
     .default({ maxAttempts: 3, backoffMs: 200, factor: 2, maxBackoffMs: 10_000 }),
   resources: z
@@ -166,12 +297,12 @@ export const scenarioSchema = z.strictObject({
   reaper: z
     .strictObject({
       enabled: z.boolean().default(true),
-      ttlMs: z.number().int().min(1000).default(60_000),
+      ttlMs: duration.refine((ms) => ms >= 1000, 'expected at least 1000 ms').default(60_000),
     })
     .default({ enabled: true, ttlMs: 60_000 }),
   tasks: tasksSchema,
   faults: z.array(faultSchema).default([]),
-  expect: expectSchema.default({ allCompleted: true, exactlyOnce: true, killedAttemptsRecover: true, noLeaks: true }),
+  expect: expectSchema.default({ allCompleted: true, exactlyOnce: true, killedAttemptsRecover: true, disruptedTasksRecover: true, noLeaks: true }),
 });
 
 /** A scenario as written (before defaults). */

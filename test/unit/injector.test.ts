@@ -43,9 +43,20 @@ function fakeDocker(
 ): FakeDocker {
   const queries: FakeDocker['queries'] = [];
   const kills: FakeDocker['kills'] = [];
+  const unused = async (): Promise<never> => {
+    throw new Error('not used by kill faults');
+  };
   return {
     queries,
     kills,
+    stopContainer: unused,
+    pauseContainer: unused,
+    unpauseContainer: unused,
+    inspectContainer: unused,
+    createContainer: unused,
+    startContainer: unused,
+    waitContainer: unused,
+    removeContainer: unused,
     async listContainers(query) {
       queries.push(query);
       return containers.filter(
@@ -67,7 +78,7 @@ function killFault(trigger: Trigger, overrides: Partial<FaultSpec> = {}): FaultS
     kind: 'kill',
     trigger,
     target: { labels: { role: 'worker' }, pick: 'random', count: 1 },
-    params: { signal: 'SIGKILL' },
+    params: { signal: 'SIGKILL', mode: 'api' },
     ...overrides,
   } as FaultSpec;
 }
@@ -78,7 +89,13 @@ function workerEvent(type: string, task: string, attempt = 1): WorkerEvent {
 
 function makeInjector(faults: FaultSpec[], docker: FaultDockerClient, seed = 1) {
   const events: FaultEvent[] = [];
-  const injector = new Injector({ faults, random: createSeededRandom(seed), docker, runId: RUN, emit: (e) => events.push(e) });
+  const injector = new Injector({
+    faults,
+    random: createSeededRandom(seed),
+    context: { docker, helperLabels: () => ({}), image: 'keelhaul/worker:test' },
+    runId: RUN,
+    emit: (e) => events.push(e),
+  });
   return { injector, events };
 }
 

@@ -76,7 +76,7 @@ describe('scenario: valid input', () => {
   it('scenario: a minimal scenario has no faults and every expectation on', () => {
     const s = parseScenario(MINIMAL);
     expect(s.faults).toEqual([]);
-    expect(s.expect).toEqual({ allCompleted: true, exactlyOnce: true, killedAttemptsRecover: true, noLeaks: true });
+    expect(s.expect).toEqual({ allCompleted: true, exactlyOnce: true, killedAttemptsRecover: true, disruptedTasksRecover: true, noLeaks: true });
   });
 
   it('scenario: tasks {count: 3, steps} expand to ids t-01..t-03 with the same steps', () => {
@@ -120,7 +120,7 @@ describe('scenario: valid input', () => {
   it('scenario: a kill fault gets SIGKILL, a random worker target and nth 1 by default', () => {
     const s = parseScenario(`${MINIMAL}faults:\n  - kind: kill\n    trigger: { on: { event: task.started } }\n`);
     const fault = s.faults[0];
-    expect(fault?.params).toEqual({ signal: 'SIGKILL' });
+    expect(fault?.params).toEqual({ signal: 'SIGKILL', mode: 'api' });
     expect(fault?.target).toEqual({ labels: { role: 'worker' }, pick: 'random', count: 1 });
     expect(fault?.trigger).toEqual({ on: { event: 'task.started', nth: 1 } });
   });

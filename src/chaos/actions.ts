@@ -1,0 +1,177 @@
+import { execa } from 'execa';
+import { Label, type DockerClient } from '../docker/index.js';
+import type { FaultSpec } from '../scenario/index.js';
+
+/**
+ * What each fault kind does to one target container. Each kind uses only the narrow
+ * slice of the Docker client it needs; host-side faults (a kill of the init pid, tc netem
+ * in the container's network namespace) need root on the Docker host.
+ */
+
+/** The slice of the Docker client faults use. */
+export type FaultDockerClient = Pick<
+  DockerClient,
+  | 'listContainers'
+  | 'killContainer'
+  | 'stopContainer'
+  | 'pauseContainer'
+  | 'unpauseContainer'
+  | 'inspectContainer'
+  | 'createContainer'
+  | 'startContainer'
+  | 'waitContainer'
+  | 'removeContainer'
+>;
+
+/** What a fault needs beyond the target: the run's identity for labels, its image, its workspace size. */
+export interface FaultContext {
+  readonly docker: FaultDockerClient;
+  /** Labels for helper containers (the filler), carrying the run label so cleanup finds them. */
+  readonly helperLabels: (role: 'filler') => Record<string, string>;
+  /** The run's worker image; the filler runs its busybox. */
+  readonly image: string;
+  /** The workspace volume's size (scenario `workspace.size`), bytes. */
+  readonly workspaceSizeBytes?: number;
+  /** Runs a command on the host (tests may fake it). @default execa */
+  readonly exec?: (file: string, args: readonly string[]) => Promise<{ stdout: string }>;
+}
+
+/** Undoes a fault with a duration (unpause, remove netem); safe to call when the target is gone. */
+export type Undo = () => Promise<void>;
+
+/** A fault could not act on its target; `target` is the container id. */
+export class FaultActionError extends Error {
+  override name = 'FaultActionError';
+  readonly kind: string;
+  readonly target: string;
+  constructor(kind: string, target: string, message: string, options: { cause?: unknown } = {}) {
+    super(`${kind} on container ${target.slice(0, 12)}: ${message}`, options);
+    this.kind = kind;
+    this.target = target;
+  }
+}
+
+const defaultExec = async (file: string, args: readonly string[]): Promise<{ stdout: string }> => {
+  const result = await execa(file, [...args], { timeout: 10_000 });
+  return { stdout: result.stdout };
+};
+
+/** The host pid of a running container's init, from `State.Pid`. */
+async function initPid(docker: FaultDockerClient, id: string, kind: string): Promise<number> {
+  const info = await docker.inspectContainer(id);
+  if (!info.state.running || info.state.pid <= 0) throw new FaultActionError(kind, id, `not running (state ${info.state.status})`);
+  return info.state.pid;
+}
+
+/** netem arguments in tc(8)'s syntax, e.g. `delay 100ms 10ms loss 1% rate 1000kbit`. */
+export function netemArgs(params: Extract<FaultSpec, { kind: 'netem' }>['params']): string[] {
+  const args: string[] = [];
+  if (params.delayMs !== undefined) {
+    args.push('delay', `${params.delayMs}ms`);
+    if (params.jitterMs !== undefined) args.push(`${params.jitterMs}ms`);
+  }
+  if (params.lossPercent !== undefined) args.push('loss', `${params.lossPercent}%`);
+  if (params.duplicatePercent !== undefined) args.push('duplicate', `${params.duplicatePercent}%`);
+  if (params.corruptPercent !== undefined) args.push('corrupt', `${params.corruptPercent}%`);
+  if (params.rateKbit !== undefined) args.push('rate', `${params.rateKbit}kbit`);
+  return args;
+}
+
+/**
+ * Applies one fault to one target. Returns an undo for faults with a duration (the
+ * injector calls it after `durationMs`, or at the end of the run, whichever comes first).
+ *
+ * @throws {FaultActionError} when the target is not in a state the fault can act on
+ * @throws {DockerError} when the daemon refuses
+ */
+export async function applyFault(spec: FaultSpec, containerId: string, ctx: FaultContext): Promise<Undo | undefined> {
+  const { docker } = ctx;
+  const exec = ctx.exec ?? defaultExec;
+  switch (spec.kind) {
+    case 'kill': {
+      if (spec.params.mode !== 'host') {
+        await docker.killContainer(containerId, spec.params.signal);
+        return undefined;
+      }
+      // A signal to the init pid from the host: Docker does not see a manual stop, so
+      // restart policies apply (unlike an API kill, moby#47792).
+      const pid = await initPid(docker, containerId, spec.kind);
+      try {
+        process.kill(pid, spec.params.signal as NodeJS.Signals);
+      } catch (error) {
+        throw new FaultActionError(spec.kind, containerId, `kill(${pid}, ${spec.params.signal}) failed: ${(error as Error).message}`, { cause: error });
+      }
+      return undefined;
+    }
+    case 'stop':
+      await docker.stopContainer(containerId, { timeoutSeconds: Math.ceil(spec.params.graceMs / 1000) });
+      return undefined;
+    case 'pause': {
+      await docker.pauseContainer(containerId);
+      return async () => {
+        const info = await docker.inspectContainer(containerId).catch(() => undefined);
+        if (info?.state.paused) await docker.unpauseContainer(containerId);
+      };
+    }
+    case 'netem': {
+      const pid = await initPid(docker, containerId, spec.kind);
+      const ns = ['-t', String(pid), '-n'];
+      let devices: string[];
+      if (spec.params.device) {
+        devices = [spec.params.device];
+      } else {
+        const { stdout } = await exec('nsenter', [...ns, 'ip', '-o', 'link', 'show']);
+        const names = stdout
+          .split('\n')
+          .map((l) => /^\d+:\s+([^:@\s]+)/.exec(l)?.[1])
+          .filter((n): n is string => n !== undefined);
+        const outside = names.filter((n) => n !== 'lo');
+        devices = outside.length > 0 ? outside : names.filter((n) => n === 'lo');
+      }
+      if (devices.length === 0) throw new FaultActionError(spec.kind, containerId, 'no network interface to shape');
+      const args = netemArgs(spec.params);
+      for (const dev of devices) await exec('nsenter', [...ns, 'tc', 'qdisc', 'replace', 'dev', dev, 'root', 'netem', ...args]);
+      return async () => {
+        for (const dev of devices) {
+          // The namespace is gone with the container: nothing left to remove then.
+          await exec('nsenter', [...ns, 'tc', 'qdisc', 'del', 'dev', dev, 'root']).catch(() => undefined);
+        }
+      };
+    }
+    case 'fill-disk': {
+      if (ctx.workspaceSizeBytes === undefined) {
+        throw new FaultActionError(spec.kind, containerId, 'the scenario sets no workspace.size, so there is no size to fill to');
+      }
+      const info = await docker.inspectContainer(containerId);
+      const volume = info.mounts.find((m) => m.destination === '/workspace' && m.type === 'volume');
+      if (!volume) throw new FaultActionError(spec.kind, containerId, 'has no workspace volume at /workspace');
+      const volumeName = volume.name;
+      const bytes = Math.floor((ctx.workspaceSizeBytes * spec.params.percent) / 100);
+      const blocks = Math.max(1, Math.ceil(bytes / 65_536));
+      const fillerId = await docker.createContainer({
+        name: `${info.name}-filler-${Date.now().toString(36)}`,
+        image: ctx.image,
+        labels: { ...ctx.helperLabels('filler'), [Label.task]: info.labels[Label.task] ?? '' },
+        env: {},
+        entrypoint: ['/bin/sh', '-c'],
+        // dd stops at ENOSPC by itself; `true` so a full disk is the expected outcome, not an error.
+        cmd: [`dd if=/dev/zero of=/workspace/.keelhaul-fill bs=65536 count=${blocks} 2>/dev/null; sync; true`],
+        user: '1000:1000',
+        networkMode: 'none',
+        mounts: [{ type: 'volume', source: volumeName, target: '/workspace' }],
+        readonlyRootfs: true,
+        capDrop: ['ALL'],
+        securityOpt: ['no-new-privileges'],
+        memoryBytes: 64 * 1024 * 1024,
+        pidsLimit: 16,
+      });
+      try {
+        await docker.startContainer(fillerId);
+        await docker.waitContainer(fillerId);
+      } finally {
+        await docker.removeContainer(fillerId, { force: true }).catch(() => undefined);
+      }
+      return undefined;
+    }
+  }
+}
