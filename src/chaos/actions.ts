@@ -77,6 +77,69 @@ export function netemArgs(params: Extract<FaultSpec, { kind: 'netem' }>['params'
   return args;
 }
 
+type NetemParams = Extract<FaultSpec, { kind: 'netem' }>['params'];
+
+/** A host command (run inside the target's network namespace) and the command that undoes it. */
+interface ShapingCommand {
+  readonly apply: string[];
+  readonly undo: string[];
+}
+
+let netemProbe: Promise<boolean> | undefined;
+
+/**
+ * Whether this kernel has the netem qdisc (CONFIG_NET_SCH_NETEM): probed once in a
+ * throw-away network namespace. Some kernels (this project's CI machine among them) ship
+ * without it; see {@link netemFallbackProblem}.
+ */
+export function netemSupported(
+  exec: (file: string, args: readonly string[]) => Promise<{ stdout: string }> = defaultExec,
+): Promise<boolean> {
+  netemProbe ??= exec('unshare', ['--net', 'tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'delay', '1ms']).then(
+    () => true,
+    () => false,
+  );
+  return netemProbe;
+}
+
+/**
+ * Without netem, loss is applied with iptables' statistic match (DROP a random share of
+ * outgoing packets) and rate with a tbf qdisc; delay, jitter, duplicate and corrupt have no
+ * substitute. Returns the problem in words when `params` need netem, else undefined.
+ */
+export function netemFallbackProblem(params: NetemParams): string | undefined {
+  const needNetem = (['delayMs', 'jitterMs', 'duplicatePercent', 'corruptPercent'] as const).filter((k) => params[k] !== undefined);
+  if (needNetem.length === 0) return undefined;
+  return `${needNetem.join(', ')} ${needNetem.length > 1 ? 'need' : 'needs'} the netem qdisc, which this kernel lacks (CONFIG_NET_SCH_NETEM); lossPercent and rateKbit work without it`;
+}
+
+function netemCommands(params: NetemParams, devices: readonly string[]): ShapingCommand[] {
+  return devices.map((dev) => ({
+    apply: ['tc', 'qdisc', 'replace', 'dev', dev, 'root', 'netem', ...netemArgs(params)],
+    undo: ['tc', 'qdisc', 'del', 'dev', dev, 'root'],
+  }));
+}
+
+function fallbackCommands(params: NetemParams, devices: readonly string[]): ShapingCommand[] {
+  const problem = netemFallbackProblem(params);
+  if (problem) throw new FaultActionError('netem', '', problem);
+  const commands: ShapingCommand[] = [];
+  for (const dev of devices) {
+    if (params.lossPercent !== undefined) {
+      const rule = ['OUTPUT', '-o', dev, '-m', 'statistic', '--mode', 'random', '--probability', String(params.lossPercent / 100), '-m', 'comment', '--comment', 'keelhaul-netem', '-j', 'DROP'];
+      commands.push({ apply: ['iptables', '-w', '-I', ...rule], undo: ['iptables', '-w', '-D', ...rule] });
+    }
+    if (params.rateKbit !== undefined) {
+      commands.push({
+        // burst: at least one MTU-sized packet per tick; latency bounds the queue.
+        apply: ['tc', 'qdisc', 'replace', 'dev', dev, 'root', 'tbf', 'rate', `${params.rateKbit}kbit`, 'burst', '32kbit', 'latency', '400ms'],
+        undo: ['tc', 'qdisc', 'del', 'dev', dev, 'root'],
+      });
+    }
+  }
+  return commands;
+}
+
 /**
  * Applies one fault to one target. Returns an undo for faults with a duration (the
  * injector calls it after `durationMs`, or at the end of the run, whichever comes first).
@@ -129,13 +192,20 @@ export async function applyFault(spec: FaultSpec, containerId: string, ctx: Faul
         devices = outside.length > 0 ? outside : names.filter((n) => n === 'lo');
       }
       if (devices.length === 0) throw new FaultActionError(spec.kind, containerId, 'no network interface to shape');
-      const args = netemArgs(spec.params);
-      for (const dev of devices) await exec('nsenter', [...ns, 'tc', 'qdisc', 'replace', 'dev', dev, 'root', 'netem', ...args]);
-      return async () => {
-        for (const dev of devices) {
-          // The namespace is gone with the container: nothing left to remove then.
-          await exec('nsenter', [...ns, 'tc', 'qdisc', 'del', 'dev', dev, 'root']).catch(() => undefined);
+      const commands = (await netemSupported(exec)) ? netemCommands(spec.params, devices) : fallbackCommands(spec.params, devices);
+      const applied: string[][] = [];
+      try {
+        for (const c of commands) {
+          await exec('nsenter', [...ns, ...c.apply]);
+          applied.push(c.undo);
         }
+      } catch (error) {
+        for (const undo of applied.reverse()) await exec('nsenter', [...ns, ...undo]).catch(() => undefined);
+        throw error;
+      }
+      return async () => {
+        // The namespace is gone with the container: nothing left to remove then.
+        for (const undo of applied.reverse()) await exec('nsenter', [...ns, ...undo]).catch(() => undefined);
       };
     }
     case 'fill-disk': {
@@ -172,6 +242,42 @@ export async function applyFault(spec: FaultSpec, containerId: string, ctx: Faul
         await docker.removeContainer(fillerId, { force: true }).catch(() => undefined);
       }
       return undefined;
+    }
+  }
+}
+
+/** A fault the scenario asks for cannot run on this host (no netem, not root). Nothing was started. */
+export class FaultSupportError extends Error {
+  override name = 'FaultSupportError';
+  /** The scenario field at fault, e.g. `faults[2].params.delayMs`. */
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super(`${field}: ${message}`);
+    this.field = field;
+  }
+}
+
+/**
+ * Checks, before a run creates anything, that this host can apply every fault of the
+ * scenario: host-side faults (kill mode host, netem) need root on the Docker host (kill(2)
+ * of another user's process, nsenter); netem's delay, jitter, duplicate and corrupt need
+ * the kernel's netem qdisc.
+ *
+ * @throws {FaultSupportError} naming the first field that cannot be honoured
+ */
+export async function preflightFaults(
+  faults: readonly FaultSpec[],
+  exec: (file: string, args: readonly string[]) => Promise<{ stdout: string }> = defaultExec,
+): Promise<void> {
+  const root = process.getuid?.() === 0;
+  for (const [i, fault] of faults.entries()) {
+    const hostSide = (fault.kind === 'kill' && fault.params.mode === 'host') || fault.kind === 'netem';
+    if (hostSide && !root) {
+      throw new FaultSupportError(`faults[${i}].kind`, `${fault.kind}${fault.kind === 'kill' ? ' (mode host)' : ''} acts from the host and needs root`);
+    }
+    if (fault.kind === 'netem' && !(await netemSupported(exec))) {
+      const problem = netemFallbackProblem(fault.params);
+      if (problem) throw new FaultSupportError(`faults[${i}].params`, problem);
     }
   }
 }

@@ -23,6 +23,8 @@ export interface AttemptFacts {
   readonly exitCode: number | null;
   readonly oomKilled: boolean;
   readonly outcome: 'completed' | 'failed' | 'killed' | 'oom' | 'hung' | 'lost';
+  /** Why it ended so (`disk_full`, `fault f1`, …). */
+  readonly reason?: string | undefined;
   /** Worker events of type task.completed this attempt emitted. */
   readonly completedEvents: number;
   /** Interfaces the worker reported in task.started (undefined when it never started). */
@@ -59,6 +61,8 @@ export interface RunFacts {
     readonly exactlyOnce: boolean;
     readonly killedAttemptsRecover: boolean;
     readonly disruptedTasksRecover?: boolean;
+    /** Task → the outcome or reason its last attempt must show; such tasks must fail. */
+    readonly failedTasks?: Readonly<Record<string, string>>;
     readonly noLeaks: boolean;
   };
 }
@@ -66,12 +70,14 @@ export interface RunFacts {
 /** Every task ended with a completed attempt. */
 export function checkAllCompleted(facts: RunFacts): CheckResult {
   const done = new Set(facts.attempts.filter((a) => a.outcome === 'completed').map((a) => a.task));
-  const missing = facts.taskIds.filter((t) => !done.has(t));
+  const expectedToFail = new Set(Object.keys(facts.expect.failedTasks ?? {}));
+  const tasks = facts.taskIds.filter((t) => !expectedToFail.has(t));
+  const missing = tasks.filter((t) => !done.has(t));
   return {
     name: 'all-completed',
     ok: missing.length === 0,
-    expected: `${facts.taskIds.length} of ${facts.taskIds.length} tasks completed`,
-    observed: `${facts.taskIds.length - missing.length} of ${facts.taskIds.length} tasks completed`,
+    expected: `${tasks.length} of ${tasks.length} tasks completed${expectedToFail.size ? ` (${expectedToFail.size} expected to fail left out)` : ''}`,
+    observed: `${tasks.length - missing.length} of ${tasks.length} tasks completed`,
     evidence: missing.map((t) => {
       const attempts = facts.attempts.filter((a) => a.task === t);
       return `${t}: ${attempts.map((a) => `attempt ${a.attempt} ${a.outcome}${a.exitCode !== null ? ` (exit ${a.exitCode})` : ''}`).join('; ') || 'never launched'}`;
@@ -215,6 +221,26 @@ export function checkNetworkIsolation(facts: RunFacts): CheckResult | undefined 
   };
 }
 
+/** Each task the scenario expects to fail did, and its last attempt shows the expected outcome or reason. */
+export function checkExpectedFailures(facts: RunFacts): CheckResult {
+  const evidence: string[] = [];
+  const expected = Object.entries(facts.expect.failedTasks ?? {});
+  for (const [task, want] of expected) {
+    const attempts = facts.attempts.filter((a) => a.task === task).sort((a, b) => a.attempt - b.attempt);
+    const last = attempts.at(-1);
+    if (!last) evidence.push(`${task}: never ran`);
+    else if (attempts.some((a) => a.outcome === 'completed')) evidence.push(`${task}: completed, expected to fail with ${want}`);
+    else if (last.outcome !== want && last.reason !== want) evidence.push(`${task}: last attempt ${last.attempt} ended ${last.outcome}${last.reason ? ` (${last.reason})` : ''}, expected ${want}`);
+  }
+  return {
+    name: 'expected-failures',
+    ok: evidence.length === 0,
+    expected: expected.map(([t, w]) => `${t} fails with ${w}`).join('; '),
+    observed: evidence.length === 0 ? `${expected.length} task(s) failed as expected` : `${evidence.length} did not`,
+    evidence,
+  };
+}
+
 /** A label query after cleanup finds no container, network or volume with the run label. */
 export function checkNoLeaks(facts: RunFacts): CheckResult {
   const { containers, networks, volumes } = facts.leaks;
@@ -240,6 +266,7 @@ export function runChecks(facts: RunFacts): CheckResult[] {
     facts.faults.length > 0 ? checkFaultsInjected(facts) : undefined,
     facts.expect.killedAttemptsRecover && facts.faults.some((f) => f.kind === 'kill') ? checkKilledAttemptsRecover(facts) : undefined,
     (facts.expect.disruptedTasksRecover ?? true) && facts.faults.some((f) => f.kind !== 'kill') ? checkDisruptedTasksRecover(facts) : undefined,
+    Object.keys(facts.expect.failedTasks ?? {}).length > 0 ? checkExpectedFailures(facts) : undefined,
     checkContainerAudit(facts),
     checkNetworkIsolation(facts),
     facts.expect.noLeaks ? checkNoLeaks(facts) : undefined,

@@ -53,7 +53,7 @@ export function renderEvent(event: RunEvent, options: { verbose?: boolean } = {}
     case 'worker.invalid-line':
       return options.verbose ? `  ${at(event.task, event.attempt)} ignored a non-event line: ${event.error}` : undefined;
     case 'fault.injected':
-      return `  fault ${event.fault.faultId} (${event.fault.kind} ${Object.values(event.fault.params).join(' ')}) ${event.fault.trigger}: hit ${event.fault.targets.map((t) => (t.task ? at(t.task, t.attempt ?? 0) : short(t.containerId))).join(', ')} at +${event.fault.offsetMs} ms`;
+      return `  fault ${event.fault.faultId} (${event.fault.kind} ${Object.entries(event.fault.params).map(([k, v]) => `${k}=${String(v)}`).join(' ')}) ${event.fault.trigger}: hit ${event.fault.targets.map((t) => (t.task ? at(t.task, t.attempt ?? 0) : short(t.containerId))).join(', ')} at +${event.fault.offsetMs} ms`;
     case 'fault.failed':
       return `  fault ${event.fault.faultId} (${event.fault.kind}) ${event.fault.trigger}: ${event.fault.status}${event.fault.error ? `: ${event.fault.error}` : ''}`;
     case 'fault.undone':

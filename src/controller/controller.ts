@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { stringify as toYaml } from 'yaml';
-import { randomSeed } from '../chaos/index.js';
+import { preflightFaults, randomSeed } from '../chaos/index.js';
 import { ImageNotFoundError, type DaemonVersion, type DockerClient } from '../docker/index.js';
 import type { RunReport } from '../report/index.js';
 import { validateScenario, type Scenario } from '../scenario/index.js';
@@ -91,6 +91,7 @@ async function checkImage(docker: DockerClient, image: string): Promise<DaemonVe
  *
  * @throws {ImageNotFoundError} before anything is created when the image is absent
  * @throws {DaemonUnavailableError} when the daemon does not answer at the start
+ * @throws {FaultSupportError} when this host cannot apply one of the faults (no netem, not root)
  * Failures during the run (a daemon lost mid-run, a timeout, an abort) do not throw: they
  * end in a report with `status: "failed"` and an `error`.
  */
@@ -103,6 +104,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<RunResul
 
   // Everything that can refuse the run does so before a resource or a file exists.
   options.signal?.throwIfAborted();
+  await preflightFaults(scenario.faults);
   const daemon = await checkImage(docker, image);
 
   const runDir = resolve(options.runsDir ?? join('.keelhaul', 'runs'), runId);
@@ -170,6 +172,7 @@ export async function resumeRun(options: ResumeRunOptions): Promise<RunResult> {
   }
   // A stored scenario is validated again: it may come from an older keelhaul or a hand edit.
   const scenario = validateScenario(state.scenario, join(runDir, 'state.json'));
+  await preflightFaults(scenario.faults);
   const daemon = await checkImage(options.docker, state.image);
   const controller = currentController();
   await store.update((s) => {

@@ -90,7 +90,11 @@ function auditContainer(info: ContainerInfo, expectedLabels: Readonly<Record<str
 function judge(record: AttemptRecord, progress: AttemptProgress, targetedBy: readonly string[]): { outcome: AttemptOutcome; reason: string | null } {
   if (record.oomKilled) return { outcome: 'oom', reason: 'oom' };
   if (record.exitCode === 0 && progress.completedEvents > 0) return { outcome: 'completed', reason: null };
-  if (targetedBy.length > 0 && record.exitCode !== 0) return { outcome: 'killed', reason: `fault ${targetedBy.join(', ')}` };
+  // A signal exit (128 + n) of an attempt a fault hit is the fault's doing; a worker that
+  // failed by itself after, say, a fill-disk keeps its own reason.
+  if (targetedBy.length > 0 && (record.exitCode ?? 0) > 128) {
+    return { outcome: 'killed', reason: `fault ${targetedBy.join(', ')}${progress.failedReason ? ` (${progress.failedReason})` : ''}` };
+  }
   if (record.exitCode === 137) return { outcome: 'killed', reason: 'SIGKILL from outside keelhaul' };
   if (record.exitCode === 0) return { outcome: 'failed', reason: 'exited 0 without task.completed' };
   return { outcome: 'failed', reason: progress.failedReason ?? `exit ${record.exitCode}` };
@@ -271,7 +275,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
       durationMs: Date.parse(record.endedAt ?? new Date().toISOString()) - Date.parse(record.startedAt),
     });
     if (judged.outcome !== 'completed') {
-      const diskFull = judged.reason === 'disk_full';
+      const diskFull = p.failedReason === 'disk_full' && judged.outcome === 'failed';
       // The next attempt gets an empty workspace; the full one stays for the post-mortem until cleanup.
       if (diskFull && scenario.workspace.onDiskFull === 'retry') backend.freshWorkspace(taskId);
       throw new AttemptFailedError(`${taskId} attempt ${record.attempt} ${judged.outcome}`, record, {
@@ -538,6 +542,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
     exitCode: a.exitCode,
     oomKilled: a.oomKilled,
     outcome: a.outcome ?? 'lost',
+    reason: a.reason ?? undefined,
     completedEvents: a.completedEvents,
     ...(a.interfaces ? { interfaces: a.interfaces } : {}),
     auditProblems: a.auditProblems,

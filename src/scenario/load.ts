@@ -158,6 +158,9 @@ export function validateScenario(
       });
     }
   });
+  for (const task of Object.keys(scenario.expect.failedTasks)) {
+    if (!seen.has(task)) issues.push({ field: `expect.failedTasks.${task}`, message: `names task "${task}", which the scenario does not have`, ...where(['expect', 'failedTasks', task]) });
+  }
   if (scenario.heartbeatTimeoutMs !== undefined && scenario.heartbeatTimeoutMs <= scenario.heartbeatMs) {
     issues.push({
       field: 'heartbeatTimeoutMs',

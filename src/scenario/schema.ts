@@ -239,6 +239,11 @@ export const expectSchema = z.strictObject({
   disruptedTasksRecover: z.boolean().default(true),
   /** Nothing with the run label remains after cleanup. */
   noLeaks: z.boolean().default(true),
+  /**
+   * Tasks that must fail, with the outcome or reason their last attempt must show
+   * (`oom`, `disk_full`, `hung`, …). They are left out of `allCompleted`.
+   */
+  failedTasks: z.record(taskId, z.string().min(1)).default({}),
 });
 
 export const scenarioSchema = z.strictObject({
@@ -302,7 +307,14 @@ export const scenarioSchema = z.strictObject({
     .default({ enabled: true, ttlMs: 60_000 }),
   tasks: tasksSchema,
   faults: z.array(faultSchema).default([]),
-  expect: expectSchema.default({ allCompleted: true, exactlyOnce: true, killedAttemptsRecover: true, disruptedTasksRecover: true, noLeaks: true }),
+  expect: expectSchema.default({
+    allCompleted: true,
+    exactlyOnce: true,
+    killedAttemptsRecover: true,
+    disruptedTasksRecover: true,
+    noLeaks: true,
+    failedTasks: {},
+  }),
 });
 
 /** A scenario as written (before defaults). */
