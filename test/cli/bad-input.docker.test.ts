@@ -19,7 +19,7 @@ function keelhaul(args: string[], env: Record<string, string> = {}): { code: num
   const r = spawnSync(process.execPath, [bin, ...args], {
     encoding: 'utf8',
     env: { ...process.env, ...env },
-    timeout: 60_000,
+    timeout: 120_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -126,5 +126,26 @@ describe('keelhaul run: bad input (docker)', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/--seed <n>/);
     expect(r.stdout).toMatch(/130\s+interrupted/);
+  });
+});
+
+describe('keelhaul run chaos/nightly.yaml (docker)', () => {
+  it('nightly: every fault kind over 24 tasks on the real daemon exits 0 with every check holding and leaves nothing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'keelhaul-nightly-'));
+    try {
+      const r = keelhaul(['run', 'chaos/nightly.yaml', '--runs-dir', dir]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      for (const check of ['all-completed', 'exactly-once', 'faults-injected', 'killed-attempts-recover', 'disrupted-tasks-recover', 'expected-failures', 'no-leaks']) {
+        expect(r.stdout).toMatch(new RegExp(`ok\\s+${check}:`));
+      }
+      const runId = /^run (\S+):/m.exec(r.stdout)?.[1];
+      expect(runId).toBeDefined();
+      const filters = JSON.stringify({ label: [`${Label.run}=${runId}`] });
+      expect(await observer.listContainers({ all: true, filters })).toEqual([]);
+      expect((await observer.listVolumes({ filters })).Volumes ?? []).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
