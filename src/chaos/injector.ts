@@ -263,25 +263,58 @@ export class Injector {
     let targets: FaultTarget[] = [];
     try {
       const candidates = await this.#candidates(fault.spec.target);
-      targets = pickTargets(candidates, fault.spec.target, firingRandom(fault.random, firing, 'targets')).map(toTarget);
-      if (targets.length === 0) {
+      const random = firingRandom(fault.random, firing, 'targets');
+      const chosen = pickTargets(candidates, fault.spec.target, random);
+      if (chosen.length === 0) {
         const record: FaultRecord = { ...base, targets, status: 'no-target', error: 'no running container matched the target selector' };
         this.#records.push(record);
         this.#emit({ type: 'fault.failed', record });
         return;
       }
-      for (const t of targets) this.#note(t.containerId, fault.id);
-      const undos = await Promise.all(targets.map((t) => applyFault(fault.spec, t.containerId, this.#context)));
+      // A chosen container can exit between the label query and the action (its task
+      // finished): then the next candidate is drawn in its place, a few times at most.
+      const spare = candidates.filter((c) => !chosen.includes(c));
+      const hit: { target: FaultTarget; undo: Undo | undefined }[] = [];
+      for (const first of chosen) {
+        let container: ContainerSummary | undefined = first;
+        for (let tries = 0; container && tries < 4; tries++) {
+          const target = toTarget(container);
+          this.#note(target.containerId, fault.id);
+          try {
+            hit.push({ target, undo: await applyFault(fault.spec, target.containerId, this.#context) });
+            break;
+          } catch (error) {
+            this.#unnote(target.containerId, fault.id);
+            if (!isGone(error)) throw error;
+            const replacement = fault.spec.target.pick === 'random' ? random.sample(spare, 1)[0] : spare[0];
+            if (replacement) spare.splice(spare.indexOf(replacement), 1);
+            container = replacement;
+          }
+        }
+      }
+      targets = hit.map((h) => h.target);
+      if (targets.length === 0) {
+        const record: FaultRecord = { ...base, targets, status: 'no-target', error: 'every chosen container exited before the fault could act on it' };
+        this.#records.push(record);
+        this.#emit({ type: 'fault.failed', record });
+        return;
+      }
       const record: FaultRecord = { ...base, targets, status: 'injected' };
       this.#records.push(record);
       this.#emit({ type: 'fault.injected', record });
       const durationMs = (fault.spec.params as { durationMs?: number }).durationMs;
-      for (const undo of undos) if (undo && durationMs !== undefined) this.#schedule(undo, durationMs, id, fault.spec.kind, targets);
+      for (const { undo } of hit) if (undo && durationMs !== undefined) this.#schedule(undo, durationMs, id, fault.spec.kind, targets);
     } catch (error) {
       const record: FaultRecord = { ...base, targets, status: 'failed', error: error instanceof Error ? error.message : String(error) };
       this.#records.push(record);
       this.#emit({ type: 'fault.failed', record });
     }
+  }
+
+  #unnote(containerId: string, id: string): void {
+    const list = (this.#targeted.get(containerId) ?? []).filter((x) => x !== id);
+    if (list.length > 0) this.#targeted.set(containerId, list);
+    else this.#targeted.delete(containerId);
   }
 
   #schedule(undo: Undo, afterMs: number, id: string, kind: string, targets: readonly FaultTarget[]): void {
@@ -309,6 +342,12 @@ export class Injector {
       (c) => c.labels[Label.skip] !== 'true' && (!pattern || c.names.some((n) => pattern.test(n.replace(/^\//, '')))),
     );
   }
+}
+
+/** Whether a fault failed because its target stopped running or vanished before it acted. */
+function isGone(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : String(error);
+  return /not running|is not running|No such container|does not exist|is paused|is restarting/i.test(message);
 }
 
 /** `f1#2` → `f1`. */

@@ -25,6 +25,8 @@ export interface AttemptFacts {
   readonly outcome: 'completed' | 'failed' | 'killed' | 'oom' | 'hung' | 'lost';
   /** Why it ended so (`disk_full`, `fault f1`, …). */
   readonly reason?: string | undefined;
+  /** `ts` of the attempt's task.completed event, when it emitted one (ISO). */
+  readonly completedAt?: string | undefined;
   /** Worker events of type task.completed this attempt emitted. */
   readonly completedEvents: number;
   /** Interfaces the worker reported in task.started (undefined when it never started). */
@@ -42,6 +44,8 @@ export interface FaultFacts {
   /** `skipped`: the trigger's probability drew no — by design, not a failure. */
   readonly status: 'injected' | 'no-target' | 'failed' | 'not-fired' | 'skipped';
   readonly signal?: string;
+  /** When the fault fired (ISO). */
+  readonly firedAt?: string | undefined;
   readonly targets: readonly { readonly containerId: string; readonly task?: string | undefined; readonly attempt?: number | undefined }[];
   readonly error?: string;
 }
@@ -143,10 +147,15 @@ export function checkKilledAttemptsRecover(facts: RunFacts): CheckResult {
       }
       killed += 1;
       const label = `${attempt.task} attempt ${attempt.attempt}`;
-      if (fault.signal === 'SIGKILL' && attempt.exitCode !== 137) {
-        evidence.push(`${label}: exit ${attempt.exitCode ?? 'unknown'}, expected 137 after SIGKILL`);
+      // A kill that lands as the worker exits after reporting task.completed finds nothing
+      // left to kill (exit 0); a worker that completed only after the kill was not killed at all.
+      const completedBefore =
+        attempt.completedAt !== undefined && fault.firedAt !== undefined && Date.parse(attempt.completedAt) <= Date.parse(fault.firedAt);
+      if (fault.signal === 'SIGKILL' && attempt.exitCode !== 137 && !(attempt.exitCode === 0 && completedBefore)) {
+        evidence.push(`${label}: exit ${attempt.exitCode ?? 'unknown'}, expected 137 after SIGKILL${attempt.completedAt ? ` (task.completed at ${attempt.completedAt}, fault at ${fault.firedAt ?? '?'})` : ''}`);
       }
-      const later = facts.attempts.find((a) => a.task === attempt.task && a.attempt > attempt.attempt && a.outcome === 'completed');
+      // The attempt itself counts when it reported task.completed before the kill landed.
+      const later = facts.attempts.find((a) => a.task === attempt.task && a.attempt >= attempt.attempt && a.outcome === 'completed');
       if (!later) evidence.push(`${label}: no later attempt completed the task`);
     }
   }

@@ -40,6 +40,7 @@ interface AttemptProgress {
   /** Highest `seq` already recorded in events.jsonl (replayed lines up to it are skipped). */
   maxSeq: number;
   completedEvents: number;
+  completedAt: string | undefined;
   failedReason: string | undefined;
   interfaces: string[] | undefined;
 }
@@ -88,8 +89,12 @@ function auditContainer(info: ContainerInfo, expectedLabels: Readonly<Record<str
 }
 
 function judge(record: AttemptRecord, progress: AttemptProgress, targetedBy: readonly string[]): { outcome: AttemptOutcome; reason: string | null } {
+  // task.completed is the commit point: a worker killed after reporting it did its task,
+  // and running the task again would do it twice.
+  if (progress.completedEvents > 0) {
+    return { outcome: 'completed', reason: record.exitCode === 0 ? null : `exit ${record.exitCode} after task.completed` };
+  }
   if (record.oomKilled) return { outcome: 'oom', reason: 'oom' };
-  if (record.exitCode === 0 && progress.completedEvents > 0) return { outcome: 'completed', reason: null };
   // A signal exit (128 + n) of an attempt a fault hit is the fault's doing; a worker that
   // failed by itself after, say, a fill-disk keeps its own reason.
   if (targetedBy.length > 0 && (record.exitCode ?? 0) > 128) {
@@ -137,7 +142,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
     const key = `${task}#${attempt}`;
     let p = progress.get(key);
     if (!p) {
-      p = { maxSeq: 0, completedEvents: 0, failedReason: undefined, interfaces: undefined };
+      p = { maxSeq: 0, completedEvents: 0, completedAt: undefined, failedReason: undefined, interfaces: undefined };
       progress.set(key, p);
     }
     return p;
@@ -145,7 +150,10 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
   const noteEvent = (task: string, attempt: number, event: WorkerEvent): void => {
     const p = progressOf(task, attempt);
     if (event.seq !== undefined) p.maxSeq = Math.max(p.maxSeq, event.seq);
-    if (event.type === 'task.completed') p.completedEvents += 1;
+    if (event.type === 'task.completed') {
+      p.completedEvents += 1;
+      p.completedAt ??= event.ts;
+    }
     if (event.type === 'task.failed') p.failedReason = String((event as { reason?: unknown }).reason ?? 'task.failed');
     if (event.type === 'task.started') {
       const interfaces = (event as { interfaces?: { name: string }[] }).interfaces;
@@ -168,7 +176,8 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
     runError ??= reason;
     log.emit({ type: 'run.aborted', reason });
     stop.abort(new Error(reason));
-    queue.clear();
+    // Not queue.clear(): p-queue drops cleared jobs without settling their promises, and the
+    // run awaits them. Queued tasks start, see the abort and return at once instead.
     for (const handle of active.values()) handle.kill('SIGKILL').catch(() => undefined);
   };
   const onExternalAbort = (): void => abortRun(`aborted: ${String((options.signal?.reason as Error | undefined)?.message ?? options.signal?.reason ?? 'signal')}`);
@@ -250,6 +259,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
     }
     const p = progressOf(taskId, record.attempt);
     record.completedEvents = p.completedEvents;
+    record.completedAt = p.completedAt ?? null;
     record.interfaces = p.interfaces ?? null;
     const judged = hung && record.exitCode !== 0
       ? { outcome: 'hung' as const, reason: `no event for ${timeoutMs} ms${injector.faultsTargeting(handle.id).length ? ` (fault ${injector.faultsTargeting(handle.id).join(', ')})` : ''}` }
@@ -355,6 +365,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
 
   const runTask = async (taskSpec: Scenario['tasks'][number], adopt?: { record: AttemptRecord; container: ContainerSummary }): Promise<void> => {
     const task = state.tasks[taskSpec.id]!;
+    if (stop.signal.aborted && !adopt) return; // never started: reported as not-run
     const attemptTask: AttemptTask = {
       id: taskSpec.id,
       steps: taskSpec.steps,
@@ -527,6 +538,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
         faultId: record.faultId,
         kind: spec.kind,
         status: record.status,
+        firedAt: record.firedAt,
         targets: record.targets,
         ...(signal ? { signal } : {}),
         ...(record.error ? { error: record.error } : {}),
@@ -543,6 +555,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
     oomKilled: a.oomKilled,
     outcome: a.outcome ?? 'lost',
     reason: a.reason ?? undefined,
+    completedAt: a.completedAt ?? undefined,
     completedEvents: a.completedEvents,
     ...(a.interfaces ? { interfaces: a.interfaces } : {}),
     auditProblems: a.auditProblems,

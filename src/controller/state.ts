@@ -30,6 +30,8 @@ export interface AttemptRecord {
   reason: string | null;
   /** task.completed events this attempt emitted. */
   completedEvents: number;
+  /** `ts` of its first task.completed event. */
+  completedAt?: string | null;
   /** Interface names from task.started. */
   interfaces: string[] | null;
   auditProblems: string[];

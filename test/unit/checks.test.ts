@@ -140,6 +140,20 @@ describe('checks: killed-attempts-recover', () => {
     expect(r.observed).toContain('1 killed attempt');
   });
 
+  it('checks: killed-attempts-recover accepts exit 0 when the worker reported task.completed before the kill fired', () => {
+    const late = attempt('t-01', 1, { completedAt: '2026-01-01T00:00:01.000Z' });
+    const fault = { ...killFault, firedAt: '2026-01-01T00:00:01.500Z', targets: [{ containerId: late.containerId, task: 't-01', attempt: 1 }] };
+    expect(checkKilledAttemptsRecover(goodFacts({ attempts: [late, attempt('t-02', 1)], faults: [fault] })).ok).toBe(true);
+  });
+
+  it('checks: killed-attempts-recover fails for exit 0 when the worker completed only after the kill fired (the kill did nothing)', () => {
+    const survivor = attempt('t-01', 1, { completedAt: '2026-01-01T00:00:02.000Z' });
+    const fault = { ...killFault, firedAt: '2026-01-01T00:00:01.500Z', targets: [{ containerId: survivor.containerId, task: 't-01', attempt: 1 }] };
+    const r = checkKilledAttemptsRecover(goodFacts({ attempts: [survivor, attempt('t-02', 1)], faults: [fault] }));
+    expect(r.ok).toBe(false);
+    expect(r.evidence[0]).toMatch(/exit 0, expected 137/);
+  });
+
   it('checks: killed-attempts-recover fails for a SIGKILLed attempt that exited 143, naming it', () => {
     const killed143 = { ...killedT1, exitCode: 143 };
     const r = checkKilledAttemptsRecover(goodFacts({ attempts: [killed143, attempt('t-01', 2), attempt('t-02', 1)] }));

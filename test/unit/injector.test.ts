@@ -311,13 +311,38 @@ describe('injector: event triggers', () => {
   });
 
   it('injector: a failing Docker kill gives fault.failed with status failed and the error', async () => {
-    const docker = fakeDocker([container('c1', 't-01', 1)], { killError: new Error('no such container') });
+    const docker = fakeDocker([container('c1', 't-01', 1)], { killError: new Error('permission denied') });
     const { injector, events } = makeInjector([killFault({ on: { event: 'task.started', nth: 1 } })], docker);
     injector.start();
     injector.observe(workerEvent('task.started', 't-01'));
     await injector.stop();
     const event = events[0];
-    expect(event?.type === 'fault.failed' && event.record).toMatchObject({ status: 'failed', error: 'no such container' });
+    expect(event?.type === 'fault.failed' && event.record).toMatchObject({ status: 'failed', error: 'permission denied' });
+    expect(injector.faultsTargeting('c1')).toEqual([]);
+  });
+
+  it('injector: a target that exited before the kill is replaced by another candidate', async () => {
+    const docker = fakeDocker([container('c1', 't-01', 1), container('c2', 't-02', 1)], {
+      onKill: (id) => {
+        if (id === 'c1') throw new Error('Container c1 is not running');
+      },
+    });
+    const { injector } = makeInjector([killFault({ on: { event: 'task.started', nth: 1 } }, { target: { labels: { role: 'worker' }, pick: 'first', count: 1 } })], docker);
+    injector.start();
+    injector.observe(workerEvent('task.started', 't-01'));
+    await injector.stop();
+    expect(docker.kills).toEqual([{ id: 'c2', signal: 'SIGKILL' }]);
+    expect(injector.records[0]).toMatchObject({ status: 'injected', targets: [{ containerId: 'c2' }] });
+    expect(injector.faultsTargeting('c1')).toEqual([]);
+  });
+
+  it('injector: when every candidate exited before the fault acted, the firing is no-target', async () => {
+    const docker = fakeDocker([container('c1', 't-01', 1)], { killError: new Error('No such container: c1') });
+    const { injector } = makeInjector([killFault({ on: { event: 'task.started', nth: 1 } })], docker);
+    injector.start();
+    injector.observe(workerEvent('task.started', 't-01'));
+    await injector.stop();
+    expect(injector.records[0]).toMatchObject({ status: 'no-target' });
   });
 
   it('injector: faultsTargeting(containerId) is recorded before killContainer is called', async () => {
