@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { keelhaulVersion } from '../version.js';
 import { cleanCommand } from './clean-command.js';
 import { doctorCommand } from './doctor-command.js';
@@ -9,6 +9,7 @@ import type { CliIo } from './render.js';
 import { resumeCommand, runCommand } from './run-command.js';
 import { statusCommand } from './status-command.js';
 import { planCommand, validateCommand } from './plan-command.js';
+import { reportCommand } from './report-command.js';
 import { runReaper } from '../controller/index.js';
 
 const EXIT_CODES_HELP = `
@@ -96,6 +97,17 @@ ${EXIT_CODES_HELP}`)
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (run: string, opts: { runsDir: string; verbose?: boolean }) =>
       act(() => resumeCommand({ run, runsDir: opts.runsDir, verbose: opts.verbose ?? false, ...signal }, io)),
+    );
+
+  program
+    .command('report')
+    .description("Render a finished run's report: one format to stdout or a file, or (re)write report.json, report.md, report.html and junit.xml in its run directory.")
+    .argument('<run-dir-or-run-id>', 'a run directory, its report.json, or a run id under --runs-dir')
+    .addOption(new Option('--format <format>', 'render one format to stdout (or to --output)').choices(['json', 'md', 'html', 'junit']))
+    .option('--output <file>', 'write the rendered format to this file (atomically); without --format the extension decides (.json .md .html .xml)')
+    .option('--runs-dir <dir>', 'where run ids are looked up', '.keelhaul/runs')
+    .action(async (runDir: string, opts: { format?: string; output?: string; runsDir: string }) =>
+      act(() => reportCommand({ runDir, runsDir: opts.runsDir, ...(opts.format ? { format: opts.format } : {}), ...(opts.output ? { output: opts.output } : {}) }, io)),
     );
 
   program

@@ -14,7 +14,7 @@ import {
   type DockerClient,
   type RunIdentity,
 } from '../docker/index.js';
-import { REPORT_SCHEMA_VERSION, writeReportJson, type ReportAttempt, type ReportFault, type RunReport } from '../report/index.js';
+import { REPORT_SCHEMA_VERSION, writeReportJson, writeRunReports, type ReportAttempt, type ReportFault, type RunReport } from '../report/index.js';
 import type { Scenario } from '../scenario/index.js';
 import { keelhaulVersion } from '../version.js';
 import type { WorkerEvent } from '../worker/events.js';
@@ -639,5 +639,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
   if (state.reaper) stopReaper(state.reaper.pid, runDir);
   log.emit({ type: 'run.finished', status, durationMs: report.durationMs, reportPath });
   await log.close();
+  // After close: events.jsonl is flushed and ends with run.finished, which the timeline reads.
+  await writeRunReports(runDir, report, { formats: ['md', 'html', 'junit'] });
   return { report, runDir, reportPath };
 }

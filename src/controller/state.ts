@@ -1,5 +1,5 @@
-import { open, readFile, rename } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../report/index.js';
 import type { FaultRecord } from '../chaos/index.js';
 import type { Scenario } from '../scenario/index.js';
 import type { AttemptOutcome } from './events.js';
@@ -83,30 +83,6 @@ export class StateError extends Error {
   constructor(path: string, message: string, options: { cause?: unknown } = {}) {
     super(`${path}: ${message}`, options);
     this.path = path;
-  }
-}
-
-/**
- * Writes `data` to `path` so that a reader sees either the old or the new content, even
- * across a SIGKILL or a power cut: write a temp file in the same directory, fsync it,
- * rename it over `path` (atomic on POSIX), then fsync the directory so the rename itself
- * is durable (rename(2), fsync(2): a rename is only persistent once its directory is synced).
- */
-export async function writeFileAtomic(path: string, data: string): Promise<void> {
-  const tmp = join(dirname(path), `.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`);
-  const file = await open(tmp, 'w');
-  try {
-    await file.writeFile(data);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  await rename(tmp, path);
-  const dir = await open(dirname(path), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
   }
 }
 

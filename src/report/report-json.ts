@@ -1,4 +1,4 @@
-import { open, rename } from 'node:fs/promises';
+import { writeFileAtomic } from './atomic-file.js';
 import type { CheckResult } from '../checks/index.js';
 
 /** Bumped when a field of {@link RunReport} changes meaning or disappears. */
@@ -61,19 +61,7 @@ export interface RunReport {
   readonly checks: readonly CheckResult[];
 }
 
-/**
- * Writes `report.json` atomically (temp file, fsync, rename), so a reader never sees half
- * a report even if the controller dies while writing.
- */
+/** Writes `report.json` atomically (see {@link writeFileAtomic}), so a reader never sees half a report. */
 export async function writeReportJson(path: string, report: RunReport): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
-  const handle = await open(tmp, 'w');
-  try {
-    await handle.writeFile(`${JSON.stringify(report, null, 2)}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(tmp, path);
+  await writeFileAtomic(path, `${JSON.stringify(report, null, 2)}\n`);
 }
-

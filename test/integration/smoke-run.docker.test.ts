@@ -7,6 +7,8 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
 import Dockerode from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runScenario, type RunEvent, type RunResult } from '../../src/controller/index.js';
@@ -14,6 +16,8 @@ import { connectDocker, Label, type DockerClient } from '../../src/docker/index.
 import { loadScenarioFile, validateScenario } from '../../src/scenario/index.js';
 
 const observer = new Dockerode();
+// ajv-formats is CommonJS: its default export arrives wrapped under ESM.
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv2020) => void;
 
 interface Inspected {
   task: string;
@@ -170,6 +174,24 @@ describe('smoke run (docker)', () => {
       expect(types).toContain('fault.injected');
       const log = await readFile(join(runDir, 'attempts', 't-01', '1', 'stdout.log'), 'utf8');
       expect(log).toContain('"type":"task.completed"');
+    });
+
+    it('reports: report.json and every events.jsonl line validate against docs/*.schema.json; report.md, report.html and junit.xml are written', async () => {
+      const { runDir } = run.result;
+      const ajv = new Ajv2020({ discriminator: true, allErrors: true, strict: false });
+      addFormats(ajv);
+      const load = async (name: string) => JSON.parse(await readFile(resolve('docs', name), 'utf8')) as object;
+      const report = ajv.compile(await load('report.schema.json'));
+      const event = ajv.compile(await load('events.schema.json'));
+      expect(report(JSON.parse(await readFile(join(runDir, 'report.json'), 'utf8'))), JSON.stringify(report.errors)).toBe(true);
+      const lines = (await readFile(join(runDir, 'events.jsonl'), 'utf8')).trim().split('\n');
+      const invalid = lines.filter((l) => !event(JSON.parse(l))).map((l) => `${l.slice(0, 120)}: ${JSON.stringify(event.errors)}`);
+      expect(invalid).toEqual([]);
+      expect(await readFile(join(runDir, 'report.md'), 'utf8')).toMatch(/killed-attempts-recover/);
+      const html = await readFile(join(runDir, 'report.html'), 'utf8');
+      expect(html).toMatch(/<svg/);
+      expect(html).not.toMatch(/<script|src="http/);
+      expect(await readFile(join(runDir, 'junit.xml'), 'utf8')).toMatch(/<testsuite [^>]*name="smoke"[^>]*failures="0"/);
     });
   });
 
