@@ -2,10 +2,13 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  DaemonUnavailableError,
   ImageNotFoundError,
   Label,
   labelsFor,
+  type ContainerInfo,
   type ContainerOutput,
   type ContainerSpec,
   type DockerClient,
@@ -38,6 +41,12 @@ export interface DockerBackendOptions {
   readonly tmpfsBytes: number;
   /** `uid:gid` the worker runs as; never root. @default `1000:1000` */
   readonly user?: string;
+  /**
+   * Called when the daemon stops answering while an attempt is followed; resolves once it
+   * answers again, throws `DaemonUnavailableError` past the outage limit. Without it an
+   * outage fails the attempt at once.
+   */
+  readonly waitForDaemon?: () => Promise<void>;
 }
 
 /** Where the worker's workspace is mounted (docs/worker-contract.md). */
@@ -63,11 +72,21 @@ export class DockerBackend implements WorkerBackend {
   readonly #options: DockerBackendOptions;
   #networkName: string | undefined;
   readonly #volumes = new Map<string, Promise<string>>();
+  /** Bumped at every daemon outage; an attempt that lived through one catches up from the daemon's log at its exit. */
+  #outages = 0;
   readonly #generation = new Map<string, number>();
 
   constructor(docker: DockerClient, options: DockerBackendOptions) {
     this.#docker = docker;
     this.#options = options;
+  }
+
+  /**
+   * Tells the backend the daemon stopped answering: output sent while it was down may have
+   * missed the attached stream, so attempts alive now replay the daemon's log at their exit.
+   */
+  noteDaemonOutage(): void {
+    this.#outages += 1;
   }
 
   /** The per-run network's name when `network: internal`, once prepared. */
@@ -180,9 +199,9 @@ export class DockerBackend implements WorkerBackend {
 
     const id = await this.#docker.createContainer(containerSpec);
     // Attach before start: output written before a later attach would be missed.
-    const drained = this.#consume(await this.#docker.attachContainer(id), spec.logDir, observer, 0);
+    const stream = this.#consume(await this.#docker.attachContainer(id), spec.logDir, observer, { skipLines: 0, skipThroughSeq: 0 });
     await this.#docker.startContainer(id);
-    return this.#handle(id, name, new Date().toISOString(), drained);
+    return this.#handle(id, name, new Date().toISOString(), stream, spec.logDir, observer);
   }
 
   /**
@@ -201,47 +220,104 @@ export class DockerBackend implements WorkerBackend {
   ): Promise<AttemptHandle> {
     const info = await this.#docker.inspectContainer(containerId);
     const output = await this.#docker.containerLogs(containerId, { follow: info.state.running });
-    const drained = this.#consume(output, spec.logDir, observer, options.skipThroughSeq ?? 0);
-    return this.#handle(containerId, info.name, info.state.startedAt, drained);
+    const stream = this.#consume(output, spec.logDir, observer, { skipLines: 0, skipThroughSeq: options.skipThroughSeq ?? 0 });
+    return this.#handle(containerId, info.name, info.state.startedAt, stream, spec.logDir, observer);
   }
 
   /**
-   * Writes an attempt's output to stdout.log / stderr.log and parses stdout line by line.
-   * Resolves once both streams ended and the log files are closed.
+   * Writes an attempt's output to stdout.log / stderr.log (whole, as the daemon replays it)
+   * and parses stdout line by line. The first `skipLines` lines and events with
+   * `seq ≤ skipThroughSeq` were delivered before and are not delivered again. `drained`
+   * resolves once both streams ended — at the container's exit, or when the daemon went away.
    */
-  #consume(output: ContainerOutput, logDir: string, observer: AttemptObserver, skipThroughSeq: number): Promise<unknown> {
+  #consume(
+    output: ContainerOutput,
+    logDir: string,
+    observer: AttemptObserver,
+    skip: { skipLines: number; skipThroughSeq: number },
+  ): { drained: Promise<unknown>; lines: () => number } {
     mkdirSync(logDir, { recursive: true });
     const stdoutLog = createWriteStream(join(logDir, 'stdout.log'));
     const stderrLog = createWriteStream(join(logDir, 'stderr.log'));
     output.stderr.pipe(stderrLog);
     output.stdout.pipe(stdoutLog);
-    const lines = createInterface({ input: output.stdout, crlfDelay: Infinity });
-    lines.on('line', (line) => {
-      if (line.trim() === '') return;
+    const reader = createInterface({ input: output.stdout, crlfDelay: Infinity });
+    let seen = 0;
+    reader.on('line', (line) => {
+      seen += 1;
+      if (seen <= skip.skipLines || line.trim() === '') return;
       const parsed = parseWorkerEventLine(line);
       if (!parsed.ok) observer.onInvalidLine?.(line, parsed.error);
-      else if (parsed.event.seq === undefined || parsed.event.seq > skipThroughSeq) observer.onEvent(parsed.event);
+      else if (parsed.event.seq === undefined || parsed.event.seq > skip.skipThroughSeq) observer.onEvent(parsed.event);
     });
-    return Promise.all([once(lines, 'close'), finished(stdoutLog), finished(stderrLog)]);
+    return { drained: Promise.all([once(reader, 'close'), finished(stdoutLog), finished(stderrLog)]), lines: () => seen };
   }
 
-  #handle(id: string, name: string, startedAt: string, drained: Promise<unknown>): AttemptHandle {
+  /**
+   * Inspects a container, riding out a daemon outage: while the daemon does not answer it
+   * waits through `waitForDaemon` (which gives up past the scenario's outage limit).
+   */
+  async #inspectThroughOutage(id: string): Promise<ContainerInfo> {
+    for (;;) {
+      try {
+        return await this.#docker.inspectContainer(id);
+      } catch (error) {
+        if (!(error instanceof DaemonUnavailableError) || !this.#options.waitForDaemon) throw error;
+        await this.#options.waitForDaemon();
+      }
+    }
+  }
+
+  #handle(
+    id: string,
+    name: string,
+    startedAt: string,
+    first: { drained: Promise<unknown>; lines: () => number },
+    logDir: string,
+    observer: AttemptObserver,
+  ): AttemptHandle {
     const docker = this.#docker;
     let exit: Promise<AttemptExit> | undefined;
+    // Not POST /wait: a wait pending while the daemon stops never settles (docker-modem does
+    // not turn the dropped connection into an error). The output stream ends at the exit or
+    // when the daemon goes away; inspect tells which, and a container that still runs (the
+    // daemon came back, live-restore) is followed again.
+    const outagesAtStart = this.#outages;
+    const follow = async (): Promise<AttemptExit> => {
+      let stream = first;
+      let delivered = 0;
+      for (;;) {
+        await stream.drained;
+        delivered = Math.max(delivered, stream.lines());
+        let info = await this.#inspectThroughOutage(id);
+        if (info.state.running) {
+          // The stream can close a moment before State.Running turns false at a normal exit.
+          await sleep(150);
+          info = await this.#inspectThroughOutage(id);
+        }
+        if (!info.state.running) {
+          if (this.#outages !== outagesAtStart) {
+            // Lines written while the daemon was away reach its log but not a stream that
+            // broke with it: replay the log past what was delivered.
+            const replay = this.#consume(await this.#docker.containerLogs(id, { follow: false }), logDir, observer, { skipLines: delivered, skipThroughSeq: 0 });
+            await replay.drained;
+          }
+          // Docker's FinishedAt has nanoseconds; 0001-01-01 means "not finished".
+          const finishedMs = Date.parse(info.state.finishedAt);
+          const endedAt = finishedMs > 0 ? new Date(finishedMs).toISOString() : new Date().toISOString();
+          return { exitCode: info.state.exitCode, oomKilled: info.state.oomKilled, endedAt, outputMayBeLost: this.#outages !== outagesAtStart };
+        }
+        observer.onReattach?.();
+        const output = await this.#logsThroughOutage(id);
+        stream = this.#consume(output, logDir, observer, { skipLines: delivered, skipThroughSeq: 0 });
+      }
+    };
     return {
       id,
       name,
       startedAt,
       wait(): Promise<AttemptExit> {
-        exit ??= (async () => {
-          const { exitCode } = await docker.waitContainer(id);
-          const info = await docker.inspectContainer(id);
-          // Docker's FinishedAt has nanoseconds; 0001-01-01 means "not finished".
-          const finished = Date.parse(info.state.finishedAt);
-          const endedAt = finished > 0 ? new Date(finished).toISOString() : new Date().toISOString();
-          await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, OUTPUT_DRAIN_TIMEOUT_MS).unref())]);
-          return { exitCode, oomKilled: info.state.oomKilled, endedAt };
-        })();
+        exit ??= follow();
         return exit;
       },
       async kill(signal: string): Promise<void> {
@@ -250,6 +326,17 @@ export class DockerBackend implements WorkerBackend {
         await docker.killContainer(id, signal);
       },
     };
+  }
+
+  async #logsThroughOutage(id: string): Promise<ContainerOutput> {
+    for (;;) {
+      try {
+        return await this.#docker.containerLogs(id, { follow: true });
+      } catch (error) {
+        if (!(error instanceof DaemonUnavailableError) || !this.#options.waitForDaemon) throw error;
+        await this.#options.waitForDaemon();
+      }
+    }
   }
 }
 

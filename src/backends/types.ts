@@ -30,6 +30,8 @@ export interface AttemptObserver {
   onEvent(event: WorkerEvent): void;
   /** A stdout line that is not a worker event (kept in stdout.log, reported, otherwise ignored). */
   onInvalidLine?(line: string, error: string): void;
+  /** The output stream ended but the attempt still runs (the daemon went away and came back): it is followed again. */
+  onReattach?(): void;
 }
 
 /** How an attempt ended, as the backend observed it. */
@@ -40,6 +42,11 @@ export interface AttemptExit {
   readonly oomKilled: boolean;
   /** ISO time the backend saw the exit. */
   readonly endedAt: string;
+  /**
+   * The daemon went away while the attempt ran, so output it wrote meanwhile may be lost:
+   * a worker that exits while dockerd is down leaves what it wrote in a pipe nobody drains.
+   */
+  readonly outputMayBeLost?: boolean;
 }
 
 /** A launched attempt. */

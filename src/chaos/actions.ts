@@ -32,6 +32,14 @@ export interface FaultContext {
   readonly image: string;
   /** The workspace volume's size (scenario `workspace.size`), bytes. */
   readonly workspaceSizeBytes?: number;
+  /** The run's daemon, for daemon faults; only a daemon keelhaul started can be stopped (`canControl`). */
+  readonly daemon?: {
+    readonly canControl: boolean;
+    stop(): Promise<unknown>;
+    kill(): Promise<unknown>;
+    start(): Promise<unknown>;
+    restart(): Promise<unknown>;
+  };
   /** Runs a command on the host (tests may fake it). @default execa */
   readonly exec?: (file: string, args: readonly string[]) => Promise<{ stdout: string }>;
 }
@@ -206,6 +214,20 @@ export async function applyFault(spec: FaultSpec, containerId: string, ctx: Faul
       return async () => {
         // The namespace is gone with the container: nothing left to remove then.
         for (const undo of applied.reverse()) await exec('nsenter', [...ns, ...undo]).catch(() => undefined);
+      };
+    }
+    case 'daemon-stop':
+    case 'daemon-kill':
+    case 'daemon-restart': {
+      const daemon = ctx.daemon;
+      if (!daemon?.canControl) throw new FaultActionError(spec.kind, 'daemon', 'keelhaul only stops or kills a daemon it started (daemon: { mode: private })');
+      if (spec.kind === 'daemon-restart') {
+        await daemon.restart();
+        return undefined;
+      }
+      await (spec.kind === 'daemon-stop' ? daemon.stop() : daemon.kill());
+      return async () => {
+        await daemon.start();
       };
     }
     case 'fill-disk': {

@@ -261,6 +261,10 @@ export class Injector {
       return;
     }
     let targets: FaultTarget[] = [];
+    if (fault.spec.kind.startsWith('daemon-')) {
+      await this.#runDaemonFault(fault, id, base);
+      return;
+    }
     try {
       const candidates = await this.#candidates(fault.spec.target);
       const random = firingRandom(fault.random, firing, 'targets');
@@ -306,6 +310,22 @@ export class Injector {
       for (const { undo } of hit) if (undo && durationMs !== undefined) this.#schedule(undo, durationMs, id, fault.spec.kind, targets);
     } catch (error) {
       const record: FaultRecord = { ...base, targets, status: 'failed', error: error instanceof Error ? error.message : String(error) };
+      this.#records.push(record);
+      this.#emit({ type: 'fault.failed', record });
+    }
+  }
+
+  /** A daemon fault: its target is the run's daemon, not containers; the undo (start again) comes after `downMs`. */
+  async #runDaemonFault(fault: ArmedFault, id: string, base: Omit<FaultRecord, 'targets' | 'status'>): Promise<void> {
+    try {
+      const undo = await applyFault(fault.spec, 'daemon', this.#context);
+      const record: FaultRecord = { ...base, targets: [], status: 'injected' };
+      this.#records.push(record);
+      this.#emit({ type: 'fault.injected', record });
+      const downMs = (fault.spec.params as { downMs?: number }).downMs ?? 0;
+      if (undo) this.#schedule(undo, downMs, id, fault.spec.kind, []);
+    } catch (error) {
+      const record: FaultRecord = { ...base, targets: [], status: 'failed', error: error instanceof Error ? error.message : String(error) };
       this.#records.push(record);
       this.#emit({ type: 'fault.failed', record });
     }

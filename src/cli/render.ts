@@ -60,6 +60,16 @@ export function renderEvent(event: RunEvent, options: { verbose?: boolean } = {}
       return `  fault ${event.faultId} (${event.kind}) undone on ${event.targets.map((t) => (t.task ? at(t.task, t.attempt ?? 0) : short(t.containerId))).join(', ')}`;
     case 'attempt.hung':
       return `  ${at(event.task, event.attempt)} hung          no event for ${event.silentMs} ms: killing it`;
+    case 'attempt.reattached':
+      return `  ${at(event.task, event.attempt)} reattached    ${event.reason}`;
+    case 'daemon.down':
+      return `daemon ${event.endpoint} stopped answering; waiting up to ${event.limitMs} ms`;
+    case 'daemon.up':
+      return `daemon ${event.endpoint} answers again after ${event.downMs} ms`;
+    case 'daemon.started':
+      return `private daemon ${event.host} started (live-restore ${event.liveRestore ? 'on' : 'off'})`;
+    case 'daemon.removed':
+      return `private daemon ${event.host} removed`;
     case 'fault.skipped':
       return `  fault ${event.faultId} (${event.kind}) never fired: ${event.reason}`;
     case 'cleanup.finished':

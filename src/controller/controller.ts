@@ -3,13 +3,15 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { preflightFaults, randomSeed } from '../chaos/index.js';
-import { ImageNotFoundError, type DaemonVersion, type DockerClient } from '../docker/index.js';
+import { startPrivateDaemon, type PrivateDaemon } from '../daemon/index.js';
+import { connectDocker, ImageNotFoundError, type DaemonVersion, type DockerClient } from '../docker/index.js';
+import { buildWorkerImage, WORKER_IMAGE_REPOSITORY } from '../images/index.js';
 import type { RunReport } from '../report/index.js';
 import { validateScenario, type Scenario } from '../scenario/index.js';
 import { keelhaulVersion } from '../version.js';
 import type { RunEvent } from './events.js';
 import { currentController, isControllerAlive } from './liveness.js';
-import { executeRun } from './run.js';
+import { activeRuns, executeRun } from './run.js';
 import { readRunState, STATE_SCHEMA_VERSION, StateStore, type RunState } from './state.js';
 
 /** Options shared by {@link runScenario} and {@link resumeRun}. */
@@ -24,6 +26,12 @@ export interface RunHooks {
   readonly onEvent?: (event: RunEvent) => void;
   /** Aborts the run: running attempts are killed, then cleanup, checks and report run as usual. */
   readonly signal?: AbortSignal;
+  /**
+   * A private daemon the caller started, for scenarios with `daemon.mode: private` (tests
+   * reuse one across runs so the worker image is built once). keelhaul starts and removes
+   * its own when this is absent; one passed in is left running.
+   */
+  readonly privateDaemon?: PrivateDaemon;
   /**
    * Start a detached reaper that removes the run's resources if this controller dies and
    * nobody resumes within the TTL. Overrides the scenario's `reaper.enabled`.
@@ -105,7 +113,54 @@ export async function runScenario(options: RunScenarioOptions): Promise<RunResul
   // Everything that can refuse the run does so before a resource or a file exists.
   options.signal?.throwIfAborted();
   await preflightFaults(scenario.faults);
+  if (scenario.daemon.mode === 'private') return runOnPrivateDaemon(options, { seed, startedAtMs, runId, image });
   const daemon = await checkImage(docker, image);
+  return startRun(options, docker, daemon, { seed, startedAtMs, runId, image, privateDaemon: undefined });
+}
+
+/** Host string for `connectDocker({host})` from a client's endpoint (a socket path or tcp://). */
+function hostOf(docker: DockerClient): string {
+  return docker.endpoint.startsWith('/') ? `unix://${docker.endpoint}` : docker.endpoint;
+}
+
+/**
+ * `daemon.mode: private`: starts a dockerd for this run (or uses the caller's), builds the
+ * worker image on it (nothing can be pulled), runs, and removes the daemon it started.
+ */
+async function runOnPrivateDaemon(
+  options: RunScenarioOptions,
+  ids: { seed: number; startedAtMs: number; runId: string; image: string },
+): Promise<RunResult> {
+  const { scenario } = options;
+  if (!ids.image.startsWith(`${WORKER_IMAGE_REPOSITORY}:`)) {
+    throw new ImageNotFoundError(ids.image, {
+      operation: 'start a private daemon',
+      hint: 'A private daemon starts empty and only the keelhaul worker image can be built on it offline; use image: keelhaul/worker:{version}.',
+    });
+  }
+  const owned = options.privateDaemon === undefined;
+  const daemon = options.privateDaemon ?? (await startPrivateDaemon({ liveRestore: scenario.daemon.liveRestore, name: `r${ids.runId.slice(-4)}` }));
+  try {
+    if (!owned && daemon.liveRestore !== scenario.daemon.liveRestore) await daemon.setLiveRestore(scenario.daemon.liveRestore);
+    const docker = await daemon.connect();
+    await buildWorkerImage(docker, { tag: ids.image });
+    const version = await checkImage(docker, ids.image);
+    return await startRun({ ...options, docker }, docker, version, { ...ids, privateDaemon: daemon });
+  } finally {
+    if (owned) await daemon.remove();
+  }
+}
+
+async function startRun(
+  options: RunScenarioOptions,
+  docker: DockerClient,
+  daemon: DaemonVersion,
+  ids: { seed: number; startedAtMs: number; runId: string; image: string; privateDaemon: PrivateDaemon | undefined },
+): Promise<RunResult> {
+  const { scenario } = options;
+  const { seed, runId, image } = ids;
+  // The run starts now: `at` triggers count from here, not from a private daemon's start and image build.
+  const startedAtMs = Date.now();
 
   const runDir = resolve(options.runsDir ?? join('.keelhaul', 'runs'), runId);
   await mkdir(join(runDir, 'attempts'), { recursive: true });
@@ -127,6 +182,8 @@ export async function runScenario(options: RunScenarioOptions): Promise<RunResul
     controller,
     controllers: [controller],
     networkName: null,
+    daemonHost: hostOf(docker),
+    privateDaemonRoot: ids.privateDaemon?.rootDir ?? null,
     tasks: Object.fromEntries(scenario.tasks.map((t) => [t.id, { status: 'pending', attempts: [] }])),
     faults: [],
     reaper: null,
@@ -135,7 +192,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<RunResul
   };
   const store = new StateStore(join(runDir, 'state.json'), state);
   await store.save();
-  return executeRun({ ...options, runDir, store, daemon, resumed: false });
+  return executeRun({ ...options, docker, runDir, store, daemon, resumed: false, daemonHandle: ids.privateDaemon });
 }
 
 /** Options of {@link resumeRun}. */
@@ -163,7 +220,9 @@ export async function resumeRun(options: ResumeRunOptions): Promise<RunResult> {
   if (state.status === 'finished') {
     throw new ResumeError(state.runId, 'finished', `Run ${state.runId} already finished; its report is ${join(runDir, 'report.json')}.`);
   }
-  if (isControllerAlive(state.controller)) {
+  // This very process may resume a run it gave up on (the library API), unless it still drives it.
+  const self = state.controller.pid === process.pid && state.controller.hostname === currentController().hostname;
+  if (self ? activeRuns.has(state.runId) : isControllerAlive(state.controller)) {
     throw new ResumeError(
       state.runId,
       'live-controller',
@@ -173,12 +232,14 @@ export async function resumeRun(options: ResumeRunOptions): Promise<RunResult> {
   // A stored scenario is validated again: it may come from an older keelhaul or a hand edit.
   const scenario = validateScenario(state.scenario, join(runDir, 'state.json'));
   await preflightFaults(scenario.faults);
-  const daemon = await checkImage(options.docker, state.image);
+  // The run's own daemon (a private one survives its controller); the caller's client when it is the same.
+  const docker = state.daemonHost === hostOf(options.docker) ? options.docker : await connectDocker({ host: state.daemonHost });
+  const daemon = await checkImage(docker, state.image);
   const controller = currentController();
   await store.update((s) => {
     s.controller = controller;
     s.controllers.push(controller);
     if (s.status === 'reaped') s.status = 'running';
   });
-  return executeRun({ ...options, scenario, runDir, store, daemon, resumed: true });
+  return executeRun({ ...options, docker, scenario, runDir, store, daemon, resumed: true, daemonHandle: undefined });
 }

@@ -3,6 +3,7 @@ import { existsSync, openSync, readFileSync, closeSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { removePrivateDaemonRoot } from '../daemon/index.js';
 import { connectDocker, type DockerClient } from '../docker/index.js';
 import { packageRoot } from '../version.js';
 import { removeRunResources } from './cleanup.js';
@@ -95,7 +96,8 @@ export async function runReaper(options: ReaperOptions): Promise<'reaped' | 'fin
   const { runDir, ttlMs } = options;
   const pollMs = options.pollMs ?? 1000;
   const log = options.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} reaper: ${line}\n`));
-  const connect = options.connect ?? (() => connectDocker());
+  // The run's own daemon (a private one, or whichever DOCKER_HOST named when it started).
+  const connect = (state: RunState): Promise<DockerClient> => (options.connect ?? (() => connectDocker({ host: state.daemonHost })))();
   const statePath = join(runDir, 'state.json');
   const started = Date.now();
   let deadSince: number | undefined;
@@ -137,8 +139,12 @@ export async function runReaper(options: ReaperOptions): Promise<'reaped' | 'fin
       }
       if (Date.now() - deadSince >= ttlMs) {
         try {
-          const docker = await connect();
+          const docker = await connect(state);
           const result = await removeRunResources(docker, state.runId);
+          if (state.privateDaemonRoot) {
+            // The dead controller's private daemon outlives it; nothing else would stop it.
+            await removePrivateDaemonRoot(state.privateDaemonRoot).catch((error: unknown) => log(`could not remove the private daemon at ${state.privateDaemonRoot}: ${(error as Error).message}`));
+          }
           log(`reaped: ${result.containers} container(s), ${result.networks} network(s), ${result.volumes} volume(s)${result.errors.length ? `; errors: ${result.errors.join('; ')}` : ''}`);
           await recordReaped(runDir, state, result).catch((error: unknown) => log(`could not record the reap: ${(error as Error).message}`));
           return 'reaped';

@@ -29,10 +29,16 @@ export class AttemptFailedError<T> extends Error {
   readonly result: T;
   /** `false` for failures that a retry cannot fix (e.g. an invalid task). */
   readonly retryable: boolean;
-  constructor(message: string, result: T, options: { retryable: boolean; cause?: unknown }) {
+  /**
+   * `false` for an attempt that never ran (its launch failed while the daemon was going
+   * away): it does not count against `maxAttempts` and does not grow the backoff.
+   */
+  readonly consumesAttempt: boolean;
+  constructor(message: string, result: T, options: { retryable: boolean; consumesAttempt?: boolean; cause?: unknown }) {
     super(message, { cause: options.cause });
     this.result = result;
     this.retryable = options.retryable;
+    this.consumesAttempt = options.consumesAttempt ?? true;
   }
 }
 
@@ -50,6 +56,8 @@ export async function runWithRetry<T>(
   hooks: { onRetry?: (nextAttempt: number, delayMs: number, failed: T) => void; signal?: AbortSignal } = {},
 ): Promise<{ ok: true; result: T; attempts: number } | { ok: false; result: T; attempts: number }> {
   let last: { result: T; attempts: number } | undefined;
+  // Attempts that count against maxAttempts; p-retry's own count includes those that do not.
+  let consumed = 0;
   try {
     return await pRetry(
       async (n) => {
@@ -59,16 +67,19 @@ export async function runWithRetry<T>(
         } catch (error) {
           if (error instanceof AttemptFailedError) {
             last = { result: error.result as T, attempts: n };
+            if (error.consumesAttempt) consumed += 1;
             // AbortError ends p-retry at once without calling the hooks.
-            if (!error.retryable || n >= policy.maxAttempts) throw new AbortError(error);
-            hooks.onRetry?.(n + 1, backoffDelayMs(policy, n + 1), error.result as T);
+            if (!error.retryable || consumed >= policy.maxAttempts) throw new AbortError(error);
+            hooks.onRetry?.(n + 1, backoffDelayMs(policy, consumed + 1), error.result as T);
             throw error;
           }
           throw new AbortError(error instanceof Error ? error : new Error(String(error)));
         }
       },
       {
-        retries: policy.maxAttempts - 1,
+        // The loop above decides when to stop; p-retry only schedules.
+        retries: Number.POSITIVE_INFINITY,
+        shouldConsumeRetry: ({ error }) => !(error instanceof AttemptFailedError) || error.consumesAttempt,
         minTimeout: policy.backoffMs,
         factor: policy.factor,
         maxTimeout: policy.maxBackoffMs,

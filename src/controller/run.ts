@@ -6,6 +6,8 @@ import { createSeededRandom, describeTrigger, faultId, Injector } from '../chaos
 import { runChecks, type AttemptFacts, type CheckResult, type FaultFacts } from '../checks/index.js';
 import {
   DaemonUnavailableError,
+  DockerError,
+  ImageNotFoundError,
   Label,
   labelsFor,
   type ContainerInfo,
@@ -15,7 +17,9 @@ import {
   type RunIdentity,
 } from '../docker/index.js';
 import { REPORT_SCHEMA_VERSION, writeReportJson, writeRunReports, type ReportAttempt, type ReportFault, type RunReport } from '../report/index.js';
+import type { PrivateDaemon } from '../daemon/index.js';
 import type { Scenario } from '../scenario/index.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { keelhaulVersion } from '../version.js';
 import type { WorkerEvent } from '../worker/events.js';
 import { findRunResources, removeRunResources, type CleanupResult, type LeakReport } from './cleanup.js';
@@ -33,6 +37,8 @@ interface ExecuteOptions extends RunHooks {
   readonly store: StateStore;
   readonly daemon: DaemonVersion;
   readonly resumed: boolean;
+  /** The private daemon daemon faults act on; undefined for an external daemon. */
+  readonly daemonHandle: PrivateDaemon | undefined;
 }
 
 /** What the controller knows of an attempt's own reports, beyond state.json. */
@@ -88,7 +94,12 @@ function auditContainer(info: ContainerInfo, expectedLabels: Readonly<Record<str
   return problems;
 }
 
-function judge(record: AttemptRecord, progress: AttemptProgress, targetedBy: readonly string[]): { outcome: AttemptOutcome; reason: string | null } {
+function judge(
+  record: AttemptRecord,
+  progress: AttemptProgress,
+  targetedBy: readonly string[],
+  outputMayBeLost = false,
+): { outcome: AttemptOutcome; reason: string | null } {
   // task.completed is the commit point: a worker killed after reporting it did its task,
   // and running the task again would do it twice.
   if (progress.completedEvents > 0) {
@@ -101,15 +112,34 @@ function judge(record: AttemptRecord, progress: AttemptProgress, targetedBy: rea
     return { outcome: 'killed', reason: `fault ${targetedBy.join(', ')}${progress.failedReason ? ` (${progress.failedReason})` : ''}` };
   }
   if (record.exitCode === 137) return { outcome: 'killed', reason: 'SIGKILL from outside keelhaul' };
+  // The contract makes exit 0 success; task.completed is also required only while the
+  // output stream is intact. A worker that finished while the daemon was down wrote its
+  // task.completed into a pipe nobody drained.
+  if (record.exitCode === 0 && outputMayBeLost) return { outcome: 'completed', reason: 'exit 0; its task.completed was lost with the daemon outage' };
   if (record.exitCode === 0) return { outcome: 'failed', reason: 'exited 0 without task.completed' };
   return { outcome: 'failed', reason: progress.failedReason ?? `exit ${record.exitCode}` };
 }
+
+/** Runs this process is driving now: a finished (or given-up) run of this same process may be resumed by it. */
+export const activeRuns = new Set<string>();
 
 /**
  * The run itself, shared by a fresh run and a resumed one. See `runScenario` and
  * `resumeRun` for the contract.
  */
 export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
+  const { scenario, docker, store, runDir, resumed } = options;
+  const state = store.state;
+  const { runId, seed, image } = state;
+  activeRuns.add(runId);
+  try {
+    return await executeRunInner(options);
+  } finally {
+    activeRuns.delete(runId);
+  }
+}
+
+async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   const { scenario, docker, store, runDir, resumed } = options;
   const state = store.state;
   const { runId, seed, image } = state;
@@ -133,7 +163,43 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
     tmpfsBytes: scenario.resources.tmpfs,
     ...(scenario.resources.cpus !== undefined ? { cpus: scenario.resources.cpus } : {}),
     ...(scenario.workspace.size !== undefined ? { workspaceSizeBytes: scenario.workspace.size } : {}),
+    waitForDaemon: () => waitForDaemon(),
   });
+
+  /**
+   * A daemon outage, shared by everyone who meets it: emits daemon.down, pings with
+   * backoff (each ping bounded: a restoring daemon accepts without answering) and resolves
+   * at daemon.up — or rejects past `daemon.outageLimitMs`.
+   */
+  let outage: Promise<void> | undefined;
+  let outageGaveUp = false;
+  const waitForDaemon = (): Promise<void> => {
+    outage ??= (async () => {
+      const since = Date.now();
+      const limitMs = scenario.daemon.outageLimitMs;
+      log.emit({ type: 'daemon.down', endpoint: docker.endpoint, limitMs });
+      backend.noteDaemonOutage();
+      let delay = 100;
+      while (Date.now() - since < limitMs) {
+        try {
+          await docker.ping({ timeoutMs: 2000 });
+          log.emit({ type: 'daemon.up', endpoint: docker.endpoint, downMs: Date.now() - since });
+          return;
+        } catch {
+          await sleep(delay);
+          delay = Math.min(delay * 2, 1000);
+        }
+      }
+      outageGaveUp = true;
+      throw new DaemonUnavailableError(docker.endpoint, {
+        operation: `wait for the daemon to come back (daemon.outageLimitMs ${limitMs} ms)`,
+        code: 'ETIMEDOUT',
+      });
+    })().finally(() => {
+      outage = undefined;
+    });
+    return outage;
+  };
 
   // What the previous controller recorded: worker events (for dedupe, trigger counters and
   // attempt judgement) and completions (never run again).
@@ -192,6 +258,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
       helperLabels: (role) => labelsFor(identity, role),
       image,
       ...(scenario.workspace.size !== undefined ? { workspaceSizeBytes: scenario.workspace.size } : {}),
+      ...(options.daemonHandle ? { daemon: options.daemonHandle } : {}),
     },
     runId,
     emit: (event) => {
@@ -230,12 +297,19 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
     // The heartbeat watch: an attempt silent for heartbeatTimeoutMs (paused, hung, its
     // stdout blocked) is declared hung, killed and retried.
     let hung = false;
+    let outputMayBeLost = false;
     let watch: NodeJS.Timeout | undefined;
     const timeoutMs = scenario.heartbeatTimeoutMs;
     if (timeoutMs !== undefined) {
       const arm = (): void => {
         clearTimeout(watch);
         watch = setTimeout(() => {
+          // Silence during a daemon outage is the daemon's, not the worker's (its stdout
+          // pipe blocks until the daemon is back, DOCKER-NOTES).
+          if (outage) {
+            arm();
+            return;
+          }
           hung = true;
           log.emit({ type: 'attempt.hung', task: taskId, attempt: record.attempt, containerId: handle.id, silentMs: timeoutMs });
           handle.kill('SIGKILL').catch(() => undefined);
@@ -249,6 +323,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
       record.exitCode = exit.exitCode;
       record.oomKilled = exit.oomKilled;
       record.endedAt = exit.endedAt;
+      outputMayBeLost = exit.outputMayBeLost ?? false;
     } finally {
       clearTimeout(watch);
       heartbeatWatches.delete(`${taskId}#${record.attempt}`);
@@ -263,7 +338,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
     record.interfaces = p.interfaces ?? null;
     const judged = hung && record.exitCode !== 0
       ? { outcome: 'hung' as const, reason: `no event for ${timeoutMs} ms${injector.faultsTargeting(handle.id).length ? ` (fault ${injector.faultsTargeting(handle.id).join(', ')})` : ''}` }
-      : judge(record, p, injector.faultsTargeting(handle.id));
+      : judge(record, p, injector.faultsTargeting(handle.id), outputMayBeLost);
     record.outcome = judged.outcome;
     record.reason = judged.reason;
     record.status = 'exited';
@@ -308,6 +383,9 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
     onInvalidLine: (line, error) => {
       log.emit({ type: 'worker.invalid-line', task: taskId, attempt, line: line.slice(0, 500), error });
     },
+    onReattach: () => {
+      log.emit({ type: 'attempt.reattached', task: taskId, attempt, reason: 'the output stream ended while the container still ran (the daemon went away and came back)' });
+    },
   });
 
   const launchAttempt = async (taskId: string, attemptNumber: number, spec: AttemptTask): Promise<AttemptRecord> => {
@@ -329,6 +407,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
       auditProblems: [],
       audited: false,
     };
+    if (outage) await outage;
     task.attempts.push(record);
     task.status = 'running';
     await save();
@@ -344,6 +423,30 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
       record.outcome = 'lost';
       record.reason = `launch failed: ${error instanceof Error ? error.message : String(error)}`;
       await save();
+      if (error instanceof DockerError && !(error instanceof ImageNotFoundError)) {
+        // A daemon going away mid-launch fails in many ways ("database not open" while it
+        // shuts down, ECONNREFUSED after): if it no longer answers, wait for it (or give up);
+        // either way the launch is retried as the next attempt.
+        // A daemon shutting down answers pings for a while but refuses work: watch it for a
+        // few seconds so the next launch waits for the outage rather than spinning into it.
+        for (let i = 0; i < 6; i++) {
+          const up = await docker.ping({ timeoutMs: 2000 }).then(() => true, () => false);
+          if (!up) {
+            await waitForDaemon();
+            break;
+          }
+          await sleep(500);
+        }
+        const task = state.tasks[taskId]!;
+        const lostSince = Date.parse(task.attempts.find((a) => a.outcome === 'lost' && a.reason?.startsWith('launch failed'))?.startedAt ?? record.startedAt);
+        throw new AttemptFailedError(`${taskId} attempt ${attemptNumber} could not be launched`, record, {
+          // Launches that fail while a daemon shuts down are not the task's failures; they
+          // stop being retried once they have gone on for longer than the outage limit.
+          retryable: Date.now() - lostSince < scenario.daemon.outageLimitMs,
+          consumesAttempt: false,
+          cause: error,
+        });
+      }
       throw error;
     }
     return followAttempt(task, taskId, record, handle, labels);
@@ -373,7 +476,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
       ...(taskSpec.writes ? { writes: taskSpec.writes } : {}),
     };
     // Attempts already judged count against maxAttempts; an adopted one is the first of this loop.
-    const judgedBefore = task.attempts.filter((a) => a.status === 'exited').length;
+    const judgedBefore = task.attempts.filter((a) => a.status === 'exited' && !a.reason?.startsWith('launch failed')).length;
     const iterations = scenario.retry.maxAttempts - judgedBefore;
     const lastNumber = task.attempts.at(-1)?.attempt ?? 0;
     let outcome: { outcome: 'completed' | 'failed'; attempts: number };
@@ -397,12 +500,20 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
         );
         outcome = { outcome: result.ok ? 'completed' : 'failed', attempts: task.attempts.length };
       } catch (error) {
-        if (error instanceof DaemonUnavailableError) abortRun(`the Docker daemon stopped answering: ${error.message}`);
+        if (error instanceof DaemonUnavailableError) {
+          abortRun(
+            outageGaveUp
+              ? `the Docker daemon did not come back within ${scenario.daemon.outageLimitMs} ms (daemon.outageLimitMs); state is saved: \`keelhaul resume ${runId}\` once it is back`
+              : `the Docker daemon stopped answering: ${error.message}`,
+          );
+        }
         else if (!stop.signal.aborted) runError ??= `task ${taskSpec.id}: ${error instanceof Error ? error.message : String(error)}`;
         outcome = { outcome: 'failed', attempts: task.attempts.length };
       }
     }
-    if (task.status !== 'completed') task.status = outcome.outcome;
+    // A task cut short by the run's abort (timeout, lost daemon, Ctrl-C) has not failed by
+    // itself: it stays open in state.json so that a resume runs it.
+    if (task.status !== 'completed' && !(stop.signal.aborted && outcome.outcome === 'failed')) task.status = outcome.outcome;
     await save();
     taskOutcomes.set(taskSpec.id, outcome);
     log.emit({ type: 'task.finished', task: taskSpec.id, outcome: outcome.outcome, attempts: outcome.attempts });
@@ -633,7 +744,8 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
   };
   await writeReportJson(reportPath, report);
   await store.update((s) => {
-    s.status = 'finished';
+    // A run that lost its daemon stays resumable.
+    if (!outageGaveUp) s.status = 'finished';
     s.faults = [...records];
   });
   if (state.reaper) stopReaper(state.reaper.pid, runDir);

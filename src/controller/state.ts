@@ -66,6 +66,10 @@ export interface RunState {
   /** Every controller that drove the run, oldest first. */
   controllers: ControllerIdentity[];
   networkName: string | null;
+  /** The daemon the workers run on, as `connectDocker({host})` takes it (`unix:///…`, `tcp://…`). */
+  readonly daemonHost: string;
+  /** The root of the run's private dockerd, when `daemon.mode` is private (the reaper removes it). */
+  privateDaemonRoot: string | null;
   tasks: Record<string, TaskRecord>;
   /** Faults that fired (never fired again after a resume). */
   faults: FaultRecord[];

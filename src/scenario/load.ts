@@ -169,6 +169,13 @@ export function validateScenario(
     });
   }
   scenario.faults.forEach((fault, i) => {
+    if (fault.kind.startsWith('daemon-') && scenario.daemon.mode !== 'private') {
+      issues.push({
+        field: `faults[${i}].kind`,
+        message: `${fault.kind} stops or kills a daemon, and keelhaul only does that to a daemon it started: set daemon: { mode: private }`,
+        ...where(['faults', i, 'kind']),
+      });
+    }
     if (fault.kind === 'fill-disk' && scenario.workspace.size === undefined) {
       issues.push({ field: `faults[${i}].kind`, message: 'fill-disk needs workspace.size (the size to fill to)', ...where(['faults', i, 'kind']) });
     }

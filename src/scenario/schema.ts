@@ -219,10 +219,33 @@ export const faultSchema = z.discriminatedUnion('kind', [
      */
     params: z.strictObject({ percent: percent.default(100) }).default({ percent: 100 }),
   }),
+  z.strictObject({
+    kind: z.literal('daemon-stop'),
+    ...faultCommon,
+    /**
+     * SIGTERM to the run's private dockerd, `downMs` of outage, then start it again. With
+     * live-restore off the daemon stops every container first (DOCKER-NOTES).
+     */
+    params: z.strictObject({ downMs: duration.default(2000) }).default({ downMs: 2000 }),
+  }),
+  z.strictObject({
+    kind: z.literal('daemon-kill'),
+    ...faultCommon,
+    /** SIGKILL to the private dockerd (containers survive until it restarts), `downMs`, then start it. */
+    params: z.strictObject({ downMs: duration.default(2000) }).default({ downMs: 2000 }),
+  }),
+  z.strictObject({
+    kind: z.literal('daemon-restart'),
+    ...faultCommon,
+    /** Stop and start the private dockerd at once. */
+    params: z.strictObject({}).default({}),
+  }),
 ]);
 export type FaultSpec = z.infer<typeof faultSchema>;
 export type FaultKind = FaultSpec['kind'];
-export const FAULT_KINDS: readonly FaultKind[] = ['kill', 'stop', 'pause', 'netem', 'fill-disk'];
+export const FAULT_KINDS: readonly FaultKind[] = ['kill', 'stop', 'pause', 'netem', 'fill-disk', 'daemon-stop', 'daemon-kill', 'daemon-restart'];
+/** Faults that act on the daemon itself rather than on containers. */
+export const DAEMON_FAULT_KINDS: readonly FaultKind[] = ['daemon-stop', 'daemon-kill', 'daemon-restart'];
 
 export const networkModeSchema = z.enum(['none', 'internal', 'bridge']);
 export type NetworkMode = z.infer<typeof networkModeSchema>;
@@ -295,6 +318,20 @@ export const scenarioSchema = z.strictObject({
       tmpfs: byteSize.default(64 * 1024 ** 2),
     })
     .default({ memory: 256 * 1024 ** 2, pidsLimit: 128, tmpfs: 64 * 1024 ** 2 }),
+  /**
+   * Which daemon runs the workers. `external`: the one DOCKER_HOST (or the default socket)
+   * names. `private`: a dockerd keelhaul starts for this run (own socket, data-root, bridge;
+   * needs root), builds the worker image on, and removes afterwards — the only kind daemon
+   * faults may stop or kill. `outageLimitMs`: how long the controller waits for a daemon
+   * that stopped answering before it gives up (state saved, resumable).
+   */
+  daemon: z
+    .strictObject({
+      mode: z.enum(['external', 'private']).default('external'),
+      liveRestore: z.boolean().default(false),
+      outageLimitMs: duration.default(60_000),
+    })
+    .default({ mode: 'external', liveRestore: false, outageLimitMs: 60_000 }),
   /**
    * A detached reaper removes the run's resources when the controller dies and nobody
    * resumes the run within `ttlMs`.

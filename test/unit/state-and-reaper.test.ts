@@ -43,6 +43,8 @@ function state(overrides: Partial<RunState> = {}): RunState {
     controller,
     controllers: [controller],
     networkName: null,
+    daemonHost: 'unix:///var/run/docker.sock',
+    privateDaemonRoot: null,
     tasks: { 't-01': { status: 'pending', attempts: [] } },
     faults: [],
     reaper: null,
