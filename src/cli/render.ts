@@ -66,10 +66,6 @@ export function renderEvent(event: RunEvent, options: { verbose?: boolean } = {}
       return `daemon ${event.endpoint} stopped answering; waiting up to ${event.limitMs} ms`;
     case 'daemon.up':
       return `daemon ${event.endpoint} answers again after ${event.downMs} ms`;
-    case 'daemon.started':
-      return `private daemon ${event.host} started (live-restore ${event.liveRestore ? 'on' : 'off'})`;
-    case 'daemon.removed':
-      return `private daemon ${event.host} removed`;
     case 'fault.skipped':
       return `  fault ${event.faultId} (${event.kind}) never fired: ${event.reason}`;
     case 'cleanup.finished':

@@ -51,8 +51,6 @@ export type RunEvent = { readonly ts: string; readonly run: string } & (
   | { type: 'attempt.reattached'; task: string; attempt: number; reason: string }
   | { type: 'daemon.down'; endpoint: string; limitMs: number }
   | { type: 'daemon.up'; endpoint: string; downMs: number }
-  | { type: 'daemon.started'; host: string; liveRestore: boolean; rootDir: string }
-  | { type: 'daemon.removed'; host: string }
   | { type: 'cleanup.finished'; containers: number; networks: number; volumes: number; errors: string[] }
   | { type: 'check.result'; name: string; ok: boolean; expected: string; observed: string }
   | { type: 'run.aborted'; reason: string }
