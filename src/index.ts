@@ -1,0 +1,182 @@
+/**
+ * keelhaul's library API, for users' own test suites (vitest, node:test, jest):
+ *
+ * ```ts
+ * import { Harness } from 'keelhaul';
+ *
+ * await using harness = await Harness.create();            // connects to DOCKER_HOST
+ * const { report } = await harness.run('chaos/smoke.yaml', { seed: 7 });
+ * assert.equal(report.status, 'passed');
+ * assert.deepEqual(await harness.resources(report.runId), { containers: [], networks: [], volumes: [] });
+ * ```
+ *
+ * `await using` needs TypeScript ≥ 5.2 (lib `esnext.disposable`); in plain JavaScript call
+ * `await harness.close()` in a `finally`. Everything below the Harness is exported too, for
+ * callers who want the parts: the scenario loader, the controller, the fault plan, checks,
+ * reports, the Docker client and private daemons. docs/api.md walks through it.
+ */
+import { planFaults, type FaultPlan } from './chaos/index.js';
+import {
+  findRunResources,
+  removeRunResources,
+  resumeRun,
+  runScenario,
+  type CleanupResult,
+  type LeakReport,
+  type RunEvent,
+  type RunResult,
+} from './controller/index.js';
+import type { PrivateDaemon } from './daemon/index.js';
+import { connectDocker, type DockerClient } from './docker/index.js';
+import { loadScenarioFile, validateScenario, type Scenario, type ScenarioInput } from './scenario/index.js';
+
+/** Options of {@link Harness.create}. */
+export interface HarnessOptions {
+  /**
+   * The daemon: `unix:///path/docker.sock` or `tcp://host:port`.
+   * @default process.env.DOCKER_HOST, else `/var/run/docker.sock`
+   */
+  readonly host?: string;
+  /**
+   * Where run directories go.
+   * @default `.keelhaul/runs` under the current directory
+   */
+  readonly runsDir?: string;
+  /**
+   * Start a detached reaper per run (removes the run's resources if this process dies and
+   * nobody resumes it). Test suites usually rely on {@link Harness.close} instead.
+   * @default false
+   */
+  readonly reaper?: boolean;
+}
+
+/** Options of {@link Harness.run}. */
+export interface HarnessRunOptions {
+  /** Overrides the scenario's seed. */
+  readonly seed?: number;
+  /** Every run event, in order (the same events as events.jsonl). */
+  readonly onEvent?: (event: RunEvent) => void;
+  /** Aborts the run: attempts are killed, then cleanup, checks and the report run as usual. */
+  readonly signal?: AbortSignal;
+  /** For `daemon.mode: private` scenarios: a private daemon to reuse (left running afterwards). */
+  readonly privateDaemon?: PrivateDaemon;
+}
+
+/**
+ * A handle on one Docker daemon for a test suite: runs scenarios (from a file or an
+ * object), resumes them, plans their faults, queries what a run left by label, and, on
+ * {@link close} (or `await using`), removes whatever any run it started left behind.
+ */
+export class Harness implements AsyncDisposable {
+  /** The Docker client this harness uses. */
+  readonly docker: DockerClient;
+  readonly #options: HarnessOptions;
+  readonly #runs = new Set<string>();
+
+  private constructor(docker: DockerClient, options: HarnessOptions) {
+    this.docker = docker;
+    this.#options = options;
+  }
+
+  /**
+   * Connects to the daemon (bounded ping, API version negotiation).
+   * @throws {DaemonUnavailableError} when no daemon answers
+   */
+  static async create(options: HarnessOptions = {}): Promise<Harness> {
+    const docker = await connectDocker(options.host !== undefined ? { host: options.host } : {});
+    return new Harness(docker, options);
+  }
+
+  /**
+   * Loads (a path) or validates (an object) a scenario.
+   * @throws {ScenarioError} naming the file, line and field of every problem
+   */
+  async scenario(scenario: string | ScenarioInput | Scenario): Promise<Scenario> {
+    return typeof scenario === 'string' ? loadScenarioFile(scenario) : validateScenario(scenario);
+  }
+
+  /**
+   * Runs a scenario to the end: launch, faults, cleanup, checks, reports. Resolves with
+   * the report (status `passed` or `failed`) and the run directory; it does not throw
+   * because a check failed.
+   *
+   * @throws {ScenarioError}, {ImageNotFoundError}, {DaemonUnavailableError},
+   *   {FaultSupportError} before anything is created
+   */
+  async run(scenario: string | ScenarioInput | Scenario, options: HarnessRunOptions = {}): Promise<RunResult> {
+    const loaded = await this.scenario(scenario);
+    let runId: string | undefined;
+    const result = await runScenario({
+      scenario: loaded,
+      docker: this.docker,
+      ...(typeof scenario === 'string' ? { scenarioFile: scenario } : {}),
+      ...(options.seed !== undefined ? { seed: options.seed } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.privateDaemon ? { privateDaemon: options.privateDaemon } : {}),
+      ...(this.#options.runsDir ? { runsDir: this.#options.runsDir } : {}),
+      reaper: this.#options.reaper ?? false,
+      onEvent: (event) => {
+        if (runId === undefined) {
+          runId = event.run;
+          this.#runs.add(runId);
+        }
+        options.onEvent?.(event);
+      },
+    });
+    this.#runs.add(result.report.runId);
+    return result;
+  }
+
+  /**
+   * Resumes a run whose controller died (or gave up on a lost daemon).
+   * @throws {StateError}, {ResumeError}
+   */
+  async resume(run: string, options: Pick<HarnessRunOptions, 'onEvent' | 'signal'> = {}): Promise<RunResult> {
+    const result = await resumeRun({
+      run,
+      docker: this.docker,
+      ...(this.#options.runsDir ? { runsDir: this.#options.runsDir } : {}),
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      reaper: this.#options.reaper ?? false,
+    });
+    this.#runs.add(result.report.runId);
+    return result;
+  }
+
+  /** The fault plan of a scenario and seed, without touching Docker. */
+  async plan(scenario: string | ScenarioInput | Scenario, seed: number): Promise<FaultPlan> {
+    return planFaults(await this.scenario(scenario), seed);
+  }
+
+  /** What carries a run's label on the daemon now (a finished run: nothing). */
+  resources(runId: string): Promise<LeakReport> {
+    return findRunResources(this.docker, runId);
+  }
+
+  /** Removes every container, network and volume with the run's label. */
+  clean(runId: string): Promise<CleanupResult> {
+    return removeRunResources(this.docker, runId);
+  }
+
+  /** Removes whatever any run this harness started left behind (normally nothing). */
+  async close(): Promise<void> {
+    for (const runId of this.#runs) await removeRunResources(this.docker, runId).catch(() => undefined);
+    this.#runs.clear();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+export * from './scenario/index.js';
+export * from './controller/index.js';
+export * from './chaos/index.js';
+export * from './checks/index.js';
+export * from './report/index.js';
+export * from './docker/index.js';
+export * from './daemon/index.js';
+export * from './images/index.js';
+export type { WorkerEvent } from './worker/events.js';
+export { keelhaulVersion } from './version.js';
