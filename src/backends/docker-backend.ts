@@ -47,6 +47,8 @@ export interface DockerBackendOptions {
    * outage fails the attempt at once.
    */
   readonly waitForDaemon?: () => Promise<void>;
+  /** Whether a restart fault is restarting this container now: its exit then is not the attempt's end. */
+  readonly isRestarting?: (containerId: string) => boolean;
 }
 
 /** Where the worker's workspace is mounted (docs/worker-contract.md). */
@@ -293,6 +295,11 @@ export class DockerBackend implements WorkerBackend {
         if (info.state.running) {
           // The stream can close a moment before State.Running turns false at a normal exit.
           await sleep(150);
+          info = await this.#inspectThroughOutage(id);
+        }
+        if (!info.state.running && this.#options.isRestarting?.(id)) {
+          // docker restart in progress: wait for the same container to run again.
+          while (this.#options.isRestarting(id)) await sleep(100);
           info = await this.#inspectThroughOutage(id);
         }
         if (!info.state.running) {

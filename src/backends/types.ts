@@ -30,7 +30,7 @@ export interface AttemptObserver {
   onEvent(event: WorkerEvent): void;
   /** A stdout line that is not a worker event (kept in stdout.log, reported, otherwise ignored). */
   onInvalidLine?(line: string, error: string): void;
-  /** The output stream ended but the attempt still runs (the daemon went away and came back): it is followed again. */
+  /** The output stream ended but the attempt still runs (the daemon went away and came back, or the container was restarted): it is followed again. */
   onReattach?(): void;
 }
 

@@ -21,13 +21,33 @@ export type FaultDockerClient = Pick<
   | 'startContainer'
   | 'waitContainer'
   | 'removeContainer'
+  | 'restartContainer'
+  | 'disconnectNetwork'
+  | 'connectNetwork'
+  | 'execInContainer'
 >;
+
+/** What a partition's probe saw: whether each side could reach the other. */
+export interface PartitionCheck {
+  readonly containerId: string;
+  readonly network: string;
+  /** `cut`: right after the disconnect (both should be false); `restored`: after the reconnect (both true). */
+  readonly phase: 'cut' | 'restored';
+  readonly fromProbe: boolean;
+  readonly fromTarget: boolean;
+  /** The target ran when checked (a target that exited cannot answer). */
+  readonly targetRunning: boolean;
+}
 
 /** What a fault needs beyond the target: the run's identity for labels, its image, its workspace size. */
 export interface FaultContext {
   readonly docker: FaultDockerClient;
   /** Labels for helper containers (the filler), carrying the run label so cleanup finds them. */
-  readonly helperLabels: (role: 'filler') => Record<string, string>;
+  readonly helperLabels: (role: 'filler' | 'probe') => Record<string, string>;
+  /** The run's own network (network: internal), the default a partition cuts. */
+  readonly networkName?: string;
+  /** Receives what a partition's probe saw, at the cut and after the reconnect. */
+  readonly onPartitionCheck?: (check: PartitionCheck) => void;
   /** The run's worker image; the filler runs its busybox. */
   readonly image: string;
   /** The workspace volume's size (scenario `workspace.size`), bytes. */
@@ -177,6 +197,13 @@ export async function applyFault(spec: FaultSpec, containerId: string, ctx: Faul
     case 'stop':
       await docker.stopContainer(containerId, { timeoutSeconds: Math.ceil(spec.params.graceMs / 1000) });
       return undefined;
+    case 'restart':
+      // The same container starts again: the backend sees its output stream end, finds it
+      // running and follows it; the attempt goes on (the worker starts its task over).
+      await docker.restartContainer(containerId, { timeoutSeconds: Math.ceil(spec.params.graceMs / 1000) });
+      return undefined;
+    case 'partition':
+      return partition(containerId, spec.params, ctx);
     case 'pause': {
       await docker.pauseContainer(containerId);
       return async () => {
@@ -265,6 +292,95 @@ export async function applyFault(spec: FaultSpec, containerId: string, ctx: Faul
       }
       return undefined;
     }
+  }
+}
+
+/**
+ * Whether `from` can reach `ip`: a TCP connect to port 1 answered with "Connection
+ * refused" proves the path works (nothing listens, but the host answered); a timeout or
+ * "Network is unreachable" means it does not. No listener and no ICMP (a non-root worker
+ * cannot ping: busybox ping needs a raw socket) are needed.
+ */
+async function reaches(docker: FaultDockerClient, from: string, ip: string): Promise<boolean> {
+  if (!ip) return false;
+  const { output } = await docker.execInContainer(from, ['/bin/sh', '-c', `timeout 2 nc ${ip} 1 </dev/null 2>&1; true`], { timeoutMs: 5000 });
+  return /refused/i.test(output);
+}
+
+/** Whether another container of the run now holds `ip` on `network`. */
+async function addressTakenByAnother(docker: FaultDockerClient, ctx: FaultContext, network: string, ip: string, except: string): Promise<boolean> {
+  const run = ctx.helperLabels('probe')[Label.run];
+  if (!run) return false;
+  const running = await docker.listContainers({ labels: { [Label.run]: run }, status: 'running' });
+  for (const c of running) {
+    if (c.id === except) continue;
+    const info = await docker.inspectContainer(c.id).catch(() => undefined);
+    if (info?.networkAddresses[network] === ip) return true;
+  }
+  return false;
+}
+
+async function partition(
+  containerId: string,
+  params: Extract<FaultSpec, { kind: 'partition' }>['params'],
+  ctx: FaultContext,
+): Promise<Undo> {
+  const { docker } = ctx;
+  const info = await docker.inspectContainer(containerId);
+  const network = params.network ?? ctx.networkName ?? info.networks[0];
+  if (!network || !(network in info.networkAddresses)) {
+    throw new FaultActionError('partition', containerId, `is not on network ${network ?? '(none)'}; it is on ${info.networks.join(', ') || 'no network'}`);
+  }
+  const targetIp = info.networkAddresses[network] ?? '';
+  // The probe: a labelled, unprivileged container of the run's own image on the same network.
+  const probe = await docker.createContainer({
+    name: `${info.name}-probe-${Date.now().toString(36)}`,
+    image: ctx.image,
+    labels: ctx.helperLabels('probe'),
+    env: {},
+    entrypoint: ['/bin/sh', '-c'],
+    cmd: ['sleep 3600'],
+    user: '1000:1000',
+    networkMode: network,
+    mounts: [],
+    readonlyRootfs: true,
+    capDrop: ['ALL'],
+    securityOpt: ['no-new-privileges'],
+    memoryBytes: 32 * 1024 * 1024,
+    pidsLimit: 16,
+  });
+  const removeProbe = (): Promise<void> => docker.removeContainer(probe, { force: true }).catch(() => undefined);
+  try {
+    await docker.startContainer(probe);
+    const probeIp = (await docker.inspectContainer(probe)).networkAddresses[network] ?? '';
+    await docker.disconnectNetwork(network, containerId);
+    const check = async (phase: 'cut' | 'restored'): Promise<void> => {
+      const running = (await docker.inspectContainer(containerId).catch(() => undefined))?.state.running ?? false;
+      let [fromProbe, fromTarget] = await Promise.all([
+        reaches(docker, probe, targetIp).catch(() => false),
+        running ? reaches(docker, containerId, probeIp).catch(() => false) : Promise.resolve(false),
+      ]);
+      if (phase === 'cut' && fromProbe && (await addressTakenByAnother(docker, ctx, network, targetIp, containerId))) {
+        // Docker frees a disconnected container's address and may give it to a container
+        // launched meanwhile: the probe reached that one, not the target.
+        fromProbe = false;
+      }
+      ctx.onPartitionCheck?.({ containerId, network, phase, fromProbe, fromTarget, targetRunning: running });
+    };
+    await check('cut');
+
+    return async () => {
+      try {
+        const current = await docker.inspectContainer(containerId).catch(() => undefined);
+        if (current && !(network in current.networkAddresses)) await docker.connectNetwork(network, containerId);
+        if (current?.state.running) await check('restored');
+      } finally {
+        await removeProbe();
+      }
+    };
+  } catch (error) {
+    await removeProbe();
+    throw error;
   }
 }
 

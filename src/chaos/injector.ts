@@ -3,8 +3,13 @@ import type { FaultSpec, TargetSelector, Trigger } from '../scenario/index.js';
 import type { WorkerEvent } from '../worker/events.js';
 import { applyFault, type FaultContext, type FaultDockerClient, type Undo } from './actions.js';
 import type { SeededRandom } from './random.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export type { FaultDockerClient } from './actions.js';
+
+/** How long a firing waits for a running target before it counts as no-target, ms. */
+export const NO_TARGET_WAIT_MS = 5000;
+const NO_TARGET_POLL_MS = 250;
 
 /** One container a fault acted on, identified by its labels. */
 export interface FaultTarget {
@@ -101,6 +106,7 @@ export class Injector {
   readonly #inFlight = new Set<Promise<void>>();
   readonly #records: FaultRecord[] = [];
   readonly #targeted = new Map<string, string[]>();
+  readonly #restarting = new Set<string>();
   readonly #undos = new Map<Undo, { timer: NodeJS.Timeout; run: () => Promise<void> }>();
   #startedAt = 0;
   #stopped = false;
@@ -144,6 +150,11 @@ export class Injector {
    */
   faultsTargeting(containerId: string): readonly string[] {
     return this.#targeted.get(containerId) ?? [];
+  }
+
+  /** Whether a restart fault is restarting this container now (its exit is not the attempt's end). */
+  isRestarting(containerId: string): boolean {
+    return this.#restarting.has(containerId);
   }
 
   #note(containerId: string, id: string): void {
@@ -266,39 +277,63 @@ export class Injector {
       return;
     }
     try {
-      const candidates = await this.#candidates(fault.spec.target);
       const random = firingRandom(fault.random, firing, 'targets');
+      // Runs churn: at the moment a fault fires every matching worker may be between
+      // attempts. The firing waits for a target (polling the label query) up to
+      // NO_TARGET_WAIT_MS before it counts as no-target.
+      let candidates = await this.#candidates(fault.spec.target);
+      for (let waited = 0; candidates.length === 0 && waited < NO_TARGET_WAIT_MS && !this.#stopped; waited += NO_TARGET_POLL_MS) {
+        await sleep(NO_TARGET_POLL_MS);
+        candidates = await this.#candidates(fault.spec.target);
+      }
       const chosen = pickTargets(candidates, fault.spec.target, random);
       if (chosen.length === 0) {
-        const record: FaultRecord = { ...base, targets, status: 'no-target', error: 'no running container matched the target selector' };
+        const record: FaultRecord = { ...base, targets, status: 'no-target', error: `no running container matched the target selector within ${NO_TARGET_WAIT_MS} ms` };
         this.#records.push(record);
         this.#emit({ type: 'fault.failed', record });
         return;
       }
       // A chosen container can exit between the label query and the action (its task
-      // finished): then the next candidate is drawn in its place, a few times at most.
-      const spare = candidates.filter((c) => !chosen.includes(c));
+      // finished), or be frozen by another fault: then the next candidate is drawn in its
+      // place; when every candidate went, the label query is asked once more.
       const hit: { target: FaultTarget; undo: Undo | undefined }[] = [];
-      for (const first of chosen) {
-        let container: ContainerSummary | undefined = first;
-        for (let tries = 0; container && tries < 4; tries++) {
-          const target = toTarget(container);
-          this.#note(target.containerId, fault.id);
-          try {
-            hit.push({ target, undo: await applyFault(fault.spec, target.containerId, this.#context) });
-            break;
-          } catch (error) {
-            this.#unnote(target.containerId, fault.id);
-            if (!isGone(error)) throw error;
-            const replacement = fault.spec.target.pick === 'random' ? random.sample(spare, 1)[0] : spare[0];
-            if (replacement) spare.splice(spare.indexOf(replacement), 1);
-            container = replacement;
+      let lastUnavailable = '';
+      let pool = candidates;
+      let wanted = chosen;
+      const deadline = Date.now() + NO_TARGET_WAIT_MS;
+      for (let round = 0; hit.length === 0 && (round === 0 || (Date.now() < deadline && !this.#stopped)); round++) {
+        const spare = pool.filter((c) => !wanted.includes(c));
+        for (const first of wanted) {
+          let container: ContainerSummary | undefined = first;
+          for (let tries = 0; container && tries < 4; tries++) {
+            const target = toTarget(container);
+            this.#note(target.containerId, fault.id);
+            if (fault.spec.kind === 'restart') this.#restarting.add(target.containerId);
+            try {
+              hit.push({ target, undo: await applyFault(fault.spec, target.containerId, this.#context) });
+              break;
+            } catch (error) {
+              this.#unnote(target.containerId, fault.id);
+              this.#restarting.delete(target.containerId);
+              if (!isUnavailable(error)) throw error;
+              lastUnavailable = error instanceof Error ? error.message : String(error);
+              const replacement = fault.spec.target.pick === 'random' ? random.sample(spare, 1)[0] : spare[0];
+              if (replacement) spare.splice(spare.indexOf(replacement), 1);
+              container = replacement;
+            }
           }
         }
+        if (hit.length === 0 && !this.#stopped && Date.now() < deadline) {
+          await sleep(NO_TARGET_POLL_MS);
+          pool = await this.#candidates(fault.spec.target);
+          wanted = pickTargets(pool, fault.spec.target, random);
+        }
       }
+      for (const c of chosen) this.#restarting.delete(c.id);
+      for (const h of hit) this.#restarting.delete(h.target.containerId);
       targets = hit.map((h) => h.target);
       if (targets.length === 0) {
-        const record: FaultRecord = { ...base, targets, status: 'no-target', error: 'every chosen container exited before the fault could act on it' };
+        const record: FaultRecord = { ...base, targets, status: 'no-target', error: `every chosen container exited or was held by another fault before this one could act (last: ${lastUnavailable})` };
         this.#records.push(record);
         this.#emit({ type: 'fault.failed', record });
         return;
@@ -309,6 +344,7 @@ export class Injector {
       const durationMs = (fault.spec.params as { durationMs?: number }).durationMs;
       for (const { undo } of hit) if (undo && durationMs !== undefined) this.#schedule(undo, durationMs, id, fault.spec.kind, targets);
     } catch (error) {
+      this.#restarting.clear();
       const record: FaultRecord = { ...base, targets, status: 'failed', error: error instanceof Error ? error.message : String(error) };
       this.#records.push(record);
       this.#emit({ type: 'fault.failed', record });
@@ -364,10 +400,10 @@ export class Injector {
   }
 }
 
-/** Whether a fault failed because its target stopped running or vanished before it acted. */
-function isGone(error: unknown): boolean {
+/** Whether a fault failed because its target stopped running, vanished, or is held by another fault (paused, restarting). */
+function isUnavailable(error: unknown): boolean {
   const message = error instanceof Error ? error.message : String(error);
-  return /not running|is not running|No such container|does not exist|is paused|is restarting/i.test(message);
+  return /not running|No such container|does not exist|is paused|already paused|is restarting|is not connected|stopped container|unable to freeze|cannot open \/proc|ESRCH/i.test(message);
 }
 
 /** `f1#2` → `f1`. */

@@ -58,6 +58,15 @@ export interface RunFacts {
   readonly network: 'none' | 'internal' | 'bridge';
   /** The completion ledger (completions.jsonl), one entry per recorded completion. */
   readonly ledger?: readonly { readonly task: string; readonly attempt: number }[];
+  /** What partition probes saw, at each cut and after each reconnect. */
+  readonly partitionChecks?: readonly {
+    readonly containerId: string;
+    readonly network: string;
+    readonly phase: 'cut' | 'restored';
+    readonly fromProbe: boolean;
+    readonly fromTarget: boolean;
+    readonly targetRunning: boolean;
+  }[];
   /** What a label query found with the run label after cleanup. */
   readonly leaks: { readonly containers: readonly string[]; readonly networks: readonly string[]; readonly volumes: readonly string[] };
   readonly expect: {
@@ -186,7 +195,10 @@ export function checkDisruptedTasksRecover(facts: RunFacts): CheckResult {
       }
       hit += 1;
       const label = `${attempt.task} attempt ${attempt.attempt} (${fault.faultId}, ${fault.kind})`;
-      if (fault.kind === 'stop' && attempt.exitCode !== 143 && attempt.exitCode !== 137) {
+      // As with a kill: a stop that lands as the worker exits after task.completed finds it done.
+      const completedBefore =
+        attempt.completedAt !== undefined && fault.firedAt !== undefined && Date.parse(attempt.completedAt) <= Date.parse(fault.firedAt);
+      if (fault.kind === 'stop' && attempt.exitCode !== 143 && attempt.exitCode !== 137 && !(attempt.exitCode === 0 && completedBefore)) {
         evidence.push(`${label}: exit ${attempt.exitCode ?? 'unknown'}, expected 143 or 137 after a stop`);
       }
       const recovered = facts.attempts.some((a) => a.task === attempt.task && a.attempt >= attempt.attempt && a.outcome === 'completed');
@@ -198,6 +210,38 @@ export function checkDisruptedTasksRecover(facts: RunFacts): CheckResult {
     ok: evidence.length === 0,
     expected: 'every task a stop, pause, netem or fill-disk fault hit completes (on that attempt or a later one)',
     observed: evidence.length === 0 ? `${hit} disrupted attempt(s), every task recovered` : `${evidence.length} problem(s) among ${hit} disrupted attempt(s)`,
+    evidence,
+  };
+}
+
+/**
+ * Every partition was real and was healed, seen from both sides by a probe on the same
+ * network: at the cut neither the probe nor the target reached the other; after the
+ * reconnect both did (a target that had exited by then is not asked).
+ */
+export function checkPartitionsVerified(facts: RunFacts): CheckResult {
+  const evidence: string[] = [];
+  const checks = facts.partitionChecks ?? [];
+  const partitioned = facts.faults.filter((f) => f.kind === 'partition' && f.status === 'injected').flatMap((f) => f.targets.map((t) => t.containerId));
+  for (const id of partitioned) {
+    if (!checks.some((c) => c.containerId === id && c.phase === 'cut')) evidence.push(`${id.slice(0, 12)}: no probe check at the cut`);
+  }
+  for (const c of checks) {
+    const who = `${c.containerId.slice(0, 12)} on ${c.network}`;
+    // A target that exited meanwhile proves nothing either way: Docker may already have
+    // given its address to another container.
+    if (c.phase === 'cut' && c.targetRunning && (c.fromProbe || c.fromTarget)) {
+      evidence.push(`${who}: still reachable after the disconnect (probe→target ${c.fromProbe}, target→probe ${c.fromTarget})`);
+    }
+    if (c.phase === 'restored' && c.targetRunning && !(c.fromProbe && c.fromTarget)) {
+      evidence.push(`${who}: not reachable after the reconnect (probe→target ${c.fromProbe}, target→probe ${c.fromTarget})`);
+    }
+  }
+  return {
+    name: 'partitions-verified',
+    ok: evidence.length === 0 && partitioned.length > 0,
+    expected: 'each partitioned target is unreachable both ways while cut and reachable both ways once reconnected',
+    observed: evidence.length === 0 ? `${partitioned.length} partition(s), ${checks.length} probe check(s), all as expected` : `${evidence.length} problem(s)`,
     evidence,
   };
 }
@@ -276,6 +320,7 @@ export function runChecks(facts: RunFacts): CheckResult[] {
     facts.expect.killedAttemptsRecover && facts.faults.some((f) => f.kind === 'kill') ? checkKilledAttemptsRecover(facts) : undefined,
     (facts.expect.disruptedTasksRecover ?? true) && facts.faults.some((f) => f.kind !== 'kill') ? checkDisruptedTasksRecover(facts) : undefined,
     Object.keys(facts.expect.failedTasks ?? {}).length > 0 ? checkExpectedFailures(facts) : undefined,
+    facts.faults.some((f) => f.kind === 'partition' && f.status === 'injected') ? checkPartitionsVerified(facts) : undefined,
     checkContainerAudit(facts),
     checkNetworkIsolation(facts),
     facts.expect.noLeaks ? checkNoLeaks(facts) : undefined,

@@ -60,6 +60,14 @@ export function renderEvent(event: RunEvent, options: { verbose?: boolean } = {}
       return `  fault ${event.faultId} (${event.kind}) undone on ${event.targets.map((t) => (t.task ? at(t.task, t.attempt ?? 0) : short(t.containerId))).join(', ')}`;
     case 'attempt.hung':
       return `  ${at(event.task, event.attempt)} hung          no event for ${event.silentMs} ms: killing it`;
+    case 'fault.verified':
+      return `  partition ${event.phase.padEnd(8)} ${short(event.containerId)} on ${event.network}: probe→target ${event.fromProbe ? 'reaches' : 'cut'}, target→probe ${event.targetRunning ? (event.fromTarget ? 'reaches' : 'cut') : 'not running'}`;
+    case 'docker.event':
+      return options.verbose ? `  docker ${event.action.padEnd(8)} ${event.task ? at(event.task, event.attempt ?? 0) : short(event.containerId)}${event.exitCode !== undefined ? ` exit ${event.exitCode}` : ''}` : undefined;
+    case 'docker.events':
+      return event.state === 'connected' ? undefined : `  daemon event stream ${event.state}${event.reason ? `: ${event.reason}` : ''}`;
+    case 'monitor.alert':
+      return `  ALERT ${event.name} (pid ${event.pid}) RSS grew ${Math.round(event.growthBytes / 1024 / 1024)} MiB to ${Math.round(event.rssBytes / 1024 / 1024)} MiB (bound ${Math.round(event.limitBytes / 1024 / 1024)} MiB)`;
     case 'attempt.reattached':
       return `  ${at(event.task, event.attempt)} reattached    ${event.reason}`;
     case 'daemon.down':

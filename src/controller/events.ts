@@ -49,6 +49,39 @@ export type RunEvent = { readonly ts: string; readonly run: string } & (
   | { type: 'fault.undone'; faultId: string; kind: string; targets: readonly { containerId: string; task?: string | undefined; attempt?: number | undefined }[] }
   | { type: 'attempt.hung'; task: string; attempt: number; containerId: string; silentMs: number }
   | { type: 'attempt.reattached'; task: string; attempt: number; reason: string }
+  | {
+      type: 'docker.event';
+      time: string;
+      timeNano: string;
+      action: string;
+      containerId: string;
+      role?: string;
+      task?: string;
+      attempt?: number;
+      exitCode?: number;
+      signal?: string;
+    }
+  | { type: 'docker.events'; state: 'connected' | 'disconnected' | 'failed'; reason?: string }
+  | {
+      type: 'monitor.alert';
+      kind: 'rss-growth';
+      name: string;
+      pid: number;
+      firstBytes: number;
+      rssBytes: number;
+      growthBytes: number;
+      limitBytes: number;
+      time: string;
+    }
+  | {
+      type: 'fault.verified';
+      containerId: string;
+      network: string;
+      phase: 'cut' | 'restored';
+      fromProbe: boolean;
+      fromTarget: boolean;
+      targetRunning: boolean;
+    }
   | { type: 'daemon.down'; endpoint: string; limitMs: number }
   | { type: 'daemon.up'; endpoint: string; downMs: number }
   | { type: 'cleanup.finished'; containers: number; networks: number; volumes: number; errors: string[] }

@@ -2,9 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import PQueue from 'p-queue';
 import { DockerBackend, type AttemptHandle, type AttemptObserver, type AttemptTask } from '../backends/index.js';
-import { createSeededRandom, describeTrigger, faultId, Injector } from '../chaos/index.js';
+import { createSeededRandom, describeTrigger, faultId, Injector, type PartitionCheck } from '../chaos/index.js';
 import { runChecks, type AttemptFacts, type CheckResult, type FaultFacts } from '../checks/index.js';
 import {
+  subscribeEvents,
   DaemonUnavailableError,
   DockerError,
   ImageNotFoundError,
@@ -20,6 +21,8 @@ import { REPORT_SCHEMA_VERSION, writeReportJson, writeRunReports, type ReportAtt
 import type { PrivateDaemon } from '../daemon/index.js';
 import type { Scenario } from '../scenario/index.js';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { existsSync } from 'node:fs';
+import { findDockerdPid, startMonitor, type MonitorSummary } from '../monitor/index.js';
 import { keelhaulVersion } from '../version.js';
 import type { WorkerEvent } from '../worker/events.js';
 import { findRunResources, removeRunResources, type CleanupResult, type LeakReport } from './cleanup.js';
@@ -154,7 +157,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   if (options.onEvent) log.subscribe(options.onEvent);
   const ledger = new CompletionLedger(join(runDir, 'completions.jsonl'));
 
-  const backend = new DockerBackend(docker, {
+  const backend: DockerBackend = new DockerBackend(docker, {
     run: identity,
     image,
     network: scenario.network,
@@ -164,6 +167,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     ...(scenario.resources.cpus !== undefined ? { cpus: scenario.resources.cpus } : {}),
     ...(scenario.workspace.size !== undefined ? { workspaceSizeBytes: scenario.workspace.size } : {}),
     waitForDaemon: () => waitForDaemon(),
+    isRestarting: (id) => injector.isRestarting(id),
   });
 
   /**
@@ -231,6 +235,9 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   const completedInLedger = new Set((await ledger.read()).map((e) => e.task));
 
   const active = new Map<string, AttemptHandle>();
+  const partitionChecks: PartitionCheck[] = [];
+  /** Containers the daemon reported an `oom` event for. */
+  const oomSeen = new Set<string>();
   /** Re-arms an attempt's heartbeat watch; keyed `task#attempt`. */
   const heartbeatWatches = new Map<string, () => void>();
   const taskOutcomes = new Map<string, { outcome: 'completed' | 'failed'; attempts: number }>();
@@ -250,7 +257,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   options.signal?.addEventListener('abort', onExternalAbort, { once: true });
   const timeout = setTimeout(() => abortRun(`timed out after ${scenario.timeoutMs} ms (timeoutMs)`), scenario.timeoutMs);
 
-  const injector = new Injector({
+  const injector: Injector = new Injector({
     faults: scenario.faults,
     random: createSeededRandom(seed).fork('faults'),
     context: {
@@ -259,6 +266,14 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       image,
       ...(scenario.workspace.size !== undefined ? { workspaceSizeBytes: scenario.workspace.size } : {}),
       ...(options.daemonHandle ? { daemon: options.daemonHandle } : {}),
+      // A getter: the run's network exists only once the backend is prepared.
+      get networkName(): string | undefined {
+        return backend.networkName;
+      },
+      onPartitionCheck: (check) => {
+        partitionChecks.push(check);
+        log.emit({ type: 'fault.verified', ...check });
+      },
     },
     runId,
     emit: (event) => {
@@ -332,6 +347,12 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       record.audited = problems !== undefined;
       record.auditProblems = problems ?? [];
     }
+    // The OOMKilled flag can miss an OOM kill that the daemon's `oom` event reports (cgroup
+    // v1 notifies separately from the exit): give that event a moment to arrive.
+    if (record.exitCode === 137 && !record.oomKilled && injector.faultsTargeting(handle.id).length === 0) {
+      if (!oomSeen.has(handle.id)) await sleep(300);
+      if (oomSeen.has(handle.id)) record.oomKilled = true;
+    }
     const p = progressOf(taskId, record.attempt);
     record.completedEvents = p.completedEvents;
     record.completedAt = p.completedAt ?? null;
@@ -384,7 +405,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       log.emit({ type: 'worker.invalid-line', task: taskId, attempt, line: line.slice(0, 500), error });
     },
     onReattach: () => {
-      log.emit({ type: 'attempt.reattached', task: taskId, attempt, reason: 'the output stream ended while the container still ran (the daemon went away and came back)' });
+      log.emit({ type: 'attempt.reattached', task: taskId, attempt, reason: 'the output stream ended while the container still ran (a daemon outage, or a restart)' });
     },
   });
 
@@ -536,6 +557,61 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     });
   }
 
+  // The daemon's own account of the run's containers (die, oom, kill, pause, …), followed
+  // across outages with `since`, recorded in the timeline.
+  const RECORDED = new Set(['die', 'oom', 'kill', 'pause', 'unpause', 'start', 'stop', 'restart']);
+  const watch = new AbortController();
+  const dockerEvents = subscribeEvents(docker, {
+    labels: { [Label.run]: runId },
+    since: new Date(state.startedAtMs),
+    signal: watch.signal,
+    onEvent: (e) => {
+      if (!RECORDED.has(e.action)) return;
+      if (e.action === 'oom') oomSeen.add(e.containerId);
+      const task = e.labels[Label.task];
+      const attempt = e.labels[Label.attempt];
+      const role = e.labels[Label.role];
+      log.emit({
+        type: 'docker.event',
+        time: e.time,
+        timeNano: e.timeNano,
+        action: e.action,
+        containerId: e.containerId,
+        ...(role ? { role } : {}),
+        ...(task ? { task } : {}),
+        ...(attempt ? { attempt: Number(attempt) } : {}),
+        ...(e.exitCode !== undefined ? { exitCode: e.exitCode } : {}),
+        ...(e.signal !== undefined ? { signal: e.signal } : {}),
+      });
+    },
+    onState: (s, d) => log.emit({ type: 'docker.events', state: s, ...(d.reason ? { reason: d.reason } : {}) }),
+  }).catch((error: unknown) => {
+    log.emit({ type: 'docker.events', state: 'failed', reason: error instanceof Error ? error.message : String(error) });
+  });
+  // Resource samples of the controller, dockerd, the reaper and the attempt containers.
+  let dockerdPid: number | undefined;
+  const dockerdNow = (): number | undefined =>
+    options.daemonHandle?.pid ??
+    (dockerdPid !== undefined && existsSync(`/proc/${dockerdPid}`)
+      ? dockerdPid
+      : (dockerdPid = docker.endpoint.startsWith('/') ? findDockerdPid(docker.endpoint) : undefined));
+  const monitor = startMonitor({
+    docker,
+    intervalMs: scenario.monitor.intervalMs,
+    samplesPath: join(runDir, 'samples.jsonl'),
+    processes: () => {
+      const list = [{ name: 'controller', pid: process.pid }];
+      const d = dockerdNow();
+      if (d) list.push({ name: 'dockerd', pid: d });
+      if (state.reaper) list.push({ name: 'reaper', pid: state.reaper.pid });
+      return list;
+    },
+    containers: () => [...active.keys()],
+    alerts: { rssGrowthBytes: scenario.monitor.rssGrowthBytes },
+    onAlert: (a) => log.emit({ type: 'monitor.alert', ...a }),
+  });
+  let resources: MonitorSummary | null = null;
+
   let cleanup: CleanupResult | null = null;
   let leaks: LeakReport = { containers: [], networks: [], volumes: [] };
   const reaperEnabled = options.reaper ?? scenario.reaper.enabled;
@@ -623,6 +699,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     clearTimeout(timeout);
     options.signal?.removeEventListener('abort', onExternalAbort);
     await injector.stop();
+    resources = await monitor.stop();
     try {
       cleanup = await removeRunResources(docker, runId);
       log.emit({ type: 'cleanup.finished', ...cleanup, errors: [...cleanup.errors] });
@@ -631,6 +708,9 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       runError ??= `cleanup failed: ${error instanceof Error ? error.message : String(error)}`;
       leaks = { containers: ['<unknown: the daemon could not be queried>'], networks: [], volumes: [] };
     }
+    // After cleanup, so the timeline shows what cleanup itself killed.
+    watch.abort();
+    await dockerEvents;
   }
 
   const records = injector.records;
@@ -679,6 +759,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     network: scenario.network,
     leaks,
     ledger: ledgerEntries.map((e) => ({ task: e.task, attempt: e.attempt })),
+    partitionChecks,
     expect: scenario.expect,
   });
   for (const check of checks) {
@@ -740,6 +821,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       };
     }),
     cleanup,
+    resources: resources ? { samplesFile: 'samples.jsonl', ...resources } : null,
     checks,
   };
   await writeReportJson(reportPath, report);

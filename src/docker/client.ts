@@ -8,6 +8,8 @@ import {
 } from './errors.js';
 import { buildImageFromDirectory, removeImageIfUntagged, type BuildImageOptions } from './image-build.js';
 import { labelFilter } from './labels.js';
+import { toApiTimestamp } from './events.js';
+import { parseContainerStats, type ContainerStatsSample, type RawContainerStats } from './stats.js';
 
 export type { BuildImageOptions } from './image-build.js';
 
@@ -140,6 +142,8 @@ export interface ContainerInfo {
   /** `name` is the volume's name for volume mounts, '' otherwise. */
   readonly mounts: readonly { readonly type: string; readonly source: string; readonly destination: string; readonly name: string }[];
   readonly networks: readonly string[];
+  /** Network name → the container's IPv4 address on it ('' when it has none). */
+  readonly networkAddresses: Readonly<Record<string, string>>;
 }
 
 /** A row of `GET /containers/json`. */
@@ -214,6 +218,17 @@ export interface DockerClient {
   /** `POST /containers/{id}/pause`: the cgroup freezer; `exec` fails while paused. */
   pauseContainer(id: string): Promise<void>;
   unpauseContainer(id: string): Promise<void>;
+  /** `POST /containers/{id}/restart?t=`: stop (SIGTERM, SIGKILL after `timeoutSeconds`), then start the same container. */
+  restartContainer(id: string, options: { timeoutSeconds: number }): Promise<void>;
+  /** `POST /networks/{id}/disconnect`; `force` also works when the container is not running. */
+  disconnectNetwork(network: string, containerId: string): Promise<void>;
+  /** `POST /networks/{id}/connect`: the container gets the same IP back (DOCKER-NOTES). */
+  connectNetwork(network: string, containerId: string): Promise<void>;
+  /**
+   * Runs a command in a running container (`POST /containers/{id}/exec`, then start and
+   * inspect) and resolves with its exit code and output, bounded by `timeoutMs`.
+   */
+  execInContainer(id: string, cmd: readonly string[], options?: { timeoutMs?: number; user?: string }): Promise<{ exitCode: number; output: string }>;
   /** Label query; `all` includes stopped containers (default true). */
   listContainers(query: { labels: Record<string, string>; all?: boolean; status?: string }): Promise<ContainerSummary[]>;
   listNetworks(query: { labels: Record<string, string> }): Promise<NetworkSummary[]>;
@@ -225,6 +240,27 @@ export interface DockerClient {
   buildImage(options: BuildImageOptions): Promise<{ imageId: string }>;
   /** Removes an image no tag names any more (best effort); returns whether it was removed. */
   removeImageIfUntagged(imageId: string): Promise<boolean>;
+  /**
+   * `GET /events?filters={"type":["container"],"label":[…]}`: the raw stream of container
+   * events of containers carrying all of `labels`, newline-delimited JSON
+   * (https://docs.docker.com/engine/api/v1.41/#operation/SystemEvents). With `since` the
+   * daemon first replays its buffered events (its last 256) from that time on; without
+   * `until` the stream stays open. Times are a Date or the API's `seconds.fraction` string.
+   * `signal` aborts the request and destroys the stream. Most callers want
+   * {@link subscribeEvents} (parsing, reconnects, de-duplication) instead.
+   */
+  events(options: {
+    labels: Record<string, string>;
+    since?: Date | string;
+    until?: Date | string;
+    signal?: AbortSignal;
+  }): Promise<Readable>;
+  /**
+   * `GET /containers/{id}/stats?stream=false`: one sample; the daemon waits for two of its
+   * 1 s collections so that the CPU figure has a previous reading, so this takes 1–2 s.
+   * Throws {@link ContainerNotRunningError} for a container that exists but is not running.
+   */
+  containerStats(id: string): Promise<ContainerStatsSample>;
 }
 
 /** The newest Engine API version this client speaks; higher daemon versions are pinned down to it. */
@@ -553,6 +589,9 @@ class DockerodeClient implements DockerClient {
       user: c.Config.User ?? '',
       mounts: (c.Mounts ?? []).map((m) => ({ type: m.Type ?? '', source: m.Source, destination: m.Destination, name: m.Name ?? '' })),
       networks: Object.keys(c.NetworkSettings?.Networks ?? {}),
+      networkAddresses: Object.fromEntries(
+        Object.entries(c.NetworkSettings?.Networks ?? {}).map(([name, n]) => [name, (n as { IPAddress?: string }).IPAddress ?? '']),
+      ),
     };
   }
 
@@ -583,6 +622,51 @@ class DockerodeClient implements DockerClient {
     await this.#call('unpause container', `container ${id}`, () => this.#docker.getContainer(id).unpause());
   }
 
+  async restartContainer(id: string, options: { timeoutSeconds: number }): Promise<void> {
+    await this.#call('restart container', `container ${id}`, () => this.#docker.getContainer(id).restart({ t: options.timeoutSeconds }));
+  }
+
+  async disconnectNetwork(network: string, containerId: string): Promise<void> {
+    await this.#call('disconnect network', `network ${network}`, () =>
+      this.#docker.getNetwork(network).disconnect({ Container: containerId, Force: true }),
+    );
+  }
+
+  async connectNetwork(network: string, containerId: string): Promise<void> {
+    await this.#call('connect network', `network ${network}`, () => this.#docker.getNetwork(network).connect({ Container: containerId }));
+  }
+
+  async execInContainer(
+    id: string,
+    cmd: readonly string[],
+    options: { timeoutMs?: number; user?: string } = {},
+  ): Promise<{ exitCode: number; output: string }> {
+    const exec = await this.#call('create exec', `container ${id}`, () =>
+      this.#docker.getContainer(id).exec({ Cmd: [...cmd], AttachStdout: true, AttachStderr: true, ...(options.user ? { User: options.user } : {}) }),
+    );
+    const stream = await this.#call('start exec', `container ${id}`, () => exec.start({ hijack: true, stdin: false }));
+    const chunks: Buffer[] = [];
+    const sink = new PassThrough();
+    sink.on('data', (c: Buffer) => chunks.push(c));
+    this.#docker.modem.demuxStream(stream, sink, sink);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        stream.destroy();
+        resolve();
+      }, options.timeoutMs ?? 10_000);
+      stream.on('end', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      stream.on('error', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    const info = await this.#call('inspect exec', `container ${id}`, () => exec.inspect());
+    return { exitCode: info.ExitCode ?? -1, output: Buffer.concat(chunks).toString('utf8') };
+  }
+
   async listContainers(query: {
     labels: Record<string, string>;
     all?: boolean;
@@ -608,6 +692,35 @@ class DockerodeClient implements DockerClient {
       this.#docker.listVolumes({ filters: JSON.stringify({ label: labelFilter(query.labels) }) }),
     );
     return (result.Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {} }));
+  }
+
+  async events(options: {
+    labels: Record<string, string>;
+    since?: Date | string;
+    until?: Date | string;
+    signal?: AbortSignal;
+  }): Promise<Readable> {
+    const apiTime = (t: Date | string): string => (typeof t === 'string' ? t : toApiTimestamp(t));
+    // dockerode's types want numbers for since/until, but the API takes `seconds.nanos`
+    // strings, and docker-modem passes them through to the query string as they are.
+    const query: Record<string, unknown> = {
+      filters: JSON.stringify({ type: ['container'], label: labelFilter(options.labels) }),
+      ...(options.since !== undefined ? { since: apiTime(options.since) } : {}),
+      ...(options.until !== undefined ? { until: apiTime(options.until) } : {}),
+      // docker-modem hands abortSignal to http.request; it is taken out of the query.
+      ...(options.signal ? { abortSignal: options.signal } : {}),
+    };
+    const stream = await this.#call('events', undefined, () =>
+      this.#docker.getEvents(query as Dockerode.GetEventsOptions),
+    );
+    return stream as Readable;
+  }
+
+  async containerStats(id: string): Promise<ContainerStatsSample> {
+    const raw = await this.#call('container stats', `container ${id}`, () =>
+      this.#docker.getContainer(id).stats({ stream: false }),
+    );
+    return parseContainerStats(id, raw as unknown as RawContainerStats);
   }
 }
 

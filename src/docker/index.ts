@@ -5,3 +5,4 @@
 export * from './client.js';
 export * from './errors.js';
 export * from './labels.js';
+export * from './events.js'; export * from './stats.js';

@@ -1,5 +1,6 @@
 import { writeFileAtomic } from './atomic-file.js';
 import type { CheckResult } from '../checks/index.js';
+import type { MonitorSummary } from '../monitor/index.js';
 
 /** Bumped when a field of {@link RunReport} changes meaning or disappears. */
 export const REPORT_SCHEMA_VERSION = 1;
@@ -58,6 +59,8 @@ export interface RunReport {
   readonly attempts: readonly ReportAttempt[];
   readonly faults: readonly ReportFault[];
   readonly cleanup: { readonly containers: number; readonly networks: number; readonly volumes: number; readonly errors: readonly string[] } | null;
+  /** Resource figures from the monitor (samples in `samplesFile`, one JSON object per line). */
+  readonly resources: (MonitorSummary & { readonly samplesFile: string }) | null;
   readonly checks: readonly CheckResult[];
 }
 

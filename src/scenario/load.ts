@@ -176,6 +176,9 @@ export function validateScenario(
         ...where(['faults', i, 'kind']),
       });
     }
+    if (fault.kind === 'partition' && scenario.network === 'none' && fault.params.network === undefined) {
+      issues.push({ field: `faults[${i}].kind`, message: 'partition cuts a network, and with network: none the workers have none: use network: internal or bridge', ...where(['faults', i, 'kind']) });
+    }
     if (fault.kind === 'fill-disk' && scenario.workspace.size === undefined) {
       issues.push({ field: `faults[${i}].kind`, message: 'fill-disk needs workspace.size (the size to fill to)', ...where(['faults', i, 'kind']) });
     }

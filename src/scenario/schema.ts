@@ -220,6 +220,23 @@ export const faultSchema = z.discriminatedUnion('kind', [
     params: z.strictObject({ percent: percent.default(100) }).default({ percent: 100 }),
   }),
   z.strictObject({
+    kind: z.literal('restart'),
+    ...faultCommon,
+    /** `docker restart -t`: stop (SIGTERM, SIGKILL after `graceMs`) and start the same container; the attempt goes on in it. */
+    params: z.strictObject({ graceMs: duration.default(3000) }).default({ graceMs: 3000 }),
+  }),
+  z.strictObject({
+    kind: z.literal('partition'),
+    ...faultCommon,
+    /**
+     * Disconnect the targets from a network (default: the run's) for `durationMs`, then
+     * reconnect them (same IP). A labelled probe container on that network checks from
+     * both sides that the cut is real and that the reconnection works. Needs `network:
+     * internal` or `bridge`.
+     */
+    params: z.strictObject({ durationMs: duration, network: z.string().min(1).optional() }),
+  }),
+  z.strictObject({
     kind: z.literal('daemon-stop'),
     ...faultCommon,
     /**
@@ -243,7 +260,7 @@ export const faultSchema = z.discriminatedUnion('kind', [
 ]);
 export type FaultSpec = z.infer<typeof faultSchema>;
 export type FaultKind = FaultSpec['kind'];
-export const FAULT_KINDS: readonly FaultKind[] = ['kill', 'stop', 'pause', 'netem', 'fill-disk', 'daemon-stop', 'daemon-kill', 'daemon-restart'];
+export const FAULT_KINDS: readonly FaultKind[] = ['kill', 'stop', 'restart', 'pause', 'netem', 'partition', 'fill-disk', 'daemon-stop', 'daemon-kill', 'daemon-restart'];
 /** Faults that act on the daemon itself rather than on containers. */
 export const DAEMON_FAULT_KINDS: readonly FaultKind[] = ['daemon-stop', 'daemon-kill', 'daemon-restart'];
 
@@ -332,6 +349,14 @@ export const scenarioSchema = z.strictObject({
       outageLimitMs: duration.default(60_000),
     })
     .default({ mode: 'external', liveRestore: false, outageLimitMs: 60_000 }),
+  /** Resource sampling of the controller, dockerd and the attempt containers (samples.jsonl). */
+  monitor: z
+    .strictObject({
+      intervalMs: duration.refine((ms) => ms >= 100, 'expected at least 100 ms').default(1000),
+      /** An alert (event monitor.alert) when a process's RSS grows this much over its first sample. */
+      rssGrowthBytes: byteSize.default(256 * 1024 * 1024),
+    })
+    .default({ intervalMs: 1000, rssGrowthBytes: 256 * 1024 * 1024 }),
   /**
    * A detached reaper removes the run's resources when the controller dies and nobody
    * resumes the run within `ttlMs`.

@@ -140,3 +140,41 @@ describe('fault kinds (docker)', () => {
     }
   });
 });
+
+describe('partition and restart (docker)', () => {
+  let docker: DockerClient;
+  let runsDir: string;
+  beforeAll(async () => {
+    docker = await connectDocker();
+    runsDir = await mkdtemp(join(tmpdir(), 'keelhaul-faults2-'));
+  });
+  afterAll(async () => {
+    await rm(runsDir, { recursive: true, force: true });
+  });
+
+  it('partition: the target is cut off its network both ways while disconnected and reachable both ways after; no probe remains', async () => {
+    const events: RunEvent[] = [];
+    const scenario = await loadScenarioFile(resolve('chaos/partition.yaml'));
+    const r = await runScenario({ scenario, docker, runsDir, reaper: false, onEvent: (e) => events.push(e) });
+    expect(r.report.status).toBe('passed');
+    const checks = events.filter((e): e is Extract<RunEvent, { type: 'fault.verified' }> => e.type === 'fault.verified');
+    expect(checks.map((c) => [c.phase, c.fromProbe, c.fromTarget])).toEqual([
+      ['cut', false, false],
+      ['restored', true, true],
+    ]);
+    expect(r.report.checks.find((c) => c.name === 'partitions-verified')!.ok).toBe(true);
+    expect(await labelled({ [Label.run]: r.report.runId })).toBe(0);
+  });
+
+  it('restart: the restarted container is followed again and its attempt completes; no second attempt runs', async () => {
+    const events: RunEvent[] = [];
+    const scenario = await loadScenarioFile(resolve('chaos/restart.yaml'));
+    const r = await runScenario({ scenario, docker, runsDir, reaper: false, onEvent: (e) => events.push(e) });
+    expect(r.report.status).toBe('passed');
+    const target = r.report.faults[0]!.targets[0]!;
+    const attempts = r.report.attempts.filter((a) => a.task === target.task);
+    expect(attempts.map((a) => [a.attempt, a.outcome])).toEqual([[1, 'completed']]);
+    expect(events.some((e) => e.type === 'attempt.reattached' && e.task === target.task)).toBe(true);
+    expect(await labelled({ [Label.run]: r.report.runId })).toBe(0);
+  });
+});

@@ -135,6 +135,7 @@ export function failedReport(): RunReport {
       },
     ],
     cleanup: { containers: 4, networks: 0, volumes: 2, errors: ['volume kh-x: in use'] },
+    resources: { samplesFile: 'samples.jsonl', samples: 12, skipped: 1, peaks: [{ name: 'controller', rssBytes: 90_000_000, cpuPercent: 12.5 }], containers: { peakMemoryBytes: 30_000_000, peakCpuPercent: 40, peakTotalMemoryBytes: 60_000_000, sampled: 3 }, controllerRss: { firstBytes: 80_000_000, lastBytes: 90_000_000, growthBytes: 10_000_000 }, alerts: 1, writeError: 'ENOSPC' },
     checks: [
       { name: 'all-completed', ok: false, expected: '2 of 2 tasks completed', observed: '1 of 2 tasks completed', evidence: [`${HOSTILE_TASK}: attempt 1 oom (exit 137); attempt 2 lost`, HOSTILE] },
       { name: 'exactly-once', ok: true, expected: 'every task completes at most once', observed: 'no task completed more than once', evidence: [] },
@@ -177,6 +178,10 @@ export function failedEvents(): RunEvent[] {
     e(5900, { type: 'attempt.hung', task: HOSTILE_TASK, attempt: 2, containerId: cid(4), silentMs: 1500 }),
     e(5920, { type: 'daemon.down', endpoint: '/var/run/docker.sock', limitMs: 60000 }),
     e(5940, { type: 'daemon.up', endpoint: '/var/run/docker.sock', downMs: 20 }),
+    e(5950, { type: 'fault.verified', containerId: cid(4), network: 'kh-net', phase: 'cut', fromProbe: false, fromTarget: false, targetRunning: true }),
+    e(5952, { type: 'docker.event', time: at(5952), timeNano: '1767268805952000000', action: 'die', containerId: cid(4), role: 'worker', task: HOSTILE_TASK, attempt: 2, exitCode: 137 }),
+    e(5954, { type: 'docker.events', state: 'disconnected', reason: 'ECONNREFUSED' }),
+    e(5956, { type: 'monitor.alert', kind: 'rss-growth', name: 'controller', pid: 42, firstBytes: 1, rssBytes: 2, growthBytes: 1, limitBytes: 1, time: at(5956) }),
     e(5960, { type: 'attempt.reattached', task: HOSTILE_TASK, attempt: 2, reason: 'the output stream ended while the container still ran' }),
     e(6000, { type: 'run.aborted', reason: `timed out after 6000 ms <&>` }),
     e(6050, { type: 'attempt.lost', task: HOSTILE_TASK, attempt: 2, reason: 'the Docker daemon stopped answering' }),
