@@ -303,7 +303,7 @@ export async function applyFault(spec: FaultSpec, containerId: string, ctx: Faul
  */
 async function reaches(docker: FaultDockerClient, from: string, ip: string): Promise<boolean> {
   if (!ip) return false;
-  const { output } = await docker.execInContainer(from, ['/bin/sh', '-c', `timeout 2 nc ${ip} 1 </dev/null 2>&1; true`], { timeoutMs: 5000 });
+  const { output } = await docker.execInContainer(from, ['/bin/sh', '-c', `timeout 1 nc ${ip} 1 </dev/null 2>&1; true`], { timeoutMs: 4000 });
   return /refused/i.test(output);
 }
 
@@ -367,9 +367,11 @@ async function partition(
       }
       ctx.onPartitionCheck?.({ containerId, network, phase, fromProbe, fromTarget, targetRunning: running });
     };
-    await check('cut');
-
+    // Checked in the background: the fault's duration runs from the disconnect, not from
+    // the end of the check (an unreachable peer costs the probe its connect timeout).
+    const cut = check('cut').catch(() => undefined);
     return async () => {
+      await cut;
       try {
         const current = await docker.inspectContainer(containerId).catch(() => undefined);
         if (current && !(network in current.networkAddresses)) await docker.connectNetwork(network, containerId);

@@ -268,7 +268,7 @@ export class Injector {
     if (probability !== undefined && firingRandom(fault.random, firing, 'probability').next() >= probability) {
       const record: FaultRecord = { ...base, targets: [], status: 'skipped', error: `probability ${probability} drew no` };
       this.#records.push(record);
-      this.#emit({ type: 'fault.failed', record });
+      this.#emit({ type: 'fault.skipped', faultId: id, kind: fault.spec.kind, trigger: base.trigger, reason: `its probability (${probability}) drew no` });
       return;
     }
     let targets: FaultTarget[] = [];

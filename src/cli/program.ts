@@ -54,7 +54,8 @@ export function createProgram(io: CliIo, context: { signal?: AbortSignal; setExi
     .option('--no-reaper', 'start no reaper (nothing removes the run\'s resources if this process is killed)')
     .addHelpText('after', `
 The run directory (.keelhaul/runs/<run-id>/) holds scenario.yaml (as run, with its seed),
-events.jsonl, attempts/<task>/<n>/{stdout,stderr}.log and report.json.
+state.json, completions.jsonl, events.jsonl, samples.jsonl, reaper.log,
+attempts/<task>/<n>/{stdout,stderr}.log, report.json, report.md, report.html and junit.xml.
 ${EXIT_CODES_HELP}`)
     .action(async (scenarioPath: string, opts: { seed?: string; runsDir: string; verbose?: boolean; reaper: boolean }) =>
       act(() =>

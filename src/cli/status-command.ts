@@ -44,6 +44,8 @@ export async function statusCommand(options: StatusOptions, io: CliIo): Promise<
   }
   const runDir = options.run.includes('/') ? resolve(options.run) : join(runsDir, options.run);
   const state = await readRunState(join(runDir, 'state.json'));
+  // The run's own daemon (a private one has its own socket).
+  const runDocker = state.daemonHost ? await connectDocker({ host: state.daemonHost }).catch(() => undefined) : docker;
   io.out(`run ${state.runId}: scenario ${state.scenario.name}, seed ${state.seed}, ${controllerState(state)}`);
   const byStatus = new Map<string, string[]>();
   for (const [id, task] of Object.entries(state.tasks)) byStatus.set(task.status, [...(byStatus.get(task.status) ?? []), id]);
@@ -54,6 +56,6 @@ export async function statusCommand(options: StatusOptions, io: CliIo): Promise<
       io.out(`  ${id}#${a.attempt} ${(a.outcome ?? a.status).padEnd(10)} ${a.containerId.slice(0, 12) || '-'} ${a.exitCode !== null ? `exit ${a.exitCode}` : ''}${a.reason ? ` (${a.reason})` : ''}`);
     }
   }
-  io.out(`resources: ${await liveContainers(docker, state.runId)}`);
+  io.out(`resources: ${await liveContainers(runDocker, state.runId)}`);
   return ExitCode.ok;
 }

@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { preflightFaults, randomSeed } from '../chaos/index.js';
-import { startPrivateDaemon, type PrivateDaemon } from '../daemon/index.js';
+import { removePrivateDaemonRoot, startPrivateDaemon, type PrivateDaemon } from '../daemon/index.js';
 import { connectDocker, ImageNotFoundError, type DaemonVersion, type DockerClient } from '../docker/index.js';
 import { buildWorkerImage, WORKER_IMAGE_REPOSITORY } from '../images/index.js';
 import type { RunReport } from '../report/index.js';
@@ -55,6 +55,8 @@ export interface RunResult {
   /** `.keelhaul/runs/<run-id>` (absolute). */
   readonly runDir: string;
   readonly reportPath: string;
+  /** The run ended without finishing (its daemon did not come back in time): `resumeRun` can finish it. */
+  readonly resumable: boolean;
 }
 
 /** Run ids sort by start time: `20261122-101530-3fa9` (UTC), plus 16 random bits. */
@@ -115,7 +117,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<RunResul
   await preflightFaults(scenario.faults);
   if (scenario.daemon.mode === 'private') return runOnPrivateDaemon(options, { seed, startedAtMs, runId, image });
   const daemon = await checkImage(docker, image);
-  return startRun(options, docker, daemon, { seed, startedAtMs, runId, image, privateDaemon: undefined });
+  return startRun(options, docker, daemon, { seed, startedAtMs, runId, image, privateDaemon: undefined, ownsDaemon: false });
 }
 
 /** Host string for `connectDocker({host})` from a client's endpoint (a socket path or tcp://). */
@@ -139,15 +141,18 @@ async function runOnPrivateDaemon(
     });
   }
   const owned = options.privateDaemon === undefined;
+  let result: RunResult | undefined;
   const daemon = options.privateDaemon ?? (await startPrivateDaemon({ liveRestore: scenario.daemon.liveRestore, name: `r${ids.runId.slice(-4)}` }));
   try {
     if (!owned && daemon.liveRestore !== scenario.daemon.liveRestore) await daemon.setLiveRestore(scenario.daemon.liveRestore);
     const docker = await daemon.connect();
     await buildWorkerImage(docker, { tag: ids.image });
     const version = await checkImage(docker, ids.image);
-    return await startRun({ ...options, docker }, docker, version, { ...ids, privateDaemon: daemon });
+    result = await startRun({ ...options, docker }, docker, version, { ...ids, privateDaemon: daemon, ownsDaemon: owned });
+    return result;
   } finally {
-    if (owned) await daemon.remove();
+    // A resumable run keeps its daemon for `resume` (or its reaper, which removes both).
+    if (owned && !result?.resumable) await daemon.remove();
   }
 }
 
@@ -155,7 +160,7 @@ async function startRun(
   options: RunScenarioOptions,
   docker: DockerClient,
   daemon: DaemonVersion,
-  ids: { seed: number; startedAtMs: number; runId: string; image: string; privateDaemon: PrivateDaemon | undefined },
+  ids: { seed: number; startedAtMs: number; runId: string; image: string; privateDaemon: PrivateDaemon | undefined; ownsDaemon: boolean },
 ): Promise<RunResult> {
   const { scenario } = options;
   const { seed, runId, image } = ids;
@@ -183,7 +188,8 @@ async function startRun(
     controllers: [controller],
     networkName: null,
     daemonHost: hostOf(docker),
-    privateDaemonRoot: ids.privateDaemon?.rootDir ?? null,
+    // Only a daemon keelhaul started is keelhaul's to remove (by a resume or the reaper).
+    privateDaemonRoot: ids.ownsDaemon ? (ids.privateDaemon?.rootDir ?? null) : null,
     tasks: Object.fromEntries(scenario.tasks.map((t) => [t.id, { status: 'pending', attempts: [] }])),
     faults: [],
     reaper: null,
@@ -241,5 +247,10 @@ export async function resumeRun(options: ResumeRunOptions): Promise<RunResult> {
     s.controllers.push(controller);
     if (s.status === 'reaped') s.status = 'running';
   });
-  return executeRun({ ...options, docker, scenario, runDir, store, daemon, resumed: true, daemonHandle: undefined });
+  const result = await executeRun({ ...options, docker, scenario, runDir, store, daemon, resumed: true, daemonHandle: undefined });
+  // The run's private daemon outlived its first controller; once the run is finished, it goes.
+  if (state.privateDaemonRoot && !result.resumable && !options.privateDaemon) {
+    await removePrivateDaemonRoot(state.privateDaemonRoot).catch(() => undefined);
+  }
+  return result;
 }

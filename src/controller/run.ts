@@ -357,7 +357,8 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     record.completedEvents = p.completedEvents;
     record.completedAt = p.completedAt ?? null;
     record.interfaces = p.interfaces ?? null;
-    const judged = hung && record.exitCode !== 0
+    // task.completed is the commit point even for an attempt that went silent afterwards.
+    const judged = hung && record.exitCode !== 0 && p.completedEvents === 0
       ? { outcome: 'hung' as const, reason: `no event for ${timeoutMs} ms${injector.faultsTargeting(handle.id).length ? ` (fault ${injector.faultsTargeting(handle.id).join(', ')})` : ''}` }
       : judge(record, p, injector.faultsTargeting(handle.id), outputMayBeLost);
     record.outcome = judged.outcome;
@@ -830,10 +831,11 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     if (!outageGaveUp) s.status = 'finished';
     s.faults = [...records];
   });
-  if (state.reaper) stopReaper(state.reaper.pid, runDir);
+  // A run given up on a lost daemon stays resumable: its reaper keeps watching it.
+  if (state.reaper && !outageGaveUp) stopReaper(state.reaper.pid, runDir);
   log.emit({ type: 'run.finished', status, durationMs: report.durationMs, reportPath });
   await log.close();
   // After close: events.jsonl is flushed and ends with run.finished, which the timeline reads.
   await writeRunReports(runDir, report, { formats: ['md', 'html', 'junit'] });
-  return { report, runDir, reportPath };
+  return { report, runDir, reportPath, resumable: outageGaveUp };
 }

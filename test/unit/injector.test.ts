@@ -472,3 +472,16 @@ describe('injector: time triggers', () => {
     await injector.stop();
   });
 });
+
+describe('injector: probability', () => {
+  it('injector: a firing whose probability draw says no is recorded as skipped and emitted as fault.skipped, acting on nothing', async () => {
+    const docker = fakeDocker([container('c1', 't-01', 1)]);
+    const { injector, events } = makeInjector([killFault({ on: { event: 'task.started', nth: 1 }, probability: 0 })], docker);
+    injector.start();
+    injector.observe(workerEvent('task.started', 't-01'));
+    await injector.stop();
+    expect(docker.kills).toEqual([]);
+    expect(injector.records[0]).toMatchObject({ status: 'skipped' });
+    expect(events.map((e) => e.type)).toEqual(['fault.skipped']);
+  });
+});
