@@ -80,6 +80,11 @@ export interface RunFacts {
   };
 }
 
+/** The attempt reported task.completed no later than the fault fired (so the fault came too late to matter). */
+function completedBeforeFault(attempt: AttemptFacts, fault: FaultFacts): boolean {
+  return attempt.completedAt !== undefined && fault.firedAt !== undefined && Date.parse(attempt.completedAt) <= Date.parse(fault.firedAt);
+}
+
 /** Every task ended with a completed attempt. */
 export function checkAllCompleted(facts: RunFacts): CheckResult {
   const done = new Set(facts.attempts.filter((a) => a.outcome === 'completed').map((a) => a.task));
@@ -158,9 +163,7 @@ export function checkKilledAttemptsRecover(facts: RunFacts): CheckResult {
       const label = `${attempt.task} attempt ${attempt.attempt}`;
       // A kill that lands as the worker exits after reporting task.completed finds nothing
       // left to kill (exit 0); a worker that completed only after the kill was not killed at all.
-      const completedBefore =
-        attempt.completedAt !== undefined && fault.firedAt !== undefined && Date.parse(attempt.completedAt) <= Date.parse(fault.firedAt);
-      if (fault.signal === 'SIGKILL' && attempt.exitCode !== 137 && !(attempt.exitCode === 0 && completedBefore)) {
+      if (fault.signal === 'SIGKILL' && attempt.exitCode !== 137 && !(attempt.exitCode === 0 && completedBeforeFault(attempt, fault))) {
         evidence.push(`${label}: exit ${attempt.exitCode ?? 'unknown'}, expected 137 after SIGKILL${attempt.completedAt ? ` (task.completed at ${attempt.completedAt}, fault at ${fault.firedAt ?? '?'})` : ''}`);
       }
       // The attempt itself counts when it reported task.completed before the kill landed.
@@ -196,9 +199,7 @@ export function checkDisruptedTasksRecover(facts: RunFacts): CheckResult {
       hit += 1;
       const label = `${attempt.task} attempt ${attempt.attempt} (${fault.faultId}, ${fault.kind})`;
       // As with a kill: a stop that lands as the worker exits after task.completed finds it done.
-      const completedBefore =
-        attempt.completedAt !== undefined && fault.firedAt !== undefined && Date.parse(attempt.completedAt) <= Date.parse(fault.firedAt);
-      if (fault.kind === 'stop' && attempt.exitCode !== 143 && attempt.exitCode !== 137 && !(attempt.exitCode === 0 && completedBefore)) {
+      if (fault.kind === 'stop' && attempt.exitCode !== 143 && attempt.exitCode !== 137 && !(attempt.exitCode === 0 && completedBeforeFault(attempt, fault))) {
         evidence.push(`${label}: exit ${attempt.exitCode ?? 'unknown'}, expected 143 or 137 after a stop`);
       }
       const recovered = facts.attempts.some((a) => a.task === attempt.task && a.attempt >= attempt.attempt && a.outcome === 'completed');

@@ -508,10 +508,17 @@ class DockerodeClient implements DockerClient {
     const stream = await this.#call('attach container', `container ${id}`, () =>
       this.#docker.getContainer(id).attach({ stream: true, stdout: true, stderr: true, logs: true }),
     );
+    return this.#demux(stream);
+  }
+
+  /**
+   * Splits a multiplexed stream (no TTY: 8-byte frame headers, see
+   * https://docs.docker.com/engine/api/v1.41/#operation/ContainerAttach "Stream format")
+   * into stdout and stderr, which end when it ends, closes or fails (a daemon going away).
+   */
+  #demux(stream: NodeJS.ReadableStream): ContainerOutput {
     const stdout = new PassThrough();
     const stderr = new PassThrough();
-    // Without a TTY the attach stream is multiplexed (8-byte frame headers); see
-    // https://docs.docker.com/engine/api/v1.41/#operation/ContainerAttach "Stream format".
     this.#docker.modem.demuxStream(stream, stdout, stderr);
     const end = (): void => {
       stdout.end();
@@ -525,9 +532,9 @@ class DockerodeClient implements DockerClient {
 
   async containerLogs(id: string, options: { follow: boolean }): Promise<ContainerOutput> {
     const container = this.#docker.getContainer(id);
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
     if (!options.follow) {
+      const stdout = new PassThrough();
+      const stderr = new PassThrough();
       // Without follow dockerode resolves with the whole multiplexed body as a Buffer.
       const body = (await this.#call('container logs', `container ${id}`, () =>
         container.logs({ follow: false, stdout: true, stderr: true }),
@@ -538,15 +545,7 @@ class DockerodeClient implements DockerClient {
     const stream = await this.#call('container logs', `container ${id}`, () =>
       container.logs({ follow: true, stdout: true, stderr: true }),
     );
-    this.#docker.modem.demuxStream(stream, stdout, stderr);
-    const end = (): void => {
-      stdout.end();
-      stderr.end();
-    };
-    stream.on('end', end);
-    stream.on('close', end);
-    stream.on('error', end);
-    return { stdout, stderr };
+    return this.#demux(stream);
   }
 
   async startContainer(id: string): Promise<void> {
