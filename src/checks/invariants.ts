@@ -295,6 +295,26 @@ export function checkExpectedFailures(facts: RunFacts): CheckResult {
   };
 }
 
+/**
+ * Before cleanup, state.json and the daemon agree: every attempt container the state
+ * records is on the daemon, and every worker container with the run's label is in the state.
+ */
+export function checkStateMatchesDaemon(recorded: readonly string[], onDaemon: readonly string[] | undefined): CheckResult | undefined {
+  if (onDaemon === undefined) return undefined;
+  const daemon = new Set(onDaemon);
+  const state = new Set(recorded);
+  const missing = recorded.filter((id) => !daemon.has(id)).map((id) => `${id.slice(0, 12)}: in state.json, not on the daemon`);
+  const unknown = onDaemon.filter((id) => !state.has(id)).map((id) => `${id.slice(0, 12)}: on the daemon, not in state.json`);
+  const evidence = [...missing, ...unknown];
+  return {
+    name: 'state-matches-daemon',
+    ok: evidence.length === 0,
+    expected: 'the attempt containers in state.json are exactly the worker containers a label query finds before cleanup',
+    observed: evidence.length === 0 ? `${recorded.length} container(s), the same on both sides` : `${evidence.length} difference(s)`,
+    evidence,
+  };
+}
+
 /** A label query after cleanup finds no container, network or volume with the run label. */
 export function checkNoLeaks(facts: RunFacts): CheckResult {
   const { containers, networks, volumes } = facts.leaks;

@@ -3,7 +3,14 @@ import { join } from 'node:path';
 import PQueue from 'p-queue';
 import { DockerBackend, type AttemptHandle, type AttemptObserver, type AttemptTask } from '../backends/index.js';
 import { createSeededRandom, describeTrigger, faultId, Injector, type PartitionCheck } from '../chaos/index.js';
-import { runChecks, type AttemptFacts, type CheckResult, type FaultFacts } from '../checks/index.js';
+import {
+  checkEventSchema,
+  checkStateMatchesDaemon,
+  runChecks,
+  type AttemptFacts,
+  type CheckResult,
+  type FaultFacts,
+} from '../checks/index.js';
 import {
   subscribeEvents,
   DaemonUnavailableError,
@@ -27,7 +34,7 @@ import { keelhaulVersion } from '../version.js';
 import type { WorkerEvent } from '../worker/events.js';
 import { findRunResources, removeRunResources, type CleanupResult, type LeakReport } from './cleanup.js';
 import type { RunHooks, RunResult } from './controller.js';
-import { EventLog, type AttemptOutcome } from './events.js';
+import { EventLog, type AttemptOutcome, type RunEvent } from './events.js';
 import { CompletionLedger } from './ledger.js';
 import { isReaperOf, startReaper, stopReaper } from './reaper.js';
 import { AttemptFailedError, runWithRetry } from './retry.js';
@@ -615,6 +622,10 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
 
   let cleanup: CleanupResult | null = null;
   let leaks: LeakReport = { containers: [], networks: [], volumes: [] };
+  let workersOnDaemon: string[] | undefined;
+  // Every event this controller recorded, for the event-schema check.
+  const recorded: RunEvent[] = [];
+  log.subscribe((event) => recorded.push(event));
   const reaperEnabled = options.reaper ?? scenario.reaper.enabled;
   try {
     if (reaperEnabled && state.reaper && isReaperOf(state.reaper.pid, runDir)) {
@@ -702,6 +713,10 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     await injector.stop();
     resources = await monitor.stop();
     try {
+      if (!outageGaveUp) {
+        const workers = await docker.listContainers({ labels: { [Label.run]: runId, [Label.role]: 'worker' }, all: true });
+        workersOnDaemon = workers.map((c) => c.id);
+      }
       cleanup = await removeRunResources(docker, runId);
       log.emit({ type: 'cleanup.finished', ...cleanup, errors: [...cleanup.errors] });
       leaks = await findRunResources(docker, runId);
@@ -763,6 +778,13 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     partitionChecks,
     expect: scenario.expect,
   });
+  const stateCheck = checkStateMatchesDaemon(
+    // A lost attempt's container is gone by definition (reaped, removed by hand).
+    allAttempts.filter((a) => a.containerId && a.outcome !== 'lost').map((a) => a.containerId),
+    workersOnDaemon,
+  );
+  if (stateCheck) checks.push(stateCheck);
+  checks.push(checkEventSchema(recorded));
   for (const check of checks) {
     log.emit({ type: 'check.result', name: check.name, ok: check.ok, expected: check.expected, observed: check.observed });
   }

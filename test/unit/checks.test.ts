@@ -286,3 +286,24 @@ describe('checks: runChecks', () => {
     expect(results.filter((r) => !r.ok).map((r) => r.name)).toEqual(['no-leaks']);
   });
 });
+
+describe('checks: state-matches-daemon and event-schema', () => {
+  it('checks: state-matches-daemon fails both ways, naming the containers', async () => {
+    const { checkStateMatchesDaemon } = await import('../../src/checks/index.js');
+    expect(checkStateMatchesDaemon(['aaa', 'bbb'], ['aaa', 'bbb'])?.ok).toBe(true);
+    const r = checkStateMatchesDaemon(['aaa', 'bbb'], ['bbb', 'ccc'])!;
+    expect(r.ok).toBe(false);
+    expect(r.evidence).toEqual(['aaa: in state.json, not on the daemon', 'ccc: on the daemon, not in state.json']);
+    expect(checkStateMatchesDaemon(['aaa'], undefined)).toBeUndefined();
+  });
+
+  it('checks: event-schema passes valid events and fails an event of an unknown type or with a missing field', async () => {
+    const { checkEventSchema } = await import('../../src/checks/index.js');
+    const ok = { ts: '2026-01-01T00:00:00.000Z', run: 'r', type: 'run.aborted', reason: 'x' };
+    expect(checkEventSchema([ok]).ok).toBe(true);
+    const r = checkEventSchema([ok, { ...ok, type: 'run.exploded' }, { ts: ok.ts, run: 'r', type: 'run.aborted' }]);
+    expect(r.ok).toBe(false);
+    expect(r.evidence).toHaveLength(2);
+    expect(r.observed).toBe('1 of 3 events valid');
+  });
+});
