@@ -292,9 +292,10 @@ export class DockerBackend implements WorkerBackend {
         await stream.drained;
         delivered = Math.max(delivered, stream.lines());
         let info = await this.#inspectThroughOutage(id);
-        if (info.state.running) {
-          // The stream can close a moment before State.Running turns false at a normal exit.
-          await sleep(150);
+        // The stream can close a moment before State.Running turns false at a normal exit:
+        // look again briefly before deciding the container still runs.
+        for (let i = 0; i < 6 && info.state.running; i++) {
+          await sleep(25);
           info = await this.#inspectThroughOutage(id);
         }
         if (!info.state.running && this.#options.isRestarting?.(id)) {

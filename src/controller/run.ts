@@ -245,6 +245,22 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   const partitionChecks: PartitionCheck[] = [];
   /** Containers the daemon reported an `oom` event for. */
   const oomSeen = new Set<string>();
+  /** Containers whose `die` event arrived, and waiters for the others. */
+  const dieSeen = new Set<string>();
+  const dieWaiters = new Map<string, () => void>();
+  const waitForDie = (id: string, timeoutMs: number): Promise<void> =>
+    dieSeen.has(id)
+      ? Promise.resolve()
+      : new Promise((resolve) => {
+          const timer = setTimeout(() => {
+            dieWaiters.delete(id);
+            resolve();
+          }, timeoutMs);
+          dieWaiters.set(id, () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
   /** Re-arms an attempt's heartbeat watch; keyed `task#attempt`. */
   const heartbeatWatches = new Map<string, () => void>();
   const taskOutcomes = new Map<string, { outcome: 'completed' | 'failed'; attempts: number }>();
@@ -357,7 +373,8 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     // The OOMKilled flag can miss an OOM kill that the daemon's `oom` event reports (cgroup
     // v1 notifies separately from the exit): give that event a moment to arrive.
     if (record.exitCode === 137 && !record.oomKilled && injector.faultsTargeting(handle.id).length === 0) {
-      if (!oomSeen.has(handle.id)) await sleep(300);
+      // The daemon sends `oom` before `die`: once its `die` is in, no `oom` is coming.
+      await waitForDie(handle.id, 300);
       if (oomSeen.has(handle.id)) record.oomKilled = true;
     }
     const p = progressOf(taskId, record.attempt);
@@ -576,6 +593,11 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     onEvent: (e) => {
       if (!RECORDED.has(e.action)) return;
       if (e.action === 'oom') oomSeen.add(e.containerId);
+      if (e.action === 'die') {
+        dieSeen.add(e.containerId);
+        dieWaiters.get(e.containerId)?.();
+        dieWaiters.delete(e.containerId);
+      }
       const task = e.labels[Label.task];
       const attempt = e.labels[Label.attempt];
       const role = e.labels[Label.role];
