@@ -1,0 +1,146 @@
+// 2. Sustained attempts/s: N one-step tasks at concurrency c. keelhaul: runScenario() called
+// → cleanup.finished (every attempt ran, was judged, and its container and volume are
+// removed). Raw dockerode, same c (p-queue): per task volume create → create → start → wait
+// → remove container → remove volume. Both windows hold the same work: launch, run to exit,
+// removal. Rate = N ÷ window.
+import PQueue from 'p-queue';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { instrument } from '../lib/instrument.mjs';
+import { runAll } from '../lib/queue.mjs';
+import { hardenedCreateOptions, ignoreGone, RUN_LABEL, round, summarize, wallNow, workerEnv, workerTask } from '../lib/common.mjs';
+
+const STEPS = [{ progress: 1 }];
+
+async function keelhaulOnce(ctx, inst, n, c) {
+  const scenario = ctx.validateScenario(ctx.scenario({ count: n, steps: STEPS, concurrency: c }), '<bench throughput>');
+  inst.reset();
+  let lastFinished = 0;
+  let cleaned;
+  let completed = 0;
+  const t0 = wallNow();
+  const result = await ctx.runScenario({
+    scenario,
+    docker: inst.client,
+    runsDir: ctx.runsDir,
+    reaper: false,
+    onEvent: (e) => {
+      if (e.type === 'run.started') ctx.runIds.add(e.run);
+      if (e.type === 'task.finished') {
+        lastFinished = wallNow();
+        if (e.outcome === 'completed') completed += 1;
+      }
+      if (e.type === 'cleanup.finished') cleaned = wallNow();
+    },
+  });
+  const t1 = wallNow();
+  if (completed !== n) throw new Error(`throughput: run ${result.report.runId} completed ${completed} of ${n} tasks (${result.report.error ?? result.report.status})`);
+  const stateText = await readFile(join(result.runDir, 'state.json'), 'utf8');
+  const state = JSON.parse(stateText);
+  const perMethod = {};
+  for (const call of inst.calls) perMethod[call.method] = (perMethod[call.method] ?? 0) + 1;
+  return {
+    rate: n / ((cleaned - t0) / 1000),
+    rateToLastTask: n / ((lastFinished - t0) / 1000),
+    cleanupMs: cleaned - lastFinished,
+    runMs: t1 - t0,
+    stateWrites: state.revision,
+    stateText,
+    runDir: result.runDir,
+    callsPerMethod: perMethod,
+  };
+}
+
+async function rawOnce(ctx, n, c, tag) {
+  const { raw, benchId, image } = ctx;
+  const labels = { [RUN_LABEL]: benchId, 'dev.keelhaul.role': 'worker' };
+  const queue = new PQueue({ concurrency: c });
+  const t0 = wallNow();
+  // On a failure, start no further job (p-queue would go on with the rest).
+  await runAll(queue,
+    Array.from({ length: n }, (_, i) => async () => {
+      const taskId = `t-${String(i + 1).padStart(2, '0')}`;
+      const name = `khb-${benchId}-tp-${tag}-${taskId}`;
+      await raw.createVolume({ Name: name, Labels: labels });
+      const container = await raw.createContainer(
+        hardenedCreateOptions({ name, image, labels, volume: name, env: workerEnv({ runId: benchId, taskId, task: workerTask(taskId, STEPS) }) }),
+      );
+      await container.start();
+      const { StatusCode } = await container.wait();
+      if (StatusCode !== 0) throw new Error(`throughput baseline: ${name} exited ${StatusCode}`);
+      await ignoreGone(container.remove({ force: true }));
+      await ignoreGone(raw.getVolume(name).remove());
+    }),
+  );
+  return { rate: n / ((wallNow() - t0) / 1000) };
+}
+
+/** What one state.json write (write, fsync, rename, directory fsync) costs here, for a state of this size. */
+async function stateWriteCost(ctx, runDir, text) {
+  const { writeFileAtomic } = await import(join(ctx.root, 'dist', 'src', 'report', 'atomic-file.js'));
+  const path = join(runDir, 'bench-state-copy.json');
+  const ms = [];
+  for (let i = 0; i < 20; i++) {
+    const t = wallNow();
+    await writeFileAtomic(path, text);
+    ms.push(wallNow() - t);
+  }
+  return { bytes: Buffer.byteLength(text), ms: summarize(ms) };
+}
+
+export async function benchThroughput(ctx) {
+  const n = ctx.quick ? 12 : 50;
+  const reps = 3;
+  const levels = ctx.quick ? [1, 4, 8] : [1, 4, 8, 16];
+  const inst = instrument(ctx.kh);
+  ctx.log(`throughput: ${n} tasks at concurrency ${levels.join(', ')}, ${reps} alternating repetitions each, after a warm-up`);
+  await keelhaulOnce(ctx, inst, 4, 2);
+  await rawOnce(ctx, 4, 2, 'warm');
+  const out = [];
+  for (const c of levels) {
+    const kh = [];
+    const base = [];
+    const extra = [];
+    for (let r = 0; r < reps; r++) {
+      const order = r % 2 === 0 ? ['kh', 'raw'] : ['raw', 'kh'];
+      for (const side of order) {
+        if (side === 'kh') {
+          const x = await keelhaulOnce(ctx, inst, n, c);
+          kh.push(x.rate);
+          extra.push(x);
+        } else {
+          base.push((await rawOnce(ctx, n, c, `c${c}r${r}`)).rate);
+        }
+      }
+      ctx.log(`throughput c=${c} rep ${r + 1}: keelhaul ${kh.at(-1).toFixed(2)}/s, raw ${base.at(-1).toFixed(2)}/s`);
+    }
+    const k = summarize(kh);
+    const b = summarize(base);
+    const calls = extra[0].callsPerMethod;
+    const writeCost = await stateWriteCost(ctx, extra[0].runDir, extra[0].stateText);
+    out.push({
+      id: `throughput-c${c}`,
+      title: `Sustained attempts/s, ${n} tasks, concurrency ${c}`,
+      unit: 'attempts/s',
+      better: 'higher',
+      subject: 'keelhaul',
+      baselineName: 'raw dockerode (p-queue)',
+      keelhaul: k,
+      baseline: b,
+      ratio: round(k.median / b.median, 3),
+      ...(c === 8 ? { target: { op: '>=', value: 0.95 } } : {}),
+      details: {
+        tasks: n,
+        concurrency: c,
+        keelhaulRateToLastTaskFinished: summarize(extra.map((x) => x.rateToLastTask)),
+        keelhaulEndCleanupMs: summarize(extra.map((x) => x.cleanupMs)),
+        keelhaulWholeRunMs: summarize(extra.map((x) => x.runMs)),
+        stateJsonWritesPerAttempt: round(extra[0].stateWrites / n, 2),
+        stateJsonBytes: writeCost.bytes,
+        stateJsonAtomicWriteMs: writeCost.ms,
+        dockerCallsPerAttempt: Object.fromEntries(Object.entries(calls).map(([m, count]) => [m, round(count / n, 2)])),
+      },
+    });
+  }
+  return out;
+}
