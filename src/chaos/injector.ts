@@ -110,6 +110,7 @@ export class Injector {
   readonly #undos = new Map<Undo, { timer: NodeJS.Timeout; run: () => Promise<void> }>();
   #startedAt = 0;
   #stopped = false;
+  readonly #beforeAct: ((record: FaultRecord) => Promise<void>) | undefined;
 
   constructor(options: {
     faults: readonly FaultSpec[];
@@ -122,12 +123,22 @@ export class Injector {
      * and the worker events seen before, which prime the `on` triggers' counters.
      */
     resume?: { records: readonly FaultRecord[]; priorEvents: readonly WorkerEvent[] };
+    /**
+     * Called, and awaited, right before a fault acts on a target, with the record as it
+     * will stand if the action succeeds: the controller makes it durable first, so a
+     * controller that dies mid-fault still knows after a resume that the fault fired and
+     * whom it hit (a write-ahead record).
+     */
+    beforeAct?: (record: FaultRecord) => Promise<void>;
   }) {
+    this.#beforeAct = options.beforeAct;
     this.#docker = options.context.docker;
     this.#context = options.context;
     this.#runId = options.runId;
     this.#emit = options.emit;
-    this.#records.push(...(options.resume?.records ?? []));
+    // A write-ahead record and the final one share their id: the last one stands.
+    const byId = new Map((options.resume?.records ?? []).map((r) => [r.faultId, r]));
+    this.#records.push(...byId.values());
     for (const record of this.#records) {
       for (const t of record.targets) this.#note(t.containerId, record.faultId);
     }
@@ -310,6 +321,7 @@ export class Injector {
             this.#note(target.containerId, fault.id);
             if (fault.spec.kind === 'restart') this.#restarting.add(target.containerId);
             try {
+              await this.#beforeAct?.({ ...base, targets: [...hit.map((h) => h.target), target], status: 'injected' });
               hit.push({ target, undo: await applyFault(fault.spec, target.containerId, this.#context) });
               break;
             } catch (error) {
@@ -354,6 +366,7 @@ export class Injector {
   /** A daemon fault: its target is the run's daemon, not containers; the undo (start again) comes after `downMs`. */
   async #runDaemonFault(fault: ArmedFault, id: string, base: Omit<FaultRecord, 'targets' | 'status'>): Promise<void> {
     try {
+      await this.#beforeAct?.({ ...base, targets: [], status: 'injected' });
       const undo = await applyFault(fault.spec, 'daemon', this.#context);
       const record: FaultRecord = { ...base, targets: [], status: 'injected' };
       this.#records.push(record);

@@ -310,6 +310,13 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       }).catch(() => undefined);
     },
     ...(resumed ? { resume: { records: state.faults, priorEvents: prior.map((p) => p.event) } } : {}),
+    beforeAct: async (pending) => {
+      await store
+        .update((s) => {
+          s.faults = [...injector.records.filter((r) => r.faultId !== pending.faultId), pending];
+        })
+        .catch(() => undefined);
+    },
   });
 
   const save = (): Promise<void> =>

@@ -111,8 +111,8 @@ describe('controller crash (docker)', () => {
         expect(resume.status).toBe(2);
         expect(resume.stderr).toMatch(/already finished/);
       } else {
-        expect(resume.stderr).toBe('');
-        expect(resume.status).toBe(0);
+        expect(resume.stderr, resume.stdout).toBe('');
+        expect(resume.status, resume.stdout).toBe(0);
       }
       const report = JSON.parse(await readFile(join(runDir, 'report.json'), 'utf8')) as RunReport;
       expect(report.status).toBe('passed');
