@@ -181,6 +181,22 @@ async function main() {
     validateScenario,
     removeRunResources,
     scenario: (opts) => scenarioInput({ name: benchId, ...opts }),
+    /**
+     * runScenario on `client` with the bench's run directory, no reaper, and every run id
+     * recorded for the final sweep; `onEvent` sees every event after that.
+     */
+    runKeelhaul: (scenario, client, onEvent, extra = {}) =>
+      runScenario({
+        scenario,
+        docker: client,
+        runsDir,
+        reaper: false,
+        ...extra,
+        onEvent: (e) => {
+          if (e.type === 'run.started') runIds.add(e.run);
+          onEvent(e);
+        },
+      }),
     log: (msg) => console.error(`[${((wallNow() - startedAt) / 1000).toFixed(1).padStart(6)} s] ${msg}`),
   };
   ctx.log(`bench ${benchId} (${args.quick ? 'quick' : 'full'}): ${args.only.join(', ')}; keelhaul runs in ${runsDir}`);

@@ -67,13 +67,7 @@ export async function benchDetect(ctx) {
   let allStarted;
   const allStartedP = new Promise((resolve) => (allStarted = resolve));
   const events = await followDieEvents(ctx.raw, ctx.benchId);
-  const run = ctx.runScenario({
-    scenario,
-    docker: inst.client,
-    runsDir: ctx.runsDir,
-    reaper: false,
-    onEvent: (e) => {
-      if (e.type === 'run.started') ctx.runIds.add(e.run);
+  const run = ctx.runKeelhaul(scenario, inst.client, (e) => {
       if (e.type === 'attempt.running') containerOf.set(e.task, e.containerId);
       if (e.type === 'worker.event' && e.event.type === 'task.started' && ++started === k) allStarted();
       if (e.type === 'attempt.exited') {
@@ -81,7 +75,6 @@ export async function benchDetect(ctx) {
         exited.set(e.containerId, { ms: t, exitCode: e.exitCode, outcome: e.outcome });
         waiters.get(e.containerId)?.(t);
       }
-    },
   });
   const kills = [];
   try {

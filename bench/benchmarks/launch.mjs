@@ -12,16 +12,9 @@ async function keelhaulOnce(ctx, inst) {
   let running;
   let exited;
   const t0 = wallNow();
-  const result = await ctx.runScenario({
-    scenario,
-    docker: inst.client,
-    runsDir: ctx.runsDir,
-    reaper: false,
-    onEvent: (e) => {
-      if (e.type === 'run.started') ctx.runIds.add(e.run);
+  const result = await ctx.runKeelhaul(scenario, inst.client, (e) => {
       if (e.type === 'attempt.running' && running === undefined) running = wallNow();
       if (e.type === 'attempt.exited' && exited === undefined) exited = wallNow();
-    },
   });
   const t1 = wallNow();
   if (running === undefined) throw new Error(`launch: run ${result.report.runId} emitted no attempt.running (status ${result.report.status}: ${result.report.error ?? ''})`);

@@ -49,21 +49,13 @@ export async function benchRecovery(ctx) {
   const replacement = new Map();
   let started = 0;
   const allStarted = deferred();
-  const run = ctx.runScenario({
-    scenario,
-    docker: inst.client,
-    runsDir: ctx.runsDir,
-    reaper: false,
-    signal: abort.signal,
-    onEvent: (e) => {
-      if (e.type === 'run.started') ctx.runIds.add(e.run);
+  const run = ctx.runKeelhaul(scenario, inst.client, (e) => {
       if (e.type === 'attempt.running' && e.attempt === 1) firstOf.set(e.task, e.containerId);
       if (e.type === 'attempt.exited' && e.attempt === 1) mark(e.task, 'exited');
       if (e.type === 'attempt.retrying') mark(e.task, 'retrying');
       if (e.type === 'attempt.running' && e.attempt === 2) replacement.get(e.task)?.resolve(wallNow());
       if (e.type === 'worker.event' && e.event.type === 'task.started' && e.attempt === 1 && ++started === k) allStarted.resolve();
-    },
-  });
+  }, { signal: abort.signal });
 
   // Raw side.
   const rawSide = [];

@@ -19,19 +19,12 @@ async function keelhaulOnce(ctx, inst, n, c) {
   let cleaned;
   let completed = 0;
   const t0 = wallNow();
-  const result = await ctx.runScenario({
-    scenario,
-    docker: inst.client,
-    runsDir: ctx.runsDir,
-    reaper: false,
-    onEvent: (e) => {
-      if (e.type === 'run.started') ctx.runIds.add(e.run);
+  const result = await ctx.runKeelhaul(scenario, inst.client, (e) => {
       if (e.type === 'task.finished') {
         lastFinished = wallNow();
         if (e.outcome === 'completed') completed += 1;
       }
       if (e.type === 'cleanup.finished') cleaned = wallNow();
-    },
   });
   const t1 = wallNow();
   if (completed !== n) throw new Error(`throughput: run ${result.report.runId} completed ${completed} of ${n} tasks (${result.report.error ?? result.report.status})`);

@@ -5,7 +5,6 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   DaemonUnavailableError,
-  ImageNotFoundError,
   Label,
   labelsFor,
   type ContainerInfo,
@@ -97,21 +96,13 @@ export class DockerBackend implements WorkerBackend {
   }
 
   /**
-   * `existingNetwork`: a resumed run's network, reused when it still exists.
+   * Creates the per-run network when `network: internal`; `existingNetwork`: a resumed
+   * run's network, reused when it still exists. The image is checked by the controller,
+   * before anything of the run exists (controller.ts `checkImage`), not again here.
    *
-   * @throws {ImageNotFoundError} when the image is absent (no registry to pull from)
    * @throws {DaemonUnavailableError}
    */
   async prepare(options: { existingNetwork?: string } = {}): Promise<void> {
-    const image = await this.#docker.inspectImage(this.#options.image);
-    if (!image) {
-      throw new ImageNotFoundError(this.#options.image, {
-        operation: 'prepare run',
-        hint: this.#options.image.startsWith('keelhaul/worker:')
-          ? 'Build it with `keelhaul images build`.'
-          : 'Build or load it on this daemon first (nothing can be pulled here), or change `image:` in the scenario.',
-      });
-    }
     if (this.#options.network === 'internal') {
       const name = resourceName('kh', this.#options.run.runId);
       if (options.existingNetwork) {

@@ -73,8 +73,8 @@ export interface AttemptHandle {
 export interface WorkerBackend {
   readonly kind: 'docker' | 'local';
   /**
-   * Checks and creates what the run needs before any attempt (image present, per-run
-   * network). Throws before anything is started when the run cannot go ahead.
+   * Creates what the run needs before any attempt (the per-run network). The caller has
+   * checked that the image exists.
    */
   prepare(options?: { existingNetwork?: string }): Promise<void>;
   /** Launches one attempt; resolves once it runs. */
