@@ -55,6 +55,16 @@ export const stepSchema = z.union([
   z.strictObject({ fail: z.string().min(1) }),
   z.strictObject({ allocate: z.number().int().positive() }),
   z.strictObject({ exit: z.number().int().min(0).max(255) }),
+  /** Plain-text stdout (`bytes`) and/or `events` × `task.output`, at most `perSecond` (docs/worker-contract.md). */
+  z.strictObject({
+    flood: z
+      .strictObject({
+        bytes: byteSize.optional(),
+        events: z.number().int().nonnegative().optional(),
+        perSecond: z.number().int().positive().optional(),
+      })
+      .refine((f) => f.bytes !== undefined || f.events !== undefined, 'expected `bytes` or `events`'),
+  }),
 ]);
 export type Step = z.infer<typeof stepSchema>;
 

@@ -54,9 +54,25 @@ export interface TaskStartedEvent extends WorkerEventBase {
   steps?: number;
 }
 
+/**
+ * Agent usage for the work done since the worker's previous report (not a running total):
+ * the controller sums the reports per attempt, task and run. Optional on `task.progress`,
+ * `task.completed` and `task.failed`.
+ */
+export interface WorkerUsage {
+  /** Prompt tokens, an integer ≥ 0. */
+  tokensIn: number;
+  /** Completion tokens, an integer ≥ 0. */
+  tokensOut: number;
+  /** US dollars, ≥ 0. */
+  costUsd: number;
+}
+
 /** A `progress` step ran. */
 export interface TaskProgressEvent extends WorkerEventBase {
   type: 'task.progress';
+  /** Usage since the previous report. */
+  usage?: WorkerUsage;
   /** Fraction done, 0 … 1. Required. */
   fraction: number;
   /** Index of the progress step, 0-based. */
@@ -85,6 +101,8 @@ export interface WrittenFile {
 /** Terminal: every step ran. With exit code 0 this is a success. */
 export interface TaskCompletedEvent extends WorkerEventBase {
   type: 'task.completed';
+  /** Usage since the previous report. */
+  usage?: WorkerUsage;
   /** Milliseconds from `task.started` to completion. */
   durationMs?: number;
   /** The files written, one entry per path (the last write of a path wins). */
@@ -105,6 +123,8 @@ export type KnownFailureReason = 'disk_full' | 'invalid_task' | 'terminated' | '
 /** Terminal: the task did not complete. Followed by a non-zero exit. */
 export interface TaskFailedEvent extends WorkerEventBase {
   type: 'task.failed';
+  /** Usage since the previous report. */
+  usage?: WorkerUsage;
   /** Machine-readable reason; see {@link KnownFailureReason}. Required, non-empty. */
   reason: KnownFailureReason | (string & {});
   /** Human-readable detail. */
@@ -171,10 +191,19 @@ const isNonEmptyString = (v: unknown): v is string => typeof v === 'string' && v
 const isInt = (v: unknown, min: number): v is number => Number.isSafeInteger(v) && (v as number) >= min;
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
+/** True for a {@link WorkerUsage}: non-negative integer token counts and a non-negative cost. */
+export function isWorkerUsage(v: unknown): v is WorkerUsage {
+  return isObj(v) && isInt(v['tokensIn'], 0) && isInt(v['tokensOut'], 0) && isNum(v['costUsd']) && v['costUsd'] >= 0;
+}
+
 /** Returns why the known event's own fields are wrong, or undefined when they are fine. */
 function checkKnownFields(e: Obj): string | undefined {
   const optional = (field: string, ok: (v: unknown) => boolean, expected: string): string | undefined =>
     e[field] === undefined || ok(e[field]) ? undefined : `\`${field}\` must be ${expected}`;
+  const usage = optional('usage', isWorkerUsage, 'an object {tokensIn: integer ≥ 0, tokensOut: integer ≥ 0, costUsd: number ≥ 0}');
+  if (usage !== undefined && e['type'] !== undefined && ['task.progress', 'task.completed', 'task.failed'].includes(e['type'] as string)) {
+    return usage;
+  }
   switch (e['type']) {
     case 'task.started':
       return (

@@ -19,7 +19,10 @@ import {
   InvalidTaskError,
   createSeededBytes,
   parseWorkerTask,
+  roundUsd,
+  syntheticStepUsage,
   type Step,
+  type Usage,
   type WorkerTask,
 } from './task.js';
 
@@ -28,6 +31,9 @@ const CHUNK_BYTES = 64 * 1024;
 
 /** `allocate` takes memory in 64 MiB buffers: under Node's per-Buffer limit, and fine-grained. */
 const ALLOCATE_CHUNK_BYTES = 64 * 1024 * 1024;
+
+/** A flood step's plain-text lines are this long, newline included. */
+const FLOOD_LINE_BYTES = 1024;
 
 /** ENOSPC is errno 28 on Linux; libuv reports it negated. */
 const ENOSPC_ERRNO = -28;
@@ -104,6 +110,16 @@ let events: EventWriter | undefined;
 let heartbeat: NodeJS.Timeout | undefined;
 let ending = false;
 
+/** Usage of the steps run since the last event that reported usage (progress or terminal). */
+let pendingUsage: Usage = { tokensIn: 0, tokensOut: 0, costUsd: 0 };
+
+/** Returns the usage not yet reported and starts a new tally; undefined when there is none. */
+function takeUsage(): Usage | undefined {
+  const usage = pendingUsage;
+  pendingUsage = { tokensIn: 0, tokensOut: 0, costUsd: 0 };
+  return usage.tokensIn === 0 && usage.tokensOut === 0 ? undefined : usage;
+}
+
 /**
  * Ends the worker: stops heartbeats, emits the terminal event (if any), waits for stdout to
  * take it, then exits. Only the first call acts; later ones (a SIGTERM racing completion)
@@ -114,7 +130,10 @@ async function end(code: number, terminal?: { type: 'task.completed' | 'task.fai
   ending = true;
   if (heartbeat) clearInterval(heartbeat);
   if (events) {
-    if (terminal) await events.emitTerminal(terminal.type, terminal.fields);
+    if (terminal) {
+      const usage = takeUsage();
+      await events.emitTerminal(terminal.type, usage ? { ...terminal.fields, usage } : terminal.fields);
+    }
     await events.flush();
   }
   process.exit(code);
@@ -273,7 +292,8 @@ async function runStep(env: Environment, step: Step, index: number, files: Map<s
   } else if ('sleep' in step) {
     await sleep(step.sleep);
   } else if ('progress' in step) {
-    await events?.emit('task.progress', { step: index, steps, fraction: step.progress });
+    const usage = takeUsage();
+    await events?.emit('task.progress', { step: index, steps, fraction: step.progress, ...(usage ? { usage } : {}) });
   } else if ('fail' in step) {
     await failWith(EXIT.failed, { reason: step.fail, message: `step ${index} failed on purpose: ${step.fail}` });
   } else if ('allocate' in step) {
@@ -284,6 +304,39 @@ async function runStep(env: Environment, step: Step, index: number, files: Map<s
     if (heartbeat) clearInterval(heartbeat);
     await events?.flush();
     process.exit(step.exit);
+  } else if ('flood' in step) {
+    await flood(step.flood);
+  }
+}
+
+/** Writes one chunk to stdout and waits until the stream takes it (back-pressure, not buffering). */
+function writeStdout(chunk: string): Promise<void> {
+  return new Promise((done) => process.stdout.write(chunk, () => done()));
+}
+
+/** A `flood` step: plain-text lines, then numbered `task.output` events (docs/worker-contract.md). */
+async function flood(spec: { bytes?: number; events?: number; perSecond?: number }): Promise<void> {
+  const line = `${'flood '.repeat(FLOOD_LINE_BYTES / 4).slice(0, FLOOD_LINE_BYTES - 1)}\n`;
+  for (let left = spec.bytes ?? 0; left > 0; ) {
+    // 64 lines a write: few enough callbacks to be fast, small enough to stay a stream.
+    const lines = Math.min(64, Math.ceil(left / line.length));
+    let chunk = line.repeat(lines);
+    if (chunk.length > left) chunk = `${chunk.slice(0, left - 1)}\n`;
+    await events?.flush();
+    await writeStdout(chunk);
+    left -= chunk.length;
+  }
+  const count = spec.events ?? 0;
+  const startedAt = performance.now();
+  for (let index = 1; index <= count; index += 1) {
+    if (spec.perSecond !== undefined) {
+      const due = startedAt + ((index - 1) * 1000) / spec.perSecond;
+      const wait = due - performance.now();
+      if (wait > 1) await sleep(wait);
+    }
+    const written = events?.emit('task.output', { index });
+    // Await every 256th write so a fast loop still yields to back-pressure.
+    if (index % 256 === 0 || index === count) await written;
   }
 }
 
@@ -322,6 +375,12 @@ async function main(): Promise<void> {
   const files = new Map<string, WrittenFile>();
   for (const [index, step] of steps.entries()) {
     try {
+      const usage = syntheticStepUsage(env.seed, env.taskSpec.id, index);
+      pendingUsage = {
+        tokensIn: pendingUsage.tokensIn + usage.tokensIn,
+        tokensOut: pendingUsage.tokensOut + usage.tokensOut,
+        costUsd: roundUsd(pendingUsage.costUsd + usage.costUsd),
+      };
       await runStep(env, step, index, files);
     } catch (err) {
       await failWith(EXIT.failed, stepFailure(err, index));

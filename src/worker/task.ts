@@ -63,14 +63,29 @@ export interface ExitStep {
   exit: number;
 }
 
+/**
+ * Flood the controller, to prove it streams rather than buffers:
+ *
+ * - `bytes`: write this many bytes of plain text to stdout, as lines of up to 1 KiB that are
+ *   not events (the controller keeps them in the attempt's log and parses none of them);
+ * - `events`: emit this many `task.output` events (`index` 1 … `events`), at most
+ *   `perSecond` a second when that is set (unthrottled otherwise).
+ *
+ * At least one of `bytes` and `events`. Stdout back-pressure is honoured (a slow reader
+ * slows the worker, nothing is dropped).
+ */
+export interface FloodStep {
+  flood: { bytes?: number; events?: number; perSecond?: number };
+}
+
 /** One step of a task: an object with exactly one of the keys below. */
-export type Step = WriteStep | SleepStep | ProgressStep | FailStep | AllocateStep | ExitStep;
+export type Step = WriteStep | SleepStep | ProgressStep | FailStep | AllocateStep | ExitStep | FloodStep;
 
 /** The key that names a step's kind. */
-export type StepKind = 'write' | 'sleep' | 'progress' | 'fail' | 'allocate' | 'exit';
+export type StepKind = 'write' | 'sleep' | 'progress' | 'fail' | 'allocate' | 'exit' | 'flood';
 
 /** The step kinds, in the order the contract documents them. */
-export const STEP_KINDS: readonly StepKind[] = ['write', 'sleep', 'progress', 'fail', 'allocate', 'exit'];
+export const STEP_KINDS: readonly StepKind[] = ['write', 'sleep', 'progress', 'fail', 'allocate', 'exit', 'flood'];
 
 /**
  * The task a worker receives as JSON in `KEELHAUL_TASK`.
@@ -209,6 +224,18 @@ function validateStep(field: string, value: unknown): Step {
       return { allocate: checkNumber(at, arg, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }) };
     case 'exit':
       return { exit: checkNumber(at, arg, { min: 0, max: 255, integer: true }) };
+    case 'flood': {
+      if (!isPlainObject(arg)) fail(at, 'an object `{ bytes?, events?, perSecond? }`', arg);
+      const flood: FloodStep['flood'] = {};
+      for (const key of Object.keys(arg)) {
+        if (key !== 'bytes' && key !== 'events' && key !== 'perSecond') {
+          fail(`${at}.${key}`, 'absent (a flood step has only `bytes`, `events`, `perSecond`)', arg[key]);
+        }
+        flood[key] = checkNumber(`${at}.${key}`, arg[key], { min: key === 'perSecond' ? 1 : 0, max: Number.MAX_SAFE_INTEGER, integer: true });
+      }
+      if (flood.bytes === undefined && flood.events === undefined) fail(at, 'an object with `bytes` or `events`', arg);
+      return { flood };
+    }
     default:
       return fail(field, expected, value);
   }
@@ -270,6 +297,35 @@ export function fnv1a32(text: string): number {
     hash = Math.imul(hash, 0x01000193);
   }
   return hash >>> 0;
+}
+
+/** Agent usage a worker reports on an event (docs/worker-contract.md, `usage`). */
+export interface Usage {
+  /** Prompt tokens consumed. */
+  tokensIn: number;
+  /** Completion tokens produced. */
+  tokensOut: number;
+  /** What the tokens cost, US dollars. */
+  costUsd: number;
+}
+
+/**
+ * The synthetic usage the reference worker reports for running step `index` of a task:
+ * seeded by (seed, task id, step index) — not the attempt — so every attempt of a task, and
+ * both backends, report the same figures for the same work. tokensIn 200–1199, tokensOut
+ * 50–449, priced at $3 / $15 per million tokens (a typical large-model list price).
+ */
+export function syntheticStepUsage(seed: number, taskId: string, index: number): Usage {
+  const draw = new Uint8Array(4);
+  createSeededBytes(seed, taskId, `usage:${index}`).fill(draw);
+  const tokensIn = 200 + (((draw[0] ?? 0) << 8) | (draw[1] ?? 0)) % 1000;
+  const tokensOut = 50 + (((draw[2] ?? 0) << 8) | (draw[3] ?? 0)) % 400;
+  return { tokensIn, tokensOut, costUsd: roundUsd(tokensIn * 3e-6 + tokensOut * 15e-6) };
+}
+
+/** Rounds dollars to micro-dollars so sums of reported figures stay exact enough to compare. */
+export function roundUsd(usd: number): number {
+  return Math.round(usd * 1e6) / 1e6;
 }
 
 /** A stream of deterministic pseudo-random bytes; see {@link createSeededBytes}. */
