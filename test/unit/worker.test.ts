@@ -9,6 +9,8 @@ import {
   InvalidTaskError,
   createSeededBytes,
   parseWorkerTask,
+  roundUsd,
+  syntheticStepUsage,
   validateWorkerTask,
 } from '../../src/worker/task.js';
 import {
@@ -290,6 +292,75 @@ describe('worker process', () => {
     });
     expect(run.code).toBe(2);
     expect(last(run)).toMatchObject({ reason: 'invalid_task' });
+  });
+});
+
+describe('worker usage and flood', () => {
+  const usageOf = (e: WorkerEvent): { tokensIn: number; tokensOut: number; costUsd: number } | undefined =>
+    (e as { usage?: { tokensIn: number; tokensOut: number; costUsd: number } }).usage;
+
+  it('reports seeded usage since the previous report; the sum equals every step\'s figure, on every attempt', async () => {
+    const task = { id: 'u1', steps: [{ sleep: 1 }, { progress: 0.5 }, { write: { path: 'a', content: 'x' } }, { progress: 1 }, { sleep: 1 }] };
+    const runs = [await runWorker({ task, seed: 9, attempt: 1 }), await runWorker({ task, seed: 9, attempt: 2 })];
+    const expected = task.steps.map((_, i) => syntheticStepUsage(9, 'u1', i));
+    for (const run of runs) {
+      expect(run.code, run.stderr).toBe(0);
+      const reported = run.events.map(usageOf).filter((u) => u !== undefined);
+      // progress(1) reports steps 0–1, progress(3) steps 2–3, task.completed step 4.
+      expect(reported).toHaveLength(3);
+      expect(reported.reduce((n, u) => n + u.tokensIn, 0)).toBe(expected.reduce((n, u) => n + u.tokensIn, 0));
+      expect(reported.reduce((n, u) => n + u.tokensOut, 0)).toBe(expected.reduce((n, u) => n + u.tokensOut, 0));
+      expect(roundUsd(reported.reduce((n, u) => n + u.costUsd, 0))).toBe(roundUsd(expected.reduce((n, u) => n + u.costUsd, 0)));
+      expect(usageOf(last(run))).toBeDefined();
+    }
+    expect(runs[0]?.events.map(usageOf).filter(Boolean)).toEqual(runs[1]?.events.map(usageOf).filter(Boolean));
+    // Another seed, other figures.
+    expect(syntheticStepUsage(10, 'u1', 0)).not.toEqual(syntheticStepUsage(9, 'u1', 0));
+  });
+
+  it('a failing task reports the usage of the steps it ran on task.failed', async () => {
+    const run = await runWorker({ task: { id: 'u2', steps: [{ sleep: 1 }, { fail: 'nope' }] }, seed: 3 });
+    expect(run.code).toBe(1);
+    const failed = last(run);
+    expect(failed.type).toBe('task.failed');
+    const u0 = syntheticStepUsage(3, 'u2', 0);
+    const u1 = syntheticStepUsage(3, 'u2', 1);
+    expect(usageOf(failed)).toEqual({ tokensIn: u0.tokensIn + u1.tokensIn, tokensOut: u0.tokensOut + u1.tokensOut, costUsd: roundUsd(u0.costUsd + u1.costUsd) });
+  });
+
+  it('flood: plain-text bytes exactly as asked, then task.output events 1..N in order, none merged', async () => {
+    const run = await runWorker({ task: { id: 'f1', steps: [{ flood: { bytes: 300_000, events: 2000 } }] } });
+    expect(run.code, run.stderr).toBe(0);
+    const text = run.lines.filter((l) => !l.startsWith('{'));
+    expect(text.reduce((n, l) => n + l.length + 1, 0)).toBe(300_000);
+    const outputs = run.events.filter((e) => e.type === 'task.output').map((e) => (e as { index?: number }).index);
+    expect(outputs).toEqual(Array.from({ length: 2000 }, (_, i) => i + 1));
+    expect(run.lines.every((l) => !l.startsWith('{') || parseWorkerEventLine(l).ok)).toBe(true);
+  });
+
+  it('flood with perSecond paces the events (no faster than asked)', async () => {
+    const startedAt = Date.now();
+    const run = await runWorker({ task: { id: 'f2', steps: [{ flood: { events: 21, perSecond: 100 } }] } });
+    expect(run.code, run.stderr).toBe(0);
+    const ts = run.events.filter((e) => e.type === 'task.output').map((e) => Date.parse(e.ts));
+    expect(ts).toHaveLength(21);
+    // 21 events at 100/s span at least 200 ms (a lower bound: pacing can only be slower under load).
+    expect((ts.at(-1) ?? 0) - (ts[0] ?? 0)).toBeGreaterThanOrEqual(190);
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(190);
+  });
+
+  it('flood step validation names the field', () => {
+    expect(() => validateWorkerTask({ id: 'x', steps: [{ flood: {} }] })).toThrow(/steps\[0\]\.flood/);
+    expect(() => validateWorkerTask({ id: 'x', steps: [{ flood: { bytes: -1 } }] })).toThrow(/steps\[0\]\.flood\.bytes/);
+    expect(() => validateWorkerTask({ id: 'x', steps: [{ flood: { lines: 3 } }] })).toThrow(/steps\[0\]\.flood\.lines/);
+    expect(validateWorkerTask({ id: 'x', steps: [{ flood: { events: 3, perSecond: 10 } }] }).steps).toEqual([{ flood: { events: 3, perSecond: 10 } }]);
+  });
+
+  it('the event parser rejects a malformed usage and accepts a good one', () => {
+    const base = { ts: 't', type: 'task.progress', run: 'r', task: 't', attempt: 1, fraction: 0.5 };
+    expect(parseWorkerEventLine(JSON.stringify({ ...base, usage: { tokensIn: 1, tokensOut: 2, costUsd: 0.1 } })).ok).toBe(true);
+    const bad = parseWorkerEventLine(JSON.stringify({ ...base, usage: { tokensIn: -1, tokensOut: 2, costUsd: 0.1 } }));
+    expect(bad).toMatchObject({ ok: false, error: expect.stringMatching(/usage/) });
   });
 });
 
