@@ -385,6 +385,7 @@ function summary(report: RunReport): string {
     ['attempts', esc(`${report.attempts.length}${report.attempts.length ? `: ${countBy(report.attempts.map((a) => a.outcome))}` : ''}`)],
     ['faults', esc(`${report.faults.length}${report.faults.length ? `: ${countBy(report.faults.map((f) => f.status))}` : ''}`)],
     ['checks', esc(`${report.checks.filter((c) => c.ok).length} of ${report.checks.length} held`)],
+    ['usage', esc(`${report.usage.total.tokens} tokens, ${formatUsd(report.usage.total.costUsd)} (${formatUsd(report.usage.wasted.costUsd)} wasted)`)],
     ['keelhaul', esc(report.keelhaulVersion)],
   ];
   return `<dl class="summary">${items.map(([k, v]) => `<div><dt>${esc(k)}</dt><dd>${v}</dd></div>`).join('')}</dl>`;

@@ -134,6 +134,7 @@ function summarySection(report: RunReport): string {
     ['tasks', `${report.tasks.length}${report.tasks.length ? `: ${countBy(report.tasks.map((t) => t.outcome))}` : ''}`],
     ['attempts', `${report.attempts.length}${report.attempts.length ? `: ${countBy(report.attempts.map((a) => a.outcome))}` : ''}`],
     ['faults', `${report.faults.length}${report.faults.length ? `: ${countBy(report.faults.map((f) => f.status))}` : ''}`],
+    ['agent usage', `${report.usage.total.tokens} tokens, ${formatUsd(report.usage.total.costUsd)} (${formatUsd(report.usage.wasted.costUsd)} wasted on attempts that did not complete)`],
     ['keelhaul', report.keelhaulVersion],
   ];
   return rows.map(([k, v]) => `- **${k}:** ${mdText(v)}`).join('\n');
