@@ -11,6 +11,7 @@ import { statusCommand } from './status-command.js';
 import { planCommand, validateCommand } from './plan-command.js';
 import { reportCommand } from './report-command.js';
 import { runReaper } from '../controller/index.js';
+import { LOG_LEVELS } from './run-output.js';
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -50,14 +51,21 @@ export function createProgram(io: CliIo, context: { signal?: AbortSignal; setExi
     .argument('<scenario>', 'scenario file (YAML), e.g. chaos/smoke.yaml')
     .option('--seed <n>', 'seed for every random choice (unsigned 32-bit); overrides the scenario\'s; printed and stored with the run')
     .option('--runs-dir <dir>', 'where run directories go', '.keelhaul/runs')
-    .option('-v, --verbose', 'also print every worker event')
+    .option('-v, --verbose', 'also print every worker event (same as --log-level verbose)')
+    .option('--json', 'print every run event as one JSON line on stdout (the events.jsonl shape) and nothing else there')
+    .addOption(new Option('--log-level <level>', 'print events at this level and above: error (what failed the run), warn, info (default), verbose (every worker and Docker event), debug').choices(LOG_LEVELS))
     .option('--no-reaper', 'start no reaper (nothing removes the run\'s resources if this process is killed)')
     .addHelpText('after', `
 The run directory (.keelhaul/runs/<run-id>/) holds scenario.yaml (as run, with its seed),
 state.json, completions.jsonl, events.jsonl, samples.jsonl, reaper.log,
 attempts/<task>/<n>/{stdout,stderr}.log, report.json, report.md, report.html and junit.xml.
+
+Output: one line per attempt transition, fault and check. On a terminal a status line
+under them shows tasks done / running / failed, faults injected, agent usage and the
+elapsed time; without a terminal (CI) there is no status line, only the event lines.
+--json prints the events themselves, one JSON object per line.
 ${EXIT_CODES_HELP}`)
-    .action(async (scenarioPath: string, opts: { seed?: string; runsDir: string; verbose?: boolean; reaper: boolean }) =>
+    .action(async (scenarioPath: string, opts: { seed?: string; runsDir: string; verbose?: boolean; json?: boolean; logLevel?: string; reaper: boolean }) =>
       act(() =>
         runCommand(
           {
@@ -65,6 +73,8 @@ ${EXIT_CODES_HELP}`)
             ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
             runsDir: opts.runsDir,
             verbose: opts.verbose ?? false,
+            json: opts.json ?? false,
+            ...(opts.logLevel !== undefined ? { logLevel: opts.logLevel } : {}),
             reaper: opts.reaper,
             ...signal,
           },
@@ -94,10 +104,12 @@ ${EXIT_CODES_HELP}`)
     .description('Take over a run whose controller died: re-attach running attempts, judge exited ones, re-run missing ones, never re-run a completed task; then finish it.')
     .argument('<run>', 'run id (under --runs-dir) or run directory')
     .option('--runs-dir <dir>', 'where run directories are', '.keelhaul/runs')
-    .option('-v, --verbose', 'also print every worker event')
+    .option('-v, --verbose', 'also print every worker event (same as --log-level verbose)')
+    .option('--json', 'print every run event as one JSON line on stdout and nothing else there')
+    .addOption(new Option('--log-level <level>', 'print events at this level and above (see run --help)').choices(LOG_LEVELS))
     .addHelpText('after', EXIT_CODES_HELP)
-    .action(async (run: string, opts: { runsDir: string; verbose?: boolean }) =>
-      act(() => resumeCommand({ run, runsDir: opts.runsDir, verbose: opts.verbose ?? false, ...signal }, io)),
+    .action(async (run: string, opts: { runsDir: string; verbose?: boolean; json?: boolean; logLevel?: string }) =>
+      act(() => resumeCommand({ run, runsDir: opts.runsDir, verbose: opts.verbose ?? false, json: opts.json ?? false, ...(opts.logLevel !== undefined ? { logLevel: opts.logLevel } : {}), ...signal }, io)),
     );
 
   program

@@ -4,12 +4,18 @@ import type { RunEvent } from '../controller/index.js';
 export interface CliIo {
   readonly out: (line: string) => void;
   readonly err: (line: string) => void;
+  /**
+   * Set only when stdout is a terminal: raw writes (no newline added) for a status line
+   * redrawn in place, and the terminal's width in columns.
+   */
+  readonly tty?: { readonly write: (text: string) => void; readonly columns: number };
 }
 
-/** The process's own stdout/stderr. */
+/** The process's own stdout/stderr; `tty` when stdout is a terminal. */
 export const processIo: CliIo = {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
+  ...(process.stdout.isTTY ? { tty: { write: (text: string) => process.stdout.write(text), get columns() { return process.stdout.columns || 80; } } } : {}),
 };
 
 const short = (id: string): string => id.slice(0, 12);

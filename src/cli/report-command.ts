@@ -3,6 +3,7 @@ import { basename, dirname, extname, join, sep } from 'node:path';
 import {
   readEventsFile,
   renderReport,
+  readSamplesFile,
   REPORT_FILE_NAMES,
   REPORT_FORMATS,
   REPORT_SCHEMA_VERSION,
@@ -126,6 +127,7 @@ export async function readRunReport(runDir: string): Promise<RunReport> {
   for (const field of ['tasks', 'attempts', 'faults', 'checks'] as const) {
     if (!Array.isArray(obj[field])) throw new UsageError(RUN_ARGUMENT, `\`${path}\` is not a complete keelhaul report: \`${field}\` must be an array.`);
   }
+  if (typeof obj.usage !== 'object' || obj.usage === null) throw new UsageError(RUN_ARGUMENT, `\`${path}\` is not a complete keelhaul report: \`usage\` must be an object.`);
   return value as RunReport;
 }
 
@@ -177,7 +179,8 @@ export async function reportCommand(options: ReportCommandOptions, io: CliIo): P
   }
 
   const events = format === 'md' || format === 'html' ? await readEventsFor(runDir, io) : [];
-  const text = format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderReport(format, report, events);
+  const samples = format === 'html' ? await readSamplesFile(join(runDir, report.resources?.samplesFile ?? 'samples.jsonl')) : [];
+  const text = format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderReport(format, report, events, samples);
   if (options.output === undefined) {
     io.out(text.replace(/\n$/, ''));
     return ExitCode.ok;

@@ -1,10 +1,11 @@
 import { resolve } from 'node:path';
-import { resumeRun, runScenario, type RunEvent, type RunResult } from '../controller/index.js';
+import { resumeRun, runScenario, type RunResult } from '../controller/index.js';
 import { connectDocker } from '../docker/index.js';
 import { loadScenarioFile } from '../scenario/index.js';
 import { UsageError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
-import { renderEvent, type CliIo } from './render.js';
+import type { CliIo } from './render.js';
+import { createRunOutput, parseLogLevel, type RunOutput } from './run-output.js';
 
 /** Flags of `keelhaul run`, parsed. */
 export interface RunCommandOptions {
@@ -13,6 +14,10 @@ export interface RunCommandOptions {
   readonly seed?: string;
   readonly runsDir?: string;
   readonly verbose?: boolean;
+  /** `--json`: every run event as one JSON line on stdout, nothing else there. */
+  readonly json?: boolean;
+  /** Raw `--log-level` text (error, warn, info, verbose, debug); validated here. `--verbose` means `verbose`. */
+  readonly logLevel?: string;
   /** `false` (`--no-reaper`) starts no reaper. */
   readonly reaper?: boolean;
   readonly signal?: AbortSignal;
@@ -27,17 +32,10 @@ export function parseSeed(text: string): number {
   return value;
 }
 
-/** Prints a run's events as they come; a "checks:" header before the first check. */
-function printer(io: CliIo, verbose: boolean): (event: RunEvent) => void {
-  let printedChecksHeader = false;
-  return (event) => {
-    if (event.type === 'check.result' && !printedChecksHeader) {
-      printedChecksHeader = true;
-      io.out('checks:');
-    }
-    const line = renderEvent(event, { verbose });
-    if (line !== undefined) io.out(line);
-  };
+/** The printer of a run's events for the output flags (see run-output.ts). @throws {UsageError} for a bad `--log-level` */
+function outputFor(io: CliIo, options: { verbose?: boolean | undefined; json?: boolean | undefined; logLevel?: string | undefined }): RunOutput {
+  const logLevel = options.logLevel !== undefined ? parseLogLevel(options.logLevel) : options.verbose ? 'verbose' : 'info';
+  return createRunOutput(io, { json: options.json ?? false, logLevel });
 }
 
 function exitCodeOf(result: RunResult, io: CliIo, signal: AbortSignal | undefined): ExitCode {
@@ -48,12 +46,14 @@ function exitCodeOf(result: RunResult, io: CliIo, signal: AbortSignal | undefine
 
 /**
  * `keelhaul run <scenario>`: validates the scenario, checks the daemon and the image, runs
- * it, prints a line per attempt transition, fault and check, and returns 0 when every
+ * it, prints a line per attempt transition, fault and check (on a TTY with a live status
+ * line; `--json`: the events as JSON lines), and returns 0 when every
  * check held, 1 when one failed, 130 when interrupted. Bad input throws before anything
  * is created (the caller maps it to exit 2).
  */
 export async function runCommand(options: RunCommandOptions, io: CliIo): Promise<ExitCode> {
   const seed = options.seed !== undefined ? parseSeed(options.seed) : undefined;
+  const output = outputFor(io, options);
   const scenario = await loadScenarioFile(options.scenarioPath);
   const docker = await connectDocker();
   const result = await runScenario({
@@ -64,8 +64,8 @@ export async function runCommand(options: RunCommandOptions, io: CliIo): Promise
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.reaper === false ? { reaper: false } : {}),
     docker,
-    onEvent: printer(io, options.verbose ?? false),
-  });
+    onEvent: output.onEvent,
+  }).finally(output.close);
   return exitCodeOf(result, io, options.signal);
 }
 
@@ -75,6 +75,10 @@ export interface ResumeCommandOptions {
   readonly run: string;
   readonly runsDir?: string;
   readonly verbose?: boolean;
+  /** As `run --json`. */
+  readonly json?: boolean;
+  /** As `run --log-level`. */
+  readonly logLevel?: string;
   readonly signal?: AbortSignal;
 }
 
@@ -83,13 +87,14 @@ export interface ResumeCommandOptions {
  * the daemon and finishes it; exit codes as `run`.
  */
 export async function resumeCommand(options: ResumeCommandOptions, io: CliIo): Promise<ExitCode> {
+  const output = outputFor(io, options);
   const docker = await connectDocker();
   const result = await resumeRun({
     run: options.run,
     docker,
     ...(options.runsDir ? { runsDir: options.runsDir } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
-    onEvent: printer(io, options.verbose ?? false),
-  });
+    onEvent: output.onEvent,
+  }).finally(output.close);
   return exitCodeOf(result, io, options.signal);
 }

@@ -4,6 +4,7 @@ import PQueue from 'p-queue';
 import { DockerBackend, type AttemptHandle, type AttemptObserver, type AttemptTask } from '../backends/index.js';
 import { createSeededRandom, describeTrigger, faultId, Injector, type PartitionCheck } from '../chaos/index.js';
 import {
+  checkBudget,
   checkEventSchema,
   checkStateMatchesDaemon,
   runChecks,
@@ -25,13 +26,14 @@ import {
   type RunIdentity,
 } from '../docker/index.js';
 import { REPORT_SCHEMA_VERSION, writeReportJson, writeRunReports, type ReportAttempt, type ReportFault, type RunReport } from '../report/index.js';
+import { summarizeUsage, UsageTally } from '../report/usage.js';
 import type { PrivateDaemon } from '../daemon/index.js';
 import type { Scenario } from '../scenario/index.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync } from 'node:fs';
 import { findDockerdPid, startMonitor, type MonitorSummary } from '../monitor/index.js';
 import { keelhaulVersion } from '../version.js';
-import type { WorkerEvent } from '../worker/events.js';
+import { isWorkerUsage, type WorkerEvent } from '../worker/events.js';
 import { findRunResources, removeRunResources, type CleanupResult, type LeakReport } from './cleanup.js';
 import type { RunHooks, RunResult } from './controller.js';
 import { EventLog, type AttemptOutcome, type RunEvent } from './events.js';
@@ -224,8 +226,14 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     }
     return p;
   };
+  // Agent usage per attempt, from every worker event recorded (a resumed run's prior ones too).
+  const usage = new UsageTally();
   const noteEvent = (task: string, attempt: number, event: WorkerEvent): void => {
     const p = progressOf(task, attempt);
+    const reported = (event as { usage?: unknown }).usage;
+    if (isWorkerUsage(reported) && (event.type === 'task.progress' || event.type === 'task.completed' || event.type === 'task.failed')) {
+      usage.add(task, attempt, reported);
+    }
     if (event.seq !== undefined) p.maxSeq = Math.max(p.maxSeq, event.seq);
     if (event.type === 'task.completed') {
       p.completedEvents += 1;
@@ -814,6 +822,11 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   );
   if (stateCheck) checks.push(stateCheck);
   checks.push(checkEventSchema(recorded));
+  const runUsage = summarizeUsage(
+    scenario.tasks.map((t) => t.id),
+    allAttempts.map((a) => ({ task: a.task, outcome: a.outcome ?? 'lost', usage: usage.of(a.task, a.attempt) })),
+  );
+  checks.push(checkBudget(runUsage, scenario.budget));
   for (const check of checks) {
     log.emit({ type: 'check.result', name: check.name, ok: check.ok, expected: check.expected, observed: check.observed });
   }
@@ -855,6 +868,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
         startedAt: a.startedAt,
         endedAt: a.endedAt,
         faults: [...injector.faultsTargeting(a.containerId)],
+        usage: usage.of(a.task, a.attempt),
       }),
     ),
     faults: faultFacts.map((f): ReportFault => {
@@ -875,6 +889,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     cleanup,
     resources: resources ? { samplesFile: 'samples.jsonl', ...resources } : null,
     checks,
+    usage: runUsage,
   };
   await writeReportJson(reportPath, report);
   await store.update((s) => {

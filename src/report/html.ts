@@ -10,6 +10,9 @@ import {
   shortContainerId,
 } from './markdown.js';
 import type { ReportAttempt, ReportFault, RunReport } from './report-json.js';
+import type { MonitorSample } from '../monitor/types.js';
+import { renderResourceCharts } from './resource-charts.js';
+import { formatUsd, type UsageTotals } from './usage.js';
 
 /*
  * report.html: one self-contained file. No script, no external stylesheet, font or image:
@@ -382,6 +385,7 @@ function summary(report: RunReport): string {
     ['attempts', esc(`${report.attempts.length}${report.attempts.length ? `: ${countBy(report.attempts.map((a) => a.outcome))}` : ''}`)],
     ['faults', esc(`${report.faults.length}${report.faults.length ? `: ${countBy(report.faults.map((f) => f.status))}` : ''}`)],
     ['checks', esc(`${report.checks.filter((c) => c.ok).length} of ${report.checks.length} held`)],
+    ['usage', esc(`${report.usage.total.tokens} tokens, ${formatUsd(report.usage.total.costUsd)} (${formatUsd(report.usage.wasted.costUsd)} wasted)`)],
     ['keelhaul', esc(report.keelhaulVersion)],
   ];
   return `<dl class="summary">${items.map(([k, v]) => `<div><dt>${esc(k)}</dt><dd>${v}</dd></div>`).join('')}</dl>`;
@@ -424,6 +428,32 @@ function faultsTable(report: RunReport): string {
       `<tr><td><code>${esc(f.faultId)}</code></td><td>${esc(f.kind)}</td><td>${esc(f.trigger)}</td><td>${pill(f.status, statusColour[f.status] ?? OUTCOME_COLOURS.lost)}</td><td class="num">${f.offsetMs === null ? '—' : esc(`+${f.offsetMs} ms`)}</td><td><code>${esc(JSON.stringify(f.params))}</code></td><td>${esc(describeTargets(f))}</td><td>${esc(f.error ?? '')}</td></tr>`,
   );
   return `<table class="faults"><thead><tr><th>fault</th><th>kind</th><th>trigger</th><th>status</th><th>fired</th><th>params</th><th>targets</th><th>error</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
+function usageBlock(report: RunReport): string {
+  const u = report.usage;
+  if (u.total.reports === 0) return '<p class="muted">No worker reported usage.</p>';
+  const row = (name: string, t: UsageTotals, cls: string): string =>
+    `<tr class="${cls}"><td>${esc(name)}</td><td class="num">${esc(t.tokensIn)}</td><td class="num">${esc(t.tokensOut)}</td><td class="num">${esc(t.tokens)}</td><td class="num">${esc(formatUsd(t.costUsd))}</td><td class="num">${esc(t.reports)}</td></tr>`;
+  const rows = [
+    row('run', u.total, 'usage-total'),
+    row('wasted: attempts that did not complete', u.wasted, 'usage-wasted'),
+    ...Object.entries(u.wastedByOutcome).map(([outcome, t]) => row(`wasted by ${outcome} attempts`, t, 'usage-wasted-outcome')),
+  ];
+  const taskRows = u.tasks.map(
+    (t) => `<tr><td>${esc(t.task)}</td><td class="num">${esc(t.tokens)}</td><td class="num">${esc(formatUsd(t.costUsd))}</td><td class="num">${esc(formatUsd(t.wasted.costUsd))}</td></tr>`,
+  );
+  return `<p>Summed from the <code>usage</code> workers reported; usage of killed, failed, hung, OOM-killed or lost attempts counts as wasted.</p><table class="usage"><thead><tr><th></th><th>tokens in</th><th>tokens out</th><th>tokens</th><th>cost</th><th>reports</th></tr></thead><tbody>${rows.join('')}</tbody></table><details><summary>per task</summary><table class="usage-tasks"><thead><tr><th>task</th><th>tokens</th><th>cost</th><th>wasted</th></tr></thead><tbody>${taskRows.join('')}</tbody></table></details>`;
+}
+
+const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+
+function resourcesBlock(report: RunReport, samples: readonly MonitorSample[]): string {
+  const r = report.resources;
+  const figures = r
+    ? `<p>${esc(r.samples)} sample(s) in <code>${esc(r.samplesFile)}</code> (${esc(r.skipped)} skipped), ${esc(r.alerts)} alert(s). Controller RSS ${esc(mib(r.controllerRss.firstBytes))} → ${esc(mib(r.controllerRss.lastBytes))}; peaks: ${esc(r.peaks.map((p) => `${p.name} ${mib(p.rssBytes)}, ${p.cpuPercent.toFixed(1)} % CPU`).join('; ') || '—')}${r.containers.sampled ? esc(`; containers ${mib(r.containers.peakMemoryBytes)} each at most, ${mib(r.containers.peakTotalMemoryBytes)} together`) : ''}.</p>`
+    : '<p class="muted">The monitor did not run.</p>';
+  return `${figures}${renderResourceCharts(samples, Date.parse(report.startedAt), report.durationMs)}`;
 }
 
 function cleanupBlock(report: RunReport): string {
@@ -471,6 +501,13 @@ tr.check-ok td:first-child { border-left: 3px solid #2f9e44; }
 tr.check-fail td:first-child { border-left: 3px solid #e03131; }
 .pill { display: inline-block; color: #fff; font-size: 11.5px; font-weight: 600; padding: 1px 7px; border-radius: 9px; white-space: nowrap; }
 ul.evidence { margin: 0; padding-left: 18px; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; }
+.charts { display: flex; flex-wrap: wrap; gap: 16px; }
+.chart-box { margin: 0; border: 1px solid #dee2e6; border-radius: 4px; padding: 6px 8px; }
+.chart-box svg.chart { display: block; }
+.chart-title { font-size: 13px; font-weight: 600; fill: #212529; }
+.chart-legend { margin: 4px 0 0; }
+table.usage { width: auto; }
+tr.usage-wasted td { color: #c92a2a; }
 footer { margin-top: 32px; color: #868e96; font-size: 12px; }
 `;
 
@@ -478,10 +515,12 @@ footer { margin-top: 32px; color: #868e96; font-size: 12px; }
  * Renders `report.html`: one self-contained page (inline CSS and SVG, no script, nothing
  * fetched) with the run's summary, a timeline (a lane per task, a bar per attempt coloured
  * by outcome, a marker per fired fault, hover titles with each attempt's details), and the
- * checks, attempts and faults tables. Every string from the report and the events is
+ * checks, attempts and faults tables, agent usage (total and wasted), resource charts (from
+ * `samples`, the run's samples.jsonl: process RSS and CPU, attempt containers' memory and
+ * CPU per tick) and cleanup. Every string from the report and the events is
  * HTML-escaped.
  */
-export function renderHtmlReport(report: RunReport, events: readonly RunEvent[]): string {
+export function renderHtmlReport(report: RunReport, events: readonly RunEvent[], samples: readonly MonitorSample[] = []): string {
   const passed = report.status === 'passed';
   const command = reproduceCommand(report, events);
   const title = `keelhaul run ${report.runId} — ${passed ? 'PASSED' : 'FAILED'}`;
@@ -512,6 +551,12 @@ ${attemptsTable(report)}
 </section>
 <section id="faults"><h2>Faults</h2>
 ${faultsTable(report)}
+</section>
+<section id="usage"><h2>Agent usage</h2>
+${usageBlock(report)}
+</section>
+<section id="resources"><h2>Resources</h2>
+${resourcesBlock(report, samples)}
 </section>
 <section id="cleanup"><h2>Cleanup</h2>
 ${cleanupBlock(report)}

@@ -13,3 +13,5 @@ export {
   type ReportFormat,
   type WriteRunReportsOptions,
 } from './write-reports.js';
+export * from './usage.js';
+export { renderResourceCharts, readSamplesFile } from './resource-charts.js';

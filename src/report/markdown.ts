@@ -1,5 +1,6 @@
 import type { RunEvent } from '../controller/events.js';
 import type { ReportAttempt, ReportFault, RunReport } from './report-json.js';
+import { formatUsd, type UsageTotals } from './usage.js';
 
 /*
  * report.md: the run in Markdown (GitHub-flavoured tables), for a CI job summary or a PR
@@ -133,6 +134,7 @@ function summarySection(report: RunReport): string {
     ['tasks', `${report.tasks.length}${report.tasks.length ? `: ${countBy(report.tasks.map((t) => t.outcome))}` : ''}`],
     ['attempts', `${report.attempts.length}${report.attempts.length ? `: ${countBy(report.attempts.map((a) => a.outcome))}` : ''}`],
     ['faults', `${report.faults.length}${report.faults.length ? `: ${countBy(report.faults.map((f) => f.status))}` : ''}`],
+    ['agent usage', `${report.usage.total.tokens} tokens, ${formatUsd(report.usage.total.costUsd)} (${formatUsd(report.usage.wasted.costUsd)} wasted on attempts that did not complete)`],
     ['keelhaul', report.keelhaulVersion],
   ];
   return rows.map(([k, v]) => `- **${k}:** ${mdText(v)}`).join('\n');
@@ -175,6 +177,38 @@ function attemptsSection(report: RunReport): string {
     ];
   });
   return `## Attempts\n\n${table(['task', 'attempt', 'container', 'outcome', 'exit', 'reason', 'duration', 'faults'], rows, ['l', 'r', 'l', 'l', 'r', 'l', 'r', 'l'])}`;
+}
+
+function usageSection(report: RunReport): string {
+  const u = report.usage;
+  if (u.total.reports === 0) return '## Agent usage\n\nNo worker reported usage.';
+  const line = (name: string, t: UsageTotals): unknown[] => [name, t.tokensIn, t.tokensOut, t.tokens, formatUsd(t.costUsd), t.reports];
+  const rows = [
+    line('run', u.total),
+    line('wasted (attempts that did not complete)', u.wasted),
+    ...Object.entries(u.wastedByOutcome).map(([outcome, t]) => line(`  wasted by ${outcome} attempts`, t)),
+  ];
+  const tasks = u.tasks.map((t) => [t.task, t.tokens, formatUsd(t.costUsd), formatUsd(t.wasted.costUsd)]);
+  return [
+    '## Agent usage',
+    'Summed from the `usage` workers reported (docs/worker-contract.md); usage of attempts that were killed, failed, hung, OOM-killed or lost counts as wasted.',
+    table(['', 'tokens in', 'tokens out', 'tokens', 'cost', 'reports'], rows, ['l', 'r', 'r', 'r', 'r', 'r']),
+    table(['task', 'tokens', 'cost', 'wasted'], tasks, ['l', 'r', 'r', 'r']),
+  ].join('\n\n');
+}
+
+const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+
+function resourcesSection(report: RunReport): string {
+  const r = report.resources;
+  if (r === null) return '## Resources\n\nThe monitor took no samples.';
+  const rows = r.peaks.map((p) => [p.name, mib(p.rssBytes), `${p.cpuPercent.toFixed(1)} %`]);
+  if (r.containers.sampled > 0) rows.push([`containers (${r.containers.sampled} sampled; all together ${mib(r.containers.peakTotalMemoryBytes)})`, mib(r.containers.peakMemoryBytes), `${r.containers.peakCpuPercent.toFixed(1)} %`]);
+  return [
+    '## Resources',
+    `${r.samples} sample(s) in ${mdText(r.samplesFile)} (${r.skipped} skipped), ${r.alerts} alert(s). Controller RSS ${mib(r.controllerRss.firstBytes)} → ${mib(r.controllerRss.lastBytes)} (growth ${mib(r.controllerRss.growthBytes)}).`,
+    rows.length ? table(['process', 'peak RSS / memory', 'peak CPU (of one core)'], rows, ['l', 'r', 'r']) : 'No process was sampled.',
+  ].join('\n\n');
 }
 
 function faultsSection(report: RunReport): string {
@@ -260,8 +294,8 @@ function reproduceSection(report: RunReport, events: readonly RunEvent[]): strin
 
 /**
  * Renders `report.md`: a summary (status, run id, seed, scenario, duration, daemon, image,
- * network), the checks (evidence under each failing one), the attempts, the faults, the
- * cleanup figures, a short account of the event log and the command that reproduces the run.
+ * network), the checks (evidence under each failing one), the attempts, the faults, agent
+ * usage (total and wasted), resource peaks, the cleanup figures, a short account of the event log and the command that reproduces the run.
  */
 export function renderMarkdownReport(report: RunReport, events: readonly RunEvent[]): string {
   const eventLog = eventsSection(events);
@@ -272,6 +306,8 @@ export function renderMarkdownReport(report: RunReport, events: readonly RunEven
     checksSection(report),
     attemptsSection(report),
     faultsSection(report),
+    usageSection(report),
+    resourcesSection(report),
     cleanupSection(report),
     ...(eventLog !== undefined ? [eventLog] : []),
     reproduceSection(report, events),

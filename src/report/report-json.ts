@@ -1,9 +1,13 @@
 import { writeFileAtomic } from './atomic-file.js';
 import type { CheckResult } from '../checks/index.js';
 import type { MonitorSummary } from '../monitor/index.js';
+import type { RunUsage, UsageTotals } from './usage.js';
 
-/** Bumped when a field of {@link RunReport} changes meaning or disappears. */
-export const REPORT_SCHEMA_VERSION = 1;
+/**
+ * Bumped when a field of {@link RunReport} changes meaning, disappears or becomes required.
+ * 2: agent usage (`usage`, and `usage` on each attempt).
+ */
+export const REPORT_SCHEMA_VERSION = 2;
 
 /** One attempt in the report. Times are ISO 8601; `exitCode` is null when never observed. */
 export interface ReportAttempt {
@@ -19,6 +23,8 @@ export interface ReportAttempt {
   readonly endedAt: string | null;
   /** Fault ids that targeted this attempt. */
   readonly faults: readonly string[];
+  /** Agent usage the attempt's worker reported (all zero when it reported none). */
+  readonly usage: UsageTotals;
 }
 
 /** One fault in the report. */
@@ -62,6 +68,8 @@ export interface RunReport {
   /** Resource figures from the monitor (samples in `samplesFile`, one JSON object per line). */
   readonly resources: (MonitorSummary & { readonly samplesFile: string }) | null;
   readonly checks: readonly CheckResult[];
+  /** Agent usage per task and run, and what attempts that did not complete wasted. */
+  readonly usage: RunUsage;
 }
 
 /** Writes `report.json` atomically (see {@link writeFileAtomic}), so a reader never sees half a report. */

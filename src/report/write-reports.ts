@@ -6,6 +6,8 @@ import { renderHtmlReport } from './html.js';
 import { renderJunitReport } from './junit.js';
 import { renderMarkdownReport } from './markdown.js';
 import { writeReportJson, type RunReport } from './report-json.js';
+import { readSamplesFile } from './resource-charts.js';
+import type { MonitorSample } from '../monitor/types.js';
 
 /** The report formats keelhaul writes. */
 export type ReportFormat = 'json' | 'md' | 'html' | 'junit';
@@ -23,12 +25,17 @@ export const REPORT_FILE_NAMES: Readonly<Record<ReportFormat, string>> = {
 
 
 /** Renders one format other than json (json is the report itself). */
-export function renderReport(format: Exclude<ReportFormat, 'json'>, report: RunReport, events: readonly RunEvent[]): string {
+export function renderReport(
+  format: Exclude<ReportFormat, 'json'>,
+  report: RunReport,
+  events: readonly RunEvent[],
+  samples: readonly MonitorSample[] = [],
+): string {
   switch (format) {
     case 'md':
       return renderMarkdownReport(report, events);
     case 'html':
-      return renderHtmlReport(report, events);
+      return renderHtmlReport(report, events, samples);
     case 'junit':
       return renderJunitReport(report);
   }
@@ -46,6 +53,12 @@ export interface WriteRunReportsOptions {
    * is read (tolerantly; a missing file means no events).
    */
   readonly events?: readonly RunEvent[];
+  /**
+   * The monitor's samples for report.html's charts, when the caller already has them;
+   * otherwise the report's `resources.samplesFile` (default samples.jsonl) in `runDir` is
+   * read (torn lines skipped; a missing file means no samples).
+   */
+  readonly samples?: readonly MonitorSample[];
 }
 
 /**
@@ -68,12 +81,13 @@ export async function writeRunReports(
   }
   const needsEvents = formats.includes('md') || formats.includes('html');
   const events = options.events ?? (needsEvents ? await readRunEvents(runDir) : []);
+  const samples = options.samples ?? (formats.includes('html') ? await readSamplesFile(join(runDir, report.resources?.samplesFile ?? 'samples.jsonl')) : []);
   const paths: Partial<Record<ReportFormat, string>> = {};
   await Promise.all(
     formats.map(async (format) => {
       const path = join(runDir, REPORT_FILE_NAMES[format]);
       if (format === 'json') await writeReportJson(path, report);
-      else await writeFileAtomic(path, renderReport(format, report, events));
+      else await writeFileAtomic(path, renderReport(format, report, events, samples));
       paths[format] = path;
     }),
   );

@@ -379,6 +379,21 @@ export const scenarioSchema = z.strictObject({
     .default({ enabled: true, ttlMs: 60_000 }),
   tasks: tasksSchema,
   faults: z.array(faultSchema).default([]),
+  /**
+   * Limits on the agent usage workers report (docs/worker-contract.md, `usage`); the
+   * `budget` check fails the run past any of them. Absent: no limit (the check passes and
+   * says so).
+   */
+  budget: z
+    .strictObject({
+      /** Tokens (in + out) of every attempt of the run. */
+      tokens: z.number().int().nonnegative().optional(),
+      /** US dollars of every attempt of the run. */
+      costUsd: z.number().nonnegative().optional(),
+      /** US dollars of attempts that did not complete (killed, failed, hung, oom, lost). */
+      wastedCostUsd: z.number().nonnegative().optional(),
+    })
+    .optional(),
   expect: expectSchema.default({
     allCompleted: true,
     exactlyOnce: true,

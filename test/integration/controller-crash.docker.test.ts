@@ -120,6 +120,21 @@ describe('controller crash (docker)', () => {
       const ledger = (await readFile(join(runDir, 'completions.jsonl'), 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as { task: string }).task);
       expect(ledger.sort()).toEqual(['t-01', 't-02', 't-03', 't-04']);
       expect(report.checks.find((c) => c.name === 'exactly-once')?.ok).toBe(true);
+      // Agent usage across both controllers: every usage report in events.jsonl counted once
+      // (the resumed controller reads the first one's events; replayed lines are skipped).
+      const usageReports = (await readFile(join(runDir, 'events.jsonl'), 'utf8'))
+        .split('\n')
+        .flatMap((l) => {
+          try {
+            const e = JSON.parse(l) as { type?: string; event?: { usage?: { tokensIn: number; tokensOut: number } } };
+            return e.type === 'worker.event' && e.event?.usage ? [e.event.usage] : [];
+          } catch {
+            return []; // the line the SIGKILL tore
+          }
+        });
+      expect(report.usage.total.reports).toBe(usageReports.length);
+      expect(report.usage.total.tokens).toBe(usageReports.reduce((n, u) => n + u.tokensIn + u.tokensOut, 0));
+      expect(report.usage.total.tokens).toBe(report.attempts.reduce((n, a) => n + a.usage.tokens, 0));
       expect(await labelled(runId)).toBe(0);
     },
   );

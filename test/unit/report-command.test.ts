@@ -95,9 +95,9 @@ describe('keelhaul report', () => {
   });
 
   it('report command: a broken or foreign report.json is a UsageError', async () => {
-    await expect(reportCommand({ runDir: finishedRun({ report: '{"schemaVersion": 1, "runId": ' }).runDir }, collectingIo())).rejects.toThrow(/is not valid JSON/);
-    await expect(reportCommand({ runDir: finishedRun({ report: '{"schemaVersion": 2}' }).runDir }, collectingIo())).rejects.toThrow(/has schemaVersion 2; this keelhaul reads schemaVersion 1/);
-    await expect(reportCommand({ runDir: finishedRun({ report: '{"schemaVersion": 1}' }).runDir }, collectingIo())).rejects.toThrow(/`tasks` must be an array/);
+    await expect(reportCommand({ runDir: finishedRun({ report: '{"schemaVersion": 2, "runId": ' }).runDir }, collectingIo())).rejects.toThrow(/is not valid JSON/);
+    await expect(reportCommand({ runDir: finishedRun({ report: '{"schemaVersion": 1}' }).runDir }, collectingIo())).rejects.toThrow(/has schemaVersion 1; this keelhaul reads schemaVersion 2/);
+    await expect(reportCommand({ runDir: finishedRun({ report: '{"schemaVersion": 2}' }).runDir }, collectingIo())).rejects.toThrow(/`tasks` must be an array/);
   });
 
   it('report command: a bad --format, an --output of unknown type or in a missing directory are UsageErrors', async () => {

@@ -6,6 +6,19 @@
  */
 import type { RunEvent } from '../../src/controller/events.js';
 import type { RunReport } from '../../src/report/report-json.js';
+import { summarizeUsage, ZERO_USAGE, type UsageTotals } from '../../src/report/usage.js';
+
+/** Usage of `reports` worker reports totalling these tokens, priced as the reference worker prices them. */
+export const usageOf = (tokensIn: number, tokensOut: number, reports = 2): UsageTotals => ({
+  tokensIn,
+  tokensOut,
+  tokens: tokensIn + tokensOut,
+  costUsd: Math.round((tokensIn * 3e-6 + tokensOut * 15e-6) * 1e6) / 1e6,
+  reports,
+});
+
+/** The report's `usage`, summed from its attempts (as the controller sums it). */
+const withUsage = (r: Omit<RunReport, 'usage'>): RunReport => ({ ...r, usage: summarizeUsage(r.tasks.map((t) => t.task), r.attempts) });
 
 export const HOSTILE = `<script>alert("x")</script>&"'`;
 export const HOSTILE_TASK = `t-<b>&"02`;
@@ -17,8 +30,8 @@ const cid = (n: number): string => `${String(n).repeat(12)}${'f'.repeat(52)}`;
 
 /** A failed, once-resumed run: 2 tasks, 4 attempts (killed + retried, completed, oom, lost), 4 faults (3 fired, 1 undone). */
 export function failedReport(): RunReport {
-  return {
-    schemaVersion: 1,
+  return withUsage({
+    schemaVersion: 2,
     keelhaulVersion: '0.1.0',
     runId: RUN_ID,
     seed: 42,
@@ -51,6 +64,7 @@ export function failedReport(): RunReport {
         startedAt: at(200),
         endedAt: at(900),
         faults: ['kill-one'],
+        usage: usageOf(1200, 300),
       },
       {
         task: 't-01',
@@ -63,6 +77,7 @@ export function failedReport(): RunReport {
         startedAt: at(1200),
         endedAt: at(3000),
         faults: [],
+        usage: usageOf(2400, 700, 3),
       },
       {
         task: HOSTILE_TASK,
@@ -76,6 +91,7 @@ export function failedReport(): RunReport {
         startedAt: at(250),
         endedAt: at(2000),
         faults: [],
+        usage: usageOf(900, 100, 1),
       },
       {
         task: HOSTILE_TASK,
@@ -89,6 +105,7 @@ export function failedReport(): RunReport {
         startedAt: at(2300),
         endedAt: null,
         faults: [],
+        usage: ZERO_USAGE,
       },
     ],
     faults: [
@@ -141,7 +158,7 @@ export function failedReport(): RunReport {
       { name: 'exactly-once', ok: true, expected: 'every task completes at most once', observed: 'no task completed more than once', evidence: [] },
       { name: 'no-leaks', ok: true, expected: '0 containers | 0 networks', observed: '0 containers | 0 networks', evidence: [] },
     ],
-  };
+  });
 }
 
 const e = <T extends Omit<RunEvent, 'ts' | 'run'>>(ms: number, event: T): RunEvent => ({ ts: at(ms), run: RUN_ID, ...event }) as unknown as RunEvent;
@@ -207,15 +224,15 @@ export function bigReport(n: number): RunReport {
     const start = (i * 37) % 5000;
     const killed = i % 7 === 0;
     if (killed) {
-      attempts.push({ task, attempt: 1, containerId: cid(i % 10), containerName: `kh-${task}-a1`, exitCode: 137, oomKilled: false, outcome: 'killed', reason: 'fault kill-one', startedAt: at(start), endedAt: at(start + 300), faults: ['kill-one'] });
+      attempts.push({ task, attempt: 1, containerId: cid(i % 10), containerName: `kh-${task}-a1`, exitCode: 137, oomKilled: false, outcome: 'killed', reason: 'fault kill-one', startedAt: at(start), endedAt: at(start + 300), faults: ['kill-one'], usage: usageOf(500, 100, 1) });
     }
     const a = killed ? 2 : 1;
     const s2 = killed ? start + 600 : start;
-    attempts.push({ task, attempt: a, containerId: cid(i % 10), containerName: `kh-${task}-a${a}`, exitCode: 0, oomKilled: false, outcome: 'completed', startedAt: at(s2), endedAt: at(s2 + 1500 + (i % 5) * 200), faults: [] });
+    attempts.push({ task, attempt: a, containerId: cid(i % 10), containerName: `kh-${task}-a${a}`, exitCode: 0, oomKilled: false, outcome: 'completed', startedAt: at(s2), endedAt: at(s2 + 1500 + (i % 5) * 200), faults: [], usage: usageOf(1000, 200) });
     tasks.push({ task, outcome: 'completed', attempts: a });
   }
-  const { error: _error, ...rest } = base;
-  return {
+  const { error: _error, usage: _usage, ...rest } = base;
+  return withUsage({
     ...rest,
     status: 'passed',
     scenario: 'big',
@@ -225,7 +242,7 @@ export function bigReport(n: number): RunReport {
     attempts,
     faults: [base.faults[0]!],
     checks: base.checks.map((c) => ({ ...c, ok: true, evidence: [] })),
-  };
+  });
 }
 
 /** An element of {@link parseXml}'s tree; `text` is the decoded character data directly inside it. */
