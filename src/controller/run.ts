@@ -4,6 +4,12 @@ import PQueue from 'p-queue';
 import { DockerBackend, type AttemptHandle, type AttemptObserver, type AttemptTask } from '../backends/index.js';
 import { createSeededRandom, describeTrigger, faultId, Injector, type PartitionCheck } from '../chaos/index.js';
 import {
+  attemptIntervals,
+  checkAttemptsWithinBound,
+  checkLockExclusion,
+  checkRecoveryTime,
+  checkResourceStability,
+  checkWorkspaceCompliance,
   checkEventSchema,
   checkStateMatchesDaemon,
   runChecks,
@@ -38,6 +44,9 @@ import { EventLog, type AttemptOutcome, type RunEvent } from './events.js';
 import { CompletionLedger } from './ledger.js';
 import { isReaperOf, startReaper, stopReaper } from './reaper.js';
 import { AttemptFailedError, runWithRetry } from './retry.js';
+import { LockManager } from './locks.js';
+import { readRunEvents } from './timeline.js';
+import { startWorkspaceLister, type WorkspaceLister } from './workspace-lister.js';
 import type { AttemptRecord, StateStore, TaskRecord } from './state.js';
 
 /** What {@link executeRun} needs beyond the hooks. */
@@ -242,6 +251,13 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   const completedInLedger = new Set((await ledger.read()).map((e) => e.task));
 
   const active = new Map<string, AttemptHandle>();
+  /** Tasks' `locks`: an attempt holds its task's locks from before its launch until it is judged. */
+  const lockManager = new LockManager();
+  /** Workspace listings of attempts (workspace-compliance), keyed `task#attempt`. */
+  const workspaceListings = new Map<string, { entries: string[] } | { error: string }>();
+  const listWorkspaces = scenario.expect.workspaceCompliance && scenario.tasks.some((t) => t.writes !== undefined);
+  // What an earlier controller of this run recorded, for the timeline checks.
+  const priorRunEvents = resumed ? await readRunEvents(join(runDir, 'events.jsonl')) : [];
   const partitionChecks: PartitionCheck[] = [];
   /** Containers the daemon reported an `oom` event for. */
   const oomSeen = new Set<string>();
@@ -465,6 +481,20 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     task.status = 'running';
     await save();
     const labels = labelsFor(identity, 'worker', { task: taskId, attempt: attemptNumber });
+    // Started before the attempt so that a tmpfs workspace stays mounted until it is listed.
+    let lister: WorkspaceLister | undefined;
+    if (listWorkspaces && spec.writes !== undefined) {
+      try {
+        lister = await startWorkspaceLister(docker, {
+          name: `kh-${runId}-${taskId}-a${attemptNumber}-ls`.replace(/[^a-zA-Z0-9_.-]/g, '_'),
+          image,
+          volume: await backend.workspaceVolume(taskId),
+          labels: labelsFor(identity, 'probe', { task: taskId, attempt: attemptNumber }),
+        });
+      } catch (error) {
+        workspaceListings.set(`${taskId}#${attemptNumber}`, { error: `the workspace lister did not start: ${error instanceof Error ? error.message : String(error)}` });
+      }
+    }
     let handle: AttemptHandle;
     try {
       handle = await backend.launch(
@@ -472,6 +502,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
         observerFor(taskId, attemptNumber),
       );
     } catch (error) {
+      await lister?.remove();
       record.status = 'exited';
       record.outcome = 'lost';
       record.reason = `launch failed: ${error instanceof Error ? error.message : String(error)}`;
@@ -502,7 +533,13 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       }
       throw error;
     }
-    return followAttempt(task, taskId, record, handle, labels);
+    try {
+      return await followAttempt(task, taskId, record, handle, labels);
+    } finally {
+      // Only a completed attempt's workspace is judged; the others' listers just go.
+      if (lister && record.outcome === 'completed') workspaceListings.set(`${taskId}#${attemptNumber}`, await lister.listAndRemove());
+      else await lister?.remove();
+    }
   };
 
   /** Takes over an attempt container found on the daemon (resume). */
@@ -516,7 +553,26 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       { skipThroughSeq: progressOf(taskId, record.attempt).maxSeq },
     );
     log.emit({ type: 'attempt.adopted', task: taskId, attempt: record.attempt, containerId: container.id, state: container.state });
-    return followAttempt(task, taskId, record, handle, labels);
+    const writes = scenario.tasks.find((t) => t.id === taskId)?.writes;
+    try {
+      return await followAttempt(task, taskId, record, handle, labels);
+    } finally {
+      if (listWorkspaces && writes !== undefined && record.outcome === 'completed') {
+        const key = `${taskId}#${record.attempt}`;
+        if (scenario.workspace.size !== undefined) {
+          // A tmpfs workspace is emptied once no container mounts it: nothing watched it while no controller ran.
+          workspaceListings.set(key, { error: 'adopted on resume with a tmpfs workspace: its contents went with the container' });
+        } else {
+          const lister = await startWorkspaceLister(docker, {
+            name: `kh-${runId}-${taskId}-a${record.attempt}-ls`.replace(/[^a-zA-Z0-9_.-]/g, '_'),
+            image,
+            volume: await backend.workspaceVolume(taskId),
+            labels: labelsFor(identity, 'probe', { task: taskId, attempt: record.attempt }),
+          }).catch((error: unknown) => ({ error: error instanceof Error ? error.message : String(error) }));
+          workspaceListings.set(key, 'error' in lister ? { error: `the workspace lister did not start: ${lister.error}` } : await lister.listAndRemove());
+        }
+      }
+    }
   };
 
   const runTask = async (taskSpec: Scenario['tasks'][number], adopt?: { record: AttemptRecord; container: ContainerSummary }): Promise<void> => {
@@ -540,10 +596,16 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
         let next = lastNumber;
         const result = await runWithRetry(
           { ...scenario.retry, maxAttempts: Math.max(1, iterations) },
-          (n) => {
-            if (n === 1 && adopt) return adoptAttempt(taskSpec.id, adopt.record, adopt.container);
-            next += 1;
-            return launchAttempt(taskSpec.id, next, attemptTask);
+          async (n) => {
+            // Waiting for locks spends no attempt: the attempt is numbered once they are held.
+            const held = taskSpec.locks ? await lockManager.acquire(taskSpec.id, taskSpec.locks, stop.signal) : undefined;
+            try {
+              if (n === 1 && adopt) return await adoptAttempt(taskSpec.id, adopt.record, adopt.container);
+              next += 1;
+              return await launchAttempt(taskSpec.id, next, attemptTask);
+            } finally {
+              held?.release();
+            }
           },
           {
             signal: stop.signal,
@@ -626,6 +688,8 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     log.emit({ type: 'docker.events', state: 'failed', reason: error instanceof Error ? error.message : String(error) });
   });
   // Resource samples of the controller, dockerd, the reaper and the attempt containers.
+  let backlogSamples = 0;
+  let peakEventBacklog = 0;
   let dockerdPid: number | undefined;
   const dockerdNow = (): number | undefined =>
     options.daemonHandle?.pid ??
@@ -645,6 +709,12 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     },
     containers: () => [...active.keys()],
     alerts: { rssGrowthBytes: scenario.monitor.rssGrowthBytes },
+    backlog: () => ({ events: log.backlog, queuedTasks: queue.size, lockWaiting: lockManager.waiting }),
+    onSample: (sample) => {
+      if (sample.kind !== 'backlog') return;
+      backlogSamples += 1;
+      peakEventBacklog = Math.max(peakEventBacklog, sample.events);
+    },
     onAlert: (a) => log.emit({ type: 'monitor.alert', ...a }),
   });
   let resources: MonitorSummary | null = null;
@@ -797,6 +867,53 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     auditProblems: a.auditProblems,
     audited: a.audited,
   }));
+  /** The checks of src/checks/ beyond runChecks: bounds, workspace, locks (issue #5). */
+  const extraChecks = (): CheckResult[] => {
+    const out: CheckResult[] = [];
+    const timeline = [...priorRunEvents, ...recorded];
+    out.push(checkAttemptsWithinBound(attemptFacts, scenario.expect.maxAttempts ?? scenario.retry.maxAttempts));
+    if (scenario.expect.recoveryTimeMs !== undefined) {
+      const dockerEvents = timeline.flatMap((e) =>
+        e.type === 'docker.event' ? [{ action: e.action, containerId: e.containerId, time: e.time, timeNano: e.timeNano, role: e.role }] : [],
+      );
+      out.push(checkRecoveryTime(faultFacts, attemptFacts, dockerEvents, scenario.expect.recoveryTimeMs));
+    }
+    if (scenario.expect.resourceStability) {
+      out.push(
+        checkResourceStability(
+          { controllerRss: resources?.controllerRss, peakEventBacklog: backlogSamples > 0 ? peakEventBacklog : undefined, backlogSamples },
+          scenario.expect.resourceStability,
+        ),
+      );
+    }
+    if (listWorkspaces) {
+      const specs = new Map(scenario.tasks.map((t) => [t.id, t]));
+      const listings = attemptFacts
+        .filter((a) => a.outcome === 'completed')
+        .map((a) => {
+          const listing = workspaceListings.get(`${a.task}#${a.attempt}`);
+          const declared = specs.get(a.task)?.writes;
+          return {
+            task: a.task,
+            attempt: a.attempt,
+            declared,
+            ...(listing && 'entries' in listing ? { entries: listing.entries } : {}),
+            ...(declared !== undefined ? { error: listing && 'error' in listing ? listing.error : listing ? undefined : 'not listed' } : {}),
+          };
+        });
+      // fill-disk's filler writes this file into the workspace: the fault's doing, not the task's.
+      out.push(checkWorkspaceCompliance(listings, scenario.faults.some((f) => f.kind === 'fill-disk') ? ['.keelhaul-fill'] : []));
+    }
+    if (scenario.expect.lockExclusion && scenario.tasks.some((t) => t.locks)) {
+      out.push(
+        checkLockExclusion(
+          scenario.tasks.flatMap((t) => (t.locks ? [{ task: t.id, reads: t.locks.reads, writes: t.locks.writes }] : [])),
+          attemptIntervals(timeline),
+        ),
+      );
+    }
+    return out;
+  };
   const checks: CheckResult[] = runChecks({
     taskIds: scenario.tasks.map((t) => t.id),
     attempts: attemptFacts,
@@ -807,6 +924,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     partitionChecks,
     expect: scenario.expect,
   });
+  checks.push(...extraChecks());
   const stateCheck = checkStateMatchesDaemon(
     // A lost attempt's container is gone by definition (reaped, removed by hand).
     allAttempts.filter((a) => a.containerId && a.outcome !== 'lost').map((a) => a.containerId),
