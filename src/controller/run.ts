@@ -46,6 +46,7 @@ import { isReaperOf, startReaper, stopReaper } from './reaper.js';
 import { AttemptFailedError, runWithRetry } from './retry.js';
 import { LockManager } from './locks.js';
 import { readRunEvents } from './timeline.js';
+import { findRulesInContainers, findRulesOnHost } from './rule-leaks.js';
 import { startWorkspaceLister, type WorkspaceLister } from './workspace-lister.js';
 import type { AttemptRecord, StateStore, TaskRecord } from './state.js';
 
@@ -722,6 +723,8 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   let cleanup: CleanupResult | null = null;
   let leaks: LeakReport = { containers: [], networks: [], volumes: [] };
   let workersOnDaemon: string[] | undefined;
+  /** Shaping rules left behind (netem faults only): see rule-leaks.ts. */
+  let injectedRules: string[] | undefined;
   // Every event this controller recorded, for the event-schema check.
   const recorded: RunEvent[] = [];
   log.subscribe((event) => recorded.push(event));
@@ -811,6 +814,19 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     options.signal?.removeEventListener('abort', onExternalAbort);
     await injector.stop();
     resources = await monitor.stop();
+    // Shaping rules netem faults added must be gone once the injector stopped (it undoes them):
+    // look inside the targets still running, before cleanup takes their namespaces away.
+    let rulesInContainers: string[] | undefined;
+    if (scenario.faults.some((f) => f.kind === 'netem') && !outageGaveUp) {
+      const ids = [...new Set(injector.records.filter((r) => r.kind === 'netem').flatMap((r) => r.targets.map((t) => t.containerId)))];
+      const running: { containerId: string; pid: number }[] = [];
+      for (const id of ids) {
+        const info = await docker.inspectContainer(id).catch(() => undefined);
+        if (info?.state.running && info.state.pid > 0) running.push({ containerId: id, pid: info.state.pid });
+      }
+      const found = await findRulesInContainers(runId, running);
+      if (found.checked) rulesInContainers = found.rules;
+    }
     try {
       if (!outageGaveUp) {
         const workers = await docker.listContainers({ labels: { [Label.run]: runId, [Label.role]: 'worker' }, all: true });
@@ -819,6 +835,10 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       cleanup = await removeRunResources(docker, runId);
       log.emit({ type: 'cleanup.finished', ...cleanup, errors: [...cleanup.errors] });
       leaks = await findRunResources(docker, runId);
+      if (rulesInContainers) {
+        const onHost = await findRulesOnHost(runId);
+        injectedRules = [...rulesInContainers, ...onHost.rules];
+      }
     } catch (error) {
       runError ??= `cleanup failed: ${error instanceof Error ? error.message : String(error)}`;
       leaks = { containers: ['<unknown: the daemon could not be queried>'], networks: [], volumes: [] };
@@ -919,7 +939,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     attempts: attemptFacts,
     faults: faultFacts,
     network: scenario.network,
-    leaks,
+    leaks: { ...leaks, ...(injectedRules ? { rules: injectedRules } : {}) },
     ledger: ledgerEntries.map((e) => ({ task: e.task, attempt: e.attempt })),
     partitionChecks,
     expect: scenario.expect,
