@@ -172,3 +172,11 @@ describe('lock-exclusion', () => {
     expect(r.evidence[0]).toMatch(/^w1 attempt 1 .* overlapped r1 attempt 2 .*the end of the run\) on lock\(s\) db$/);
   });
 });
+
+describe('workspace lister output', () => {
+  it('parseListing: relative paths, directories with a trailing /, sorted', async () => {
+    const { parseListing } = await import('../../src/controller/workspace-lister.js');
+    expect(parseListing('./out/\n./out/a.txt\n./sneaky.txt\n\n')).toEqual(['out/', 'out/a.txt', 'sneaky.txt']);
+    expect(parseListing('')).toEqual([]);
+  });
+});
