@@ -65,6 +65,7 @@ function eventMs(e: ContainerEventFact): number {
 
 /** One measured recovery: the fault's `die` → the replacement attempt's `start`. */
 export interface RecoveryFigure {
+  /** The faults that hit the attempt, comma-separated. */
   readonly faultId: string;
   readonly task: string;
   /** The attempt the fault hit. */
@@ -77,7 +78,7 @@ export interface RecoveryFigure {
 
 /**
  * Measures, for each injected fault target whose attempt was followed by another attempt of
- * the same task, the time from the hit container's last `die` event to the replacement
+ * the same task, the time from the hit container's last `die` event before it to the replacement
  * container's first `start` event — both stamped by the daemon, so the controller's own
  * clock and scheduling delays do not enter twice. Returns the figures and the problems (a
  * replacement that never started, a hit container with no `die`).
@@ -91,30 +92,36 @@ export function measureRecoveries(
     events.filter((e) => e.containerId === containerId && e.action === action).sort((a, b) => eventMs(a) - eventMs(b));
   const figures: RecoveryFigure[] = [];
   const problems: string[] = [];
+  // One recovery per hit attempt, however many faults hit it.
+  const hits = new Map<string, string[]>();
   for (const fault of faults) {
     if (fault.status !== 'injected') continue;
-    for (const target of fault.targets) {
-      const hit = attempts.find((a) => a.containerId === target.containerId);
-      if (!hit) continue;
-      // The next attempt that got a container (a launch lost to a daemon outage has none).
-      const replacement = attempts
-        .filter((a) => a.task === hit.task && a.attempt > hit.attempt && a.containerId)
-        .sort((a, b) => a.attempt - b.attempt)[0];
-      if (!replacement) continue; // not retried: the hit attempt completed, or the task gave up
-      const label = `${fault.faultId} → ${hit.task} attempt ${hit.attempt}`;
-      // The last die ends the attempt: a restart fault makes a container die and start again.
-      const die = ofContainer(hit.containerId, 'die').at(-1);
-      const start = ofContainer(replacement.containerId, 'start')[0];
-      if (!die) {
-        problems.push(`${label}: no die event recorded for container ${hit.containerId.slice(0, 12)}`);
-        continue;
-      }
-      if (!start) {
-        problems.push(`${label}: replacement attempt ${replacement.attempt} (container ${replacement.containerId.slice(0, 12)}) has no start event`);
-        continue;
-      }
-      figures.push({ faultId: fault.faultId, task: hit.task, attempt: hit.attempt, replacement: replacement.attempt, recoveryMs: Math.round(eventMs(start) - eventMs(die)) });
+    for (const target of fault.targets) hits.set(target.containerId, [...(hits.get(target.containerId) ?? []), fault.faultId]);
+  }
+  for (const [containerId, faultIds] of hits) {
+    const hit = attempts.find((a) => a.containerId === containerId);
+    if (!hit) continue;
+    // The next attempt that got a container (a launch lost to a daemon outage has none).
+    const replacement = attempts
+      .filter((a) => a.task === hit.task && a.attempt > hit.attempt && a.containerId)
+      .sort((a, b) => a.attempt - b.attempt)[0];
+    if (!replacement) continue; // not retried: the hit attempt completed, or the task gave up
+    const faultId = [...new Set(faultIds)].join(', ');
+    const label = `${faultId} → ${hit.task} attempt ${hit.attempt}`;
+    const start = ofContainer(replacement.containerId, 'start')[0];
+    if (!start) {
+      problems.push(`${label}: replacement attempt ${replacement.attempt} (container ${replacement.containerId.slice(0, 12)}) has no start event`);
+      continue;
     }
+    // The death that ended the attempt: the last die before the replacement started. A
+    // restart fault makes a container die and start again; a restart that lands after the
+    // attempt was judged makes it die once more, later, which is no part of this recovery.
+    const die = ofContainer(hit.containerId, 'die').filter((e) => eventMs(e) <= eventMs(start)).at(-1);
+    if (!die) {
+      problems.push(`${label}: no die event of container ${hit.containerId.slice(0, 12)} before the replacement started`);
+      continue;
+    }
+    figures.push({ faultId, task: hit.task, attempt: hit.attempt, replacement: replacement.attempt, recoveryMs: Math.round(eventMs(start) - eventMs(die)) });
   }
   return { figures, problems };
 }

@@ -64,9 +64,13 @@ describe('recovery-time', () => {
     expect(r.ok).toBe(false);
     expect(r.evidence[0]).toContain('replacement attempt 2');
   });
-  it('uses the last die of a container a restart made die twice', () => {
-    const r = checkRecoveryTime([fault], attempts, [ev('die', 't-01-c1', 500), ...events], 1000);
-    expect(r.evidence[0]).toContain('450 ms');
+  it('uses the last die before the replacement started: a restart before it or after it is no part of the recovery', () => {
+    const r = checkRecoveryTime([fault], attempts, [ev('die', 't-01-c1', 500), ...events, ev('start', 't-01-c1', 3000), ev('die', 't-01-c1', 4000)], 1000);
+    expect(r.evidence).toEqual(['f1: t-01 attempt 1 died → attempt 2 running in 450 ms']);
+  });
+  it('counts one recovery per hit attempt, naming every fault that hit it', () => {
+    const r = checkRecoveryTime([fault, { ...fault, faultId: 'f2', kind: 'pause' }], attempts, events, 1000);
+    expect(r.evidence).toEqual(['f1, f2: t-01 attempt 1 died → attempt 2 running in 450 ms']);
   });
   it('ignores a hit attempt that was not retried', () => {
     const r = checkRecoveryTime([{ ...fault, targets: [{ containerId: 't-02-c1' }] }], attempts, events, 1);
