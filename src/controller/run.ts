@@ -4,12 +4,6 @@ import PQueue from 'p-queue';
 import { DockerBackend, type AttemptHandle, type AttemptObserver, type AttemptTask } from '../backends/index.js';
 import { createSeededRandom, describeTrigger, faultId, Injector, type PartitionCheck } from '../chaos/index.js';
 import {
-  attemptIntervals,
-  checkAttemptsWithinBound,
-  checkLockExclusion,
-  checkRecoveryTime,
-  checkResourceStability,
-  checkWorkspaceCompliance,
   checkEventSchema,
   checkStateMatchesDaemon,
   runChecks,
@@ -46,8 +40,9 @@ import { isReaperOf, startReaper, stopReaper } from './reaper.js';
 import { AttemptFailedError, runWithRetry } from './retry.js';
 import { LockManager } from './locks.js';
 import { readRunEvents } from './timeline.js';
+import { expectChecks } from './expect-checks.js';
 import { findRulesInContainers, findRulesOnHost } from './rule-leaks.js';
-import { startWorkspaceLister, type WorkspaceLister } from './workspace-lister.js';
+import { listWorkspaceNow, startWorkspaceLister, type WorkspaceLister } from './workspace-lister.js';
 import type { AttemptRecord, StateStore, TaskRecord } from './state.js';
 
 /** What {@link executeRun} needs beyond the hooks. */
@@ -564,13 +559,15 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
           // A tmpfs workspace is emptied once no container mounts it: nothing watched it while no controller ran.
           workspaceListings.set(key, { error: 'adopted on resume with a tmpfs workspace: its contents went with the container' });
         } else {
-          const lister = await startWorkspaceLister(docker, {
-            name: `kh-${runId}-${taskId}-a${record.attempt}-ls`.replace(/[^a-zA-Z0-9_.-]/g, '_'),
-            image,
-            volume: await backend.workspaceVolume(taskId),
-            labels: labelsFor(identity, 'probe', { task: taskId, attempt: record.attempt }),
-          }).catch((error: unknown) => ({ error: error instanceof Error ? error.message : String(error) }));
-          workspaceListings.set(key, 'error' in lister ? { error: `the workspace lister did not start: ${lister.error}` } : await lister.listAndRemove());
+          workspaceListings.set(
+            key,
+            await listWorkspaceNow(docker, {
+              name: `kh-${runId}-${taskId}-a${record.attempt}-ls`.replace(/[^a-zA-Z0-9_.-]/g, '_'),
+              image,
+              volume: await backend.workspaceVolume(taskId),
+              labels: labelsFor(identity, 'probe', { task: taskId, attempt: record.attempt }),
+            }),
+          );
         }
       }
     }
@@ -887,53 +884,6 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     auditProblems: a.auditProblems,
     audited: a.audited,
   }));
-  /** The checks of src/checks/ beyond runChecks: bounds, workspace, locks (issue #5). */
-  const extraChecks = (): CheckResult[] => {
-    const out: CheckResult[] = [];
-    const timeline = [...priorRunEvents, ...recorded];
-    out.push(checkAttemptsWithinBound(attemptFacts, scenario.expect.maxAttempts ?? scenario.retry.maxAttempts));
-    if (scenario.expect.recoveryTimeMs !== undefined) {
-      const dockerEvents = timeline.flatMap((e) =>
-        e.type === 'docker.event' ? [{ action: e.action, containerId: e.containerId, time: e.time, timeNano: e.timeNano, role: e.role }] : [],
-      );
-      out.push(checkRecoveryTime(faultFacts, attemptFacts, dockerEvents, scenario.expect.recoveryTimeMs));
-    }
-    if (scenario.expect.resourceStability) {
-      out.push(
-        checkResourceStability(
-          { controllerRss: resources?.controllerRss, peakEventBacklog: backlogSamples > 0 ? peakEventBacklog : undefined, backlogSamples },
-          scenario.expect.resourceStability,
-        ),
-      );
-    }
-    if (listWorkspaces) {
-      const specs = new Map(scenario.tasks.map((t) => [t.id, t]));
-      const listings = attemptFacts
-        .filter((a) => a.outcome === 'completed')
-        .map((a) => {
-          const listing = workspaceListings.get(`${a.task}#${a.attempt}`);
-          const declared = specs.get(a.task)?.writes;
-          return {
-            task: a.task,
-            attempt: a.attempt,
-            declared,
-            ...(listing && 'entries' in listing ? { entries: listing.entries } : {}),
-            ...(declared !== undefined ? { error: listing && 'error' in listing ? listing.error : listing ? undefined : 'not listed' } : {}),
-          };
-        });
-      // fill-disk's filler writes this file into the workspace: the fault's doing, not the task's.
-      out.push(checkWorkspaceCompliance(listings, scenario.faults.some((f) => f.kind === 'fill-disk') ? ['.keelhaul-fill'] : []));
-    }
-    if (scenario.expect.lockExclusion && scenario.tasks.some((t) => t.locks)) {
-      out.push(
-        checkLockExclusion(
-          scenario.tasks.flatMap((t) => (t.locks ? [{ task: t.id, reads: t.locks.reads, writes: t.locks.writes }] : [])),
-          attemptIntervals(timeline),
-        ),
-      );
-    }
-    return out;
-  };
   const checks: CheckResult[] = runChecks({
     taskIds: scenario.tasks.map((t) => t.id),
     attempts: attemptFacts,
@@ -944,7 +894,17 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     partitionChecks,
     expect: scenario.expect,
   });
-  checks.push(...extraChecks());
+  checks.push(
+    ...expectChecks({
+      scenario,
+      attempts: attemptFacts,
+      faults: faultFacts,
+      timeline: [...priorRunEvents, ...recorded],
+      controllerRss: resources?.controllerRss,
+      backlog: { samples: backlogSamples, peakEvents: peakEventBacklog },
+      workspaceListings: listWorkspaces ? workspaceListings : undefined,
+    }),
+  );
   const stateCheck = checkStateMatchesDaemon(
     // A lost attempt's container is gone by definition (reaped, removed by hand).
     allAttempts.filter((a) => a.containerId && a.outcome !== 'lost').map((a) => a.containerId),

@@ -105,3 +105,16 @@ export async function startWorkspaceLister(docker: DockerClient, options: Worksp
     },
   };
 }
+
+/**
+ * Starts a lister, lists and removes it at once: for an ordinary volume whose attempt has
+ * already exited (one adopted on resume, which no lister watched). Never throws. Not for a
+ * tmpfs workspace: its contents went with the last container that mounted it.
+ */
+export async function listWorkspaceNow(docker: DockerClient, options: WorkspaceListerOptions): Promise<{ entries: string[] } | { error: string }> {
+  try {
+    return await (await startWorkspaceLister(docker, options)).listAndRemove();
+  } catch (error) {
+    return { error: `the workspace lister did not start: ${error instanceof Error ? error.message : String(error)}` };
+  }
+}
