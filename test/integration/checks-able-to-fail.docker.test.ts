@@ -71,7 +71,7 @@ describe('checks able to fail (docker)', () => {
           // Declares out/a.txt, also writes sneaky.txt.
           { id: 'w1', locks: locks.w1, writes: ['out/a.txt'], steps: [{ write: { path: 'out/a.txt', content: 'a' } }, { write: { path: 'sneaky.txt', content: 'x' } }, { sleep: 600 }] },
           { id: 'w2', locks: locks.w2, writes: ['out/b.txt'], steps: [{ write: { path: 'out/b.txt', content: 'b' } }, { sleep: 600 }] },
-          { id: 'r1', locks: locks.r1, steps: [{ sleep: 600 }] },
+          { id: 'r1', locks: locks.r1, steps: [{ sleep: 3000 }] },
           { id: 'r2', locks: locks.r2, steps: [{ sleep: 600 }] },
         ],
         faults: [{ name: 'kill-r1', kind: 'kill', trigger: { on: { event: 'task.started', task: 'r1', attempt: 1 } }, target: { labels: { task: 'r1', role: 'worker' } } }],
@@ -146,7 +146,8 @@ describe('checks able to fail (docker)', () => {
       monitor: { intervalMs: 200 },
       retry: { maxAttempts: 3, backoffMs: 50 },
       tasks: [
-        { id: 'a', writes: ['notes'], steps: [{ write: { path: 'notes/plan.md', content: '#' } }, { sleep: 500 }] },
+        // Long enough that the kill on its task.started lands before task.completed, even on a loaded machine.
+        { id: 'a', writes: ['notes'], steps: [{ write: { path: 'notes/plan.md', content: '#' } }, { sleep: 3000 }] },
         { id: 'b', writes: ['result.bin'], steps: [{ write: { path: 'result.bin', bytes: 4096 } }, { sleep: 500 }] },
       ],
       faults: [{ kind: 'kill', trigger: { on: { event: 'task.started', task: 'a', attempt: 1 } }, target: { labels: { task: 'a', role: 'worker' } } }],
