@@ -52,7 +52,7 @@ export function expectChecks(input: ExpectCheckInputs): CheckResult[] {
       ),
     );
   }
-  if (input.workspaceListings) {
+  if (input.workspaceListings && scenario.expect.workspaceCompliance) {
     const specs = new Map(scenario.tasks.map((t) => [t.id, t]));
     const listings = attempts
       .filter((a) => a.outcome === 'completed')
