@@ -131,6 +131,15 @@ export class DockerBackend implements WorkerBackend {
     this.#generation.set(taskId, (this.#generation.get(taskId) ?? 1) + 1);
   }
 
+  /**
+   * The name of the task's current workspace volume, created if it does not exist yet: the
+   * one its next attempt mounts (the workspace lister mounts it too).
+   * @throws {DockerError} when the daemon refuses to create it
+   */
+  workspaceVolume(taskId: string): Promise<string> {
+    return this.#workspaceVolume(taskId);
+  }
+
   /** One workspace volume per task, reused by its attempts so a retry sees the earlier attempt's files. */
   #workspaceVolume(taskId: string): Promise<string> {
     let volume = this.#volumes.get(taskId);

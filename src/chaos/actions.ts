@@ -148,13 +148,21 @@ function netemCommands(params: NetemParams, devices: readonly string[]): Shaping
   }));
 }
 
-function fallbackCommands(params: NetemParams, devices: readonly string[]): ShapingCommand[] {
+/**
+ * The comment an iptables rule a fault adds carries: the run's mark, by which the no-leaks
+ * check finds rules left behind (src/controller/rule-leaks.ts).
+ */
+export function ruleMark(runId: string): string {
+  return `keelhaul:${runId}`;
+}
+
+function fallbackCommands(params: NetemParams, devices: readonly string[], mark: string): ShapingCommand[] {
   const problem = netemFallbackProblem(params);
   if (problem) throw new FaultActionError('netem', '', problem);
   const commands: ShapingCommand[] = [];
   for (const dev of devices) {
     if (params.lossPercent !== undefined) {
-      const rule = ['OUTPUT', '-o', dev, '-m', 'statistic', '--mode', 'random', '--probability', String(params.lossPercent / 100), '-m', 'comment', '--comment', 'keelhaul-netem', '-j', 'DROP'];
+      const rule = ['OUTPUT', '-o', dev, '-m', 'statistic', '--mode', 'random', '--probability', String(params.lossPercent / 100), '-m', 'comment', '--comment', mark, '-j', 'DROP'];
       commands.push({ apply: ['iptables', '-w', '-I', ...rule], undo: ['iptables', '-w', '-D', ...rule] });
     }
     if (params.rateKbit !== undefined) {
@@ -227,7 +235,7 @@ export async function applyFault(spec: FaultSpec, containerId: string, ctx: Faul
         devices = outside.length > 0 ? outside : names.filter((n) => n === 'lo');
       }
       if (devices.length === 0) throw new FaultActionError(spec.kind, containerId, 'no network interface to shape');
-      const commands = (await netemSupported(exec)) ? netemCommands(spec.params, devices) : fallbackCommands(spec.params, devices);
+      const commands = (await netemSupported(exec)) ? netemCommands(spec.params, devices) : fallbackCommands(spec.params, devices, ruleMark(ctx.helperLabels('probe')[Label.run] ?? 'unknown'));
       const applied: string[][] = [];
       try {
         for (const c of commands) {

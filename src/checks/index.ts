@@ -2,3 +2,7 @@
 export * from './invariants.js';
 export * from './event-schema.js';
 export * from './budget.js';
+export * from './attempt-bounds.js';
+export * from './resource-stability.js';
+export * from './workspace-compliance.js';
+export * from './lock-exclusion.js';

@@ -67,8 +67,17 @@ export interface RunFacts {
     readonly fromTarget: boolean;
     readonly targetRunning: boolean;
   }[];
-  /** What a label query found with the run label after cleanup. */
-  readonly leaks: { readonly containers: readonly string[]; readonly networks: readonly string[]; readonly volumes: readonly string[] };
+  /**
+   * What a label query found with the run label after cleanup. `rules`: traffic-shaping
+   * rules (tc qdiscs, iptables rules with the run's mark) faults left behind; present only
+   * when the run had netem faults and the query could run (src/controller/rule-leaks.ts).
+   */
+  readonly leaks: {
+    readonly containers: readonly string[];
+    readonly networks: readonly string[];
+    readonly volumes: readonly string[];
+    readonly rules?: readonly string[];
+  };
   readonly expect: {
     readonly allCompleted: boolean;
     readonly exactlyOnce: boolean;
@@ -315,19 +324,23 @@ export function checkStateMatchesDaemon(recorded: readonly string[], onDaemon: r
   };
 }
 
-/** A label query after cleanup finds no container, network or volume with the run label. */
+/**
+ * A label query after cleanup finds no container, network or volume with the run label;
+ * when the run injected traffic-shaping rules, none of them is left either.
+ */
 export function checkNoLeaks(facts: RunFacts): CheckResult {
-  const { containers, networks, volumes } = facts.leaks;
-  const total = containers.length + networks.length + volumes.length;
+  const { containers, networks, volumes, rules } = facts.leaks;
+  const total = containers.length + networks.length + volumes.length + (rules?.length ?? 0);
   return {
     name: 'no-leaks',
     ok: total === 0,
-    expected: '0 containers, 0 networks, 0 volumes with the run label',
-    observed: `${containers.length} containers, ${networks.length} networks, ${volumes.length} volumes with the run label`,
+    expected: `0 containers, 0 networks, 0 volumes with the run label${rules ? ', 0 injected rules with its mark' : ''}`,
+    observed: `${containers.length} containers, ${networks.length} networks, ${volumes.length} volumes with the run label${rules ? `, ${rules.length} injected rules` : ''}`,
     evidence: [
       ...containers.map((c) => `container ${c}`),
       ...networks.map((n) => `network ${n}`),
       ...volumes.map((v) => `volume ${v}`),
+      ...(rules ?? []).map((r) => `rule ${r}`),
     ].slice(0, 50),
   };
 }

@@ -103,6 +103,8 @@ export class EventLog {
   readonly #file: winston.transport;
   readonly #listeners = new Set<(event: RunEvent) => void>();
   #closed = false;
+  #emitted = 0;
+  #logged = 0;
 
   /** @param path the events.jsonl file; created or appended to */
   constructor(runId: string, path: string) {
@@ -114,12 +116,27 @@ export class EventLog {
       format: winston.format.printf((info) => JSON.stringify(info['event'])),
       transports: [this.#file],
     });
+    this.#file.on('logged', () => {
+      this.#logged += 1;
+    });
+  }
+
+  /**
+   * Events emitted but not yet handed to the file's stream: winston's File transport emits
+   * `logged` once it has written an event to its stream (not once it reached the disk).
+   * Grows when the controller emits faster than the file takes them.
+   */
+  get backlog(): number {
+    return this.#closed ? 0 : this.#emitted - this.#logged;
   }
 
   /** Stamps, writes and broadcasts one event; returns the stamped event. */
   emit(input: RunEventInput): RunEvent {
     const event = { ts: new Date().toISOString(), run: this.#runId, ...input } as RunEvent;
-    if (!this.#closed) this.#logger.info({ message: event.type, event });
+    if (!this.#closed) {
+      this.#emitted += 1;
+      this.#logger.info({ message: event.type, event });
+    }
     for (const listener of this.#listeners) listener(event);
     return event;
   }

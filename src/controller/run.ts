@@ -40,6 +40,11 @@ import { EventLog, type AttemptOutcome, type RunEvent } from './events.js';
 import { CompletionLedger } from './ledger.js';
 import { isReaperOf, startReaper, stopReaper } from './reaper.js';
 import { AttemptFailedError, runWithRetry } from './retry.js';
+import { LockManager } from './locks.js';
+import { readRunEvents } from './timeline.js';
+import { expectChecks } from './expect-checks.js';
+import { findRulesInContainers, findRulesOnHost } from './rule-leaks.js';
+import { listWorkspaceNow, startWorkspaceLister, type WorkspaceLister } from './workspace-lister.js';
 import type { AttemptRecord, StateStore, TaskRecord } from './state.js';
 
 /** What {@link executeRun} needs beyond the hooks. */
@@ -250,6 +255,13 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   const completedInLedger = new Set((await ledger.read()).map((e) => e.task));
 
   const active = new Map<string, AttemptHandle>();
+  /** Tasks' `locks`: an attempt holds its task's locks from before its launch until it is judged. */
+  const lockManager = new LockManager();
+  /** Workspace listings of attempts (workspace-compliance), keyed `task#attempt`. */
+  const workspaceListings = new Map<string, { entries: string[] } | { error: string }>();
+  const listWorkspaces = scenario.expect.workspaceCompliance && scenario.tasks.some((t) => t.writes !== undefined);
+  // What an earlier controller of this run recorded, for the timeline checks.
+  const priorRunEvents = resumed ? await readRunEvents(join(runDir, 'events.jsonl')) : [];
   const partitionChecks: PartitionCheck[] = [];
   /** Containers the daemon reported an `oom` event for. */
   const oomSeen = new Set<string>();
@@ -473,6 +485,20 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     task.status = 'running';
     await save();
     const labels = labelsFor(identity, 'worker', { task: taskId, attempt: attemptNumber });
+    // Started before the attempt so that a tmpfs workspace stays mounted until it is listed.
+    let lister: WorkspaceLister | undefined;
+    if (listWorkspaces && spec.writes !== undefined) {
+      try {
+        lister = await startWorkspaceLister(docker, {
+          name: `kh-${runId}-${taskId}-a${attemptNumber}-ls`.replace(/[^a-zA-Z0-9_.-]/g, '_'),
+          image,
+          volume: await backend.workspaceVolume(taskId),
+          labels: labelsFor(identity, 'probe', { task: taskId, attempt: attemptNumber }),
+        });
+      } catch (error) {
+        workspaceListings.set(`${taskId}#${attemptNumber}`, { error: `the workspace lister did not start: ${error instanceof Error ? error.message : String(error)}` });
+      }
+    }
     let handle: AttemptHandle;
     try {
       handle = await backend.launch(
@@ -480,6 +506,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
         observerFor(taskId, attemptNumber),
       );
     } catch (error) {
+      await lister?.remove();
       record.status = 'exited';
       record.outcome = 'lost';
       record.reason = `launch failed: ${error instanceof Error ? error.message : String(error)}`;
@@ -510,7 +537,13 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       }
       throw error;
     }
-    return followAttempt(task, taskId, record, handle, labels);
+    try {
+      return await followAttempt(task, taskId, record, handle, labels);
+    } finally {
+      // Only a completed attempt's workspace is judged; the others' listers just go.
+      if (lister && record.outcome === 'completed') workspaceListings.set(`${taskId}#${attemptNumber}`, await lister.listAndRemove());
+      else await lister?.remove();
+    }
   };
 
   /** Takes over an attempt container found on the daemon (resume). */
@@ -524,7 +557,28 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       { skipThroughSeq: progressOf(taskId, record.attempt).maxSeq },
     );
     log.emit({ type: 'attempt.adopted', task: taskId, attempt: record.attempt, containerId: container.id, state: container.state });
-    return followAttempt(task, taskId, record, handle, labels);
+    const writes = scenario.tasks.find((t) => t.id === taskId)?.writes;
+    try {
+      return await followAttempt(task, taskId, record, handle, labels);
+    } finally {
+      if (listWorkspaces && writes !== undefined && record.outcome === 'completed') {
+        const key = `${taskId}#${record.attempt}`;
+        if (scenario.workspace.size !== undefined) {
+          // A tmpfs workspace is emptied once no container mounts it: nothing watched it while no controller ran.
+          workspaceListings.set(key, { error: 'adopted on resume with a tmpfs workspace: its contents went with the container' });
+        } else {
+          workspaceListings.set(
+            key,
+            await listWorkspaceNow(docker, {
+              name: `kh-${runId}-${taskId}-a${record.attempt}-ls`.replace(/[^a-zA-Z0-9_.-]/g, '_'),
+              image,
+              volume: await backend.workspaceVolume(taskId),
+              labels: labelsFor(identity, 'probe', { task: taskId, attempt: record.attempt }),
+            }),
+          );
+        }
+      }
+    }
   };
 
   const runTask = async (taskSpec: Scenario['tasks'][number], adopt?: { record: AttemptRecord; container: ContainerSummary }): Promise<void> => {
@@ -548,10 +602,16 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
         let next = lastNumber;
         const result = await runWithRetry(
           { ...scenario.retry, maxAttempts: Math.max(1, iterations) },
-          (n) => {
-            if (n === 1 && adopt) return adoptAttempt(taskSpec.id, adopt.record, adopt.container);
-            next += 1;
-            return launchAttempt(taskSpec.id, next, attemptTask);
+          async (n) => {
+            // Waiting for locks spends no attempt: the attempt is numbered once they are held.
+            const held = taskSpec.locks ? await lockManager.acquire(taskSpec.id, taskSpec.locks, stop.signal) : undefined;
+            try {
+              if (n === 1 && adopt) return await adoptAttempt(taskSpec.id, adopt.record, adopt.container);
+              next += 1;
+              return await launchAttempt(taskSpec.id, next, attemptTask);
+            } finally {
+              held?.release();
+            }
           },
           {
             signal: stop.signal,
@@ -634,6 +694,8 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     log.emit({ type: 'docker.events', state: 'failed', reason: error instanceof Error ? error.message : String(error) });
   });
   // Resource samples of the controller, dockerd, the reaper and the attempt containers.
+  let backlogSamples = 0;
+  let peakEventBacklog = 0;
   let dockerdPid: number | undefined;
   const dockerdNow = (): number | undefined =>
     options.daemonHandle?.pid ??
@@ -653,6 +715,12 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     },
     containers: () => [...active.keys()],
     alerts: { rssGrowthBytes: scenario.monitor.rssGrowthBytes },
+    backlog: () => ({ events: log.backlog, queuedTasks: queue.size, lockWaiting: lockManager.waiting }),
+    onSample: (sample) => {
+      if (sample.kind !== 'backlog') return;
+      backlogSamples += 1;
+      peakEventBacklog = Math.max(peakEventBacklog, sample.events);
+    },
     onAlert: (a) => log.emit({ type: 'monitor.alert', ...a }),
   });
   let resources: MonitorSummary | null = null;
@@ -660,6 +728,8 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   let cleanup: CleanupResult | null = null;
   let leaks: LeakReport = { containers: [], networks: [], volumes: [] };
   let workersOnDaemon: string[] | undefined;
+  /** Shaping rules left behind (netem faults only): see rule-leaks.ts. */
+  let injectedRules: string[] | undefined;
   // Every event this controller recorded, for the event-schema check.
   const recorded: RunEvent[] = [];
   log.subscribe((event) => recorded.push(event));
@@ -749,6 +819,19 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     options.signal?.removeEventListener('abort', onExternalAbort);
     await injector.stop();
     resources = await monitor.stop();
+    // Shaping rules netem faults added must be gone once the injector stopped (it undoes them):
+    // look inside the targets still running, before cleanup takes their namespaces away.
+    let rulesInContainers: string[] | undefined;
+    if (scenario.faults.some((f) => f.kind === 'netem') && !outageGaveUp) {
+      const ids = [...new Set(injector.records.filter((r) => r.kind === 'netem').flatMap((r) => r.targets.map((t) => t.containerId)))];
+      const running: { containerId: string; pid: number }[] = [];
+      for (const id of ids) {
+        const info = await docker.inspectContainer(id).catch(() => undefined);
+        if (info?.state.running && info.state.pid > 0) running.push({ containerId: id, pid: info.state.pid });
+      }
+      const found = await findRulesInContainers(runId, running);
+      if (found.checked) rulesInContainers = found.rules;
+    }
     try {
       if (!outageGaveUp) {
         const workers = await docker.listContainers({ labels: { [Label.run]: runId, [Label.role]: 'worker' }, all: true });
@@ -757,6 +840,10 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       cleanup = await removeRunResources(docker, runId);
       log.emit({ type: 'cleanup.finished', ...cleanup, errors: [...cleanup.errors] });
       leaks = await findRunResources(docker, runId);
+      if (rulesInContainers) {
+        const onHost = await findRulesOnHost(runId);
+        injectedRules = [...rulesInContainers, ...onHost.rules];
+      }
     } catch (error) {
       runError ??= `cleanup failed: ${error instanceof Error ? error.message : String(error)}`;
       leaks = { containers: ['<unknown: the daemon could not be queried>'], networks: [], volumes: [] };
@@ -810,11 +897,22 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     attempts: attemptFacts,
     faults: faultFacts,
     network: scenario.network,
-    leaks,
+    leaks: { ...leaks, ...(injectedRules ? { rules: injectedRules } : {}) },
     ledger: ledgerEntries.map((e) => ({ task: e.task, attempt: e.attempt })),
     partitionChecks,
     expect: scenario.expect,
   });
+  checks.push(
+    ...expectChecks({
+      scenario,
+      attempts: attemptFacts,
+      faults: faultFacts,
+      timeline: [...priorRunEvents, ...recorded],
+      controllerRss: resources?.controllerRss,
+      backlog: { samples: backlogSamples, peakEvents: peakEventBacklog },
+      workspaceListings: listWorkspaces ? workspaceListings : undefined,
+    }),
+  );
   const stateCheck = checkStateMatchesDaemon(
     // A lost attempt's container is gone by definition (reaped, removed by hand).
     allAttempts.filter((a) => a.containerId && a.outcome !== 'lost').map((a) => a.containerId),

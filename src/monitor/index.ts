@@ -9,6 +9,7 @@
 export { startMonitor, type Monitor, type MonitorOptions } from './monitor.js';
 export { DEFAULT_DOCKER_SOCKET, findDockerdPid, socketsServedBy } from './dockerd.js';
 export type {
+  BacklogSample,
   ContainerSample,
   MonitorAlert,
   MonitoredProcess,

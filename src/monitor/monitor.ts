@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
 import PQueue from 'p-queue';
 import pidusage from 'pidusage';
 import type { DockerClient } from '../docker/index.js';
-import type { ContainerSample, MonitorAlert, MonitorSample, MonitoredProcess, MonitorSummary, ProcessSample } from './types.js';
+import type { BacklogSample, ContainerSample, MonitorAlert, MonitorSample, MonitoredProcess, MonitorSummary, ProcessSample } from './types.js';
 
 /** Options of {@link startMonitor}. */
 export interface MonitorOptions {
@@ -24,6 +24,8 @@ export interface MonitorOptions {
   readonly processes: () => readonly MonitoredProcess[];
   /** The container ids to sample, asked again every tick: the running attempt containers. */
   readonly containers: () => readonly string[];
+  /** The controller's backlogs, read every tick into a `backlog` sample; a throw skips the sample. */
+  readonly backlog?: () => Omit<BacklogSample, 'kind' | 'time' | 'tick'>;
   readonly alerts?: {
     /** Alert when a process's RSS exceeds its first sample by more than this many bytes. */
     readonly rssGrowthBytes?: number;
@@ -256,6 +258,14 @@ export function startMonitor(options: MonitorOptions): Monitor {
       if (inFlight.has(id)) continue;
       inFlight.add(id);
       void queue.add(() => sampleContainer(id, n));
+    }
+    if (options.backlog) {
+      try {
+        const b = options.backlog();
+        record({ kind: 'backlog', time: new Date().toISOString(), tick: n, events: b.events, queuedTasks: b.queuedTasks, lockWaiting: b.lockWaiting });
+      } catch {
+        skipped += 1;
+      }
     }
     const results = await Promise.allSettled(processes.map((p) => sampleProcess(p.pid)));
     results.forEach((result, i) => {

@@ -46,8 +46,25 @@ export interface ContainerSample {
   readonly pids: number;
 }
 
+/**
+ * The controller's backlogs at one tick: work and events waiting, as counts. Written when the
+ * monitor is given a `backlog` source; the resource-stability check bounds `events`.
+ */
+export interface BacklogSample {
+  readonly kind: 'backlog';
+  /** ISO 8601, when the counts were read. */
+  readonly time: string;
+  readonly tick: number;
+  /** Events emitted but not yet handed to the events.jsonl file stream (winston's `logged`). */
+  readonly events: number;
+  /** Tasks queued for a concurrency slot (p-queue `size`). */
+  readonly queuedTasks: number;
+  /** Attempts waiting for their task's locks (src/controller/locks.ts). */
+  readonly lockWaiting: number;
+}
+
 /** One line of the samples file (JSONL). */
-export type MonitorSample = ProcessSample | ContainerSample;
+export type MonitorSample = ProcessSample | ContainerSample | BacklogSample;
 
 /**
  * A resource bound crossed. Emitted once per process (name and pid) when its RSS exceeds

@@ -72,11 +72,24 @@ const taskId = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'expected a task id of letters, digits, _ . - (at most 63, no path separators)');
 
+const lockName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$/, 'expected a lock name of letters, digits, _ . : / - (at most 128)');
+
 export const taskSchema = z.strictObject({
   id: taskId,
   steps: z.array(stepSchema).min(1),
   /** Paths the task declares it writes (workspace compliance checks use it). */
   writes: z.array(relativePath).optional(),
+  /**
+   * Named locks, readers-writer: two attempts conflict when one writes a lock the other
+   * reads or writes. The controller never runs conflicting attempts at once; a task waits
+   * for its locks without spending an attempt (src/controller/locks.ts).
+   */
+  locks: z
+    .strictObject({
+      reads: z.array(lockName).default([]),
+      writes: z.array(lockName).default([]),
+    })
+    .optional(),
 });
 export type TaskSpec = z.infer<typeof taskSchema>;
 
@@ -294,6 +307,29 @@ export const expectSchema = z.strictObject({
    * (`oom`, `disk_full`, `hung`, …). They are left out of `allCompleted`.
    */
   failedTasks: z.record(taskId, z.string().min(1)).default({}),
+  /** attempts-within-bound: no task used more attempts than this. Unset: `retry.maxAttempts`. */
+  maxAttempts: z.number().int().positive().max(100).optional(),
+  /**
+   * recovery-time: each fault that hit an attempt which was then retried is followed, within
+   * this many ms, by the replacement attempt's container running (its hit container's `die`
+   * event → the replacement's `start` event, Docker's own clock). Unset: the check does not run.
+   */
+  recoveryTimeMs: duration.optional(),
+  /**
+   * resource-stability: bounds on the controller over the run, from the monitor's samples.
+   * `rssGrowthBytes`: RSS of its last sample minus its first; `eventBacklog`: the most events
+   * emitted but not yet handed to events.jsonl's file stream in any sample. Unset: no check.
+   */
+  resourceStability: z
+    .strictObject({
+      rssGrowthBytes: byteSize.optional(),
+      eventBacklog: z.number().int().nonnegative().optional(),
+    })
+    .optional(),
+  /** workspace-compliance: each completed task that declares `writes` changed only those paths. */
+  workspaceCompliance: z.boolean().default(true),
+  /** lock-exclusion: no two conflicting attempts (by their tasks' `locks`) ran at once. */
+  lockExclusion: z.boolean().default(true),
 });
 
 export const scenarioSchema = z.strictObject({
@@ -401,6 +437,8 @@ export const scenarioSchema = z.strictObject({
     disruptedTasksRecover: true,
     noLeaks: true,
     failedTasks: {},
+    workspaceCompliance: true,
+    lockExclusion: true,
   }),
 });
 

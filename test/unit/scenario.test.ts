@@ -76,7 +76,7 @@ describe('scenario: valid input', () => {
   it('scenario: a minimal scenario has no faults and every expectation on', () => {
     const s = parseScenario(MINIMAL);
     expect(s.faults).toEqual([]);
-    expect(s.expect).toEqual({ allCompleted: true, exactlyOnce: true, killedAttemptsRecover: true, disruptedTasksRecover: true, noLeaks: true, failedTasks: {} });
+    expect(s.expect).toEqual({ allCompleted: true, exactlyOnce: true, killedAttemptsRecover: true, disruptedTasksRecover: true, noLeaks: true, failedTasks: {}, workspaceCompliance: true, lockExclusion: true });
   });
 
   it('scenario: tasks {count: 3, steps} expand to ids t-01..t-03 with the same steps', () => {
@@ -325,5 +325,24 @@ describe('scenario: invalid input', () => {
     const error = scenarioError(() => validateScenario({ name: 'x' }));
     expect(error.file).toBe('<inline>');
     expect(error.message).toContain('<inline>');
+  });
+});
+
+describe('scenario: locks and the expect fields of issue #5', () => {
+  it('a task may declare locks (reads and writes default to empty), and expect takes the new bounds', () => {
+    const s = parseScenario(`
+name: locks
+tasks:
+  - { id: a, steps: [{ sleep: 10 }], locks: { writes: [db] } }
+  - { id: b, steps: [{ sleep: 10 }], locks: { reads: [db] } }
+expect: { maxAttempts: 2, recoveryTimeMs: 5s, resourceStability: { rssGrowthBytes: 64m, eventBacklog: 100 } }
+`);
+    expect(s.tasks[0]!.locks).toEqual({ reads: [], writes: ['db'] });
+    expect(s.tasks[1]!.locks).toEqual({ reads: ['db'], writes: [] });
+    expect(s.expect.recoveryTimeMs).toBe(5000);
+    expect(s.expect.resourceStability).toEqual({ rssGrowthBytes: 64 * 1024 * 1024, eventBacklog: 100 });
+  });
+  it('a bad lock name is an error naming the field', () => {
+    expect(() => parseScenario('name: x\ntasks: [{ id: a, steps: [{ sleep: 1 }], locks: { writes: ["no spaces"] } }]\n')).toThrow(/tasks\[0\]\.locks\.writes\[0\]: expected a lock name/);
   });
 });
