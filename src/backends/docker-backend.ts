@@ -23,9 +23,24 @@ export interface DockerBackendOptions {
   readonly image: string;
   /**
    * `none`: only `lo`. `internal`: one labelled per-run network with `Internal: true`.
-   * `bridge`: Docker's default bridge, only when a scenario asks for it.
+   * `bridge`: Docker's default bridge, only when a scenario asks for it. `host`: the host's
+   * network stack (only with `dangerouslyAllow.hostNetwork`).
    */
-  readonly network: 'none' | 'internal' | 'bridge';
+  readonly network: 'none' | 'internal' | 'bridge' | 'host';
+  /**
+   * Extra environment for every worker (the scenario's `env`); the contract's `KEELHAUL_*`
+   * variables win over it.
+   */
+  readonly env?: Readonly<Record<string, string>>;
+  /**
+   * A filter each attempt's stdout.log and stderr.log are written through (secret
+   * redaction, docs/security.md); none when absent.
+   */
+  readonly redactStream?: () => NodeJS.ReadWriteStream;
+  /** `HostConfig.Privileged`; the scenario refuses it without `dangerouslyAllow.privileged`. */
+  readonly privileged?: boolean;
+  /** Host paths bind-mounted into every worker (the scenario's `mounts`). */
+  readonly bindMounts?: readonly { readonly source: string; readonly target: string; readonly readOnly: boolean }[];
   /**
    * Size of each task's workspace volume, bytes: a tmpfs volume with `size=` (writes past
    * it fail with ENOSPC, DOCKER-NOTES "Disk full"). Unset: an ordinary local volume.
@@ -64,8 +79,8 @@ function resourceName(...parts: string[]): string {
 /**
  * Runs each attempt as one hardened, labelled container: non-root, `CapDrop: ALL`,
  * `no-new-privileges`, read-only root filesystem, a tmpfs `/tmp`, a per-task labelled
- * volume at `/workspace`, memory and pids limits, and never the Docker socket (no bind
- * mounts at all).
+ * volume at `/workspace`, memory and pids limits, and never the Docker socket: bind mounts,
+ * `privileged` and `host` networking only as the scenario's `dangerouslyAllow` lets it ask.
  */
 export class DockerBackend implements WorkerBackend {
   readonly kind = 'docker' as const;
@@ -168,6 +183,7 @@ export class DockerBackend implements WorkerBackend {
       image: this.#options.image,
       labels: spec.labels,
       env: {
+        ...this.#options.env,
         KEELHAUL_RUN_ID: spec.runId,
         KEELHAUL_TASK_ID: spec.taskId,
         KEELHAUL_ATTEMPT: String(spec.attempt),
@@ -181,7 +197,9 @@ export class DockerBackend implements WorkerBackend {
         { type: 'volume', source: volume, target: WORKSPACE_PATH },
         // noexec is not set: Node's JIT does not need it, but tools a user's worker runs may.
         { type: 'tmpfs', target: '/tmp', sizeBytes: this.#options.tmpfsBytes, mode: 0o1777 },
+        ...(this.#options.bindMounts ?? []).map((m) => ({ type: 'bind' as const, source: m.source, target: m.target, readOnly: m.readOnly })),
       ],
+      ...(this.#options.privileged ? { privileged: true } : {}),
       readonlyRootfs: true,
       capDrop: ['ALL'],
       securityOpt: ['no-new-privileges'],
@@ -232,8 +250,9 @@ export class DockerBackend implements WorkerBackend {
     mkdirSync(logDir, { recursive: true });
     const stdoutLog = createWriteStream(join(logDir, 'stdout.log'));
     const stderrLog = createWriteStream(join(logDir, 'stderr.log'));
-    output.stderr.pipe(stderrLog);
-    output.stdout.pipe(stdoutLog);
+    const filter = this.#options.redactStream;
+    (filter ? output.stderr.pipe(filter()) : output.stderr).pipe(stderrLog);
+    (filter ? output.stdout.pipe(filter()) : output.stdout).pipe(stdoutLog);
     const reader = createInterface({ input: output.stdout, crlfDelay: Infinity });
     let seen = 0;
     reader.on('line', (line) => {

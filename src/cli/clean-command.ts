@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { isControllerAlive, readRunState, removeRunResources } from '../controller/index.js';
+import { assertSafeName, isControllerAlive, readRunState, removeRunResources } from '../controller/index.js';
 import { ANY_VALUE, connectDocker, Label } from '../docker/index.js';
 import { UsageError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
@@ -28,7 +28,7 @@ export async function cleanCommand(options: CleanOptions, io: CliIo): Promise<Ex
   const docker = await connectDocker();
   let runIds: string[];
   if (options.runId) {
-    runIds = [options.runId];
+    runIds = [assertSafeName(options.runId, '--run')];
   } else {
     const any = { [Label.run]: ANY_VALUE };
     const resources = [

@@ -4,12 +4,13 @@ import PQueue from 'p-queue';
 import { DockerBackend, type AttemptHandle, type AttemptObserver, type AttemptTask } from '../backends/index.js';
 import { createSeededRandom, describeTrigger, faultId, Injector, type PartitionCheck } from '../chaos/index.js';
 import {
-  checkEventSchema,
+  createEventSchemaCheck,
   checkStateMatchesDaemon,
   runChecks,
   type AttemptFacts,
   type CheckResult,
   type FaultFacts,
+  UNHARDENED_MEANING,
 } from '../checks/index.js';
 import {
   subscribeEvents,
@@ -26,7 +27,7 @@ import {
 } from '../docker/index.js';
 import { REPORT_SCHEMA_VERSION, writeReportJson, writeRunReports, type ReportAttempt, type ReportFault, type RunReport } from '../report/index.js';
 import type { PrivateDaemon } from '../daemon/index.js';
-import type { Scenario } from '../scenario/index.js';
+import { isDockerSocketPath, unhardenedBy, type Scenario } from '../scenario/index.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync } from 'node:fs';
 import { findDockerdPid, startMonitor, type MonitorSummary } from '../monitor/index.js';
@@ -38,6 +39,8 @@ import { EventLog, type AttemptOutcome, type RunEvent } from './events.js';
 import { CompletionLedger } from './ledger.js';
 import { isReaperOf, startReaper, stopReaper } from './reaper.js';
 import { AttemptFailedError, runWithRetry } from './retry.js';
+import { attemptDirOf } from './run-paths.js';
+import type { Redactor } from './redaction.js';
 import type { AttemptRecord, StateStore, TaskRecord } from './state.js';
 
 /** What {@link executeRun} needs beyond the hooks. */
@@ -49,6 +52,8 @@ interface ExecuteOptions extends RunHooks {
   readonly resumed: boolean;
   /** The private daemon daemon faults act on; undefined for an external daemon. */
   readonly daemonHandle: PrivateDaemon | undefined;
+  /** Hides the scenario's secret env values in events, logs and reports. */
+  readonly redactor: Redactor;
 }
 
 /** What the controller knows of an attempt's own reports, beyond state.json. */
@@ -83,7 +88,12 @@ async function readPriorWorkerEvents(path: string): Promise<{ task: string; atte
 }
 
 /** Checks an attempt container against the label set and the hardening defaults. */
-function auditContainer(info: ContainerInfo, expectedLabels: Readonly<Record<string, string>>, networkMode: string): string[] {
+function auditContainer(
+  info: ContainerInfo,
+  expectedLabels: Readonly<Record<string, string>>,
+  networkMode: string,
+  allow: Scenario['dangerouslyAllow'] = {},
+): string[] {
   const problems: string[] = [];
   for (const [key, value] of Object.entries(expectedLabels)) {
     // A resumed run adopts containers an earlier controller labelled with its own identity.
@@ -100,7 +110,9 @@ function auditContainer(info: ContainerInfo, expectedLabels: Readonly<Record<str
   if (info.hostConfig.memoryBytes <= 0) problems.push('no memory limit');
   if (info.hostConfig.pidsLimit <= 0) problems.push('no pids limit');
   if (info.hostConfig.networkMode !== networkMode) problems.push(`NetworkMode is ${info.hostConfig.networkMode}, expected ${networkMode}`);
-  if (info.mounts.some((m) => m.source.endsWith('docker.sock'))) problems.push('the Docker socket is mounted');
+  if (!allow.dockerSocket && info.mounts.some((m) => m.type === 'bind' ? isDockerSocketPath(m.source) : m.source.endsWith('docker.sock'))) problems.push('the Docker socket is mounted');
+  if (!allow.privileged && info.hostConfig.privileged) problems.push('runs privileged');
+  if (!allow.hostNetwork && info.hostConfig.networkMode === 'host') problems.push('shares the host\'s network stack (NetworkMode host)');
   return problems;
 }
 
@@ -129,6 +141,12 @@ function judge(
   if (record.exitCode === 0) return { outcome: 'failed', reason: 'exited 0 without task.completed' };
   return { outcome: 'failed', reason: progress.failedReason ?? `exit ${record.exitCode}` };
 }
+
+/**
+ * Stdout lines of one attempt that are not events and still get a `worker.invalid-line`
+ * event each; the rest are counted in one `worker.invalid-lines-suppressed` at its exit.
+ */
+const INVALID_LINE_EVENTS_PER_ATTEMPT = 100;
 
 /** Runs this process is driving now: a finished (or given-up) run of this same process may be resumed by it. */
 export const activeRuns = new Set<string>();
@@ -160,7 +178,8 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     controllerPid: state.controller.pid,
     controllerStart: state.controller.start,
   };
-  const log = new EventLog(runId, join(runDir, 'events.jsonl'));
+  const { redactor } = options;
+  const log = new EventLog(runId, join(runDir, 'events.jsonl'), { redactor });
   if (options.onEvent) log.subscribe(options.onEvent);
   const ledger = new CompletionLedger(join(runDir, 'completions.jsonl'));
 
@@ -168,6 +187,10 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     run: identity,
     image,
     network: scenario.network,
+    env: scenario.env,
+    redactStream: () => redactor.stream(),
+    privileged: scenario.privileged,
+    bindMounts: scenario.mounts,
     memoryBytes: scenario.resources.memory,
     pidsLimit: scenario.resources.pidsLimit,
     tmpfsBytes: scenario.resources.tmpfs,
@@ -337,7 +360,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     // sees them even when a fault kills the container first.
     const audit = docker
       .inspectContainer(handle.id)
-      .then((info) => auditContainer(info, labels, backend.networkName ?? scenario.network))
+      .then((info) => auditContainer(info, labels, backend.networkName ?? scenario.network, scenario.dangerouslyAllow))
       .catch(() => undefined);
     // The heartbeat watch: an attempt silent for heartbeatTimeoutMs (paused, hung, its
     // stdout blocked) is declared hung, killed and retried.
@@ -371,6 +394,10 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       outputMayBeLost = exit.outputMayBeLost ?? false;
     } finally {
       clearTimeout(watch);
+      const invalid = invalidLines.get(`${taskId}#${record.attempt}`) ?? 0;
+      if (invalid > INVALID_LINE_EVENTS_PER_ATTEMPT) {
+        log.emit({ type: 'worker.invalid-lines-suppressed', task: taskId, attempt: record.attempt, lines: invalid - INVALID_LINE_EVENTS_PER_ATTEMPT, total: invalid });
+      }
       heartbeatWatches.delete(`${taskId}#${record.attempt}`);
       active.delete(handle.id);
       const problems = await audit;
@@ -426,6 +453,8 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     return record;
   };
 
+  /** Invalid stdout lines per `task#attempt`; see INVALID_LINE_EVENTS_PER_ATTEMPT. */
+  const invalidLines = new Map<string, number>();
   const observerFor = (taskId: string, attempt: number): AttemptObserver => ({
     onEvent: (event: WorkerEvent) => {
       heartbeatWatches.get(`${taskId}#${attempt}`)?.();
@@ -434,7 +463,12 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       injector.observe(event);
     },
     onInvalidLine: (line, error) => {
-      log.emit({ type: 'worker.invalid-line', task: taskId, attempt, line: line.slice(0, 500), error });
+      // The first lines are events; past that they are only counted (all of them stay in
+      // stdout.log): a worker printing 200 MB of text must not become 200k events.
+      const key = `${taskId}#${attempt}`;
+      const seen = (invalidLines.get(key) ?? 0) + 1;
+      invalidLines.set(key, seen);
+      if (seen <= INVALID_LINE_EVENTS_PER_ATTEMPT) log.emit({ type: 'worker.invalid-line', task: taskId, attempt, line: line.slice(0, 500), error });
     },
     onReattach: () => {
       log.emit({ type: 'attempt.reattached', task: taskId, attempt, reason: 'the output stream ended while the container still ran (a daemon outage, or a restart)' });
@@ -468,7 +502,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     let handle: AttemptHandle;
     try {
       handle = await backend.launch(
-        { runId, taskId, attempt: attemptNumber, seed, task: spec, labels, logDir: join(runDir, 'attempts', taskId, String(attemptNumber)) },
+        { runId, taskId, attempt: attemptNumber, seed, task: spec, labels, logDir: attemptDirOf(runDir, taskId, attemptNumber) },
         observerFor(taskId, attemptNumber),
       );
     } catch (error) {
@@ -511,7 +545,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     const labels = labelsFor(identity, 'worker', { task: taskId, attempt: record.attempt });
     const handle = await backend.reattach(
       container.id,
-      { logDir: join(runDir, 'attempts', taskId, String(record.attempt)) },
+      { logDir: attemptDirOf(runDir, taskId, record.attempt) },
       observerFor(taskId, record.attempt),
       { skipThroughSeq: progressOf(taskId, record.attempt).maxSeq },
     );
@@ -652,9 +686,9 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   let cleanup: CleanupResult | null = null;
   let leaks: LeakReport = { containers: [], networks: [], volumes: [] };
   let workersOnDaemon: string[] | undefined;
-  // Every event this controller recorded, for the event-schema check.
-  const recorded: RunEvent[] = [];
-  log.subscribe((event) => recorded.push(event));
+  // Every event this controller recorded, validated as it goes (never all held in memory).
+  const schemaCheck = createEventSchemaCheck();
+  log.subscribe((event) => schemaCheck.observe(event));
   const reaperEnabled = options.reaper ?? scenario.reaper.enabled;
   try {
     if (reaperEnabled && state.reaper && isReaperOf(state.reaper.pid, runDir)) {
@@ -802,6 +836,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     attempts: attemptFacts,
     faults: faultFacts,
     network: scenario.network,
+    unhardened: unhardenedBy(scenario),
     leaks,
     ledger: ledgerEntries.map((e) => ({ task: e.task, attempt: e.attempt })),
     partitionChecks,
@@ -813,7 +848,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     workersOnDaemon,
   );
   if (stateCheck) checks.push(stateCheck);
-  checks.push(checkEventSchema(recorded));
+  checks.push(schemaCheck.result());
   for (const check of checks) {
     log.emit({ type: 'check.result', name: check.name, ok: check.ok, expected: check.expected, observed: check.observed });
   }
@@ -821,7 +856,8 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   const endedAtMs = Date.now();
   const status = runError === undefined && checks.every((c) => c.ok) ? 'passed' : 'failed';
   const reportPath = join(runDir, 'report.json');
-  const report: RunReport = {
+  const unhardened = unhardenedBy(scenario) as ('dockerSocket' | 'hostNetwork' | 'privileged')[];
+  const report: RunReport = redactor.value<RunReport>({
     schemaVersion: REPORT_SCHEMA_VERSION,
     keelhaulVersion,
     runId,
@@ -830,6 +866,10 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     scenarioFile: state.scenarioFile,
     status,
     ...(runError !== undefined ? { error: runError } : {}),
+    ...(unhardened.length > 0
+      ? { unhardened: { dangerouslyAllow: unhardened, warning: `the workers were NOT hardened: dangerouslyAllow let them ${unhardened.map((k) => UNHARDENED_MEANING[k] ?? k).join('; ')}` } }
+      : {}),
+    ...(redactor.count > 0 ? { redactedSecrets: redactor.count } : {}),
     startedAt: new Date(state.startedAtMs).toISOString(),
     endedAt: new Date(endedAtMs).toISOString(),
     durationMs: endedAtMs - state.startedAtMs,
@@ -875,7 +915,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     cleanup,
     resources: resources ? { samplesFile: 'samples.jsonl', ...resources } : null,
     checks,
-  };
+  });
   await writeReportJson(reportPath, report);
   await store.update((s) => {
     // A run that lost its daemon stays resumable.

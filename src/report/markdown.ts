@@ -268,6 +268,7 @@ export function renderMarkdownReport(report: RunReport, events: readonly RunEven
   const sections = [
     `# keelhaul run ${mdText(report.runId)}: ${report.status === 'passed' ? 'PASSED' : 'FAILED'}`,
     ...(report.error !== undefined ? [`> **Run error:** ${mdText(report.error)}`] : []),
+    ...(report.unhardened ? [`> **UNHARDENED RUN** (dangerouslyAllow: ${report.unhardened.dangerouslyAllow.join(', ')}): ${mdText(report.unhardened.warning)}`] : []),
     summarySection(report),
     checksSection(report),
     attemptsSection(report),
