@@ -25,10 +25,12 @@ export interface CleanOptions {
 export async function cleanCommand(options: CleanOptions, io: CliIo): Promise<ExitCode> {
   const modes = [options.runId !== undefined, options.stale === true, options.all === true].filter(Boolean).length;
   if (modes !== 1) throw new UsageError('--run', 'Say which runs to clean: --run <run-id>, --stale or --all (exactly one).');
+  // A run id is a label value here, never a path, and checked before the daemon is asked.
+  if (options.runId !== undefined) assertSafeName(options.runId, '--run');
   const docker = await connectDocker();
   let runIds: string[];
   if (options.runId) {
-    runIds = [assertSafeName(options.runId, '--run')];
+    runIds = [options.runId];
   } else {
     const any = { [Label.run]: ANY_VALUE };
     const resources = [
