@@ -241,6 +241,9 @@ function eventsSection(events: readonly RunEvent[]): string | undefined {
       case 'worker.invalid-line':
         invalidWorkerLines += 1;
         break;
+      case 'worker.invalid-lines-suppressed':
+        invalidWorkerLines += e.lines;
+        break;
       default:
         break;
     }
