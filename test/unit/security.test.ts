@@ -20,6 +20,7 @@ import {
   UnsafePathError,
 } from '../../src/controller/index.js';
 import { demuxWithBackpressure } from '../../src/docker/demux-stream.js';
+import { LineSplitter } from '../../src/backends/line-splitter.js';
 import { isDockerSocketPath, parseScenario, ScenarioError, unhardenedBy, validateScenario } from '../../src/scenario/index.js';
 
 const base = 'name: sec\ntasks:\n  count: 1\n  steps:\n    - sleep: 10\n';
@@ -256,5 +257,37 @@ describe('attach stream demultiplexing with back-pressure', () => {
     expect(Buffer.concat(received).length).toBe(written);
     // Without back-pressure the whole 2 MB would sit in `out`'s buffer.
     expect(maxBuffered).toBeLessThan(64 * 1024);
+  });
+});
+
+describe('stdout line splitting with a bound per line', () => {
+  const split = (chunks: string[], max: number): [string, number][] => {
+    const out: [string, number][] = [];
+    const s = new LineSplitter(max, (line, dropped) => out.push([line, dropped]));
+    for (const c of chunks) s.push(Buffer.from(c));
+    s.end();
+    return out;
+  };
+
+  it('lines split at any chunk boundary come out whole, CRLF trimmed, a last line without newline delivered at the end', () => {
+    const text = '{"a":1}\r\nplain\n\nlast';
+    for (let cut = 0; cut <= text.length; cut++) {
+      expect(split([text.slice(0, cut), text.slice(cut)], 1024)).toEqual([['{"a":1}', 0], ['plain', 0], ['', 0], ['last', 0]]);
+    }
+  });
+
+  it('a line past the bound keeps its first bytes and counts the rest; the next line is whole again', () => {
+    const long = 'x'.repeat(10_000);
+    const chunks = [long.slice(0, 3000), long.slice(3000), '\nnext\n'];
+    expect(split(chunks, 100)).toEqual([['x'.repeat(100), 9_900], ['next', 0]]);
+  });
+
+  it('memory stays bounded: 50 MiB without a newline holds at most the bound', () => {
+    let delivered: [number, number] | undefined;
+    const s = new LineSplitter(1024, (line, dropped) => (delivered = [line.length, dropped]));
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    for (let i = 0; i < 800; i++) s.push(chunk);
+    s.end();
+    expect(delivered).toEqual([1024, 800 * 64 * 1024 - 1024]);
   });
 });
