@@ -1,7 +1,6 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { once } from 'node:events';
+import { finished as finishedStream } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   DaemonUnavailableError,
@@ -14,6 +13,7 @@ import {
   type RunIdentity,
 } from '../docker/index.js';
 import { parseWorkerEventLine } from '../worker/events.js';
+import { LineSplitter } from './line-splitter.js';
 import type { AttemptExit, AttemptHandle, AttemptObserver, AttemptSpec, WorkerBackend } from './types.js';
 
 /** How worker containers are isolated and limited. Defaults follow DESIGN.md "Defaults that matter". */
@@ -23,9 +23,24 @@ export interface DockerBackendOptions {
   readonly image: string;
   /**
    * `none`: only `lo`. `internal`: one labelled per-run network with `Internal: true`.
-   * `bridge`: Docker's default bridge, only when a scenario asks for it.
+   * `bridge`: Docker's default bridge, only when a scenario asks for it. `host`: the host's
+   * network stack (only with `dangerouslyAllow.hostNetwork`).
    */
-  readonly network: 'none' | 'internal' | 'bridge';
+  readonly network: 'none' | 'internal' | 'bridge' | 'host';
+  /**
+   * Extra environment for every worker (the scenario's `env`); the contract's `KEELHAUL_*`
+   * variables win over it.
+   */
+  readonly env?: Readonly<Record<string, string>>;
+  /**
+   * A filter each attempt's stdout.log and stderr.log are written through (secret
+   * redaction, docs/security.md); none when absent.
+   */
+  readonly redactStream?: () => NodeJS.ReadWriteStream;
+  /** `HostConfig.Privileged`; the scenario refuses it without `dangerouslyAllow.privileged`. */
+  readonly privileged?: boolean;
+  /** Host paths bind-mounted into every worker (the scenario's `mounts`). */
+  readonly bindMounts?: readonly { readonly source: string; readonly target: string; readonly readOnly: boolean }[];
   /**
    * Size of each task's workspace volume, bytes: a tmpfs volume with `size=` (writes past
    * it fail with ENOSPC, DOCKER-NOTES "Disk full"). Unset: an ordinary local volume.
@@ -53,6 +68,12 @@ export interface DockerBackendOptions {
 /** Where the worker's workspace is mounted (docs/worker-contract.md). */
 export const WORKSPACE_PATH = '/workspace';
 
+/**
+ * Bytes of one stdout line kept for parsing as an event (1 MiB): a longer line is reported
+ * as invalid, never held whole in memory (docs/security.md "Floods"); stdout.log keeps it.
+ */
+export const MAX_LINE_BYTES = 1024 * 1024;
+
 /** How long to wait for attached output to drain after the container exited, ms. */
 const OUTPUT_DRAIN_TIMEOUT_MS = 5000;
 
@@ -64,8 +85,8 @@ function resourceName(...parts: string[]): string {
 /**
  * Runs each attempt as one hardened, labelled container: non-root, `CapDrop: ALL`,
  * `no-new-privileges`, read-only root filesystem, a tmpfs `/tmp`, a per-task labelled
- * volume at `/workspace`, memory and pids limits, and never the Docker socket (no bind
- * mounts at all).
+ * volume at `/workspace`, memory and pids limits, and never the Docker socket: bind mounts,
+ * `privileged` and `host` networking only as the scenario's `dangerouslyAllow` lets it ask.
  */
 export class DockerBackend implements WorkerBackend {
   readonly kind = 'docker' as const;
@@ -177,6 +198,7 @@ export class DockerBackend implements WorkerBackend {
       image: this.#options.image,
       labels: spec.labels,
       env: {
+        ...this.#options.env,
         KEELHAUL_RUN_ID: spec.runId,
         KEELHAUL_TASK_ID: spec.taskId,
         KEELHAUL_ATTEMPT: String(spec.attempt),
@@ -190,7 +212,9 @@ export class DockerBackend implements WorkerBackend {
         { type: 'volume', source: volume, target: WORKSPACE_PATH },
         // noexec is not set: Node's JIT does not need it, but tools a user's worker runs may.
         { type: 'tmpfs', target: '/tmp', sizeBytes: this.#options.tmpfsBytes, mode: 0o1777 },
+        ...(this.#options.bindMounts ?? []).map((m) => ({ type: 'bind' as const, source: m.source, target: m.target, readOnly: m.readOnly })),
       ],
+      ...(this.#options.privileged ? { privileged: true } : {}),
       readonlyRootfs: true,
       capDrop: ['ALL'],
       securityOpt: ['no-new-privileges'],
@@ -241,18 +265,29 @@ export class DockerBackend implements WorkerBackend {
     mkdirSync(logDir, { recursive: true });
     const stdoutLog = createWriteStream(join(logDir, 'stdout.log'));
     const stderrLog = createWriteStream(join(logDir, 'stderr.log'));
-    output.stderr.pipe(stderrLog);
-    output.stdout.pipe(stdoutLog);
-    const reader = createInterface({ input: output.stdout, crlfDelay: Infinity });
+    const filter = this.#options.redactStream;
+    (filter ? output.stderr.pipe(filter()) : output.stderr).pipe(stderrLog);
+    (filter ? output.stdout.pipe(filter()) : output.stdout).pipe(stdoutLog);
     let seen = 0;
-    reader.on('line', (line) => {
+    const splitter = new LineSplitter(MAX_LINE_BYTES, (line, droppedBytes) => {
       seen += 1;
-      if (seen <= skip.skipLines || line.trim() === '') return;
+      if (seen <= skip.skipLines || (droppedBytes === 0 && line.trim() === '')) return;
+      if (droppedBytes > 0) {
+        observer.onInvalidLine?.(line.slice(0, 500), `a line of ${line.length + droppedBytes} bytes or more, past the ${MAX_LINE_BYTES}-byte limit of one event: not parsed (whole in stdout.log)`);
+        return;
+      }
       const parsed = parseWorkerEventLine(line);
       if (!parsed.ok) observer.onInvalidLine?.(line, parsed.error);
       else if (parsed.event.seq === undefined || parsed.event.seq > skip.skipThroughSeq) observer.onEvent(parsed.event);
     });
-    return { drained: Promise.all([once(reader, 'close'), finished(stdoutLog), finished(stderrLog)]), lines: () => seen };
+    output.stdout.on('data', (chunk: Buffer) => splitter.push(chunk));
+    const parsed = new Promise<void>((resolve) => {
+      finishedStream(output.stdout, () => {
+        splitter.end();
+        resolve();
+      });
+    });
+    return { drained: Promise.all([parsed, finished(stdoutLog), finished(stderrLog)]), lines: () => seen };
   }
 
   /**

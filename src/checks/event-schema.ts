@@ -41,3 +41,33 @@ export function checkEventSchema(events: readonly unknown[]): CheckResult {
     evidence: evidence.slice(0, 20),
   };
 }
+
+/**
+ * {@link checkEventSchema} one event at a time, keeping only a count and the first 20
+ * failures: a run's events are never all held in memory (a worker flooding 10,000
+ * events/s would otherwise grow the controller by every event it sent).
+ */
+export function createEventSchemaCheck(): { observe(event: unknown): void; result(): CheckResult } {
+  const validate = eventValidator();
+  const evidence: string[] = [];
+  let count = 0;
+  let invalid = 0;
+  return {
+    observe(event) {
+      count += 1;
+      const { ok, errors } = validate(event);
+      if (ok) return;
+      invalid += 1;
+      if (evidence.length < 20) evidence.push(`event ${count} (${String((event as { type?: unknown }).type)}): ${errors}`);
+    },
+    result() {
+      return {
+        name: 'event-schema',
+        ok: invalid === 0 && count > 0,
+        expected: 'every event of events.jsonl validates against docs/events.schema.json',
+        observed: `${count - invalid} of ${count} events valid`,
+        evidence: [...evidence],
+      };
+    },
+  };
+}

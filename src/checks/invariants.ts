@@ -55,7 +55,13 @@ export interface RunFacts {
   readonly taskIds: readonly string[];
   readonly attempts: readonly AttemptFacts[];
   readonly faults: readonly FaultFacts[];
-  readonly network: 'none' | 'internal' | 'bridge';
+  readonly network: 'none' | 'internal' | 'bridge' | 'host';
+  /**
+   * The `dangerouslyAllow` keys the scenario used (`dockerSocket`, `hostNetwork`,
+   * `privileged`): what they allow is not a problem, but the check says loudly that the run
+   * was UNHARDENED.
+   */
+  readonly unhardened?: readonly string[];
   /** The completion ledger (completions.jsonl), one entry per recorded completion. */
   readonly ledger?: readonly { readonly task: string; readonly attempt: number }[];
   /** What partition probes saw, at each cut and after each reconnect. */
@@ -256,8 +262,20 @@ export function checkPartitionsVerified(facts: RunFacts): CheckResult {
   };
 }
 
-/** Every attempt container carried the run's labels and the hardening defaults, seen by inspecting it while it ran. */
+/** What each `dangerouslyAllow` key let a worker do, for the check's evidence and the reports. */
+export const UNHARDENED_MEANING: Readonly<Record<string, string>> = {
+  dockerSocket: 'reach the Docker socket (root on the daemon\'s host)',
+  hostNetwork: 'share the host\'s network stack (network: host)',
+  privileged: 'run privileged (every capability and device)',
+};
+
+/**
+ * Every attempt container carried the run's labels and the hardening defaults, seen by
+ * inspecting it while it ran; what `dangerouslyAllow` let through is not a problem but is
+ * named in `observed` as UNHARDENED.
+ */
 export function checkContainerAudit(facts: RunFacts): CheckResult {
+  const unhardened = facts.unhardened ?? [];
   const unaudited = facts.attempts.filter((a) => !a.audited).map((a) => `${a.task} attempt ${a.attempt}: not inspected while running`);
   const problems = facts.attempts.flatMap((a) => a.auditProblems.map((p) => `${a.task} attempt ${a.attempt}: ${p}`));
   const evidence = [...problems, ...unaudited];
@@ -265,8 +283,10 @@ export function checkContainerAudit(facts: RunFacts): CheckResult {
     name: 'containers-labelled-and-hardened',
     ok: problems.length === 0 && facts.attempts.length > 0,
     expected: 'every attempt container carries run/role/task/attempt/scenario/version labels, runs non-root with CapDrop ALL, no-new-privileges, a read-only root filesystem and the scenario network mode',
-    observed: problems.length === 0 ? `${facts.attempts.length - unaudited.length} of ${facts.attempts.length} containers inspected, no problem found` : `${problems.length} problem(s)`,
-    evidence,
+    observed: `${problems.length === 0 ? `${facts.attempts.length - unaudited.length} of ${facts.attempts.length} containers inspected, no problem found` : `${problems.length} problem(s)`}${
+      unhardened.length ? `; UNHARDENED by dangerouslyAllow: ${unhardened.join(', ')}` : ''
+    }`,
+    evidence: [...unhardened.map((k) => `UNHARDENED: dangerouslyAllow.${k} let the workers ${UNHARDENED_MEANING[k] ?? k}`), ...evidence],
   };
 }
 

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { isControllerAlive, readRunState, removeRunResources } from '../controller/index.js';
+import { assertSafeName, isControllerAlive, readRunState, removeRunResources } from '../controller/index.js';
 import { ANY_VALUE, connectDocker, Label } from '../docker/index.js';
 import { UsageError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
@@ -25,6 +25,8 @@ export interface CleanOptions {
 export async function cleanCommand(options: CleanOptions, io: CliIo): Promise<ExitCode> {
   const modes = [options.runId !== undefined, options.stale === true, options.all === true].filter(Boolean).length;
   if (modes !== 1) throw new UsageError('--run', 'Say which runs to clean: --run <run-id>, --stale or --all (exactly one).');
+  // A run id is a label value here, never a path, and checked before the daemon is asked.
+  if (options.runId !== undefined) assertSafeName(options.runId, '--run');
   const docker = await connectDocker();
   let runIds: string[];
   if (options.runId) {

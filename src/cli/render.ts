@@ -58,6 +58,8 @@ export function renderEvent(event: RunEvent, options: { verbose?: boolean } = {}
       return options.verbose ? `  ${at(event.task, event.attempt)} ${event.event.type}` : undefined;
     case 'worker.invalid-line':
       return options.verbose ? `  ${at(event.task, event.attempt)} ignored a non-event line: ${event.error}` : undefined;
+    case 'worker.invalid-lines-suppressed':
+      return options.verbose ? `  ${at(event.task, event.attempt)} ignored ${event.lines} more non-event line(s) (${event.total} in all, every one in its stdout.log)` : undefined;
     case 'fault.injected':
       return `  fault ${event.fault.faultId} (${event.fault.kind} ${Object.entries(event.fault.params).map(([k, v]) => `${k}=${String(v)}`).join(' ')}) ${event.fault.trigger}: hit ${event.fault.targets.length ? event.fault.targets.map((t) => (t.task ? at(t.task, t.attempt ?? 0) : short(t.containerId))).join(', ') : 'the daemon'} at +${event.fault.offsetMs} ms`;
     case 'fault.failed':

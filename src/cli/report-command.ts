@@ -12,7 +12,7 @@ import {
   type ReportFormat,
   type RunReport,
 } from '../report/index.js';
-import type { RunEvent } from '../controller/index.js';
+import { assertSafeName, UnsafePathError, type RunEvent } from '../controller/index.js';
 import { UsageError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import type { CliIo } from './render.js';
@@ -72,9 +72,13 @@ async function isDirectory(path: string): Promise<boolean> {
 
 /**
  * The run directory an argument names: a directory as given, the directory of a given
- * `report.json`, or `runsDir/<run id>`. @throws {UsageError} naming every path tried
+ * `report.json`, or `runsDir/<run id>`. @throws {UsageError} naming every path tried;
+ * {UnsafePathError} for a bare name that is `.`, `..` or not a run id (NUL anywhere)
  */
 export async function resolveRunDir(arg: string, runsDir = DEFAULT_RUNS_DIR): Promise<string> {
+  // A bare name is a run id (or a file in the current directory): never `..`, `.` or NUL.
+  if (arg.includes('\0')) throw new UnsafePathError(RUN_ARGUMENT, arg, 'it contains a NUL byte');
+  if (!arg.includes('/') && !arg.includes(sep)) assertSafeName(arg, RUN_ARGUMENT);
   if (await isDirectory(arg)) return arg;
   if (basename(arg) === REPORT_FILE_NAMES.json && (await isDirectory(dirname(arg)))) return dirname(arg);
   const tried = [arg];

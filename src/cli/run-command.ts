@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import { resumeRun, runScenario, type RunResult } from '../controller/index.js';
 import { connectDocker } from '../docker/index.js';
-import { loadScenarioFile } from '../scenario/index.js';
+import { loadScenarioFile, unhardenedBy } from '../scenario/index.js';
+import { UNHARDENED_MEANING } from '../checks/index.js';
 import { UsageError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import type { CliIo } from './render.js';
@@ -40,6 +41,7 @@ function outputFor(io: CliIo, options: { verbose?: boolean | undefined; json?: b
 
 function exitCodeOf(result: RunResult, io: CliIo, signal: AbortSignal | undefined): ExitCode {
   if (result.report.error) io.err(`keelhaul: run ${result.report.runId} failed: ${result.report.error}`);
+  if (result.report.unhardened) io.err(`keelhaul: WARNING: run ${result.report.runId} was UNHARDENED: ${result.report.unhardened.warning}`);
   if (signal?.aborted) return ExitCode.interrupted;
   return result.report.status === 'passed' ? ExitCode.ok : ExitCode.failed;
 }
@@ -55,6 +57,10 @@ export async function runCommand(options: RunCommandOptions, io: CliIo): Promise
   const seed = options.seed !== undefined ? parseSeed(options.seed) : undefined;
   const output = outputFor(io, options);
   const scenario = await loadScenarioFile(options.scenarioPath);
+  const unhardened = unhardenedBy(scenario);
+  if (unhardened.length > 0) {
+    io.err(`keelhaul: WARNING: UNHARDENED run: ${options.scenarioPath} sets dangerouslyAllow (${unhardened.join(', ')}); its workers ${unhardened.map((k) => UNHARDENED_MEANING[k] ?? k).join('; ')}`);
+  }
   const docker = await connectDocker();
   const result = await runScenario({
     scenario,

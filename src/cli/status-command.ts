@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { isControllerAlive, readRunState, type RunState } from '../controller/index.js';
+import { isControllerAlive, readRunState, runDirOf, type RunState } from '../controller/index.js';
 import { connectDocker, Label, type DockerClient } from '../docker/index.js';
 import { ExitCode } from './exit-codes.js';
 import type { CliIo } from './render.js';
@@ -42,7 +42,7 @@ export async function statusCommand(options: StatusOptions, io: CliIo): Promise<
     }
     return ExitCode.ok;
   }
-  const runDir = options.run.includes('/') ? resolve(options.run) : join(runsDir, options.run);
+  const runDir = runDirOf(options.run, runsDir, '<run>');
   const state = await readRunState(join(runDir, 'state.json'));
   // The run's own daemon (a private one has its own socket).
   const runDocker = state.daemonHost ? await connectDocker({ host: state.daemonHost }).catch(() => undefined) : docker;

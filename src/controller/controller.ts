@@ -7,11 +7,13 @@ import { removePrivateDaemonRoot, startPrivateDaemon, type PrivateDaemon } from 
 import { connectDocker, ImageNotFoundError, type DaemonVersion, type DockerClient } from '../docker/index.js';
 import { buildWorkerImage, WORKER_IMAGE_REPOSITORY } from '../images/index.js';
 import type { RunReport } from '../report/index.js';
-import { validateScenario, type Scenario } from '../scenario/index.js';
+import { loadScenarioFile, validateScenario, type Scenario } from '../scenario/index.js';
 import { keelhaulVersion } from '../version.js';
 import type { RunEvent } from './events.js';
 import { currentController, isControllerAlive } from './liveness.js';
 import { activeRuns, executeRun } from './run.js';
+import { runDirOf } from './run-paths.js';
+import { redactorFor, restoreSecretEnv } from './redaction.js';
 import { readRunState, STATE_SCHEMA_VERSION, StateStore, type RunState } from './state.js';
 
 /** Options shared by {@link runScenario} and {@link resumeRun}. */
@@ -169,9 +171,10 @@ async function startRun(
 
   const runDir = resolve(options.runsDir ?? join('.keelhaul', 'runs'), runId);
   await mkdir(join(runDir, 'attempts'), { recursive: true });
+  const redactor = redactorFor(scenario);
   await writeFile(
     join(runDir, 'scenario.yaml'),
-    `# as run by keelhaul ${keelhaulVersion}, run ${runId}\n${toYaml({ ...scenario, image, seed })}`,
+    `# as run by keelhaul ${keelhaulVersion}, run ${runId}\n${toYaml(redactor.value({ ...scenario, image, seed }))}`,
   );
   const controller = currentController();
   const state: RunState = {
@@ -196,9 +199,9 @@ async function startRun(
     revision: 0,
     updatedAt: new Date().toISOString(),
   };
-  const store = new StateStore(join(runDir, 'state.json'), state);
+  const store = new StateStore(join(runDir, 'state.json'), state, { redactor });
   await store.save();
-  return executeRun({ ...options, docker, runDir, store, daemon, resumed: false, daemonHandle: ids.privateDaemon });
+  return executeRun({ ...options, docker, runDir, store, daemon, resumed: false, daemonHandle: ids.privateDaemon, redactor });
 }
 
 /** Options of {@link resumeRun}. */
@@ -214,13 +217,15 @@ export interface ResumeRunOptions extends RunHooks {
  * judged by its exit code, a missing one is replaced by a new attempt, and a task in the
  * completion ledger never runs again. Then the run goes on as {@link runScenario}'s would.
  *
+ * @throws {UnsafePathError} when `run` is a run id with `..`, NUL or other characters a run id never has
  * @throws {StateError} when the run directory has no readable state.json
+ * @throws {MissingSecretError} when a secret env value is neither in the scenario file nor in the environment
  * @throws {ResumeError} when the run already finished or its controller is still alive
  * @throws {ImageNotFoundError}, {DaemonUnavailableError} as {@link runScenario}
  */
 export async function resumeRun(options: ResumeRunOptions): Promise<RunResult> {
   const runsDir = options.runsDir ?? join('.keelhaul', 'runs');
-  const runDir = options.run.includes('/') ? resolve(options.run) : resolve(runsDir, options.run);
+  const runDir = runDirOf(options.run, runsDir);
   const store = new StateStore(join(runDir, 'state.json'), await readRunState(join(runDir, 'state.json')));
   const state = store.state;
   if (state.status === 'finished') {
@@ -236,7 +241,13 @@ export async function resumeRun(options: ResumeRunOptions): Promise<RunResult> {
     );
   }
   // A stored scenario is validated again: it may come from an older keelhaul or a hand edit.
-  const scenario = validateScenario(state.scenario, join(runDir, 'state.json'));
+  const stored = validateScenario(state.scenario, join(runDir, 'state.json'));
+  // state.json holds [REDACTED:NAME] for secret env values: take them from the scenario file or the environment.
+  const scenarioFile = state.scenarioFile;
+  const env = await restoreSecretEnv(stored.env, async () => (scenarioFile ? (await loadScenarioFile(scenarioFile)).env : undefined));
+  const scenario: Scenario = { ...stored, env };
+  const redactor = redactorFor(scenario);
+  store.useRedactor(redactor);
   await preflightFaults(scenario.faults);
   // The run's own daemon (a private one survives its controller); the caller's client when it is the same.
   const docker = state.daemonHost === hostOf(options.docker) ? options.docker : await connectDocker({ host: state.daemonHost });
@@ -247,7 +258,7 @@ export async function resumeRun(options: ResumeRunOptions): Promise<RunResult> {
     s.controllers.push(controller);
     if (s.status === 'reaped') s.status = 'running';
   });
-  const result = await executeRun({ ...options, docker, scenario, runDir, store, daemon, resumed: true, daemonHandle: undefined });
+  const result = await executeRun({ ...options, docker, scenario, runDir, store, daemon, resumed: true, daemonHandle: undefined, redactor });
   // The run's private daemon outlived its first controller; once the run is finished, it goes.
   if (state.privateDaemonRoot && !result.resumable && !options.privateDaemon) {
     await removePrivateDaemonRoot(state.privateDaemonRoot).catch(() => undefined);

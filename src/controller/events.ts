@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import winston from 'winston';
 import type { FaultRecord } from '../chaos/index.js';
 import type { WorkerEvent } from '../worker/events.js';
+import { Redactor } from './redaction.js';
 
 /** How an attempt ended. */
 export type AttemptOutcome = 'completed' | 'failed' | 'killed' | 'oom' | 'hung' | 'lost';
@@ -43,6 +44,8 @@ export type RunEvent = { readonly ts: string; readonly run: string } & (
   | { type: 'task.finished'; task: string; outcome: 'completed' | 'failed'; attempts: number }
   | { type: 'worker.event'; task: string; attempt: number; event: WorkerEvent }
   | { type: 'worker.invalid-line'; task: string; attempt: number; line: string; error: string }
+  /** Invalid lines past the first 100 of an attempt: counted, not recorded one by one (all are in its stdout.log). */
+  | { type: 'worker.invalid-lines-suppressed'; task: string; attempt: number; lines: number; total: number }
   | { type: 'fault.injected'; fault: FaultRecord }
   | { type: 'fault.failed'; fault: FaultRecord }
   | { type: 'fault.skipped'; faultId: string; kind: string; trigger: string; reason: string }
@@ -106,9 +109,15 @@ export class EventLog {
   #emitted = 0;
   #logged = 0;
 
-  /** @param path the events.jsonl file; created or appended to */
-  constructor(runId: string, path: string) {
+  readonly #redactor: Redactor;
+
+  /**
+   * @param path the events.jsonl file; created or appended to
+   * @param options.redactor replaces secret values in every event before it is written or broadcast
+   */
+  constructor(runId: string, path: string, options: { redactor?: Redactor } = {}) {
     this.#runId = runId;
+    this.#redactor = options.redactor ?? Redactor.none();
     this.#file = new winston.transports.File({ filename: path });
     this.#logger = winston.createLogger({
       level: 'info',
@@ -132,7 +141,7 @@ export class EventLog {
 
   /** Stamps, writes and broadcasts one event; returns the stamped event. */
   emit(input: RunEventInput): RunEvent {
-    const event = { ts: new Date().toISOString(), run: this.#runId, ...input } as RunEvent;
+    const event = this.#redactor.value({ ts: new Date().toISOString(), run: this.#runId, ...input } as RunEvent);
     if (!this.#closed) {
       this.#emitted += 1;
       this.#logger.info({ message: event.type, event });

@@ -7,3 +7,5 @@ export * from './state.js';
 export * from './ledger.js';
 export * from './liveness.js';
 export * from './reaper.js';
+export * from './run-paths.js';
+export * from './redaction.js';

@@ -5,12 +5,13 @@ import { DockerBackend, type AttemptHandle, type AttemptObserver, type AttemptTa
 import { createSeededRandom, describeTrigger, faultId, Injector, type PartitionCheck } from '../chaos/index.js';
 import {
   checkBudget,
-  checkEventSchema,
+  createEventSchemaCheck,
   checkStateMatchesDaemon,
   runChecks,
   type AttemptFacts,
   type CheckResult,
   type FaultFacts,
+  UNHARDENED_MEANING,
 } from '../checks/index.js';
 import {
   subscribeEvents,
@@ -28,7 +29,7 @@ import {
 import { REPORT_SCHEMA_VERSION, writeReportJson, writeRunReports, type ReportAttempt, type ReportFault, type RunReport } from '../report/index.js';
 import { summarizeUsage, UsageTally } from '../report/usage.js';
 import type { PrivateDaemon } from '../daemon/index.js';
-import type { Scenario } from '../scenario/index.js';
+import { isDockerSocketPath, unhardenedBy, type Scenario } from '../scenario/index.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync } from 'node:fs';
 import { findDockerdPid, startMonitor, type MonitorSummary } from '../monitor/index.js';
@@ -45,6 +46,8 @@ import { readRunEvents } from './timeline.js';
 import { expectChecks } from './expect-checks.js';
 import { findRulesInContainers, findRulesOnHost } from './rule-leaks.js';
 import { listWorkspaceNow, startWorkspaceLister, type WorkspaceLister } from './workspace-lister.js';
+import { attemptDirOf } from './run-paths.js';
+import type { Redactor } from './redaction.js';
 import type { AttemptRecord, StateStore, TaskRecord } from './state.js';
 
 /** What {@link executeRun} needs beyond the hooks. */
@@ -56,6 +59,8 @@ interface ExecuteOptions extends RunHooks {
   readonly resumed: boolean;
   /** The private daemon daemon faults act on; undefined for an external daemon. */
   readonly daemonHandle: PrivateDaemon | undefined;
+  /** Hides the scenario's secret env values in events, logs and reports. */
+  readonly redactor: Redactor;
 }
 
 /** What the controller knows of an attempt's own reports, beyond state.json. */
@@ -90,7 +95,12 @@ async function readPriorWorkerEvents(path: string): Promise<{ task: string; atte
 }
 
 /** Checks an attempt container against the label set and the hardening defaults. */
-function auditContainer(info: ContainerInfo, expectedLabels: Readonly<Record<string, string>>, networkMode: string): string[] {
+function auditContainer(
+  info: ContainerInfo,
+  expectedLabels: Readonly<Record<string, string>>,
+  networkMode: string,
+  allow: Scenario['dangerouslyAllow'] = {},
+): string[] {
   const problems: string[] = [];
   for (const [key, value] of Object.entries(expectedLabels)) {
     // A resumed run adopts containers an earlier controller labelled with its own identity.
@@ -107,7 +117,9 @@ function auditContainer(info: ContainerInfo, expectedLabels: Readonly<Record<str
   if (info.hostConfig.memoryBytes <= 0) problems.push('no memory limit');
   if (info.hostConfig.pidsLimit <= 0) problems.push('no pids limit');
   if (info.hostConfig.networkMode !== networkMode) problems.push(`NetworkMode is ${info.hostConfig.networkMode}, expected ${networkMode}`);
-  if (info.mounts.some((m) => m.source.endsWith('docker.sock'))) problems.push('the Docker socket is mounted');
+  if (!allow.dockerSocket && info.mounts.some((m) => m.type === 'bind' ? isDockerSocketPath(m.source) : m.source.endsWith('docker.sock'))) problems.push('the Docker socket is mounted');
+  if (!allow.privileged && info.hostConfig.privileged) problems.push('runs privileged');
+  if (!allow.hostNetwork && info.hostConfig.networkMode === 'host') problems.push('shares the host\'s network stack (NetworkMode host)');
   return problems;
 }
 
@@ -136,6 +148,12 @@ function judge(
   if (record.exitCode === 0) return { outcome: 'failed', reason: 'exited 0 without task.completed' };
   return { outcome: 'failed', reason: progress.failedReason ?? `exit ${record.exitCode}` };
 }
+
+/**
+ * Stdout lines of one attempt that are not events and still get a `worker.invalid-line`
+ * event each; the rest are counted in one `worker.invalid-lines-suppressed` at its exit.
+ */
+const INVALID_LINE_EVENTS_PER_ATTEMPT = 100;
 
 /** Runs this process is driving now: a finished (or given-up) run of this same process may be resumed by it. */
 export const activeRuns = new Set<string>();
@@ -167,7 +185,8 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     controllerPid: state.controller.pid,
     controllerStart: state.controller.start,
   };
-  const log = new EventLog(runId, join(runDir, 'events.jsonl'));
+  const { redactor } = options;
+  const log = new EventLog(runId, join(runDir, 'events.jsonl'), { redactor });
   if (options.onEvent) log.subscribe(options.onEvent);
   const ledger = new CompletionLedger(join(runDir, 'completions.jsonl'));
 
@@ -175,6 +194,10 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     run: identity,
     image,
     network: scenario.network,
+    env: scenario.env,
+    redactStream: () => redactor.stream(),
+    privileged: scenario.privileged,
+    bindMounts: scenario.mounts,
     memoryBytes: scenario.resources.memory,
     pidsLimit: scenario.resources.pidsLimit,
     tmpfsBytes: scenario.resources.tmpfs,
@@ -357,7 +380,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     // sees them even when a fault kills the container first.
     const audit = docker
       .inspectContainer(handle.id)
-      .then((info) => auditContainer(info, labels, backend.networkName ?? scenario.network))
+      .then((info) => auditContainer(info, labels, backend.networkName ?? scenario.network, scenario.dangerouslyAllow))
       .catch(() => undefined);
     // The heartbeat watch: an attempt silent for heartbeatTimeoutMs (paused, hung, its
     // stdout blocked) is declared hung, killed and retried.
@@ -391,6 +414,10 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       outputMayBeLost = exit.outputMayBeLost ?? false;
     } finally {
       clearTimeout(watch);
+      const invalid = invalidLines.get(`${taskId}#${record.attempt}`) ?? 0;
+      if (invalid > INVALID_LINE_EVENTS_PER_ATTEMPT) {
+        log.emit({ type: 'worker.invalid-lines-suppressed', task: taskId, attempt: record.attempt, lines: invalid - INVALID_LINE_EVENTS_PER_ATTEMPT, total: invalid });
+      }
       heartbeatWatches.delete(`${taskId}#${record.attempt}`);
       active.delete(handle.id);
       const problems = await audit;
@@ -446,6 +473,8 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     return record;
   };
 
+  /** Invalid stdout lines per `task#attempt`; see INVALID_LINE_EVENTS_PER_ATTEMPT. */
+  const invalidLines = new Map<string, number>();
   const observerFor = (taskId: string, attempt: number): AttemptObserver => ({
     onEvent: (event: WorkerEvent) => {
       heartbeatWatches.get(`${taskId}#${attempt}`)?.();
@@ -454,7 +483,12 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       injector.observe(event);
     },
     onInvalidLine: (line, error) => {
-      log.emit({ type: 'worker.invalid-line', task: taskId, attempt, line: line.slice(0, 500), error });
+      // The first lines are events; past that they are only counted (all of them stay in
+      // stdout.log): a worker printing 200 MB of text must not become 200k events.
+      const key = `${taskId}#${attempt}`;
+      const seen = (invalidLines.get(key) ?? 0) + 1;
+      invalidLines.set(key, seen);
+      if (seen <= INVALID_LINE_EVENTS_PER_ATTEMPT) log.emit({ type: 'worker.invalid-line', task: taskId, attempt, line: line.slice(0, 500), error });
     },
     onReattach: () => {
       log.emit({ type: 'attempt.reattached', task: taskId, attempt, reason: 'the output stream ended while the container still ran (a daemon outage, or a restart)' });
@@ -502,7 +536,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     let handle: AttemptHandle;
     try {
       handle = await backend.launch(
-        { runId, taskId, attempt: attemptNumber, seed, task: spec, labels, logDir: join(runDir, 'attempts', taskId, String(attemptNumber)) },
+        { runId, taskId, attempt: attemptNumber, seed, task: spec, labels, logDir: attemptDirOf(runDir, taskId, attemptNumber) },
         observerFor(taskId, attemptNumber),
       );
     } catch (error) {
@@ -552,7 +586,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     const labels = labelsFor(identity, 'worker', { task: taskId, attempt: record.attempt });
     const handle = await backend.reattach(
       container.id,
-      { logDir: join(runDir, 'attempts', taskId, String(record.attempt)) },
+      { logDir: attemptDirOf(runDir, taskId, record.attempt) },
       observerFor(taskId, record.attempt),
       { skipThroughSeq: progressOf(taskId, record.attempt).maxSeq },
     );
@@ -730,9 +764,15 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   let workersOnDaemon: string[] | undefined;
   /** Shaping rules left behind (netem faults only): see rule-leaks.ts. */
   let injectedRules: string[] | undefined;
-  // Every event this controller recorded, for the event-schema check.
+  // The timeline the expect checks read: attempt, fault and Docker events. Worker events are
+  // left out — a flooding worker makes them numerous, and no timeline check reads them.
   const recorded: RunEvent[] = [];
-  log.subscribe((event) => recorded.push(event));
+  log.subscribe((event) => {
+    if (!event.type.startsWith('worker.')) recorded.push(event);
+  });
+  // Every event this controller recorded, validated as it goes (never all held in memory).
+  const schemaCheck = createEventSchemaCheck();
+  log.subscribe((event) => schemaCheck.observe(event));
   const reaperEnabled = options.reaper ?? scenario.reaper.enabled;
   try {
     if (reaperEnabled && state.reaper && isReaperOf(state.reaper.pid, runDir)) {
@@ -897,6 +937,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     attempts: attemptFacts,
     faults: faultFacts,
     network: scenario.network,
+    unhardened: unhardenedBy(scenario),
     leaks: { ...leaks, ...(injectedRules ? { rules: injectedRules } : {}) },
     ledger: ledgerEntries.map((e) => ({ task: e.task, attempt: e.attempt })),
     partitionChecks,
@@ -919,7 +960,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     workersOnDaemon,
   );
   if (stateCheck) checks.push(stateCheck);
-  checks.push(checkEventSchema(recorded));
+  checks.push(schemaCheck.result());
   const runUsage = summarizeUsage(
     scenario.tasks.map((t) => t.id),
     allAttempts.map((a) => ({ task: a.task, outcome: a.outcome ?? 'lost', usage: usage.of(a.task, a.attempt) })),
@@ -932,7 +973,8 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   const endedAtMs = Date.now();
   const status = runError === undefined && checks.every((c) => c.ok) ? 'passed' : 'failed';
   const reportPath = join(runDir, 'report.json');
-  const report: RunReport = {
+  const unhardened = unhardenedBy(scenario) as ('dockerSocket' | 'hostNetwork' | 'privileged')[];
+  const report: RunReport = redactor.value<RunReport>({
     schemaVersion: REPORT_SCHEMA_VERSION,
     keelhaulVersion,
     runId,
@@ -941,6 +983,10 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     scenarioFile: state.scenarioFile,
     status,
     ...(runError !== undefined ? { error: runError } : {}),
+    ...(unhardened.length > 0
+      ? { unhardened: { dangerouslyAllow: unhardened, warning: `the workers were NOT hardened: dangerouslyAllow let them ${unhardened.map((k) => UNHARDENED_MEANING[k] ?? k).join('; ')}` } }
+      : {}),
+    ...(redactor.count > 0 ? { redactedSecrets: redactor.count } : {}),
     startedAt: new Date(state.startedAtMs).toISOString(),
     endedAt: new Date(endedAtMs).toISOString(),
     durationMs: endedAtMs - state.startedAtMs,
@@ -988,7 +1034,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     resources: resources ? { samplesFile: 'samples.jsonl', ...resources } : null,
     checks,
     usage: runUsage,
-  };
+  });
   await writeReportJson(reportPath, report);
   await store.update((s) => {
     // A run that lost its daemon stays resumable.

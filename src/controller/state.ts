@@ -3,6 +3,7 @@ import { writeFileAtomic } from '../report/index.js';
 import type { FaultRecord } from '../chaos/index.js';
 import type { Scenario } from '../scenario/index.js';
 import type { AttemptOutcome } from './events.js';
+import { Redactor } from './redaction.js';
 
 /** Bumped when a field of {@link RunState} changes meaning or disappears. */
 export const STATE_SCHEMA_VERSION = 1;
@@ -102,9 +103,17 @@ export class StateStore {
   #dirty = false;
   #error: unknown;
 
-  constructor(path: string, state: RunState) {
+  #redactor: Redactor = Redactor.none();
+
+  constructor(path: string, state: RunState, options: { redactor?: Redactor } = {}) {
     this.path = path;
     this.#state = state;
+    if (options.redactor) this.#redactor = options.redactor;
+  }
+
+  /** Replaces secret values (the scenario's env, and wherever else they appear) in every later write. */
+  useRedactor(redactor: Redactor): void {
+    this.#redactor = redactor;
   }
 
   get state(): RunState {
@@ -128,7 +137,7 @@ export class StateStore {
       this.#dirty = false;
       this.#state.revision += 1;
       this.#state.updatedAt = new Date().toISOString();
-      const text = `${JSON.stringify(this.#state, null, 2)}\n`;
+      const text = `${JSON.stringify(this.#redactor.value(this.#state), null, 2)}\n`;
       this.#writing = writeFileAtomic(this.path, text)
         .catch((error: unknown) => {
           this.#error = error;

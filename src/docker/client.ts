@@ -8,6 +8,7 @@ import {
 } from './errors.js';
 import { buildImageFromDirectory, removeImageIfUntagged, type BuildImageOptions } from './image-build.js';
 import { labelFilter } from './labels.js';
+import { demuxWithBackpressure } from './demux-stream.js';
 import { toApiTimestamp } from './events.js';
 import { parseContainerStats, type ContainerStatsSample, type RawContainerStats } from './stats.js';
 
@@ -75,9 +76,14 @@ export interface NetworkSpec {
   readonly driver?: string;
 }
 
-/** One mount of a container: a named volume or a tmpfs. Bind mounts are deliberately absent. */
+/**
+ * One mount of a container: a named volume, a tmpfs, or a host path (`bind`). keelhaul's
+ * own workers get no bind mount unless the scenario lists one under `mounts` (and the Docker
+ * socket only with `dangerouslyAllow.dockerSocket`, docs/security.md).
+ */
 export type MountSpec =
   | { readonly type: 'volume'; readonly source: string; readonly target: string; readonly readOnly?: boolean }
+  | { readonly type: 'bind'; readonly source: string; readonly target: string; readonly readOnly: boolean }
   | { readonly type: 'tmpfs'; readonly target: string; readonly sizeBytes?: number; readonly mode?: number };
 
 /**
@@ -109,6 +115,8 @@ export interface ContainerSpec {
   readonly nanoCpus?: number;
   /** `HostConfig.Init`: run tini as pid 1 so signals reach the process and zombies are reaped. */
   readonly init?: boolean;
+  /** `HostConfig.Privileged`: every capability and device; only with `dangerouslyAllow.privileged`. */
+  readonly privileged?: boolean;
 }
 
 /** `GET /containers/{id}/json`, trimmed to what the controller and checks read. */
@@ -137,6 +145,8 @@ export interface ContainerInfo {
     readonly securityOpt: readonly string[];
     readonly memoryBytes: number;
     readonly pidsLimit: number;
+    /** `HostConfig.Privileged`. */
+    readonly privileged: boolean;
   };
   readonly user: string;
   /** `name` is the volume's name for volume mounts, '' otherwise. */
@@ -477,9 +487,10 @@ class DockerodeClient implements DockerClient {
           ...(spec.pidsLimit !== undefined ? { PidsLimit: spec.pidsLimit } : {}),
           ...(spec.nanoCpus !== undefined ? { NanoCpus: spec.nanoCpus } : {}),
           ...(spec.init !== undefined ? { Init: spec.init } : {}),
+          ...(spec.privileged ? { Privileged: true } : {}),
           Mounts: spec.mounts.map((m): Dockerode.MountSettings =>
-            m.type === 'volume'
-              ? { Type: 'volume', Source: m.source, Target: m.target, ReadOnly: m.readOnly ?? false }
+            m.type === 'volume' || m.type === 'bind'
+              ? { Type: m.type, Source: m.source, Target: m.target, ReadOnly: m.readOnly ?? false }
               : {
                   Type: 'tmpfs',
                   Source: '',
@@ -519,7 +530,7 @@ class DockerodeClient implements DockerClient {
   #demux(stream: NodeJS.ReadableStream): ContainerOutput {
     const stdout = new PassThrough();
     const stderr = new PassThrough();
-    this.#docker.modem.demuxStream(stream, stdout, stderr);
+    demuxWithBackpressure(stream, stdout, stderr);
     const end = (): void => {
       stdout.end();
       stderr.end();
@@ -584,6 +595,7 @@ class DockerodeClient implements DockerClient {
         securityOpt: hc.SecurityOpt ?? [],
         memoryBytes: hc.Memory ?? 0,
         pidsLimit: hc.PidsLimit ?? 0,
+        privileged: hc.Privileged ?? false,
       },
       user: c.Config.User ?? '',
       mounts: (c.Mounts ?? []).map((m) => ({ type: m.Type ?? '', source: m.Source, destination: m.Destination, name: m.Name ?? '' })),

@@ -537,6 +537,7 @@ export function renderHtmlReport(report: RunReport, events: readonly RunEvent[],
 <header>
 <h1>keelhaul run <code>${esc(report.runId)}</code> <span class="status ${passed ? 'passed' : 'failed'}">${passed ? 'PASSED' : 'FAILED'}</span></h1>
 ${report.error !== undefined ? `<div class="run-error"><strong>Run error:</strong> ${esc(report.error)}</div>` : ''}
+${report.unhardened ? `<div class="run-error"><strong>UNHARDENED RUN</strong> (dangerouslyAllow: ${esc(report.unhardened.dangerouslyAllow.join(', '))}): ${esc(report.unhardened.warning)}</div>` : ''}
 ${summary(report)}
 </header>
 <main>

@@ -92,6 +92,7 @@ function suite(report: RunReport): Suite {
     ['keelhaul.image', report.image],
     ['keelhaul.network', report.network],
     ['keelhaul.version', report.keelhaulVersion],
+    ...(report.unhardened ? ([['keelhaul.unhardened', `dangerouslyAllow: ${report.unhardened.dangerouslyAllow.join(', ')}: ${report.unhardened.warning}`]] as [string, string][]) : []),
     ...(report.daemon ? ([['keelhaul.daemon', `${report.daemon.endpoint} (Docker ${report.daemon.version}, API ${report.daemon.apiVersion})`]] as [string, string][]) : []),
   ];
   const tests = cases.length;
@@ -101,7 +102,7 @@ function suite(report: RunReport): Suite {
     ...properties.map(([name, value]) => `      <property name="${escapeXmlAttr(name)}" value="${escapeXmlAttr(value)}"/>`),
     '    </properties>',
     ...cases,
-    `    <system-out>${escapeXmlText(`run ${report.runId}: ${report.status}\n${reproduceLine(report)}`)}</system-out>`,
+    `    <system-out>${escapeXmlText(`run ${report.runId}: ${report.status}${report.unhardened ? ` (UNHARDENED: ${report.unhardened.warning})` : ''}\n${reproduceLine(report)}`)}</system-out>`,
     '  </testsuite>',
   ].join('\n');
   return { xml, tests, failures, errors, durationMs: report.durationMs };

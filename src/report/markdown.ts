@@ -275,6 +275,9 @@ function eventsSection(events: readonly RunEvent[]): string | undefined {
       case 'worker.invalid-line':
         invalidWorkerLines += 1;
         break;
+      case 'worker.invalid-lines-suppressed':
+        invalidWorkerLines += e.lines;
+        break;
       default:
         break;
     }
@@ -302,6 +305,7 @@ export function renderMarkdownReport(report: RunReport, events: readonly RunEven
   const sections = [
     `# keelhaul run ${mdText(report.runId)}: ${report.status === 'passed' ? 'PASSED' : 'FAILED'}`,
     ...(report.error !== undefined ? [`> **Run error:** ${mdText(report.error)}`] : []),
+    ...(report.unhardened ? [`> **UNHARDENED RUN** (dangerouslyAllow: ${report.unhardened.dangerouslyAllow.join(', ')}): ${mdText(report.unhardened.warning)}`] : []),
     summarySection(report),
     checksSection(report),
     attemptsSection(report),

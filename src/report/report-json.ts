@@ -52,6 +52,10 @@ export interface RunReport {
   readonly status: 'passed' | 'failed';
   /** Why the run failed when no check explains it (aborted, timed out, daemon lost). */
   readonly error?: string;
+  /** Present only when the scenario used `dangerouslyAllow`: the workers were not hardened (docs/security.md). */
+  readonly unhardened?: { readonly dangerouslyAllow: readonly ('dockerSocket' | 'hostNetwork' | 'privileged')[]; readonly warning: string };
+  /** Secret env values replaced by `[REDACTED:NAME]` in every file of the run; absent when none. */
+  readonly redactedSecrets?: number;
   readonly startedAt: string;
   readonly endedAt: string;
   readonly durationMs: number;

@@ -2,3 +2,5 @@
 export * from './schema.js';
 export * from './load.js';
 export * from './json-schema.js';
+export * from './security-schema.js';
+export * from './security.js';

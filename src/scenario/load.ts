@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { FAULT_KINDS, scenarioSchema, type Scenario, type TaskSpec } from './schema.js';
+import { securityIssues } from './security.js';
 
 /** One problem in a scenario: the field's path (`faults[0].kind`) and, when known, its line. */
 export interface ScenarioIssue {
@@ -193,6 +194,8 @@ export function validateScenario(
       issues.push({ field: `faults[${i}].target.labels.task`, message: `"${task}" matches no container: the scenario has no such task`, ...where(['faults', i, 'target', 'labels', 'task']) });
     }
   });
+  // The Docker socket, host networking and privileged mode need the explicit opt-in.
+  for (const issue of securityIssues(scenario)) issues.push({ field: formatPath(issue.path), message: issue.message, ...where(issue.path) });
   if (issues.length > 0) throw new ScenarioError(file, issues);
   return scenario;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { bindMountSchema, dangerouslyAllowSchema, envSchema, redactSchema } from './security-schema.js';
 
 /**
  * The scenario schema: what a chaos/*.yaml file may say. One shape shared by the loader,
@@ -287,7 +288,8 @@ export const FAULT_KINDS: readonly FaultKind[] = ['kill', 'stop', 'restart', 'pa
 /** Faults that act on the daemon itself rather than on containers. */
 export const DAEMON_FAULT_KINDS: readonly FaultKind[] = ['daemon-stop', 'daemon-kill', 'daemon-restart'];
 
-export const networkModeSchema = z.enum(['none', 'internal', 'bridge']);
+/** `host` shares the host's network stack: refused unless `dangerouslyAllow.hostNetwork` (docs/security.md). */
+export const networkModeSchema = z.enum(['none', 'internal', 'bridge', 'host']);
 export type NetworkMode = z.infer<typeof networkModeSchema>;
 
 /** Expectations the checks hold the run to. */
@@ -413,6 +415,16 @@ export const scenarioSchema = z.strictObject({
       ttlMs: duration.refine((ms) => ms >= 1000, 'expected at least 1000 ms').default(60_000),
     })
     .default({ enabled: true, ttlMs: 60_000 }),
+  /** Environment variables for every worker; secret-looking names are redacted everywhere keelhaul writes (docs/security.md). */
+  env: envSchema,
+  /** Which env names are secrets (patterns with `*`, case-insensitive). */
+  redact: redactSchema,
+  /** `HostConfig.Privileged`: refused unless `dangerouslyAllow.privileged`. */
+  privileged: z.boolean().default(false),
+  /** Host paths bind-mounted into every worker (read-only by default); the Docker socket needs `dangerouslyAllow.dockerSocket`. */
+  mounts: z.array(bindMountSchema).default([]),
+  /** The explicit opt-in for what breaks a worker's isolation; a run using it is reported UNHARDENED. */
+  dangerouslyAllow: dangerouslyAllowSchema,
   tasks: tasksSchema,
   faults: z.array(faultSchema).default([]),
   /**

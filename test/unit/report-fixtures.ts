@@ -39,6 +39,8 @@ export function failedReport(): RunReport {
     scenarioFile: '/scenarios/kill retry.yaml',
     status: 'failed',
     error: `run timed out after 6000 ms <&> "daemon" lost`,
+    unhardened: { dangerouslyAllow: ['privileged'], warning: 'the workers were NOT hardened: dangerouslyAllow let them run privileged <&>' },
+    redactedSecrets: 1,
     startedAt: at(0),
     endedAt: at(6500),
     durationMs: 6500,
@@ -176,6 +178,7 @@ export function failedEvents(): RunEvent[] {
     worker(400, 't-01', 1, { type: 'task.progress', fraction: 0.5 }),
     worker(500, HOSTILE_TASK, 1, { type: 'heartbeat', uptimeMs: 250 }),
     e(600, { type: 'worker.invalid-line', task: 't-01', attempt: 1, line: 'npm WARN <x>', error: 'not a JSON object' }),
+    e(650, { type: 'worker.invalid-lines-suppressed', task: 't-01', attempt: 1, lines: 3, total: 103 }),
     e(880, { type: 'fault.injected', fault: { faultId: 'kill-one', kind: 'kill', trigger: 'on the 1st task.started', firing: 1, firedAt: at(880), offsetMs: 870, params: { signal: 'SIGKILL' }, targets: [{ containerId: cid(1), task: 't-01', attempt: 1 }], status: 'injected' } }),
     e(900, { type: 'attempt.exited', task: 't-01', attempt: 1, containerId: cid(1), exitCode: 137, oomKilled: false, outcome: 'killed', reason: 'fault kill-one', durationMs: 700 }),
     e(901, { type: 'attempt.retrying', task: 't-01', attempt: 2, delayMs: 200, previousOutcome: 'killed' }),
@@ -231,7 +234,7 @@ export function bigReport(n: number): RunReport {
     attempts.push({ task, attempt: a, containerId: cid(i % 10), containerName: `kh-${task}-a${a}`, exitCode: 0, oomKilled: false, outcome: 'completed', startedAt: at(s2), endedAt: at(s2 + 1500 + (i % 5) * 200), faults: [], usage: usageOf(1000, 200) });
     tasks.push({ task, outcome: 'completed', attempts: a });
   }
-  const { error: _error, usage: _usage, ...rest } = base;
+  const { error: _error, usage: _usage, unhardened: _unhardened, redactedSecrets: _redacted, ...rest } = base;
   return withUsage({
     ...rest,
     status: 'passed',
