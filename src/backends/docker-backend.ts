@@ -48,10 +48,30 @@ export interface DockerBackendOptions {
   readonly waitForDaemon?: () => Promise<void>;
   /** Whether a restart fault is restarting this container now: its exit then is not the attempt's end. */
   readonly isRestarting?: (containerId: string) => boolean;
+  /**
+   * With `network: internal`: an existing network to join instead of creating a per-run one
+   * (a Compose topology's `workerNetwork`, created by src/compose/ with the run label).
+   */
+  readonly useNetwork?: string;
 }
 
 /** Where the worker's workspace is mounted (docs/worker-contract.md). */
 export const WORKSPACE_PATH = '/workspace';
+
+/**
+ * The environment of an attempt's container (docs/worker-contract.md): run, task, attempt,
+ * seed, the task as JSON, the workspace path. `keelhaul repro` rebuilds it from state.json.
+ */
+export function workerEnvironment(spec: Pick<AttemptSpec, 'runId' | 'taskId' | 'attempt' | 'seed' | 'task'>): Record<string, string> {
+  return {
+    KEELHAUL_RUN_ID: spec.runId,
+    KEELHAUL_TASK_ID: spec.taskId,
+    KEELHAUL_ATTEMPT: String(spec.attempt),
+    KEELHAUL_SEED: String(spec.seed),
+    KEELHAUL_TASK: JSON.stringify(spec.task),
+    KEELHAUL_WORKSPACE: WORKSPACE_PATH,
+  };
+}
 
 /** How long to wait for attached output to drain after the container exited, ms. */
 const OUTPUT_DRAIN_TIMEOUT_MS = 5000;
@@ -103,6 +123,10 @@ export class DockerBackend implements WorkerBackend {
    * @throws {DaemonUnavailableError}
    */
   async prepare(options: { existingNetwork?: string } = {}): Promise<void> {
+    if (this.#options.network === 'internal' && this.#options.useNetwork !== undefined) {
+      this.#networkName = this.#options.useNetwork;
+      return;
+    }
     if (this.#options.network === 'internal') {
       const name = resourceName('kh', this.#options.run.runId);
       if (options.existingNetwork) {
@@ -167,14 +191,7 @@ export class DockerBackend implements WorkerBackend {
       name,
       image: this.#options.image,
       labels: spec.labels,
-      env: {
-        KEELHAUL_RUN_ID: spec.runId,
-        KEELHAUL_TASK_ID: spec.taskId,
-        KEELHAUL_ATTEMPT: String(spec.attempt),
-        KEELHAUL_SEED: String(spec.seed),
-        KEELHAUL_TASK: JSON.stringify(spec.task),
-        KEELHAUL_WORKSPACE: WORKSPACE_PATH,
-      },
+      env: workerEnvironment(spec),
       user: this.#options.user ?? '1000:1000',
       networkMode: this.#networkMode(),
       mounts: [

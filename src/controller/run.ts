@@ -26,6 +26,7 @@ import {
 } from '../docker/index.js';
 import { REPORT_SCHEMA_VERSION, writeReportJson, writeRunReports, type ReportAttempt, type ReportFault, type RunReport } from '../report/index.js';
 import type { PrivateDaemon } from '../daemon/index.js';
+import { launchTopology, topologyResourceName, type ScenarioTopology } from '../compose/index.js';
 import type { Scenario } from '../scenario/index.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync } from 'node:fs';
@@ -49,6 +50,8 @@ interface ExecuteOptions extends RunHooks {
   readonly resumed: boolean;
   /** The private daemon daemon faults act on; undefined for an external daemon. */
   readonly daemonHandle: PrivateDaemon | undefined;
+  /** The scenario's Compose topology, loaded and checked (launched before the first attempt). */
+  readonly topology?: ScenarioTopology | undefined;
 }
 
 /** What the controller knows of an attempt's own reports, beyond state.json. */
@@ -175,6 +178,8 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     ...(scenario.workspace.size !== undefined ? { workspaceSizeBytes: scenario.workspace.size } : {}),
     waitForDaemon: () => waitForDaemon(),
     isRestarting: (id) => injector.isRestarting(id),
+    // Workers join the topology's network, which launchTopology creates with the run label.
+    ...(options.topology?.workerNetwork !== undefined ? { useNetwork: topologyResourceName(runId, options.topology.workerNetwork) } : {}),
   });
 
   /**
@@ -337,7 +342,11 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     // sees them even when a fault kills the container first.
     const audit = docker
       .inspectContainer(handle.id)
-      .then((info) => auditContainer(info, labels, backend.networkName ?? scenario.network))
+      .then((info) => {
+        // The image id, not the tag: what `keelhaul repro` re-runs, even after a rebuild.
+        record.imageId = info.imageId;
+        return auditContainer(info, labels, backend.networkName ?? scenario.network);
+      })
       .catch(() => undefined);
     // The heartbeat watch: an attempt silent for heartbeatTimeoutMs (paused, hung, its
     // stdout blocked) is declared hung, killed and retried.
@@ -672,6 +681,8 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
         log.emit({ type: 'reaper.started', pid: reaper.pid, ttlMs: scenario.reaper.ttlMs });
       }
     }
+    // The topology's services run for the whole run; the run's cleanup removes them by label.
+    if (options.topology) await launchTopology(docker, options.topology.topology, identity, keelhaulVersion);
     if (resumed && state.networkName) {
       // The per-run network survives a controller crash unless the reaper removed it.
       await backend.prepare({ existingNetwork: state.networkName });

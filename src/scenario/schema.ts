@@ -117,6 +117,11 @@ export const targetSchema = z.strictObject({
   count: z.number().int().positive().default(1),
   /** Pick this percent of the matches instead of `count` (rounded up, at least 1). */
   percent: percent.optional(),
+  /**
+   * A Compose topology service by name (`dev.keelhaul.service=<name>`, docs/compose.md).
+   * Without `labels` it matches the service's container(s) only, not workers.
+   */
+  service: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'expected a Compose service name').optional(),
 });
 export type TargetSelector = z.infer<typeof targetSchema>;
 
@@ -147,6 +152,8 @@ export const triggerSchema = z.union([
       nth: z.number().int().positive().default(1),
       task: taskId.optional(),
       attempt: z.number().int().positive().optional(),
+      /** Fire this long after the matching event instead of at once (repro re-times a fault from the task's start with it). */
+      delayMs: duration.optional(),
     }),
     ...triggerCommon,
   }),
@@ -377,6 +384,30 @@ export const scenarioSchema = z.strictObject({
       ttlMs: duration.refine((ms) => ms >= 1000, 'expected at least 1000 ms').default(60_000),
     })
     .default({ enabled: true, ttlMs: 60_000 }),
+  /**
+   * A Compose file launched for the run beside the workers (docs/compose.md): `file`, relative
+   * to the scenario file; `workerNetwork`: the Compose network the worker attempts join
+   * instead of a per-run one (needs `network: internal`; default: the file's only network
+   * when it declares exactly one and `network` is internal).
+   */
+  topology: z
+    .union([
+      z.string().min(1),
+      z.strictObject({ file: z.string().min(1), workerNetwork: z.string().min(1).optional() }),
+    ])
+    .transform((t) => (typeof t === 'string' ? { file: t } : t))
+    .optional(),
+  /**
+   * Loudly named opt-ins for what keelhaul otherwise refuses (exit 2): a mounted Docker
+   * socket, `network_mode: host`, `privileged`. Each hands a container the host.
+   */
+  dangerouslyAllow: z
+    .strictObject({
+      dockerSocket: z.boolean().optional(),
+      hostNetwork: z.boolean().optional(),
+      privileged: z.boolean().optional(),
+    })
+    .optional(),
   tasks: tasksSchema,
   faults: z.array(faultSchema).default([]),
   expect: expectSchema.default({
