@@ -10,6 +10,7 @@ import { resumeCommand, runCommand } from './run-command.js';
 import { statusCommand } from './status-command.js';
 import { planCommand, validateCommand } from './plan-command.js';
 import { reportCommand } from './report-command.js';
+import { reproCommand } from './repro-command.js';
 import { runReaper } from '../controller/index.js';
 
 const EXIT_CODES_HELP = `
@@ -50,6 +51,7 @@ export function createProgram(io: CliIo, context: { signal?: AbortSignal; setExi
     .argument('<scenario>', 'scenario file (YAML), e.g. chaos/smoke.yaml')
     .option('--seed <n>', 'seed for every random choice (unsigned 32-bit); overrides the scenario\'s; printed and stored with the run')
     .option('--runs-dir <dir>', 'where run directories go', '.keelhaul/runs')
+    .option('--compose <file>', 'a Compose file to launch as the run\'s topology (overrides the scenario\'s topology.file; docs/compose.md)')
     .option('-v, --verbose', 'also print every worker event')
     .option('--no-reaper', 'start no reaper (nothing removes the run\'s resources if this process is killed)')
     .addHelpText('after', `
@@ -57,11 +59,12 @@ The run directory (.keelhaul/runs/<run-id>/) holds scenario.yaml (as run, with i
 state.json, completions.jsonl, events.jsonl, samples.jsonl, reaper.log,
 attempts/<task>/<n>/{stdout,stderr}.log, report.json, report.md, report.html and junit.xml.
 ${EXIT_CODES_HELP}`)
-    .action(async (scenarioPath: string, opts: { seed?: string; runsDir: string; verbose?: boolean; reaper: boolean }) =>
+    .action(async (scenarioPath: string, opts: { seed?: string; runsDir: string; compose?: string; verbose?: boolean; reaper: boolean }) =>
       act(() =>
         runCommand(
           {
             scenarioPath,
+            ...(opts.compose !== undefined ? { compose: opts.compose } : {}),
             ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
             runsDir: opts.runsDir,
             verbose: opts.verbose ?? false,
@@ -98,6 +101,41 @@ ${EXIT_CODES_HELP}`)
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (run: string, opts: { runsDir: string; verbose?: boolean }) =>
       act(() => resumeCommand({ run, runsDir: opts.runsDir, verbose: opts.verbose ?? false, ...signal }, io)),
+    );
+
+  program
+    .command('repro')
+    .description('Re-run one attempt of a run exactly (image id, environment, network mode, volumes, resources, seed, its faults re-timed from the task\'s start) as a new run, and say whether its failure reproduced; or export it as a Compose file.')
+    .argument('<run>', 'run id (under --runs-dir) or run directory')
+    .option('--task <id>', 'the task (default: that of the first failed, killed, oom or hung attempt)')
+    .option('--attempt <n>', 'the attempt number (default: the first failed, killed, oom or hung one)')
+    .option('--export <format-and-file...>', '`--export compose <file>`: write the attempt (and the run\'s topology) as a Compose file docker-compose accepts, instead of running it')
+    .option('--runs-dir <dir>', 'where run directories are, and where the repro run goes', '.keelhaul/runs')
+    .option('-v, --verbose', 'also print every worker event')
+    .addHelpText('after', `
+The repro is a new run with its own id and labels: one attempt, no retry, the same seed.
+Reproduced means the same outcome, exit code and reason as the original (docs/repro.md).
+
+Exit codes:
+  0    the failure reproduced (--export: the file was written)
+  1    it did not: the outcome, exit code or reason differ
+  2    bad input: no such run, task or attempt, nothing failed, a bad flag, no daemon or image
+  130  interrupted`)
+    .action(async (run: string, opts: { task?: string; attempt?: string; export?: string[]; runsDir: string; verbose?: boolean }) =>
+      act(() =>
+        reproCommand(
+          {
+            run,
+            ...(opts.task !== undefined ? { task: opts.task } : {}),
+            ...(opts.attempt !== undefined ? { attempt: opts.attempt } : {}),
+            ...(opts.export !== undefined ? { export: opts.export } : {}),
+            runsDir: opts.runsDir,
+            verbose: opts.verbose ?? false,
+            ...signal,
+          },
+          io,
+        ),
+      ),
     );
 
   program

@@ -53,11 +53,11 @@ export function renderEvent(event: RunEvent, options: { verbose?: boolean } = {}
     case 'worker.invalid-line':
       return options.verbose ? `  ${at(event.task, event.attempt)} ignored a non-event line: ${event.error}` : undefined;
     case 'fault.injected':
-      return `  fault ${event.fault.faultId} (${event.fault.kind} ${Object.entries(event.fault.params).map(([k, v]) => `${k}=${String(v)}`).join(' ')}) ${event.fault.trigger}: hit ${event.fault.targets.length ? event.fault.targets.map((t) => (t.task ? at(t.task, t.attempt ?? 0) : short(t.containerId))).join(', ') : 'the daemon'} at +${event.fault.offsetMs} ms`;
+      return `  fault ${event.fault.faultId} (${event.fault.kind} ${Object.entries(event.fault.params).map(([k, v]) => `${k}=${String(v)}`).join(' ')}) ${event.fault.trigger}: hit ${event.fault.targets.length ? event.fault.targets.map((t) => (t.task ? at(t.task, t.attempt ?? 0) : 'service' in t && t.service ? `service ${t.service} (${short(t.containerId)})` : short(t.containerId))).join(', ') : 'the daemon'} at +${event.fault.offsetMs} ms`;
     case 'fault.failed':
       return `  fault ${event.fault.faultId} (${event.fault.kind}) ${event.fault.trigger}: ${event.fault.status}${event.fault.error ? `: ${event.fault.error}` : ''}`;
     case 'fault.undone':
-      return `  fault ${event.faultId} (${event.kind}) undone on ${event.targets.length ? event.targets.map((t) => (t.task ? at(t.task, t.attempt ?? 0) : short(t.containerId))).join(', ') : 'the daemon'}`;
+      return `  fault ${event.faultId} (${event.kind}) undone on ${event.targets.length ? event.targets.map((t) => (t.task ? at(t.task, t.attempt ?? 0) : 'service' in t && t.service ? `service ${t.service} (${short(t.containerId)})` : short(t.containerId))).join(', ') : 'the daemon'}`;
     case 'attempt.hung':
       return `  ${at(event.task, event.attempt)} hung          no event for ${event.silentMs} ms: killing it`;
     case 'fault.verified':

@@ -9,6 +9,8 @@ import { renderEvent, type CliIo } from './render.js';
 /** Flags of `keelhaul run`, parsed. */
 export interface RunCommandOptions {
   readonly scenarioPath: string;
+  /** `--compose <file>`: the run's topology, instead of the scenario's `topology.file`. */
+  readonly compose?: string;
   /** Raw `--seed` text; validated here. */
   readonly seed?: string;
   readonly runsDir?: string;
@@ -54,7 +56,8 @@ function exitCodeOf(result: RunResult, io: CliIo, signal: AbortSignal | undefine
  */
 export async function runCommand(options: RunCommandOptions, io: CliIo): Promise<ExitCode> {
   const seed = options.seed !== undefined ? parseSeed(options.seed) : undefined;
-  const scenario = await loadScenarioFile(options.scenarioPath);
+  const loaded = await loadScenarioFile(options.scenarioPath);
+  const scenario = options.compose !== undefined ? { ...loaded, topology: { ...loaded.topology, file: resolve(options.compose) } } : loaded;
   const docker = await connectDocker();
   const result = await runScenario({
     scenario,

@@ -7,3 +7,4 @@ export * from './state.js';
 export * from './ledger.js';
 export * from './liveness.js';
 export * from './reaper.js';
+export * from './repro.js';
