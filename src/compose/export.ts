@@ -33,7 +33,7 @@ export interface AttemptContainerDescription {
 
 /** Compose interpolates `$`: a literal one is written `$$` (https://docs.docker.com/compose/compose-file/#interpolation). */
 function escapeDollars(value: string): string {
-  return value.replaceAll('$', '$$');
+  return value.replaceAll('$', () => '$$');
 }
 
 function escapeMap(map: Readonly<Record<string, string>>): Record<string, string> {

@@ -110,7 +110,7 @@ export function failedReport(): RunReport {
         firedAt: at(1500),
         offsetMs: 1490,
         params: { signal: 'SIGKILL' },
-        targets: [{ containerId: cid(3) }],
+        targets: [{ containerId: cid(3), service: 'api' }],
         error: `409 Conflict: container ${HOSTILE} is not running`,
       },
       {
