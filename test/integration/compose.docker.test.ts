@@ -57,9 +57,10 @@ describe('compose topology (docker)', () => {
       network: 'internal',
       topology: { file: resolve('compose/agents.yml'), workerNetwork: 'agents' },
       concurrency: 1,
-      tasks: { count: 2, steps: [{ progress: 0.5 }, { sleep: 300 }] },
-      // On the 2nd task.started: with concurrency 1 the 1st attempt has run by then.
-      faults: [{ name: 'stop-api', kind: 'stop', params: { graceMs: 1000 }, trigger: { on: { event: 'task.started', nth: 2 } }, target: { service: 'api' } }],
+      tasks: { count: 2, steps: [{ progress: 0.5 }, { sleep: 1500 }] },
+      // On the last task.completed: the services answer all through both attempts, while
+      // the test asks one for the other.
+      faults: [{ name: 'stop-api', kind: 'stop', params: { graceMs: 1000 }, trigger: { on: { event: 'task.completed', nth: 2 } }, target: { service: 'api' } }],
     });
     let seen: Promise<{ services: Dockerode.ContainerInfo[]; reply: string; worker: Dockerode.ContainerInspectInfo }> | undefined;
     const events: RunEvent[] = [];
@@ -106,6 +107,12 @@ describe('compose topology (docker)', () => {
     // 2 services + 2 attempts, the agents network.
     expect(result.report.cleanup).toMatchObject({ containers: 4, networks: 1, errors: [] });
     expect(await labelled(`${Label.run}=${runId}`)).toBe(0);
+  });
+
+  it('compose: the example topology compose/agents.yml is also a file Debian\'s docker-compose accepts', () => {
+    const config = run('docker-compose', ['-f', 'compose/agents.yml', 'config']);
+    expect(config.code, config.stderr).toBe(0);
+    expect(config.stdout).toMatch(/internal: true/);
   });
 
   it('compose: bad Compose input — an unsupported key, a socket mount without the opt-in — exits 2 naming file:line:field and creates nothing', async () => {
