@@ -64,6 +64,8 @@ export function renderEvent(event: RunEvent, options: { verbose?: boolean } = {}
       return `  partition ${event.phase.padEnd(8)} ${short(event.containerId)} on ${event.network}: probe→target ${event.fromProbe ? 'reaches' : 'cut'}, target→probe ${event.targetRunning ? (event.fromTarget ? 'reaches' : 'cut') : 'not running'}`;
     case 'docker.event':
       return options.verbose ? `  docker ${event.action.padEnd(8)} ${event.task ? at(event.task, event.attempt ?? 0) : short(event.containerId)}${event.exitCode !== undefined ? ` exit ${event.exitCode}` : ''}` : undefined;
+    case 'topology.started':
+      return `  topology ${event.file}: ${event.services.map((s) => `${s.service} (${short(s.containerId)})`).join(', ')}${event.networks.length ? ` on ${event.networks.join(', ')}` : ''}`;
     case 'docker.events':
       return event.state === 'connected' ? undefined : `  daemon event stream ${event.state}${event.reason ? `: ${event.reason}` : ''}`;
     case 'monitor.alert':

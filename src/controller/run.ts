@@ -682,7 +682,10 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       }
     }
     // The topology's services run for the whole run; the run's cleanup removes them by label.
-    if (options.topology) await launchTopology(docker, options.topology.topology, identity, keelhaulVersion);
+    if (options.topology) {
+      const launched = await launchTopology(docker, options.topology.topology, identity, keelhaulVersion);
+      log.emit({ type: 'topology.started', file: options.topology.topology.file, services: [...launched.services], networks: Object.values(launched.networks) });
+    }
     if (resumed && state.networkName) {
       // The per-run network survives a controller crash unless the reaper removed it.
       await backend.prepare({ existingNetwork: state.networkName });
