@@ -178,5 +178,6 @@ export * from './report/index.js';
 export * from './docker/index.js';
 export * from './daemon/index.js';
 export * from './images/index.js';
+export * from './compose/index.js';
 export type { WorkerEvent } from './worker/events.js';
 export { keelhaulVersion } from './version.js';

@@ -63,6 +63,11 @@ export interface DockerBackendOptions {
   readonly waitForDaemon?: () => Promise<void>;
   /** Whether a restart fault is restarting this container now: its exit then is not the attempt's end. */
   readonly isRestarting?: (containerId: string) => boolean;
+  /**
+   * With `network: internal`: an existing network to join instead of creating a per-run one
+   * (a Compose topology's `workerNetwork`, created by src/compose/ with the run label).
+   */
+  readonly useNetwork?: string;
 }
 
 /** Where the worker's workspace is mounted (docs/worker-contract.md). */
@@ -73,6 +78,21 @@ export const WORKSPACE_PATH = '/workspace';
  * as invalid, never held whole in memory (docs/security.md "Floods"); stdout.log keeps it.
  */
 export const MAX_LINE_BYTES = 1024 * 1024;
+
+/**
+ * The environment of an attempt's container (docs/worker-contract.md): run, task, attempt,
+ * seed, the task as JSON, the workspace path. `keelhaul repro` rebuilds it from state.json.
+ */
+export function workerEnvironment(spec: Pick<AttemptSpec, 'runId' | 'taskId' | 'attempt' | 'seed' | 'task'>): Record<string, string> {
+  return {
+    KEELHAUL_RUN_ID: spec.runId,
+    KEELHAUL_TASK_ID: spec.taskId,
+    KEELHAUL_ATTEMPT: String(spec.attempt),
+    KEELHAUL_SEED: String(spec.seed),
+    KEELHAUL_TASK: JSON.stringify(spec.task),
+    KEELHAUL_WORKSPACE: WORKSPACE_PATH,
+  };
+}
 
 /** How long to wait for attached output to drain after the container exited, ms. */
 const OUTPUT_DRAIN_TIMEOUT_MS = 5000;
@@ -124,6 +144,10 @@ export class DockerBackend implements WorkerBackend {
    * @throws {DaemonUnavailableError}
    */
   async prepare(options: { existingNetwork?: string } = {}): Promise<void> {
+    if (this.#options.network === 'internal' && this.#options.useNetwork !== undefined) {
+      this.#networkName = this.#options.useNetwork;
+      return;
+    }
     if (this.#options.network === 'internal') {
       const name = resourceName('kh', this.#options.run.runId);
       if (options.existingNetwork) {
@@ -197,15 +221,7 @@ export class DockerBackend implements WorkerBackend {
       name,
       image: this.#options.image,
       labels: spec.labels,
-      env: {
-        ...this.#options.env,
-        KEELHAUL_RUN_ID: spec.runId,
-        KEELHAUL_TASK_ID: spec.taskId,
-        KEELHAUL_ATTEMPT: String(spec.attempt),
-        KEELHAUL_SEED: String(spec.seed),
-        KEELHAUL_TASK: JSON.stringify(spec.task),
-        KEELHAUL_WORKSPACE: WORKSPACE_PATH,
-      },
+      env: { ...this.#options.env, ...workerEnvironment(spec) },
       user: this.#options.user ?? '1000:1000',
       networkMode: this.#networkMode(),
       mounts: [

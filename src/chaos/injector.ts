@@ -16,6 +16,8 @@ export interface FaultTarget {
   readonly containerId: string;
   readonly task: string | undefined;
   readonly attempt: number | undefined;
+  /** The Compose topology service, for a service container (src/compose/); such a target is no attempt. */
+  readonly service?: string;
 }
 
 /** What happened when a fault fired: the record reports, checks and repro share. */
@@ -62,8 +64,8 @@ export function describeTrigger(trigger: Trigger): string {
   if ('at' in trigger) return `at ${trigger.at} ms${p}`;
   if ('every' in trigger) return `every ${trigger.every} ms, ${trigger.count} time(s)${trigger.startAt !== undefined ? ` from ${trigger.startAt} ms` : ''}${p}`;
   if ('when' in trigger) return `when ${Math.round(trigger.when.progress * 100)}% of tasks completed${p}`;
-  const { event, nth, task, attempt } = trigger.on;
-  return `on the ${ordinal(nth)} ${event}${task ? ` of ${task}` : ''}${attempt ? ` (attempt ${attempt})` : ''}${p}`;
+  const { event, nth, task, attempt, delayMs } = trigger.on;
+  return `${delayMs ? `${delayMs} ms after` : 'on'} the ${ordinal(nth)} ${event}${task ? ` of ${task}` : ''}${attempt ? ` (attempt ${attempt})` : ''}${p}`;
 }
 
 /** The id of the fault at `index`. */
@@ -219,7 +221,14 @@ export class Injector {
       if (on.task !== undefined && event.task !== on.task) continue;
       if (on.attempt !== undefined && event.attempt !== on.attempt) continue;
       fault.matched += 1;
-      if (fault.matched === on.nth) due.push(fault);
+      if (fault.matched === on.nth) {
+        if (on.delayMs !== undefined && on.delayMs > 0) {
+          // Counted now, fired later: a timer disarmed by stop() like the time triggers'.
+          fault.timers.push(setTimeout(() => this.#fire(fault), on.delayMs));
+        } else {
+          due.push(fault);
+        }
+      }
     }
     return due;
   }
@@ -405,6 +414,7 @@ export class Injector {
   async #candidates(selector: TargetSelector): Promise<ContainerSummary[]> {
     const labels: Record<string, string> = { [Label.run]: this.#runId };
     for (const [k, v] of Object.entries(selector.labels)) labels[expandLabelKey(k)] = v;
+    if (selector.service !== undefined) labels[Label.service] = selector.service;
     const running = await this.#docker.listContainers({ labels, status: 'running' });
     const pattern = selector.namePattern !== undefined ? new RegExp(selector.namePattern) : undefined;
     return running.filter(
@@ -426,10 +436,12 @@ function baseId(id: string): string {
 
 function toTarget(c: ContainerSummary): FaultTarget {
   const attempt = c.labels[Label.attempt];
+  const service = c.labels[Label.service];
   return {
     containerId: c.id,
     task: c.labels[Label.task],
     attempt: attempt === undefined ? undefined : Number(attempt),
+    ...(service !== undefined ? { service } : {}),
   };
 }
 

@@ -46,7 +46,8 @@ export interface FaultFacts {
   readonly signal?: string;
   /** When the fault fired (ISO). */
   readonly firedAt?: string | undefined;
-  readonly targets: readonly { readonly containerId: string; readonly task?: string | undefined; readonly attempt?: number | undefined }[];
+  /** `service`: a Compose topology container (not an attempt; the recovery checks leave it out). */
+  readonly targets: readonly { readonly containerId: string; readonly task?: string | undefined; readonly attempt?: number | undefined; readonly service?: string | undefined }[];
   readonly error?: string;
 }
 
@@ -169,6 +170,7 @@ export function checkKilledAttemptsRecover(facts: RunFacts): CheckResult {
   for (const fault of facts.faults) {
     if (fault.kind !== 'kill' || fault.status !== 'injected') continue;
     for (const target of fault.targets) {
+      if (target.service !== undefined) continue;
       const attempt = facts.attempts.find((a) => a.containerId === target.containerId);
       if (!attempt) {
         evidence.push(`${fault.faultId}: container ${target.containerId.slice(0, 12)} is not an attempt of this run`);
@@ -206,6 +208,7 @@ export function checkDisruptedTasksRecover(facts: RunFacts): CheckResult {
   for (const fault of facts.faults) {
     if (fault.kind === 'kill' || fault.status !== 'injected') continue;
     for (const target of fault.targets) {
+      if (target.service !== undefined) continue;
       const attempt = facts.attempts.find((a) => a.containerId === target.containerId);
       if (!attempt) {
         evidence.push(`${fault.faultId}: container ${target.containerId.slice(0, 12)} is not an attempt of this run`);

@@ -1,6 +1,7 @@
 import { DaemonUnavailableError, DockerError, ImageBuildError, ImageNotFoundError } from '../docker/index.js';
 import { FaultSupportError } from '../chaos/index.js';
-import { MissingSecretError, ResumeError, StateError, UnsafePathError } from '../controller/index.js';
+import { MissingSecretError, ReproError, ResumeError, StateError, UnsafePathError } from '../controller/index.js';
+import { ComposeError } from '../compose/index.js';
 import { DaemonStartError } from '../daemon/index.js';
 import { ScenarioError } from '../scenario/index.js';
 import { ExitCode } from './exit-codes.js';
@@ -22,7 +23,7 @@ export class UsageError extends Error {
  * and an environment that cannot run, 1 for anything else.
  */
 export function reportError(error: unknown, io: CliIo): ExitCode {
-  if (error instanceof ScenarioError || error instanceof UsageError || error instanceof StateError || error instanceof ResumeError || error instanceof UnsafePathError || error instanceof MissingSecretError || error instanceof FaultSupportError || error instanceof DaemonStartError) {
+  if (error instanceof ScenarioError || error instanceof UsageError || error instanceof StateError || error instanceof ResumeError || error instanceof UnsafePathError || error instanceof MissingSecretError || error instanceof ReproError || error instanceof ComposeError || error instanceof FaultSupportError || error instanceof DaemonStartError) {
     io.err(`keelhaul: ${error.message}`);
     return ExitCode.badInput;
   }

@@ -1,3 +1,4 @@
+import { loadScenarioTopology } from '../compose/index.js';
 import { planFaults, renderPlan } from '../chaos/index.js';
 import { loadScenarioFile } from '../scenario/index.js';
 import { ExitCode } from './exit-codes.js';
@@ -20,8 +21,10 @@ export async function planCommand(options: { scenarioPath: string; seed?: string
 /** `keelhaul validate <scenario>`: exit 0 and a summary when valid; the errors and exit 2 when not. */
 export async function validateCommand(options: { scenarioPath: string }, io: CliIo): Promise<ExitCode> {
   const scenario = await loadScenarioFile(options.scenarioPath);
+  // The topology is part of the scenario: its Compose file is checked too (no daemon needed).
+  const topology = await loadScenarioTopology(scenario, options.scenarioPath);
   io.out(
-    `${options.scenarioPath}: valid scenario ${scenario.name}: ${scenario.tasks.length} task(s), ${scenario.faults.length} fault(s) (${[...new Set(scenario.faults.map((f) => f.kind))].join(', ') || 'none'}), network ${scenario.network}`,
+    `${options.scenarioPath}: valid scenario ${scenario.name}: ${scenario.tasks.length} task(s), ${scenario.faults.length} fault(s) (${[...new Set(scenario.faults.map((f) => f.kind))].join(', ') || 'none'}), network ${scenario.network}${topology ? `, topology ${topology.topology.services.length} service(s) (${topology.topology.services.map((s) => s.name).join(', ')})` : ''}`,
   );
   return ExitCode.ok;
 }

@@ -10,6 +10,7 @@ import { resumeCommand, runCommand } from './run-command.js';
 import { statusCommand } from './status-command.js';
 import { planCommand, validateCommand } from './plan-command.js';
 import { reportCommand } from './report-command.js';
+import { reproCommand } from './repro-command.js';
 import { runReaper } from '../controller/index.js';
 import { LOG_LEVELS } from './run-output.js';
 
@@ -51,6 +52,7 @@ export function createProgram(io: CliIo, context: { signal?: AbortSignal; setExi
     .argument('<scenario>', 'scenario file (YAML), e.g. chaos/smoke.yaml')
     .option('--seed <n>', 'seed for every random choice (unsigned 32-bit); overrides the scenario\'s; printed and stored with the run')
     .option('--runs-dir <dir>', 'where run directories go', '.keelhaul/runs')
+    .option('--compose <file>', 'a Compose file to launch as the run\'s topology (overrides the scenario\'s topology.file; docs/compose.md)')
     .option('-v, --verbose', 'also print every worker event (same as --log-level verbose)')
     .option('--json', 'print every run event as one JSON line on stdout (the events.jsonl shape) and nothing else there')
     .addOption(new Option('--log-level <level>', 'print events at this level and above: error (what failed the run), warn, info (default), verbose (every worker and Docker event), debug').choices(LOG_LEVELS))
@@ -65,11 +67,12 @@ under them shows tasks done / running / failed, faults injected, agent usage and
 elapsed time; without a terminal (CI) there is no status line, only the event lines.
 --json prints the events themselves, one JSON object per line.
 ${EXIT_CODES_HELP}`)
-    .action(async (scenarioPath: string, opts: { seed?: string; runsDir: string; verbose?: boolean; json?: boolean; logLevel?: string; reaper: boolean }) =>
+    .action(async (scenarioPath: string, opts: { seed?: string; runsDir: string; compose?: string; verbose?: boolean; json?: boolean; logLevel?: string; reaper: boolean }) =>
       act(() =>
         runCommand(
           {
             scenarioPath,
+            ...(opts.compose !== undefined ? { compose: opts.compose } : {}),
             ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
             runsDir: opts.runsDir,
             verbose: opts.verbose ?? false,
@@ -110,6 +113,41 @@ ${EXIT_CODES_HELP}`)
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (run: string, opts: { runsDir: string; verbose?: boolean; json?: boolean; logLevel?: string }) =>
       act(() => resumeCommand({ run, runsDir: opts.runsDir, verbose: opts.verbose ?? false, json: opts.json ?? false, ...(opts.logLevel !== undefined ? { logLevel: opts.logLevel } : {}), ...signal }, io)),
+    );
+
+  program
+    .command('repro')
+    .description('Re-run one attempt of a run exactly (image id, environment, network mode, volumes, resources, seed, its faults re-timed from the task\'s start) as a new run, and say whether its failure reproduced; or export it as a Compose file.')
+    .argument('<run>', 'run id (under --runs-dir) or run directory')
+    .option('--task <id>', 'the task (default: that of the first failed, killed, oom or hung attempt)')
+    .option('--attempt <n>', 'the attempt number (default: the first failed, killed, oom or hung one)')
+    .option('--export <format-and-file...>', '`--export compose <file>`: write the attempt (and the run\'s topology) as a Compose file docker-compose accepts, instead of running it')
+    .option('--runs-dir <dir>', 'where run directories are, and where the repro run goes', '.keelhaul/runs')
+    .option('-v, --verbose', 'also print every worker event')
+    .addHelpText('after', `
+The repro is a new run with its own id and labels: one attempt, no retry, the same seed.
+Reproduced means the same outcome, exit code and reason as the original (docs/repro.md).
+
+Exit codes:
+  0    the failure reproduced (--export: the file was written)
+  1    it did not: the outcome, exit code or reason differ
+  2    bad input: no such run, task or attempt, nothing failed, a bad flag, no daemon or image
+  130  interrupted`)
+    .action(async (run: string, opts: { task?: string; attempt?: string; export?: string[]; runsDir: string; verbose?: boolean }) =>
+      act(() =>
+        reproCommand(
+          {
+            run,
+            ...(opts.task !== undefined ? { task: opts.task } : {}),
+            ...(opts.attempt !== undefined ? { attempt: opts.attempt } : {}),
+            ...(opts.export !== undefined ? { export: opts.export } : {}),
+            runsDir: opts.runsDir,
+            verbose: opts.verbose ?? false,
+            ...signal,
+          },
+          io,
+        ),
+      ),
     );
 
   program

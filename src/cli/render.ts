@@ -61,17 +61,19 @@ export function renderEvent(event: RunEvent, options: { verbose?: boolean } = {}
     case 'worker.invalid-lines-suppressed':
       return options.verbose ? `  ${at(event.task, event.attempt)} ignored ${event.lines} more non-event line(s) (${event.total} in all, every one in its stdout.log)` : undefined;
     case 'fault.injected':
-      return `  fault ${event.fault.faultId} (${event.fault.kind} ${Object.entries(event.fault.params).map(([k, v]) => `${k}=${String(v)}`).join(' ')}) ${event.fault.trigger}: hit ${event.fault.targets.length ? event.fault.targets.map((t) => (t.task ? at(t.task, t.attempt ?? 0) : short(t.containerId))).join(', ') : 'the daemon'} at +${event.fault.offsetMs} ms`;
+      return `  fault ${event.fault.faultId} (${event.fault.kind} ${Object.entries(event.fault.params).map(([k, v]) => `${k}=${String(v)}`).join(' ')}) ${event.fault.trigger}: hit ${event.fault.targets.length ? event.fault.targets.map((t) => (t.task ? at(t.task, t.attempt ?? 0) : 'service' in t && t.service ? `service ${t.service} (${short(t.containerId)})` : short(t.containerId))).join(', ') : 'the daemon'} at +${event.fault.offsetMs} ms`;
     case 'fault.failed':
       return `  fault ${event.fault.faultId} (${event.fault.kind}) ${event.fault.trigger}: ${event.fault.status}${event.fault.error ? `: ${event.fault.error}` : ''}`;
     case 'fault.undone':
-      return `  fault ${event.faultId} (${event.kind}) undone on ${event.targets.length ? event.targets.map((t) => (t.task ? at(t.task, t.attempt ?? 0) : short(t.containerId))).join(', ') : 'the daemon'}`;
+      return `  fault ${event.faultId} (${event.kind}) undone on ${event.targets.length ? event.targets.map((t) => (t.task ? at(t.task, t.attempt ?? 0) : 'service' in t && t.service ? `service ${t.service} (${short(t.containerId)})` : short(t.containerId))).join(', ') : 'the daemon'}`;
     case 'attempt.hung':
       return `  ${at(event.task, event.attempt)} hung          no event for ${event.silentMs} ms: killing it`;
     case 'fault.verified':
       return `  partition ${event.phase.padEnd(8)} ${short(event.containerId)} on ${event.network}: probe→target ${event.fromProbe ? 'reaches' : 'cut'}, target→probe ${event.targetRunning ? (event.fromTarget ? 'reaches' : 'cut') : 'not running'}`;
     case 'docker.event':
       return options.verbose ? `  docker ${event.action.padEnd(8)} ${event.task ? at(event.task, event.attempt ?? 0) : short(event.containerId)}${event.exitCode !== undefined ? ` exit ${event.exitCode}` : ''}` : undefined;
+    case 'topology.started':
+      return `  topology ${event.file}: ${event.services.map((s) => `${s.service} (${short(s.containerId)})`).join(', ')}${event.networks.length ? ` on ${event.networks.join(', ')}` : ''}`;
     case 'docker.events':
       return event.state === 'connected' ? undefined : `  daemon event stream ${event.state}${event.reason ? `: ${event.reason}` : ''}`;
     case 'monitor.alert':

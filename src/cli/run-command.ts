@@ -11,6 +11,8 @@ import { createRunOutput, parseLogLevel, type RunOutput } from './run-output.js'
 /** Flags of `keelhaul run`, parsed. */
 export interface RunCommandOptions {
   readonly scenarioPath: string;
+  /** `--compose <file>`: the run's topology, instead of the scenario's `topology.file`. */
+  readonly compose?: string;
   /** Raw `--seed` text; validated here. */
   readonly seed?: string;
   readonly runsDir?: string;
@@ -56,7 +58,8 @@ function exitCodeOf(result: RunResult, io: CliIo, signal: AbortSignal | undefine
 export async function runCommand(options: RunCommandOptions, io: CliIo): Promise<ExitCode> {
   const seed = options.seed !== undefined ? parseSeed(options.seed) : undefined;
   const output = outputFor(io, options);
-  const scenario = await loadScenarioFile(options.scenarioPath);
+  const loaded = await loadScenarioFile(options.scenarioPath);
+  const scenario = options.compose !== undefined ? { ...loaded, topology: { ...loaded.topology, file: resolve(options.compose) } } : loaded;
   const unhardened = unhardenedBy(scenario);
   if (unhardened.length > 0) {
     io.err(`keelhaul: WARNING: UNHARDENED run: ${options.scenarioPath} sets dangerouslyAllow (${unhardened.join(', ')}); its workers ${unhardened.map((k) => UNHARDENED_MEANING[k] ?? k).join('; ')}`);

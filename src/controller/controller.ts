@@ -6,6 +6,7 @@ import { preflightFaults, randomSeed } from '../chaos/index.js';
 import { removePrivateDaemonRoot, startPrivateDaemon, type PrivateDaemon } from '../daemon/index.js';
 import { connectDocker, ImageNotFoundError, type DaemonVersion, type DockerClient } from '../docker/index.js';
 import { buildWorkerImage, WORKER_IMAGE_REPOSITORY } from '../images/index.js';
+import { loadScenarioTopology, topologyImage, type ScenarioTopology } from '../compose/index.js';
 import type { RunReport } from '../report/index.js';
 import { loadScenarioFile, validateScenario, type Scenario } from '../scenario/index.js';
 import { keelhaulVersion } from '../version.js';
@@ -117,9 +118,24 @@ export async function runScenario(options: RunScenarioOptions): Promise<RunResul
   // Everything that can refuse the run does so before a resource or a file exists.
   options.signal?.throwIfAborted();
   await preflightFaults(scenario.faults);
-  if (scenario.daemon.mode === 'private') return runOnPrivateDaemon(options, { seed, startedAtMs, runId, image });
+  const topology = await loadScenarioTopology(scenario, options.scenarioFile ?? '<inline>');
+  if (scenario.daemon.mode === 'private') return runOnPrivateDaemon(options, { seed, startedAtMs, runId, image, topology });
   const daemon = await checkImage(docker, image);
-  return startRun(options, docker, daemon, { seed, startedAtMs, runId, image, privateDaemon: undefined, ownsDaemon: false });
+  await checkTopologyImages(docker, topology);
+  return startRun(options, docker, daemon, { seed, startedAtMs, runId, image, privateDaemon: undefined, ownsDaemon: false, topology });
+}
+
+/** Every topology service's image must be on the daemon (nothing is pulled), checked before anything is created. */
+async function checkTopologyImages(docker: DockerClient, topology: ScenarioTopology | undefined): Promise<void> {
+  for (const service of topology?.topology.services ?? []) {
+    const ref = topologyImage(service, keelhaulVersion);
+    if (!(await docker.inspectImage(ref))) {
+      throw new ImageNotFoundError(ref, {
+        operation: `start service ${service.name} of ${topology?.topology.file ?? 'the topology'}`,
+        hint: ref.startsWith('keelhaul/worker:') ? 'Build it with `keelhaul images build`.' : 'Build or load it on this daemon first (nothing can be pulled here).',
+      });
+    }
+  }
 }
 
 /** Host string for `connectDocker({host})` from a client's endpoint (a socket path or tcp://). */
@@ -133,7 +149,7 @@ function hostOf(docker: DockerClient): string {
  */
 async function runOnPrivateDaemon(
   options: RunScenarioOptions,
-  ids: { seed: number; startedAtMs: number; runId: string; image: string },
+  ids: { seed: number; startedAtMs: number; runId: string; image: string; topology: ScenarioTopology | undefined },
 ): Promise<RunResult> {
   const { scenario } = options;
   if (!ids.image.startsWith(`${WORKER_IMAGE_REPOSITORY}:`)) {
@@ -150,6 +166,7 @@ async function runOnPrivateDaemon(
     const docker = await daemon.connect();
     await buildWorkerImage(docker, { tag: ids.image });
     const version = await checkImage(docker, ids.image);
+    await checkTopologyImages(docker, ids.topology);
     result = await startRun({ ...options, docker }, docker, version, { ...ids, privateDaemon: daemon, ownsDaemon: owned });
     return result;
   } finally {
@@ -162,7 +179,7 @@ async function startRun(
   options: RunScenarioOptions,
   docker: DockerClient,
   daemon: DaemonVersion,
-  ids: { seed: number; startedAtMs: number; runId: string; image: string; privateDaemon: PrivateDaemon | undefined; ownsDaemon: boolean },
+  ids: { seed: number; startedAtMs: number; runId: string; image: string; privateDaemon: PrivateDaemon | undefined; ownsDaemon: boolean; topology: ScenarioTopology | undefined },
 ): Promise<RunResult> {
   const { scenario } = options;
   const { seed, runId, image } = ids;
@@ -201,7 +218,7 @@ async function startRun(
   };
   const store = new StateStore(join(runDir, 'state.json'), state, { redactor });
   await store.save();
-  return executeRun({ ...options, docker, runDir, store, daemon, resumed: false, daemonHandle: ids.privateDaemon, redactor });
+  return executeRun({ ...options, docker, runDir, store, daemon, resumed: false, daemonHandle: ids.privateDaemon, redactor, topology: ids.topology });
 }
 
 /** Options of {@link resumeRun}. */
@@ -249,16 +266,18 @@ export async function resumeRun(options: ResumeRunOptions): Promise<RunResult> {
   const redactor = redactorFor(scenario);
   store.useRedactor(redactor);
   await preflightFaults(scenario.faults);
+  const topology = await loadScenarioTopology(scenario, join(runDir, 'state.json'));
   // The run's own daemon (a private one survives its controller); the caller's client when it is the same.
   const docker = state.daemonHost === hostOf(options.docker) ? options.docker : await connectDocker({ host: state.daemonHost });
   const daemon = await checkImage(docker, state.image);
+  await checkTopologyImages(docker, topology);
   const controller = currentController();
   await store.update((s) => {
     s.controller = controller;
     s.controllers.push(controller);
     if (s.status === 'reaped') s.status = 'running';
   });
-  const result = await executeRun({ ...options, docker, scenario, runDir, store, daemon, resumed: true, daemonHandle: undefined, redactor });
+  const result = await executeRun({ ...options, docker, scenario, runDir, store, daemon, resumed: true, daemonHandle: undefined, redactor, topology });
   // The run's private daemon outlived its first controller; once the run is finished, it goes.
   if (state.privateDaemonRoot && !result.resumable && !options.privateDaemon) {
     await removePrivateDaemonRoot(state.privateDaemonRoot).catch(() => undefined);

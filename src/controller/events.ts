@@ -23,6 +23,13 @@ export type RunEvent = { readonly ts: string; readonly run: string } & (
       runDir: string;
     }
   | { type: 'run.resumed'; controllerPid: number; previousControllers: number }
+  | {
+      /** The scenario's Compose topology is up (docs/compose.md): its service containers and networks. */
+      type: 'topology.started';
+      file: string;
+      services: { service: string; containerId: string; containerName: string; imageId: string }[];
+      networks: string[];
+    }
   | { type: 'attempt.adopted'; task: string; attempt: number; containerId: string; state: string }
   | { type: 'attempt.lost'; task: string; attempt: number; reason: string }
   | { type: 'reaper.started'; pid: number; ttlMs: number }

@@ -9,3 +9,4 @@ export * from './liveness.js';
 export * from './reaper.js';
 export * from './run-paths.js';
 export * from './redaction.js';
+export * from './repro.js';

@@ -29,6 +29,7 @@ import {
 import { REPORT_SCHEMA_VERSION, writeReportJson, writeRunReports, type ReportAttempt, type ReportFault, type RunReport } from '../report/index.js';
 import { summarizeUsage, UsageTally } from '../report/usage.js';
 import type { PrivateDaemon } from '../daemon/index.js';
+import { launchTopology, topologyResourceName, type ScenarioTopology } from '../compose/index.js';
 import { isDockerSocketPath, unhardenedBy, type Scenario } from '../scenario/index.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync } from 'node:fs';
@@ -61,6 +62,8 @@ interface ExecuteOptions extends RunHooks {
   readonly daemonHandle: PrivateDaemon | undefined;
   /** Hides the scenario's secret env values in events, logs and reports. */
   readonly redactor: Redactor;
+  /** The scenario's Compose topology, loaded and checked (launched before the first attempt). */
+  readonly topology?: ScenarioTopology | undefined;
 }
 
 /** What the controller knows of an attempt's own reports, beyond state.json. */
@@ -205,6 +208,8 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     ...(scenario.workspace.size !== undefined ? { workspaceSizeBytes: scenario.workspace.size } : {}),
     waitForDaemon: () => waitForDaemon(),
     isRestarting: (id) => injector.isRestarting(id),
+    // Workers join the topology's network, which launchTopology creates with the run label.
+    ...(options.topology?.workerNetwork !== undefined ? { useNetwork: topologyResourceName(runId, options.topology.workerNetwork) } : {}),
   });
 
   /**
@@ -380,7 +385,11 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     // sees them even when a fault kills the container first.
     const audit = docker
       .inspectContainer(handle.id)
-      .then((info) => auditContainer(info, labels, backend.networkName ?? scenario.network, scenario.dangerouslyAllow))
+      .then((info) => {
+        // The image id, not the tag: what `keelhaul repro` re-runs, even after a rebuild.
+        record.imageId = info.imageId;
+        return auditContainer(info, labels, backend.networkName ?? scenario.network, scenario.dangerouslyAllow);
+      })
       .catch(() => undefined);
     // The heartbeat watch: an attempt silent for heartbeatTimeoutMs (paused, hung, its
     // stdout blocked) is declared hung, killed and retried.
@@ -789,6 +798,11 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
         });
         log.emit({ type: 'reaper.started', pid: reaper.pid, ttlMs: scenario.reaper.ttlMs });
       }
+    }
+    // The topology's services run for the whole run; the run's cleanup removes them by label.
+    if (options.topology) {
+      const launched = await launchTopology(docker, options.topology.topology, identity, keelhaulVersion);
+      log.emit({ type: 'topology.started', file: options.topology.topology.file, services: [...launched.services], networks: Object.values(launched.networks) });
     }
     if (resumed && state.networkName) {
       // The per-run network survives a controller crash unless the reaper removed it.

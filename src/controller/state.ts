@@ -37,6 +37,8 @@ export interface AttemptRecord {
   interfaces: string[] | null;
   auditProblems: string[];
   audited: boolean;
+  /** The image id (`sha256:…`) the attempt's container ran, from its inspection; what `keelhaul repro` re-runs. */
+  imageId?: string | null;
 }
 
 /** One task as state.json records it. */

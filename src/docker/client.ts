@@ -77,14 +77,14 @@ export interface NetworkSpec {
 }
 
 /**
- * One mount of a container: a named volume, a tmpfs, or a host path (`bind`). keelhaul's
- * own workers get no bind mount unless the scenario lists one under `mounts` (and the Docker
- * socket only with `dangerouslyAllow.dockerSocket`, docs/security.md).
+ * One mount of a container: a named volume, a tmpfs, or a bind mount of a host path. Worker
+ * containers never get a bind mount; only Compose topology services do (src/compose/), and
+ * a bind of the Docker socket only with the scenario's `dangerouslyAllow.dockerSocket`.
  */
 export type MountSpec =
   | { readonly type: 'volume'; readonly source: string; readonly target: string; readonly readOnly?: boolean }
-  | { readonly type: 'bind'; readonly source: string; readonly target: string; readonly readOnly: boolean }
-  | { readonly type: 'tmpfs'; readonly target: string; readonly sizeBytes?: number; readonly mode?: number };
+  | { readonly type: 'tmpfs'; readonly target: string; readonly sizeBytes?: number; readonly mode?: number }
+  | { readonly type: 'bind'; readonly source: string; readonly target: string; readonly readOnly?: boolean };
 
 /**
  * What keelhaul asks of a container. Field names follow the Engine API's
@@ -115,15 +115,20 @@ export interface ContainerSpec {
   readonly nanoCpus?: number;
   /** `HostConfig.Init`: run tini as pid 1 so signals reach the process and zombies are reaped. */
   readonly init?: boolean;
-  /** `HostConfig.Privileged`: every capability and device; only with `dangerouslyAllow.privileged`. */
+  /** `HostConfig.Privileged`; only a Compose service with `dangerouslyAllow.privileged` asks for it. */
   readonly privileged?: boolean;
+  /** DNS aliases on the network `networkMode` names (`NetworkingConfig.EndpointsConfig`), e.g. a Compose service's name. */
+  readonly networkAliases?: readonly string[];
 }
 
 /** `GET /containers/{id}/json`, trimmed to what the controller and checks read. */
 export interface ContainerInfo {
   readonly id: string;
   readonly name: string;
+  /** The image reference the container was created from (`Config.Image`). */
   readonly image: string;
+  /** The image's id (`sha256:…`) the container runs, whatever its tag names now; what `repro` re-runs. */
+  readonly imageId: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly state: {
     /** `created`, `running`, `paused`, `restarting`, `removing`, `exited`, `dead`. */
@@ -232,8 +237,8 @@ export interface DockerClient {
   restartContainer(id: string, options: { timeoutSeconds: number }): Promise<void>;
   /** `POST /networks/{id}/disconnect`; `force` also works when the container is not running. */
   disconnectNetwork(network: string, containerId: string): Promise<void>;
-  /** `POST /networks/{id}/connect`: the container gets the same IP back (DOCKER-NOTES). */
-  connectNetwork(network: string, containerId: string): Promise<void>;
+  /** `POST /networks/{id}/connect`: the container gets the same IP back (DOCKER-NOTES); `aliases`: DNS names on that network. */
+  connectNetwork(network: string, containerId: string, options?: { aliases?: readonly string[] }): Promise<void>;
   /**
    * Runs a command in a running container (`POST /containers/{id}/exec`, then start and
    * inspect) and resolves with its exit code and output, bounded by `timeoutMs`.
@@ -500,6 +505,9 @@ class DockerodeClient implements DockerClient {
                 },
           ),
         },
+        ...(spec.networkAliases?.length
+          ? { NetworkingConfig: { EndpointsConfig: { [spec.networkMode]: { Aliases: [...spec.networkAliases] } } } }
+          : {}),
       });
       return container.id;
     } catch (error) {
@@ -577,6 +585,7 @@ class DockerodeClient implements DockerClient {
       id: c.Id,
       name: c.Name.replace(/^\//, ''),
       image: c.Config.Image,
+      imageId: c.Image,
       labels: c.Config.Labels ?? {},
       state: {
         status: c.State.Status,
@@ -643,8 +652,13 @@ class DockerodeClient implements DockerClient {
     );
   }
 
-  async connectNetwork(network: string, containerId: string): Promise<void> {
-    await this.#call('connect network', `network ${network}`, () => this.#docker.getNetwork(network).connect({ Container: containerId }));
+  async connectNetwork(network: string, containerId: string, options: { aliases?: readonly string[] } = {}): Promise<void> {
+    await this.#call('connect network', `network ${network}`, () =>
+      this.#docker.getNetwork(network).connect({
+        Container: containerId,
+        ...(options.aliases?.length ? { EndpointConfig: { Aliases: [...options.aliases] } } : {}),
+      }),
+    );
   }
 
   async execInContainer(

@@ -23,6 +23,8 @@ export const Label = {
   controllerPid: 'dev.keelhaul.controller.pid',
   /** The controller's start time, ms since the epoch, as a decimal string. */
   controllerStart: 'dev.keelhaul.controller.start',
+  /** The Compose service a topology container runs (src/compose/); faults target it with `target.service`. */
+  service: 'dev.keelhaul.service',
   /** `true` exempts a resource from fault targeting (Pumba's skip label). */
   skip: 'dev.keelhaul.skip',
   /** Digest of an image's build inputs; an unchanged rebuild is skipped when it matches. */
@@ -30,7 +32,7 @@ export const Label = {
 } as const;
 
 /** Values of {@link Label.role}. */
-export type Role = 'worker' | 'probe' | 'reaper' | 'filler' | 'workspace' | 'network' | 'image';
+export type Role = 'worker' | 'probe' | 'reaper' | 'filler' | 'workspace' | 'network' | 'image' | 'service' | 'volume';
 
 /** The identity of a run, shared by every resource it creates. */
 export interface RunIdentity {

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { FAULT_KINDS, scenarioSchema, type Scenario, type TaskSpec } from './schema.js';
@@ -144,6 +145,11 @@ export function validateScenario(
   if (issues.length > 0 || !parsed.success) throw new ScenarioError(file, issues);
 
   const scenario: Scenario = { ...parsed.data, tasks: expandTasks(parsed.data.tasks) };
+  // A `service` target without `labels` means the service's containers, not role=worker (the default).
+  scenario.faults.forEach((fault, i) => {
+    const target = (faults as { target?: { labels?: unknown } }[] | undefined)?.[i]?.target;
+    if (fault.target.service !== undefined && target?.labels === undefined) fault.target.labels = {};
+  });
 
   const seen = new Set<string>();
   scenario.tasks.forEach((task, i) => {
@@ -186,8 +192,8 @@ export function validateScenario(
     // A selector that can only match nothing is refused here rather than found out mid-run.
     const labels = fault.target.labels;
     const role = labels['role'] ?? labels['dev.keelhaul.role'];
-    if (role !== undefined && !['worker', 'filler', 'probe'].includes(role)) {
-      issues.push({ field: `faults[${i}].target.labels.role`, message: `"${role}" matches no container: roles are worker, filler, probe`, ...where(['faults', i, 'target', 'labels', 'role']) });
+    if (role !== undefined && !['worker', 'filler', 'probe', 'service'].includes(role)) {
+      issues.push({ field: `faults[${i}].target.labels.role`, message: `"${role}" matches no container: roles are worker, filler, probe, service`, ...where(['faults', i, 'target', 'labels', 'role']) });
     }
     const task = labels['task'] ?? labels['dev.keelhaul.task'];
     if (task !== undefined && !seen.has(task)) {
@@ -236,5 +242,10 @@ export async function loadScenarioFile(path: string): Promise<Scenario> {
       code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a scenario file' : code === 'EACCES' ? 'permission denied' : String(error);
     throw new ScenarioError(path, [{ field: '', message: `cannot read the scenario: ${reason}` }], { cause: error });
   }
-  return parseScenario(text, path);
+  const scenario = parseScenario(text, path);
+  // A topology file is relative to the scenario file; stored absolute so that resume and repro find it.
+  if (scenario.topology && !isAbsolute(scenario.topology.file)) {
+    return { ...scenario, topology: { ...scenario.topology, file: resolvePath(dirname(path), scenario.topology.file) } };
+  }
+  return scenario;
 }

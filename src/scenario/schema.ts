@@ -131,6 +131,11 @@ export const targetSchema = z.strictObject({
   count: z.number().int().positive().default(1),
   /** Pick this percent of the matches instead of `count` (rounded up, at least 1). */
   percent: percent.optional(),
+  /**
+   * A Compose topology service by name (`dev.keelhaul.service=<name>`, docs/compose.md).
+   * Without `labels` it matches the service's container(s) only, not workers.
+   */
+  service: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'expected a Compose service name').optional(),
 });
 export type TargetSelector = z.infer<typeof targetSchema>;
 
@@ -161,6 +166,8 @@ export const triggerSchema = z.union([
       nth: z.number().int().positive().default(1),
       task: taskId.optional(),
       attempt: z.number().int().positive().optional(),
+      /** Fire this long after the matching event instead of at once (repro re-times a fault from the task's start with it). */
+      delayMs: duration.optional(),
     }),
     ...triggerCommon,
   }),
@@ -425,6 +432,19 @@ export const scenarioSchema = z.strictObject({
   mounts: z.array(bindMountSchema).default([]),
   /** The explicit opt-in for what breaks a worker's isolation; a run using it is reported UNHARDENED. */
   dangerouslyAllow: dangerouslyAllowSchema,
+  /**
+   * A Compose file launched for the run beside the workers (docs/compose.md): `file`, relative
+   * to the scenario file; `workerNetwork`: the Compose network the worker attempts join
+   * instead of a per-run one (needs `network: internal`; default: the file's only network
+   * when it declares exactly one and `network` is internal).
+   */
+  topology: z
+    .union([
+      z.string().min(1),
+      z.strictObject({ file: z.string().min(1), workerNetwork: z.string().min(1).optional() }),
+    ])
+    .transform((t) => (typeof t === 'string' ? { file: t } : t))
+    .optional(),
   tasks: tasksSchema,
   faults: z.array(faultSchema).default([]),
   /**

@@ -129,7 +129,7 @@ export function failedReport(): RunReport {
         firedAt: at(1500),
         offsetMs: 1490,
         params: { signal: 'SIGKILL' },
-        targets: [{ containerId: cid(3) }],
+        targets: [{ containerId: cid(3), service: 'api' }],
         error: `409 Conflict: container ${HOSTILE} is not running`,
       },
       {
@@ -172,6 +172,7 @@ export function failedEvents(): RunEvent[] {
   return [
     e(10, { type: 'run.started', scenario: 'kill|retry', seed: 42, image: 'keelhaul/worker:0.1.0', network: 'none', tasks: 2, concurrency: 2, runDir: `/runs/${RUN_ID}` }),
     e(20, { type: 'reaper.started', pid: 4242, ttlMs: 600_000 }),
+    e(30, { type: 'topology.started', file: '/work/compose/agents.yml', services: [{ service: 'api', containerId: cid(9), containerName: `kh-${RUN_ID}-api`, imageId: 'sha256:0123' }], networks: [`kh-${RUN_ID}-agents`] }),
     e(200, { type: 'attempt.running', task: 't-01', attempt: 1, containerId: cid(1), containerName: `kh-${RUN_ID}-t-01-a1` }),
     e(250, { type: 'attempt.running', task: HOSTILE_TASK, attempt: 1, containerId: cid(3), containerName: `kh-${RUN_ID}-t-02-a1` }),
     worker(300, 't-01', 1, { type: 'task.started', interfaces: [{ name: 'lo', addresses: ['127.0.0.1'] }] }),
