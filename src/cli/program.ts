@@ -10,6 +10,7 @@ import { resumeCommand, runCommand } from './run-command.js';
 import { statusCommand } from './status-command.js';
 import { planCommand, validateCommand } from './plan-command.js';
 import { reportCommand } from './report-command.js';
+import { parityCommand } from './parity-command.js';
 import { runReaper } from '../controller/index.js';
 
 const EXIT_CODES_HELP = `
@@ -52,16 +53,18 @@ export function createProgram(io: CliIo, context: { signal?: AbortSignal; setExi
     .option('--runs-dir <dir>', 'where run directories go', '.keelhaul/runs')
     .option('-v, --verbose', 'also print every worker event')
     .option('--no-reaper', 'start no reaper (nothing removes the run\'s resources if this process is killed)')
+    .addOption(new Option('--backend <backend>', 'run workers as containers (docker) or as local processes (local); overrides the scenario\'s backend').choices(['docker', 'local']))
     .addHelpText('after', `
 The run directory (.keelhaul/runs/<run-id>/) holds scenario.yaml (as run, with its seed),
 state.json, completions.jsonl, events.jsonl, samples.jsonl, reaper.log,
 attempts/<task>/<n>/{stdout,stderr}.log, report.json, report.md, report.html and junit.xml.
 ${EXIT_CODES_HELP}`)
-    .action(async (scenarioPath: string, opts: { seed?: string; runsDir: string; verbose?: boolean; reaper: boolean }) =>
+    .action(async (scenarioPath: string, opts: { seed?: string; runsDir: string; verbose?: boolean; reaper: boolean; backend?: string }) =>
       act(() =>
         runCommand(
           {
             scenarioPath,
+            ...(opts.backend !== undefined ? { backend: opts.backend } : {}),
             ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
             runsDir: opts.runsDir,
             verbose: opts.verbose ?? false,
@@ -79,15 +82,40 @@ ${EXIT_CODES_HELP}`)
     .argument('<scenario>', 'scenario file (YAML)')
     .option('--seed <n>', 'seed (default: the scenario\'s, else 0)')
     .option('--json', 'print the plan as JSON')
-    .action(async (scenarioPath: string, opts: { seed?: string; json?: boolean }) =>
-      act(() => planCommand({ scenarioPath, ...(opts.seed !== undefined ? { seed: opts.seed } : {}), json: opts.json ?? false }, io)),
+    .addOption(new Option('--backend <backend>', 'refuse (exit 2) what this backend cannot apply; default: the scenario\'s backend').choices(['docker', 'local']))
+    .action(async (scenarioPath: string, opts: { seed?: string; json?: boolean; backend?: string }) =>
+      act(() => planCommand({ scenarioPath, ...(opts.seed !== undefined ? { seed: opts.seed } : {}), json: opts.json ?? false, ...(opts.backend !== undefined ? { backend: opts.backend } : {}) }, io)),
     );
 
   program
     .command('validate')
     .description('Check a scenario file: exit 0 with a summary, or exit 2 with each error naming its line and field.')
     .argument('<scenario>', 'scenario file (YAML)')
-    .action(async (scenarioPath: string) => act(() => validateCommand({ scenarioPath }, io)));
+    .addOption(new Option('--backend <backend>', 'also refuse what this backend cannot apply; default: the scenario\'s backend').choices(['docker', 'local']))
+    .action(async (scenarioPath: string, opts: { backend?: string }) => act(() => validateCommand({ scenarioPath, ...(opts.backend !== undefined ? { backend: opts.backend } : {}) }, io)));
+
+  program
+    .command('parity')
+    .description('Run a scenario with workers as containers and as local processes, with the same seed, and compare the outcomes: task states, attempts, event types per attempt, workspace files.')
+    .argument('<scenario>', 'scenario file (YAML); every fault must be one the local backend applies (kill, stop, pause, fill-disk)')
+    .option('--seed <n>', 'seed for both runs (default: the scenario\'s, else a random one, printed)')
+    .option('--runs-dir <dir>', 'where the two run directories go', '.keelhaul/runs')
+    .option('--json', 'print the parity result as JSON')
+    .addHelpText('after', `
+Compared: the run's status; per task its final state and number of attempts; per attempt
+its outcome, exit code and worker event types in order (heartbeats left out: their number
+is timing); per task the workspace's files (paths and SHA-256). Memory, pids and CPU
+limits apply only to containers: a task that needs more than the limit differs, and the
+table names it. parity.json and parity.md go into both run directories.
+
+Exit codes:
+  0    parity: every compared value is the same
+  1    a value differs (the table names task and field), or a run could not finish
+  2    bad input: the scenario, a flag, or a fault or setting the local backend cannot apply
+  130  interrupted`)
+    .action(async (scenarioPath: string, opts: { seed?: string; runsDir: string; json?: boolean }) =>
+      act(() => parityCommand({ scenarioPath, ...(opts.seed !== undefined ? { seed: opts.seed } : {}), runsDir: opts.runsDir, json: opts.json ?? false, ...signal }, io)),
+    );
 
   program
     .command('resume')

@@ -3,6 +3,7 @@ import { resumeRun, runScenario, type RunEvent, type RunResult } from '../contro
 import { connectDocker } from '../docker/index.js';
 import { loadScenarioFile } from '../scenario/index.js';
 import { UsageError } from './errors.js';
+import { withBackend } from './backend-option.js';
 import { ExitCode } from './exit-codes.js';
 import { renderEvent, type CliIo } from './render.js';
 
@@ -15,6 +16,8 @@ export interface RunCommandOptions {
   readonly verbose?: boolean;
   /** `false` (`--no-reaper`) starts no reaper. */
   readonly reaper?: boolean;
+  /** Raw `--backend` text (docker, local); overrides the scenario's `backend`. */
+  readonly backend?: string;
   readonly signal?: AbortSignal;
 }
 
@@ -54,7 +57,7 @@ function exitCodeOf(result: RunResult, io: CliIo, signal: AbortSignal | undefine
  */
 export async function runCommand(options: RunCommandOptions, io: CliIo): Promise<ExitCode> {
   const seed = options.seed !== undefined ? parseSeed(options.seed) : undefined;
-  const scenario = await loadScenarioFile(options.scenarioPath);
+  const scenario = withBackend(await loadScenarioFile(options.scenarioPath), options.backend);
   const docker = await connectDocker();
   const result = await runScenario({
     scenario,
