@@ -209,7 +209,12 @@ export class LocalBackend implements WorkerBackend {
     const workspace = await this.#workspace(spec.taskId);
     const script = this.#options.workerScript ?? resolve(dirname(fileURLToPath(import.meta.url)), '..', 'worker', 'main.js');
     const node = this.#options.nodePath ?? process.execPath;
-    const command = this.#options.network === 'none' ? ['unshare', '--net', '--', node, script] : [node, script];
+    const command = [
+      ...(await parentDeathPrefix()),
+      ...(this.#options.network === 'none' ? ['unshare', '--net', '--'] : []),
+      node,
+      script,
+    ];
     const name = attemptName('kh', spec.runId, spec.taskId, `a${spec.attempt}`);
     mkdirSync(spec.logDir, { recursive: true });
     const child = execa(command[0]!, command.slice(1), {
@@ -406,6 +411,22 @@ export class LocalBackend implements WorkerBackend {
       volumes: [...this.#mounts].map((m) => `tmpfs ${m}`),
     };
   }
+}
+
+let deathPrefix: Promise<string[]> | undefined;
+
+/**
+ * `setpriv --pdeathsig SIGKILL --` when util-linux's setpriv has it: the kernel SIGKILLs
+ * the worker when keelhaul's process dies by any means, even SIGKILL, where execa's
+ * `cleanup` (an exit handler) cannot run. The death signal survives the exec of unshare
+ * and node (prctl(2) PR_SET_PDEATHSIG). Empty when setpriv is missing.
+ */
+function parentDeathPrefix(): Promise<string[]> {
+  deathPrefix ??= execa('setpriv', ['--pdeathsig', 'SIGKILL', '--', 'true']).then(
+    () => ['setpriv', '--pdeathsig', 'SIGKILL', '--'],
+    () => [],
+  );
+  return deathPrefix;
 }
 
 /** Writes `bytes` zero bytes in 64 KiB blocks; a full disk (ENOSPC) ends it early, as `dd` does in the docker filler. */
