@@ -1,14 +1,14 @@
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
 import { mkdir, open } from 'node:fs/promises';
 import { once } from 'node:events';
 import { constants as osConstants } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
 import { ANY_VALUE, type ContainerSummary, type DockerClient } from '../docker/index.js';
 import type { FaultSpec } from '../scenario/index.js';
+import { packageRoot } from '../version.js';
 import { parseWorkerEventLine } from '../worker/events.js';
 import type { AttemptExit, AttemptHandle, AttemptObserver, AttemptSpec, WorkerBackend } from './types.js';
 
@@ -31,7 +31,7 @@ export interface LocalBackendOptions {
   readonly workspaceSizeBytes?: number;
   /**
    * The worker's entry script.
-   * @default the compiled reference worker next to this module, `dist/src/worker/main.js`
+   * @default the compiled reference worker of this package, `dist/src/worker/main.js`
    */
   readonly workerScript?: string;
   /** @default process.execPath (the node running keelhaul) */
@@ -166,8 +166,20 @@ export class LocalBackend implements WorkerBackend {
     return undefined;
   }
 
-  /** Nothing to create before the first attempt: workspaces come with their task's first launch. */
+  /** The worker's entry script: the option, else the compiled reference worker of this package. */
+  #script(): string {
+    return this.#options.workerScript ?? join(packageRoot, 'dist', 'src', 'worker', 'main.js');
+  }
+
+  /**
+   * Makes the run's `workspaces/` directory; workspaces come with their task's first launch.
+   * @throws {LocalLaunchError} when the worker script does not exist (keelhaul not built)
+   */
   async prepare(): Promise<void> {
+    const script = this.#script();
+    if (!existsSync(script)) {
+      throw new LocalLaunchError('-', 0, [script], { cause: new Error(`the worker script ${script} does not exist; build keelhaul first (npm run build)`) });
+    }
     await mkdir(join(this.#options.runDir, 'workspaces'), { recursive: true });
   }
 
@@ -207,7 +219,7 @@ export class LocalBackend implements WorkerBackend {
   /** @throws {LocalLaunchError} when the process cannot be started */
   async launch(spec: AttemptSpec, observer: AttemptObserver): Promise<AttemptHandle> {
     const workspace = await this.#workspace(spec.taskId);
-    const script = this.#options.workerScript ?? resolve(dirname(fileURLToPath(import.meta.url)), '..', 'worker', 'main.js');
+    const script = this.#script();
     const node = this.#options.nodePath ?? process.execPath;
     const command = [
       ...(await parentDeathPrefix()),

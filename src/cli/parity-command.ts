@@ -5,6 +5,7 @@ import { loadScenarioFile } from '../scenario/index.js';
 import { ExitCode } from './exit-codes.js';
 import type { CliIo } from './render.js';
 import { parseSeed } from './run-command.js';
+import { withBackend } from './backend-option.js';
 
 /** Flags of `keelhaul parity`, parsed. */
 export interface ParityCommandOptions {
@@ -26,6 +27,8 @@ export interface ParityCommandOptions {
 export async function parityCommand(options: ParityCommandOptions, io: CliIo): Promise<ExitCode> {
   const seed = options.seed !== undefined ? parseSeed(options.seed) : undefined;
   const scenario = await loadScenarioFile(options.scenarioPath);
+  // Refused before connecting: nothing is started for a scenario one backend cannot run.
+  withBackend(scenario, 'local');
   const docker = await connectDocker();
   let runError = false;
   const result = await runParity({
