@@ -58,7 +58,10 @@ export class LocalLaunchError extends Error {
   readonly attempt: number;
   readonly command: readonly string[];
   constructor(taskId: string, attempt: number, command: readonly string[], options: { cause?: unknown } = {}) {
-    super(`cannot start attempt ${attempt} of task ${taskId} as \`${command.join(' ')}\`: ${(options.cause as Error | undefined)?.message ?? 'unknown error'}`, options);
+    super(
+      `cannot start ${attempt > 0 ? `attempt ${attempt} of task ${taskId}` : 'local workers'} as \`${command.join(' ')}\`: ${(options.cause as Error | undefined)?.message ?? 'unknown error'}`,
+      options,
+    );
     this.taskId = taskId;
     this.attempt = attempt;
     this.command = command;
@@ -178,7 +181,7 @@ export class LocalBackend implements WorkerBackend {
   async prepare(): Promise<void> {
     const script = this.#script();
     if (!existsSync(script)) {
-      throw new LocalLaunchError('-', 0, [script], { cause: new Error(`the worker script ${script} does not exist; build keelhaul first (npm run build)`) });
+      throw new LocalLaunchError('', 0, [script], { cause: new Error(`the worker script ${script} does not exist; build keelhaul first (npm run build)`) });
     }
     await mkdir(join(this.#options.runDir, 'workspaces'), { recursive: true });
   }
@@ -255,6 +258,11 @@ export class LocalBackend implements WorkerBackend {
       throw new LocalLaunchError(spec.taskId, spec.attempt, command, { cause: error });
     }
     const pid = child.pid!;
+    // Not running from the exit on, as a container is, though its output may still drain.
+    child.once('exit', () => {
+      const entry = this.#attempts.get(`pid:${pid}`);
+      if (entry) entry.state = 'exited';
+    });
     const drained = this.#consume(child, spec.logDir, observer);
     const exited = (async () => {
       const result = await child;
@@ -299,8 +307,16 @@ export class LocalBackend implements WorkerBackend {
     return Promise.all([once(reader, 'close'), finished(stdoutLog), finished(stderrLog)]);
   }
 
-  /** Sends a signal; a stopped (paused) process is continued after any signal but SIGKILL/SIGSTOP, as `docker kill` unpauses. */
-  #signal(attempt: LocalAttempt, signal: string): void {
+  /**
+   * Sends a signal; a stopped (paused) process is continued after any signal but
+   * SIGKILL/SIGSTOP, as `docker kill` unpauses. A process that already exited is skipped,
+   * or, for a fault, refused as `not running` (the injector then draws another target).
+   */
+  #signal(attempt: LocalAttempt, signal: string, forFault = false): void {
+    if (attempt.state === 'exited') {
+      if (forFault) throw new LocalFaultError(signal, attempt.id, 'is not running (exited)');
+      return;
+    }
     try {
       process.kill(attempt.pid, signal as NodeJS.Signals);
       if (attempt.state === 'paused' && signal !== 'SIGKILL' && signal !== 'SIGSTOP') {
@@ -308,8 +324,8 @@ export class LocalBackend implements WorkerBackend {
         attempt.state = 'running';
       }
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ESRCH') return;
-      throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+      if (forFault) throw new LocalFaultError(signal, attempt.id, 'is not running (ESRCH)', { cause: error });
     }
   }
 
@@ -348,10 +364,10 @@ export class LocalBackend implements WorkerBackend {
     const attempt = this.#target(spec.kind, id);
     switch (spec.kind) {
       case 'kill':
-        this.#signal(attempt, spec.params.signal);
+        this.#signal(attempt, spec.params.signal, true);
         return undefined;
       case 'stop': {
-        this.#signal(attempt, 'SIGTERM');
+        this.#signal(attempt, 'SIGTERM', true);
         const graceMs = Math.ceil(spec.params.graceMs / 1000) * 1000;
         const ended = await Promise.race([attempt.exited.then(() => true), sleep(graceMs).then(() => false)]);
         if (!ended) this.#signal(attempt, 'SIGKILL');

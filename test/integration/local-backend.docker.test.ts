@@ -11,8 +11,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalBackend } from '../../src/backends/index.js';
 import { runScenario, type RunEvent } from '../../src/controller/index.js';
-import { connectDocker, type DockerClient } from '../../src/docker/index.js';
+import { connectDocker, Label, type DockerClient } from '../../src/docker/index.js';
 import { validateScenario } from '../../src/scenario/index.js';
 
 let docker: DockerClient;
@@ -42,6 +43,15 @@ async function settled(pids: readonly number[]): Promise<number[]> {
   return pids.filter(alive);
 }
 
+/** Whether the process of a `pid:<n>` attempt reaches the state letter (T stopped, S sleeping) within 100 looks. */
+async function stateSettles(id: string, letter: string): Promise<boolean> {
+  for (let i = 0; i < 100; i++) {
+    if (new RegExp(`^State:\\s+${letter}`, 'm').test(readFileSync(`/proc/${id.slice(4)}/status`, 'utf8'))) return true;
+    await sleep(20);
+  }
+  return false;
+}
+
 const longTasks = {
   name: 'local-long',
   seed: 1,
@@ -57,6 +67,66 @@ async function scenarioFile(text: string): Promise<string> {
   await (await import('node:fs/promises')).writeFile(path, text);
   return path;
 }
+
+describe('local backend: attempts as processes, found by label', () => {
+  it('local backend: label queries, pause (SIGSTOP/SIGCONT), kill and refusals act on real worker processes', async () => {
+    const runDir = await mkdtemp(join(runsDir, 'direct-'));
+    const backend = new LocalBackend({ runId: 'r-direct', runDir, network: 'none' });
+    await backend.prepare();
+    const labels = (task: string) => ({ [Label.run]: 'r-direct', [Label.role]: 'worker', [Label.task]: task, [Label.attempt]: '1' });
+    const events: string[] = [];
+    const taskStarted: Promise<void>[] = [];
+    const launch = (task: string) => {
+      let resolveStarted!: () => void;
+      taskStarted.push(new Promise((r) => (resolveStarted = r)));
+      return backend.launch(
+        { runId: 'r-direct', taskId: task, attempt: 1, seed: 9, labels: labels(task), logDir: join(runDir, 'attempts', task, '1'), task: { id: task, heartbeatMs: 100, steps: [{ sleep: 20_000 }] } },
+        {
+          onEvent: (e) => {
+            events.push(`${task} ${e.type}`);
+            if (e.type === 'task.started') resolveStarted();
+          },
+        },
+      );
+    };
+    const [a, b] = await Promise.all([launch('t-01'), launch('t-02')]);
+    try {
+      // Faults act on workers that run their task, as the injector's triggers do.
+      await Promise.all(taskStarted);
+      const running = (labels: Record<string, string>, status = 'running') => backend.listAttempts({ labels, status }).map((c) => c.labels[Label.task]).sort();
+      expect(running({ [Label.run]: 'r-direct', [Label.role]: 'worker' })).toEqual(['t-01', 't-02']);
+      expect(running({ [Label.run]: 'r-direct', [Label.task]: 't-02' })).toEqual(['t-02']);
+      expect(running({ [Label.run]: 'r-direct', [Label.task]: '*' })).toEqual(['t-01', 't-02']);
+      expect(running({ [Label.run]: 'other' })).toEqual([]);
+      expect(backend.listAttempts({ labels: {} })[0]!.names[0]).toMatch(/^\/kh-r-direct-t-0[12]-a1$/);
+
+      const undo = await backend.applyFault({ kind: 'pause', trigger: { at: 0 }, target: { labels: {}, pick: 'first', count: 1 }, params: { durationMs: 1 } }, a.id);
+      // Signal delivery is asynchronous: look a few times (bounded by count, not a deadline).
+      expect(await stateSettles(a.id, 'T')).toBe(true);
+      expect(running({ [Label.run]: 'r-direct' })).toEqual(['t-02']);
+      expect(running({ [Label.run]: 'r-direct' }, 'paused')).toEqual(['t-01']);
+      await undo!();
+      expect(await stateSettles(a.id, 'S')).toBe(true);
+
+      await backend.applyFault({ kind: 'kill', trigger: { at: 0 }, target: { labels: {}, pick: 'first', count: 1 }, params: { signal: 'SIGKILL', mode: 'api' } }, b.id);
+      expect(await b.wait()).toMatchObject({ exitCode: 137, oomKilled: false });
+      await expect(
+        backend.applyFault({ kind: 'kill', trigger: { at: 0 }, target: { labels: {}, pick: 'first', count: 1 }, params: { signal: 'SIGKILL', mode: 'api' } }, b.id),
+      ).rejects.toThrow(/not running/);
+      await expect(
+        backend.applyFault({ kind: 'restart', trigger: { at: 0 }, target: { labels: {}, pick: 'first', count: 1 }, params: { graceMs: 1000 } }, a.id),
+      ).rejects.toThrow(/restart on process pid:\d+: cannot be applied on the local backend/);
+      expect(events).toContain('t-01 task.started');
+      // The worker saw only lo, as in a container with --network none (unshare --net).
+      const started = JSON.parse(readFileSync(join(runDir, 'attempts', 't-01', '1', 'stdout.log'), 'utf8').split('\n')[0]!) as { interfaces: { name: string }[] };
+      expect(started.interfaces.filter((i) => i.name !== 'lo')).toEqual([]);
+    } finally {
+      await backend.close();
+    }
+    expect(await settled([a, b].map((h) => Number(h.id.slice(4))))).toEqual([]);
+    expect(backend.leaks()).toEqual({ containers: [], networks: [], volumes: [] });
+  });
+});
 
 describe('local backend: processes, reaped on every exit path', () => {
   it('local backend: an aborted run kills its running workers and reports them', async () => {
