@@ -29,6 +29,7 @@ import {
 import type { PrivateDaemon } from './daemon/index.js';
 import { connectDocker, type DockerClient } from './docker/index.js';
 import { loadScenarioFile, validateScenario, type Scenario, type ScenarioInput } from './scenario/index.js';
+import { runParity, type ParityResult } from './parity/index.js';
 
 /** Options of {@link Harness.create}. */
 export interface HarnessOptions {
@@ -144,6 +145,27 @@ export class Harness implements AsyncDisposable {
     return result;
   }
 
+  /**
+   * Runs a scenario on the docker backend and on the local backend with the same seed and
+   * compares the outcomes (docs/parity.md). Resolves with `ok` and the differing rows,
+   * each naming its task and field; it does not throw because the outcomes differ.
+   *
+   * @throws {FaultSupportError} before anything runs when the local backend cannot apply a
+   *   fault or setting of the scenario; as {@link run} otherwise
+   */
+  async parity(scenario: string | ScenarioInput | Scenario, options: Pick<HarnessRunOptions, 'seed' | 'signal'> = {}): Promise<ParityResult> {
+    const loaded = await this.scenario(scenario);
+    return runParity({
+      scenario: loaded,
+      docker: this.docker,
+      ...(typeof scenario === 'string' ? { scenarioFile: scenario } : {}),
+      ...(options.seed !== undefined ? { seed: options.seed } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(this.#options.runsDir ? { runsDir: this.#options.runsDir } : {}),
+      onEvent: (event) => this.#runs.add(event.run),
+    });
+  }
+
   /** The fault plan of a scenario and seed, without touching Docker. */
   async plan(scenario: string | ScenarioInput | Scenario, seed: number): Promise<FaultPlan> {
     return planFaults(await this.scenario(scenario), seed);
@@ -179,5 +201,7 @@ export * from './docker/index.js';
 export * from './daemon/index.js';
 export * from './images/index.js';
 export * from './compose/index.js';
+export * from './parity/index.js';
+export { LocalBackend, localBackendProblems, LocalFaultError, LocalLaunchError, LOCAL_FAULT_KINDS, type BackendProblem, type LocalBackendOptions } from './backends/index.js';
 export type { WorkerEvent } from './worker/events.js';
 export { keelhaulVersion } from './version.js';

@@ -62,6 +62,11 @@ export interface FaultContext {
   };
   /** Runs a command on the host (tests may fake it). @default execa */
   readonly exec?: (file: string, args: readonly string[]) => Promise<{ stdout: string }>;
+  /**
+   * A backend that acts on its own attempts (the local backend's processes) instead of
+   * through the Docker client: every fault goes to it. Unset for containers.
+   */
+  readonly apply?: (spec: FaultSpec, targetId: string) => Promise<Undo | undefined>;
 }
 
 /** Undoes a fault with a duration (unpause, remove netem); safe to call when the target is gone. */
@@ -184,6 +189,7 @@ function fallbackCommands(params: NetemParams, devices: readonly string[], mark:
  * @throws {DockerError} when the daemon refuses
  */
 export async function applyFault(spec: FaultSpec, containerId: string, ctx: FaultContext): Promise<Undo | undefined> {
+  if (ctx.apply) return ctx.apply(spec, containerId);
   const { docker } = ctx;
   const exec = ctx.exec ?? defaultExec;
   switch (spec.kind) {

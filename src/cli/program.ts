@@ -11,6 +11,7 @@ import { statusCommand } from './status-command.js';
 import { planCommand, validateCommand } from './plan-command.js';
 import { reportCommand } from './report-command.js';
 import { reproCommand } from './repro-command.js';
+import { parityCommand } from './parity-command.js';
 import { runReaper } from '../controller/index.js';
 import { LOG_LEVELS } from './run-output.js';
 
@@ -57,6 +58,7 @@ export function createProgram(io: CliIo, context: { signal?: AbortSignal; setExi
     .option('--json', 'print every run event as one JSON line on stdout (the events.jsonl shape) and nothing else there')
     .addOption(new Option('--log-level <level>', 'print events at this level and above: error (what failed the run), warn, info (default), verbose (every worker and Docker event), debug').choices(LOG_LEVELS))
     .option('--no-reaper', 'start no reaper (nothing removes the run\'s resources if this process is killed)')
+    .addOption(new Option('--backend <backend>', 'run workers as containers (docker) or as local processes (local); overrides the scenario\'s backend').choices(['docker', 'local']))
     .addHelpText('after', `
 The run directory (.keelhaul/runs/<run-id>/) holds scenario.yaml (as run, with its seed),
 state.json, completions.jsonl, events.jsonl, samples.jsonl, reaper.log,
@@ -67,12 +69,13 @@ under them shows tasks done / running / failed, faults injected, agent usage and
 elapsed time; without a terminal (CI) there is no status line, only the event lines.
 --json prints the events themselves, one JSON object per line.
 ${EXIT_CODES_HELP}`)
-    .action(async (scenarioPath: string, opts: { seed?: string; runsDir: string; compose?: string; verbose?: boolean; json?: boolean; logLevel?: string; reaper: boolean }) =>
+    .action(async (scenarioPath: string, opts: { seed?: string; runsDir: string; compose?: string; verbose?: boolean; json?: boolean; logLevel?: string; reaper: boolean; backend?: string }) =>
       act(() =>
         runCommand(
           {
             scenarioPath,
             ...(opts.compose !== undefined ? { compose: opts.compose } : {}),
+            ...(opts.backend !== undefined ? { backend: opts.backend } : {}),
             ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
             runsDir: opts.runsDir,
             verbose: opts.verbose ?? false,
@@ -92,15 +95,40 @@ ${EXIT_CODES_HELP}`)
     .argument('<scenario>', 'scenario file (YAML)')
     .option('--seed <n>', 'seed (default: the scenario\'s, else 0)')
     .option('--json', 'print the plan as JSON')
-    .action(async (scenarioPath: string, opts: { seed?: string; json?: boolean }) =>
-      act(() => planCommand({ scenarioPath, ...(opts.seed !== undefined ? { seed: opts.seed } : {}), json: opts.json ?? false }, io)),
+    .addOption(new Option('--backend <backend>', 'refuse (exit 2) what this backend cannot apply; default: the scenario\'s backend').choices(['docker', 'local']))
+    .action(async (scenarioPath: string, opts: { seed?: string; json?: boolean; backend?: string }) =>
+      act(() => planCommand({ scenarioPath, ...(opts.seed !== undefined ? { seed: opts.seed } : {}), json: opts.json ?? false, ...(opts.backend !== undefined ? { backend: opts.backend } : {}) }, io)),
     );
 
   program
     .command('validate')
     .description('Check a scenario file: exit 0 with a summary, or exit 2 with each error naming its line and field.')
     .argument('<scenario>', 'scenario file (YAML)')
-    .action(async (scenarioPath: string) => act(() => validateCommand({ scenarioPath }, io)));
+    .addOption(new Option('--backend <backend>', 'also refuse what this backend cannot apply; default: the scenario\'s backend').choices(['docker', 'local']))
+    .action(async (scenarioPath: string, opts: { backend?: string }) => act(() => validateCommand({ scenarioPath, ...(opts.backend !== undefined ? { backend: opts.backend } : {}) }, io)));
+
+  program
+    .command('parity')
+    .description('Run a scenario with workers as containers and as local processes, with the same seed, and compare the outcomes: task states, attempts, event types per attempt, workspace files.')
+    .argument('<scenario>', 'scenario file (YAML); every fault must be one the local backend applies (kill, stop, pause, fill-disk)')
+    .option('--seed <n>', 'seed for both runs (default: the scenario\'s, else a random one, printed)')
+    .option('--runs-dir <dir>', 'where the two run directories go', '.keelhaul/runs')
+    .option('--json', 'print the parity result as JSON')
+    .addHelpText('after', `
+Compared: the run's status; per task its final state and number of attempts; per attempt
+its outcome, exit code and worker event types in order (heartbeats left out: their number
+is timing); per task the workspace's files (paths and SHA-256). Memory, pids and CPU
+limits apply only to containers: a task that needs more than the limit differs, and the
+table names it. parity.json and parity.md go into both run directories.
+
+Exit codes:
+  0    parity: every compared value is the same
+  1    a value differs (the table names task and field), or a run could not finish
+  2    bad input: the scenario, a flag, or a fault or setting the local backend cannot apply
+  130  interrupted`)
+    .action(async (scenarioPath: string, opts: { seed?: string; runsDir: string; json?: boolean }) =>
+      act(() => parityCommand({ scenarioPath, ...(opts.seed !== undefined ? { seed: opts.seed } : {}), runsDir: opts.runsDir, json: opts.json ?? false, ...signal }, io)),
+    );
 
   program
     .command('resume')

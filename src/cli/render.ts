@@ -43,7 +43,7 @@ export function renderEvent(event: RunEvent, options: { verbose?: boolean } = {}
     case 'run.reaped':
       return `run ${event.run} reaped after its controller (pid ${event.deadControllerPid}) died`;
     case 'attempt.running':
-      return `  ${at(event.task, event.attempt)} running       container ${short(event.containerId)} (${event.containerName})`;
+      return `  ${at(event.task, event.attempt)} running       ${event.containerId.startsWith('pid:') ? 'process' : 'container'} ${short(event.containerId)} (${event.containerName})`;
     case 'attempt.exited':
       return `  ${at(event.task, event.attempt)} ${event.outcome.padEnd(13)} exit ${event.exitCode}${event.oomKilled ? ' OOMKilled' : ''}${event.reason ? ` (${event.reason})` : ''} after ${event.durationMs} ms`;
     case 'attempt.retrying':

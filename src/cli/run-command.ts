@@ -4,6 +4,7 @@ import { connectDocker } from '../docker/index.js';
 import { loadScenarioFile, unhardenedBy } from '../scenario/index.js';
 import { UNHARDENED_MEANING } from '../checks/index.js';
 import { UsageError } from './errors.js';
+import { withBackend } from './backend-option.js';
 import { ExitCode } from './exit-codes.js';
 import type { CliIo } from './render.js';
 import { createRunOutput, parseLogLevel, type RunOutput } from './run-output.js';
@@ -23,6 +24,8 @@ export interface RunCommandOptions {
   readonly logLevel?: string;
   /** `false` (`--no-reaper`) starts no reaper. */
   readonly reaper?: boolean;
+  /** Raw `--backend` text (docker, local); overrides the scenario's `backend`. */
+  readonly backend?: string;
   readonly signal?: AbortSignal;
 }
 
@@ -58,7 +61,7 @@ function exitCodeOf(result: RunResult, io: CliIo, signal: AbortSignal | undefine
 export async function runCommand(options: RunCommandOptions, io: CliIo): Promise<ExitCode> {
   const seed = options.seed !== undefined ? parseSeed(options.seed) : undefined;
   const output = outputFor(io, options);
-  const loaded = await loadScenarioFile(options.scenarioPath);
+  const loaded = withBackend(await loadScenarioFile(options.scenarioPath), options.backend);
   const scenario = options.compose !== undefined ? { ...loaded, topology: { ...loaded.topology, file: resolve(options.compose) } } : loaded;
   const unhardened = unhardenedBy(scenario);
   if (unhardened.length > 0) {

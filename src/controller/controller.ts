@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { stringify as toYaml } from 'yaml';
-import { preflightFaults, randomSeed } from '../chaos/index.js';
+import { FaultSupportError, preflightFaults, randomSeed } from '../chaos/index.js';
+import { localBackendProblems } from '../backends/index.js';
 import { removePrivateDaemonRoot, startPrivateDaemon, type PrivateDaemon } from '../daemon/index.js';
 import { connectDocker, ImageNotFoundError, type DaemonVersion, type DockerClient } from '../docker/index.js';
 import { buildWorkerImage, WORKER_IMAGE_REPOSITORY } from '../images/index.js';
@@ -40,6 +41,12 @@ export interface RunHooks {
    * nobody resumes within the TTL. Overrides the scenario's `reaper.enabled`.
    */
   readonly reaper?: boolean;
+  /**
+   * Before cleanup, hash every task's workspace into `workspaces.json` in the run directory
+   * (`keelhaul parity` compares them). Costs one helper container on the docker backend.
+   * @default false
+   */
+  readonly captureWorkspaces?: boolean;
 }
 
 /** Options of {@link runScenario}. */
@@ -73,9 +80,9 @@ export function createRunId(now = new Date()): string {
 export class ResumeError extends Error {
   override name = 'ResumeError';
   readonly runId: string;
-  /** `finished`, `live-controller`. */
-  readonly reason: 'finished' | 'live-controller';
-  constructor(runId: string, reason: 'finished' | 'live-controller', message: string) {
+  /** `finished`, `live-controller`, `local-backend` (its processes died with their controller). */
+  readonly reason: 'finished' | 'live-controller' | 'local-backend';
+  constructor(runId: string, reason: 'finished' | 'live-controller' | 'local-backend', message: string) {
     super(message);
     this.runId = runId;
     this.reason = reason;
@@ -119,6 +126,12 @@ export async function runScenario(options: RunScenarioOptions): Promise<RunResul
   options.signal?.throwIfAborted();
   await preflightFaults(scenario.faults);
   const topology = await loadScenarioTopology(scenario, options.scenarioFile ?? '<inline>');
+  if (scenario.backend === 'local') {
+    // Refused at plan time, never skipped at run time (docs/parity.md).
+    assertLocalBackendCan(scenario);
+    const daemon = await docker.version();
+    return startRun(options, docker, daemon, { seed, startedAtMs, runId, image, privateDaemon: undefined, ownsDaemon: false, topology: undefined });
+  }
   if (scenario.daemon.mode === 'private') return runOnPrivateDaemon(options, { seed, startedAtMs, runId, image, topology });
   const daemon = await checkImage(docker, image);
   await checkTopologyImages(docker, topology);
@@ -136,6 +149,15 @@ async function checkTopologyImages(docker: DockerClient, topology: ScenarioTopol
       });
     }
   }
+}
+
+/**
+ * Throws when the local backend cannot apply something the scenario asks for.
+ * @throws {FaultSupportError} naming the first field (`faults[1].kind`, `network`) and saying why
+ */
+export function assertLocalBackendCan(scenario: Scenario): void {
+  const [problem] = localBackendProblems(scenario);
+  if (problem) throw new FaultSupportError(problem.field, `${problem.message} (backend local)`);
 }
 
 /** Host string for `connectDocker({host})` from a client's endpoint (a socket path or tcp://). */
@@ -259,6 +281,10 @@ export async function resumeRun(options: ResumeRunOptions): Promise<RunResult> {
   }
   // A stored scenario is validated again: it may come from an older keelhaul or a hand edit.
   const stored = validateScenario(state.scenario, join(runDir, 'state.json'));
+  if (stored.backend === 'local') {
+    // Its workers were children of the controller that died, and died with it (execa cleanup).
+    throw new ResumeError(state.runId, 'local-backend', `Run ${state.runId} ran on the local backend: its worker processes ended with their controller, so there is nothing to re-attach; run the scenario again.`);
+  }
   // state.json holds [REDACTED:NAME] for secret env values: take them from the scenario file or the environment.
   const scenarioFile = state.scenarioFile;
   const env = await restoreSecretEnv(stored.env, async () => (scenarioFile ? (await loadScenarioFile(scenarioFile)).env : undefined));

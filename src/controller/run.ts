@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import PQueue from 'p-queue';
-import { DockerBackend, type AttemptHandle, type AttemptObserver, type AttemptTask } from '../backends/index.js';
+import { DockerBackend, LocalBackend, localFaultClient, type AttemptHandle, type AttemptObserver, type AttemptTask } from '../backends/index.js';
 import { createSeededRandom, describeTrigger, faultId, Injector, type PartitionCheck } from '../chaos/index.js';
 import {
   checkBudget,
@@ -32,6 +32,7 @@ import type { PrivateDaemon } from '../daemon/index.js';
 import { launchTopology, topologyResourceName, type ScenarioTopology } from '../compose/index.js';
 import { isDockerSocketPath, unhardenedBy, type Scenario } from '../scenario/index.js';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { snapshotDockerWorkspaces, snapshotLocalWorkspaces, writeWorkspaceSnapshot } from '../parity/workspace-snapshot.js';
 import { existsSync } from 'node:fs';
 import { findDockerdPid, startMonitor, type MonitorSummary } from '../monitor/index.js';
 import { keelhaulVersion } from '../version.js';
@@ -211,6 +212,12 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     // Workers join the topology's network, which launchTopology creates with the run label.
     ...(options.topology?.workerNetwork !== undefined ? { useNetwork: topologyResourceName(runId, options.topology.workerNetwork) } : {}),
   });
+  // scenario.backend local: the same attempts as processes (docs/parity.md); the docker
+  // backend above stays, unused, so the Docker path is unchanged.
+  const local = scenario.backend === 'local'
+    ? new LocalBackend({ runId, runDir, network: scenario.network, env: scenario.env, ...(scenario.workspace.size !== undefined ? { workspaceSizeBytes: scenario.workspace.size } : {}) })
+    : undefined;
+  const workers: DockerBackend | LocalBackend = local ?? backend;
 
   /**
    * A daemon outage, shared by everyone who meets it: emits daemon.down, pings with
@@ -332,7 +339,8 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     faults: scenario.faults,
     random: createSeededRandom(seed).fork('faults'),
     context: {
-      docker,
+      docker: local ? localFaultClient(local) : docker,
+      ...(local ? { apply: (spec, id) => local.applyFault(spec, id) } : {}),
       helperLabels: (role) => labelsFor(identity, role),
       image,
       ...(scenario.workspace.size !== undefined ? { workspaceSizeBytes: scenario.workspace.size } : {}),
@@ -383,7 +391,9 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     log.emit({ type: 'attempt.running', task: taskId, attempt: record.attempt, containerId: handle.id, containerName: handle.name });
     // Labels and HostConfig are fixed at create time, so an inspect right after start
     // sees them even when a fault kills the container first.
-    const audit = docker
+    const audit = local
+      ? Promise.resolve(undefined)
+      : docker
       .inspectContainer(handle.id)
       .then((info) => {
         // The image id, not the tag: what `keelhaul repro` re-runs, even after a rebuild.
@@ -435,7 +445,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     }
     // The OOMKilled flag can miss an OOM kill that the daemon's `oom` event reports (cgroup
     // v1 notifies separately from the exit): give that event a moment to arrive.
-    if (record.exitCode === 137 && !record.oomKilled && injector.faultsTargeting(handle.id).length === 0) {
+    if (!local && record.exitCode === 137 && !record.oomKilled && injector.faultsTargeting(handle.id).length === 0) {
       // The daemon sends `oom` before `die`: once its `die` is in, no `oom` is coming.
       await waitForDie(handle.id, 300);
       if (oomSeen.has(handle.id)) record.oomKilled = true;
@@ -471,7 +481,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     if (judged.outcome !== 'completed') {
       const diskFull = p.failedReason === 'disk_full' && judged.outcome === 'failed';
       // The next attempt gets an empty workspace; the full one stays for the post-mortem until cleanup.
-      if (diskFull && scenario.workspace.onDiskFull === 'retry') backend.freshWorkspace(taskId);
+      if (diskFull && scenario.workspace.onDiskFull === 'retry') workers.freshWorkspace(taskId);
       throw new AttemptFailedError(`${taskId} attempt ${record.attempt} ${judged.outcome}`, record, {
         // A task the worker refused as invalid fails the same way on every attempt; a full
         // disk is retried or not as the scenario's workspace.onDiskFull says.
@@ -544,7 +554,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     }
     let handle: AttemptHandle;
     try {
-      handle = await backend.launch(
+      handle = await workers.launch(
         { runId, taskId, attempt: attemptNumber, seed, task: spec, labels, logDir: attemptDirOf(runDir, taskId, attemptNumber) },
         observerFor(taskId, attemptNumber),
       );
@@ -704,7 +714,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   // across outages with `since`, recorded in the timeline.
   const RECORDED = new Set(['die', 'oom', 'kill', 'pause', 'unpause', 'start', 'stop', 'restart']);
   const watch = new AbortController();
-  const dockerEvents = subscribeEvents(docker, {
+  const dockerEvents = local ? Promise.resolve() : subscribeEvents(docker, {
     labels: { [Label.run]: runId },
     since: new Date(state.startedAtMs),
     signal: watch.signal,
@@ -754,9 +764,11 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       const d = dockerdNow();
       if (d) list.push({ name: 'dockerd', pid: d });
       if (state.reaper) list.push({ name: 'reaper', pid: state.reaper.pid });
+      // Local attempts are processes (`pid:<n>`), sampled as such.
+      for (const id of active.keys()) if (id.startsWith('pid:')) list.push({ name: id, pid: Number(id.slice(4)) });
       return list;
     },
-    containers: () => [...active.keys()],
+    containers: () => (local ? [] : [...active.keys()]),
     alerts: { rssGrowthBytes: scenario.monitor.rssGrowthBytes },
     backlog: () => ({ events: log.backlog, queuedTasks: queue.size, lockWaiting: lockManager.waiting }),
     onSample: (sample) => {
@@ -782,7 +794,8 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   // Every event this controller recorded, validated as it goes (never all held in memory).
   const schemaCheck = createEventSchemaCheck();
   log.subscribe((event) => schemaCheck.observe(event));
-  const reaperEnabled = options.reaper ?? scenario.reaper.enabled;
+  // The reaper removes by Docker label; local workers die with this process (execa `cleanup`).
+  const reaperEnabled = !local && (options.reaper ?? scenario.reaper.enabled);
   try {
     if (reaperEnabled && state.reaper && isReaperOf(state.reaper.pid, runDir)) {
       // The dead controller's reaper is alive and reads the new controller from state.json.
@@ -808,7 +821,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       // The per-run network survives a controller crash unless the reaper removed it.
       await backend.prepare({ existingNetwork: state.networkName });
     } else {
-      await backend.prepare();
+      await workers.prepare();
     }
     if (backend.networkName !== (state.networkName ?? undefined)) {
       await store.update((s) => {
@@ -886,7 +899,23 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       const found = await findRulesInContainers(runId, running);
       if (found.checked) rulesInContainers = found.rules;
     }
-    try {
+    if (options.captureWorkspaces) {
+      // Before cleanup: docker workspaces are volumes that cleanup removes.
+      const snapshot = local
+        ? snapshotLocalWorkspaces(await local.workspaceDirectories())
+        : snapshotDockerWorkspaces(docker, { runId, image, labels: labelsFor(identity, 'probe'), sizeLimited: scenario.workspace.size !== undefined });
+      await snapshot
+        .catch((error: unknown) => ({ backend: scenario.backend, tasks: {}, unavailable: error instanceof Error ? error.message : String(error) }))
+        .then((s) => writeWorkspaceSnapshot(runDir, s))
+        .catch((error: unknown) => {
+          runError ??= `cannot write workspaces.json: ${error instanceof Error ? error.message : String(error)}`;
+        });
+    }
+    if (local) {
+      cleanup = await local.close();
+      log.emit({ type: 'cleanup.finished', ...cleanup, errors: [...cleanup.errors] });
+      leaks = local.leaks();
+    } else try {
       if (!outageGaveUp) {
         const workers = await docker.listContainers({ labels: { [Label.run]: runId, [Label.role]: 'worker' }, all: true });
         workersOnDaemon = workers.map((c) => c.id);
@@ -974,6 +1003,17 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     workersOnDaemon,
   );
   if (stateCheck) checks.push(stateCheck);
+  if (local) {
+    // What only a container has (labels, HostConfig, a daemon's account) is not judged for processes.
+    for (const [i, check] of checks.entries()) {
+      if (check.name === 'containers-labelled-and-hardened' || check.name === 'state-matches-daemon') {
+        checks[i] = { ...check, ok: true, observed: 'not applicable on the local backend', evidence: [] };
+      }
+    }
+    if (!checks.some((c) => c.name === 'state-matches-daemon')) {
+      checks.push({ name: 'state-matches-daemon', ok: true, expected: 'the attempt containers in state.json are exactly the worker containers a label query finds before cleanup', observed: 'not applicable on the local backend', evidence: [] });
+    }
+  }
   checks.push(schemaCheck.result());
   const runUsage = summarizeUsage(
     scenario.tasks.map((t) => t.id),
@@ -1004,7 +1044,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     startedAt: new Date(state.startedAtMs).toISOString(),
     endedAt: new Date(endedAtMs).toISOString(),
     durationMs: endedAtMs - state.startedAtMs,
-    backend: 'docker',
+    backend: scenario.backend,
     image,
     network: scenario.network,
     daemon: { endpoint: docker.endpoint, version: options.daemon.version, apiVersion: options.daemon.negotiatedApiVersion },

@@ -350,6 +350,12 @@ export const scenarioSchema = z.strictObject({
   /** Worker image; `{version}` expands to keelhaul's version. */
   image: z.string().min(1).default('keelhaul/worker:{version}'),
   network: networkModeSchema.default('none'),
+  /**
+   * How workers run: `docker`, a container per attempt; `local`, a process per attempt
+   * (the same worker, for parity suites; docs/parity.md says which faults and settings
+   * apply). `--backend` overrides it.
+   */
+  backend: z.enum(['docker', 'local']).default('docker'),
   concurrency: z.number().int().positive().max(256).default(2),
   /** Interval of worker heartbeats, ms (passed to the worker in the task). */
   heartbeatMs: duration.refine((ms) => ms >= 10, 'expected at least 10 ms').default(1000),
