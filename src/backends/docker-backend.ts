@@ -1,7 +1,5 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   DaemonUnavailableError,
@@ -13,7 +11,7 @@ import {
   type DockerClient,
   type RunIdentity,
 } from '../docker/index.js';
-import { parseWorkerEventLine } from '../worker/events.js';
+import { followWorkerEventLines } from './event-lines.js';
 import type { AttemptExit, AttemptHandle, AttemptObserver, AttemptSpec, WorkerBackend } from './types.js';
 
 /** How worker containers are isolated and limited. Defaults follow DESIGN.md "Defaults that matter". */
@@ -234,16 +232,17 @@ export class DockerBackend implements WorkerBackend {
     const stderrLog = createWriteStream(join(logDir, 'stderr.log'));
     output.stderr.pipe(stderrLog);
     output.stdout.pipe(stdoutLog);
-    const reader = createInterface({ input: output.stdout, crlfDelay: Infinity });
-    let seen = 0;
-    reader.on('line', (line) => {
-      seen += 1;
-      if (seen <= skip.skipLines || line.trim() === '') return;
-      const parsed = parseWorkerEventLine(line);
-      if (!parsed.ok) observer.onInvalidLine?.(line, parsed.error);
-      else if (parsed.event.seq === undefined || parsed.event.seq > skip.skipThroughSeq) observer.onEvent(parsed.event);
-    });
-    return { drained: Promise.all([once(reader, 'close'), finished(stdoutLog), finished(stderrLog)]), lines: () => seen };
+    const lines = followWorkerEventLines(
+      output.stdout,
+      {
+        onEvent: (event) => {
+          if (event.seq === undefined || event.seq > skip.skipThroughSeq) observer.onEvent(event);
+        },
+        onInvalidLine: (line, error, lineNumber) => observer.onInvalidLine?.(line, error, lineNumber),
+      },
+      skip.skipLines,
+    );
+    return { drained: Promise.all([lines.closed, finished(stdoutLog), finished(stderrLog)]), lines: lines.lines };
   }
 
   /**

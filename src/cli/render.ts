@@ -51,7 +51,7 @@ export function renderEvent(event: RunEvent, options: { verbose?: boolean } = {}
       }
       return options.verbose ? `  ${at(event.task, event.attempt)} ${event.event.type}` : undefined;
     case 'worker.invalid-line':
-      return options.verbose ? `  ${at(event.task, event.attempt)} ignored a non-event line: ${event.error}` : undefined;
+      return options.verbose ? `  ${at(event.task, event.attempt)} ignored a non-event line${event.lineNumber !== undefined ? ` (stdout line ${event.lineNumber})` : ''}: ${event.error}` : undefined;
     case 'fault.injected':
       return `  fault ${event.fault.faultId} (${event.fault.kind} ${Object.entries(event.fault.params).map(([k, v]) => `${k}=${String(v)}`).join(' ')}) ${event.fault.trigger}: hit ${event.fault.targets.length ? event.fault.targets.map((t) => (t.task ? at(t.task, t.attempt ?? 0) : short(t.containerId))).join(', ') : 'the daemon'} at +${event.fault.offsetMs} ms`;
     case 'fault.failed':

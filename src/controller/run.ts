@@ -433,8 +433,8 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       log.emit({ type: 'worker.event', task: taskId, attempt, event });
       injector.observe(event);
     },
-    onInvalidLine: (line, error) => {
-      log.emit({ type: 'worker.invalid-line', task: taskId, attempt, line: line.slice(0, 500), error });
+    onInvalidLine: (line, error, lineNumber) => {
+      log.emit({ type: 'worker.invalid-line', task: taskId, attempt, lineNumber, line: line.slice(0, 500), error });
     },
     onReattach: () => {
       log.emit({ type: 'attempt.reattached', task: taskId, attempt, reason: 'the output stream ended while the container still ran (a daemon outage, or a restart)' });
