@@ -5,6 +5,6 @@
  *
  * Public entry: {@link runSoak}, {@link judgeGrowth}, the report writers and shapes.
  */
-export { runSoak, DEFAULT_SOAK_BOUNDS, type SoakBounds, type SoakIteration, type SoakOptions, type SoakReport, type SoakSample } from './soak.js';
+export { runSoak, summarizeSoak, DEFAULT_SOAK_BOUNDS, type SoakFacts, type SoakBounds, type SoakIteration, type SoakOptions, type SoakReport, type SoakSample } from './soak.js';
 export { judgeGrowth, median, type GrowthOptions, type GrowthVerdict } from './growth.js';
 export { renderSoakMarkdown, writeSoakReports } from './soak-report.js';

@@ -196,42 +196,21 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const baseline = await sample();
   const iterations: SoakIteration[] = [];
 
-  const build = (phase: 'running' | 'interrupted' | 'finished'): SoakReport => {
-    const failures: string[] = [];
-    for (const it of iterations) {
-      if (it.status === 'failed') failures.push(`iteration ${it.index} (run ${it.runId}, seed ${it.seed}) failed: ${it.error ?? `checks ${it.failedChecks.join(', ')}`}`);
-      if (leakCount(it.leaked) > 0) {
-        failures.push(`iteration ${it.index} (run ${it.runId}) left ${it.leaked.containers.length} container(s), ${it.leaked.networks.length} network(s), ${it.leaked.volumes.length} volume(s) labelled ${Label.run}=${it.runId}`);
-      }
-    }
-    const judge = (values: number[], bound: number): GrowthVerdict => judgeGrowth(values, { bound, warmup, minSamples });
-    const rss = judge(iterations.map((i) => i.sample.controllerRssBytes), bounds.controllerRssBytes);
-    const fds = judge(iterations.map((i) => i.sample.openFds), bounds.openFds);
-    const dockerd = dockerdPid === null ? null : judge(iterations.flatMap((i) => (i.sample.dockerdRssBytes === null ? [] : [i.sample.dockerdRssBytes])), bounds.dockerdRssBytes);
-    const mib = (b: number): string => `${(b / MiB).toFixed(1)} MiB`;
-    if (!rss.ok) failures.push(`controller RSS grew ${mib(rss.growth!)} (median ${mib(rss.earlyMedian!)} → ${mib(rss.lateMedian!)}), past the bound of ${mib(bounds.controllerRssBytes)}`);
-    if (!fds.ok) failures.push(`open file descriptors grew by ${fds.growth} (median ${fds.earlyMedian} → ${fds.lateMedian}), past the bound of ${bounds.openFds}`);
-    if (dockerd && !dockerd.ok) failures.push(`dockerd RSS grew ${mib(dockerd.growth!)} (median ${mib(dockerd.earlyMedian!)} → ${mib(dockerd.lateMedian!)}), past the bound of ${mib(bounds.dockerdRssBytes)}`);
-    const last = iterations.at(-1);
-    if (last && last.sample.soakResources > 0) failures.push(`${last.sample.soakResources} resource(s) labelled with this soak's run ids are on the daemon after iteration ${last.index}`);
-    const status = phase !== 'finished' ? phase : failures.length > 0 ? 'failed' : 'passed';
-    return {
+  const build = (phase: 'running' | 'interrupted' | 'finished'): SoakReport =>
+    summarizeSoak({
       scenario: scenario.name,
       scenarioFile: options.scenarioFile ?? null,
       startedAt,
-      endedAt: phase === 'running' ? null : new Date().toISOString(),
       durationMs: options.durationMs,
       elapsedMs: Date.now() - startedAtMs,
-      status,
-      failures,
+      phase,
       bounds,
       warmup,
+      minSamples,
       dockerdPid,
-      growth: { controllerRssBytes: rss, openFds: fds, dockerdRssBytes: dockerd },
       baseline,
       iterations,
-    };
-  };
+    });
 
   for (let index = 1; Date.now() - startedAtMs < options.durationMs && !options.signal?.aborted; index++) {
     const seed = (baseSeed + index - 1) >>> 0;
@@ -275,4 +254,65 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const final = build(options.signal?.aborted ? 'interrupted' : 'finished');
   await writeSoakReports(outputDir, final);
   return final;
+}
+
+/** What {@link summarizeSoak} judges: the soak's facts so far. */
+export interface SoakFacts {
+  readonly scenario: string;
+  readonly scenarioFile: string | null;
+  readonly startedAt: string;
+  readonly durationMs: number;
+  readonly elapsedMs: number;
+  /** `running`: a progress snapshot; `interrupted`: stopped by the signal; `finished`: judged. */
+  readonly phase: 'running' | 'interrupted' | 'finished';
+  readonly bounds: SoakBounds;
+  readonly warmup: number;
+  readonly minSamples: number;
+  readonly dockerdPid: number | null;
+  readonly baseline: SoakSample;
+  readonly iterations: readonly SoakIteration[];
+}
+
+/**
+ * The soak's verdict over its iterations: a failure line for each failed iteration, each
+ * iteration that left a resource behind, resources of the soak's runs still on the daemon
+ * at the last sample, and each metric whose growth (window medians, {@link judgeGrowth})
+ * passed its bound. Status: the phase while running or interrupted, else `failed` when
+ * there is any failure line, `passed` otherwise. A pure function, for tests.
+ */
+export function summarizeSoak(facts: SoakFacts): SoakReport {
+  const { iterations, bounds, warmup, minSamples, dockerdPid } = facts;
+  const failures: string[] = [];
+  for (const it of iterations) {
+    if (it.status === 'failed') failures.push(`iteration ${it.index} (run ${it.runId}, seed ${it.seed}) failed: ${it.error ?? `checks ${it.failedChecks.join(', ')}`}`);
+    if (leakCount(it.leaked) > 0) {
+      failures.push(`iteration ${it.index} (run ${it.runId}) left ${it.leaked.containers.length} container(s), ${it.leaked.networks.length} network(s), ${it.leaked.volumes.length} volume(s) labelled ${Label.run}=${it.runId}`);
+    }
+  }
+  const judge = (values: number[], bound: number): GrowthVerdict => judgeGrowth(values, { bound, warmup, minSamples });
+  const rss = judge(iterations.map((i) => i.sample.controllerRssBytes), bounds.controllerRssBytes);
+  const fds = judge(iterations.map((i) => i.sample.openFds), bounds.openFds);
+  const dockerd = dockerdPid === null ? null : judge(iterations.flatMap((i) => (i.sample.dockerdRssBytes === null ? [] : [i.sample.dockerdRssBytes])), bounds.dockerdRssBytes);
+  const mib = (b: number): string => `${(b / MiB).toFixed(1)} MiB`;
+  if (!rss.ok) failures.push(`controller RSS grew ${mib(rss.growth!)} (median ${mib(rss.earlyMedian!)} → ${mib(rss.lateMedian!)}), past the bound of ${mib(bounds.controllerRssBytes)}`);
+  if (!fds.ok) failures.push(`open file descriptors grew by ${fds.growth} (median ${fds.earlyMedian} → ${fds.lateMedian}), past the bound of ${bounds.openFds}`);
+  if (dockerd && !dockerd.ok) failures.push(`dockerd RSS grew ${mib(dockerd.growth!)} (median ${mib(dockerd.earlyMedian!)} → ${mib(dockerd.lateMedian!)}), past the bound of ${mib(bounds.dockerdRssBytes)}`);
+  const last = iterations.at(-1);
+  if (last && last.sample.soakResources > 0) failures.push(`${last.sample.soakResources} resource(s) labelled with this soak's run ids are on the daemon after iteration ${last.index}`);
+  return {
+    scenario: facts.scenario,
+    scenarioFile: facts.scenarioFile,
+    startedAt: facts.startedAt,
+    endedAt: facts.phase === 'running' ? null : new Date().toISOString(),
+    durationMs: facts.durationMs,
+    elapsedMs: facts.elapsedMs,
+    status: facts.phase !== 'finished' ? facts.phase : failures.length > 0 ? 'failed' : 'passed',
+    failures,
+    bounds,
+    warmup,
+    dockerdPid,
+    growth: { controllerRssBytes: rss, openFds: fds, dockerdRssBytes: dockerd },
+    baseline: facts.baseline,
+    iterations,
+  };
 }
