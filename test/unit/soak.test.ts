@@ -28,8 +28,8 @@ function iteration(index: number, over: Partial<SoakIteration> = {}, sampleOver:
   return { index, runId: `r-${index}`, seed: index, status: 'passed', durationMs: 5000, failedChecks: [], leaked: { containers: [], networks: [], volumes: [] }, sample: sample(sampleOver), ...over };
 }
 
-function summarize(iterations: SoakIteration[]) {
-  return summarizeSoak({ scenario: 's', scenarioFile: null, startedAt: '2026-11-22T04:00:00.000Z', durationMs: 120_000, elapsedMs: 120_000, phase: 'finished', bounds: DEFAULT_SOAK_BOUNDS, warmup: 2, minSamples: 6, dockerdPid: 1, baseline: sample(), iterations });
+function summarize(iterations: SoakIteration[], phase: 'running' | 'interrupted' | 'finished' = 'finished') {
+  return summarizeSoak({ scenario: 's', scenarioFile: null, startedAt: '2026-11-22T04:00:00.000Z', durationMs: 120_000, elapsedMs: 120_000, phase, bounds: DEFAULT_SOAK_BOUNDS, warmup: 2, minSamples: 6, dockerdPid: 1, baseline: sample(), iterations });
 }
 
 describe('soak growth (window medians)', () => {
@@ -81,8 +81,11 @@ describe('soak verdict (summarizeSoak)', () => {
   });
 
   it('soak verdict: an interrupted soak says interrupted, whatever it found', () => {
-    const report = summarizeSoak({ ...summarize([iteration(1)]), phase: 'interrupted', minSamples: 6, iterations: [iteration(1)], baseline: sample() });
+    const report = summarize([iteration(1, { status: 'interrupted' }), iteration(2, { leaked: { containers: ['kh-x'], networks: [], volumes: [] } })], 'interrupted');
     expect(report.status).toBe('interrupted');
+    expect(report.endedAt).not.toBeNull();
+    expect(report.failures).toHaveLength(1);
+    expect(summarize([iteration(1)], 'running')).toMatchObject({ status: 'running', endedAt: null });
   });
 });
 
