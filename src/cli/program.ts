@@ -84,10 +84,11 @@ ${EXIT_CODES_HELP}`)
     .option('--max-rss-growth <size>', 'bound on the controller\'s RSS growth (default 64m)')
     .option('--max-fd-growth <n>', 'bound on the growth of open file descriptors (default 10)')
     .option('--max-dockerd-rss-growth <size>', 'bound on dockerd\'s RSS growth (default 256m)')
+    .option('--iterations <n>', 'stop after this many iterations, even when time remains')
     .option('--warmup <n>', 'iterations not judged for growth (default 2)')
     .option('--no-reaper', 'start no reaper per run')
     .addHelpText('after', SOAK_HELP)
-    .action(async (scenarioPath: string, opts: { duration: string; seed?: string; output?: string; maxRssGrowth?: string; maxFdGrowth?: string; maxDockerdRssGrowth?: string; warmup?: string; reaper: boolean }) =>
+    .action(async (scenarioPath: string, opts: { duration: string; seed?: string; output?: string; maxRssGrowth?: string; maxFdGrowth?: string; maxDockerdRssGrowth?: string; iterations?: string; warmup?: string; reaper: boolean }) =>
       act(() =>
         soakCommand(
           {
@@ -98,6 +99,7 @@ ${EXIT_CODES_HELP}`)
             ...(opts.maxRssGrowth !== undefined ? { maxRssGrowth: opts.maxRssGrowth } : {}),
             ...(opts.maxFdGrowth !== undefined ? { maxFdGrowth: opts.maxFdGrowth } : {}),
             ...(opts.maxDockerdRssGrowth !== undefined ? { maxDockerdRssGrowth: opts.maxDockerdRssGrowth } : {}),
+            ...(opts.iterations !== undefined ? { iterations: opts.iterations } : {}),
             ...(opts.warmup !== undefined ? { warmup: opts.warmup } : {}),
             reaper: opts.reaper,
             ...signal,

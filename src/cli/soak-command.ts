@@ -22,6 +22,8 @@ export interface SoakCommandOptions {
   readonly maxFdGrowth?: string;
   /** `--max-dockerd-rss-growth`: a size. */
   readonly maxDockerdRssGrowth?: string;
+  /** `--iterations`: an integer ≥ 1, a cap on the number of iterations. */
+  readonly iterations?: string;
   /** `--warmup`: an integer ≥ 0. */
   readonly warmup?: string;
   /** `false` (`--no-reaper`) starts no reaper per run. */
@@ -46,8 +48,8 @@ Defaults, several times the noise a healthy soak of chaos/smoke.yaml shows (docs
   --warmup                  2      module loading, JIT and the first image use settle in the first runs
 
 It fails (exit 1) on any iteration that failed, any resource an iteration left behind, or
-growth past a bound. No iteration starts after --duration; the one in flight finishes (it
-is bounded by the scenario's timeoutMs). SIGINT/SIGTERM abort the run in flight (its
+growth past a bound. No iteration starts after --duration (or after --iterations of them);
+the one in flight finishes (it is bounded by the scenario's timeoutMs). SIGINT/SIGTERM abort the run in flight (its
 resources are removed), write the reports and exit 130.
 
 Writes <output>/soak.json and soak.md after every iteration, and the runs under <output>/runs.
@@ -109,6 +111,8 @@ export async function soakCommand(options: SoakCommandOptions, io: CliIo): Promi
     ...(options.maxDockerdRssGrowth !== undefined ? { dockerdRssBytes: parseSize('--max-dockerd-rss-growth', options.maxDockerdRssGrowth) } : {}),
   };
   const warmup = options.warmup !== undefined ? parseCount('--warmup', options.warmup) : undefined;
+  const maxIterations = options.iterations !== undefined ? parseCount('--iterations', options.iterations) : undefined;
+  if (maxIterations === 0) throw new UsageError('--iterations', 'Expected `--iterations` to be a whole number ≥ 1, got `0`');
   const scenario = await loadScenarioFile(options.scenarioPath);
   const docker = await connectDocker();
   const outputDir = resolve(options.output ?? join('.keelhaul', 'soaks', createRunId()));
@@ -122,6 +126,7 @@ export async function soakCommand(options: SoakCommandOptions, io: CliIo): Promi
     bounds,
     ...(seed !== undefined ? { seed } : {}),
     ...(warmup !== undefined ? { warmup } : {}),
+    ...(maxIterations !== undefined ? { maxIterations } : {}),
     ...(options.reaper === false ? { reaper: false } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     onIteration: (it, soFar) => io.out(renderSoakIteration(it, soFar)),

@@ -42,6 +42,8 @@ export interface SoakOptions {
    * flight finishes (bounded by the scenario's own `timeoutMs`).
    */
   readonly durationMs: number;
+  /** Stop after this many iterations even when time remains (a fixed-size soak). @default no limit */
+  readonly maxIterations?: number;
   /** Where soak.json, soak.md and the runs (`runs/`) go. Created if missing. */
   readonly outputDir: string;
   /** Seed of the first iteration; iteration n runs with seed + n − 1 (mod 2³²). @default the scenario's seed, else 0 */
@@ -212,7 +214,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       iterations,
     });
 
-  for (let index = 1; Date.now() - startedAtMs < options.durationMs && !options.signal?.aborted; index++) {
+  const maxIterations = options.maxIterations ?? Number.POSITIVE_INFINITY;
+  for (let index = 1; index <= maxIterations && Date.now() - startedAtMs < options.durationMs && !options.signal?.aborted; index++) {
     const seed = (baseSeed + index - 1) >>> 0;
     const started = Date.now();
     let runId: string | undefined;

@@ -100,6 +100,7 @@ describe('keelhaul soak: bad input', () => {
     [['--max-rss-growth', 'lots'], /--max-rss-growth.*lots/],
     [['--max-fd-growth', '-1'], /--max-fd-growth/],
     [['--seed', 'x'], /--seed/],
+    [['--iterations', '0'], /--iterations/],
   ] as const) {
     it(`soak: ${flags.join(' ')} is refused with exit 2 before any daemon connection`, async () => {
       vi.mocked(connectDocker).mockClear();
