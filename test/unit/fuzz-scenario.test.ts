@@ -12,6 +12,8 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { parseScenario, ScenarioError, validateScenario } from '../../src/scenario/index.js';
 
 const SEED = 20261122;
+/** Each property takes about a second alone; on a CPU shared with other suites, far longer. Not a performance bound. */
+const FUZZ_TIMEOUT_MS = 120_000;
 const smokeText = readFileSync(fileURLToPath(new URL('../../chaos/smoke.yaml', import.meta.url)), 'utf8');
 const smoke = parseYaml(smokeText) as Record<string, unknown>;
 const FILE = 'fuzz/scenario.yaml';
@@ -74,7 +76,7 @@ function mutate(base: Record<string, unknown>, path: readonly (string | number)[
   return copy;
 }
 
-describe('scenario loader fuzzing (fast-check)', () => {
+describe('scenario loader fuzzing (fast-check)', { timeout: FUZZ_TIMEOUT_MS }, () => {
   it('fuzz: arbitrary text never throws anything but a ScenarioError naming file and line', () => {
     fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 200 }), (text) => expectLoaderContract(() => parseScenario(text, FILE), true)), { seed: SEED, numRuns: 400 });
   });

@@ -11,6 +11,8 @@ import { followWorkerEventLines } from '../../src/backends/event-lines.js';
 import { parseWorkerEventLine, type WorkerEvent } from '../../src/worker/events.js';
 
 const SEED = 20261122;
+/** Each property takes about a second alone; on a CPU shared with other suites, far longer. Not a performance bound. */
+const FUZZ_TIMEOUT_MS = 120_000;
 
 /** A valid event of any known (or a custom) type, with its required fields. */
 const validEvent = fc
@@ -41,7 +43,7 @@ const garbageLine = fc
   .map((s) => s.replace(/[\r\n]/g, ' '))
   .filter((s) => s.trim() !== '' && !parseWorkerEventLine(s).ok);
 
-describe('worker-event parser fuzzing (fast-check)', () => {
+describe('worker-event parser fuzzing (fast-check)', { timeout: FUZZ_TIMEOUT_MS }, () => {
   it('fuzz: parseWorkerEventLine never throws, and a rejected line says why', () => {
     fc.assert(
       fc.property(fc.oneof(fc.string({ unit: 'binary', maxLength: 300 }), fc.json(), fc.jsonValue().map((v) => JSON.stringify(v))), (line) => {
@@ -102,7 +104,7 @@ async function follow(bytes: Buffer, cuts: readonly number[]): Promise<{ events:
   return { events, invalid, eventLines };
 }
 
-describe('controller line-splitting stream fuzzing (fast-check)', () => {
+describe('controller line-splitting stream fuzzing (fast-check)', { timeout: FUZZ_TIMEOUT_MS }, () => {
   it('fuzz: arbitrary chunking of a stream of events and garbage yields the same events, and each garbage line is reported with its line number', async () => {
     await fc.assert(
       fc.asyncProperty(
