@@ -42,7 +42,7 @@ first third, after the warm-up iterations — robust to GC noise, unlike first-v
 Fewer than 6 samples after the warm-up: growth is not judged (a leak still fails).
 
 Defaults, several times the noise a healthy soak of chaos/smoke.yaml shows (docs/reliability.md):
-  --max-rss-growth          ${DEFAULT_SOAK_BOUNDS.controllerRssBytes / MiB}m   controller RSS wanders 10-20 MiB with GC timing
+  --max-rss-growth          ${DEFAULT_SOAK_BOUNDS.controllerRssBytes / MiB}m   controller RSS moves 10-30 MiB with GC timing
   --max-fd-growth           ${DEFAULT_SOAK_BOUNDS.openFds}     a few sockets come and go; a leaked fd per run exceeds it
   --max-dockerd-rss-growth  ${DEFAULT_SOAK_BOUNDS.dockerdRssBytes / MiB}m  dockerd caches as containers churn; on a shared daemon others' work shows too
   --warmup                  2      module loading, JIT and the first image use settle in the first runs

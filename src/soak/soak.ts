@@ -14,7 +14,7 @@ const MiB = 1024 * 1024;
 /**
  * Growth a soak tolerates, late-window median minus early-window median (see growth.ts).
  * The defaults come from what a healthy soak of chaos/smoke.yaml showed on a 2-core CI
- * box (docs/reliability.md has the figures): the controller's RSS wanders by 10–20 MiB
+ * box (docs/reliability.md has the figures): the controller's RSS moves by 10–30 MiB
  * with GC timing, its fd count by a few sockets, dockerd's RSS by tens of MiB as it
  * caches; each default is several times that noise and well under what one leaked run
  * per iteration adds over a 30-minute soak.
