@@ -66,8 +66,9 @@ for (let i = 1; i <= opts.runs && !interrupted; i++) {
   const jsonFile = join(output, `run-${i}.json`);
   process.stderr.write(`gate:flake: run ${i} of ${opts.runs}${opts.files ? ` (${opts.files.join(' ')})` : ''}\n`);
   const started = Date.now();
-  current = execa('npx', ['vitest', 'run', '--project', opts.project, '--reporter=dot', '--reporter=json', `--outputFile.json=${jsonFile}`, ...(opts.files ?? [])], {
+  current = execa('vitest', ['run', '--project', opts.project, '--reporter=dot', '--reporter=json', `--outputFile.json=${jsonFile}`, ...(opts.files ?? [])], {
     cwd: root,
+    preferLocal: true, // node_modules/.bin/vitest, without npx in between (signals reach vitest itself)
     reject: false,
     stdout: 'inherit',
     stderr: 'inherit',
