@@ -44,9 +44,10 @@ export interface HarnessOptions {
    */
   readonly runsDir?: string;
   /**
-   * Start a detached reaper per run (removes the run's resources if this process dies and
-   * nobody resumes it). Test suites usually rely on {@link Harness.close} instead.
-   * @default false
+   * Start a detached reaper per run: it removes the run's resources if this process dies
+   * (a test runner SIGKILLed mid-suite, where {@link Harness.close} never runs) and nobody
+   * resumes the run within the scenario's `reaper.ttlMs`. `false` starts none.
+   * @default the scenario's `reaper.enabled` (true unless the scenario says otherwise)
    */
   readonly reaper?: boolean;
 }
@@ -115,7 +116,7 @@ export class Harness implements AsyncDisposable {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.privateDaemon ? { privateDaemon: options.privateDaemon } : {}),
       ...(this.#options.runsDir ? { runsDir: this.#options.runsDir } : {}),
-      reaper: this.#options.reaper ?? false,
+      ...(this.#options.reaper !== undefined ? { reaper: this.#options.reaper } : {}),
       onEvent: (event) => {
         if (runId === undefined) {
           runId = event.run;
@@ -139,7 +140,7 @@ export class Harness implements AsyncDisposable {
       ...(this.#options.runsDir ? { runsDir: this.#options.runsDir } : {}),
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
-      reaper: this.#options.reaper ?? false,
+      ...(this.#options.reaper !== undefined ? { reaper: this.#options.reaper } : {}),
     });
     this.#runs.add(result.report.runId);
     return result;

@@ -1,6 +1,5 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { finished as finishedStream } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   DaemonUnavailableError,
@@ -12,8 +11,7 @@ import {
   type DockerClient,
   type RunIdentity,
 } from '../docker/index.js';
-import { parseWorkerEventLine } from '../worker/events.js';
-import { LineSplitter } from './line-splitter.js';
+import { followWorkerEventLines } from './event-lines.js';
 import type { AttemptExit, AttemptHandle, AttemptObserver, AttemptSpec, WorkerBackend } from './types.js';
 
 /** How worker containers are isolated and limited. Defaults follow DESIGN.md "Defaults that matter". */
@@ -72,12 +70,6 @@ export interface DockerBackendOptions {
 
 /** Where the worker's workspace is mounted (docs/worker-contract.md). */
 export const WORKSPACE_PATH = '/workspace';
-
-/**
- * Bytes of one stdout line kept for parsing as an event (1 MiB): a longer line is reported
- * as invalid, never held whole in memory (docs/security.md "Floods"); stdout.log keeps it.
- */
-export const MAX_LINE_BYTES = 1024 * 1024;
 
 /**
  * The environment of an attempt's container (docs/worker-contract.md): run, task, attempt,
@@ -284,26 +276,17 @@ export class DockerBackend implements WorkerBackend {
     const filter = this.#options.redactStream;
     (filter ? output.stderr.pipe(filter()) : output.stderr).pipe(stderrLog);
     (filter ? output.stdout.pipe(filter()) : output.stdout).pipe(stdoutLog);
-    let seen = 0;
-    const splitter = new LineSplitter(MAX_LINE_BYTES, (line, droppedBytes) => {
-      seen += 1;
-      if (seen <= skip.skipLines || (droppedBytes === 0 && line.trim() === '')) return;
-      if (droppedBytes > 0) {
-        observer.onInvalidLine?.(line.slice(0, 500), `a line of ${line.length + droppedBytes} bytes or more, past the ${MAX_LINE_BYTES}-byte limit of one event: not parsed (whole in stdout.log)`);
-        return;
-      }
-      const parsed = parseWorkerEventLine(line);
-      if (!parsed.ok) observer.onInvalidLine?.(line, parsed.error);
-      else if (parsed.event.seq === undefined || parsed.event.seq > skip.skipThroughSeq) observer.onEvent(parsed.event);
-    });
-    output.stdout.on('data', (chunk: Buffer) => splitter.push(chunk));
-    const parsed = new Promise<void>((resolve) => {
-      finishedStream(output.stdout, () => {
-        splitter.end();
-        resolve();
-      });
-    });
-    return { drained: Promise.all([parsed, finished(stdoutLog), finished(stderrLog)]), lines: () => seen };
+    const lines = followWorkerEventLines(
+      output.stdout,
+      {
+        onEvent: (event) => {
+          if (event.seq === undefined || event.seq > skip.skipThroughSeq) observer.onEvent(event);
+        },
+        onInvalidLine: (line, error, lineNumber) => observer.onInvalidLine?.(line, error, lineNumber),
+      },
+      skip.skipLines,
+    );
+    return { drained: Promise.all([lines.closed, finished(stdoutLog), finished(stderrLog)]), lines: lines.lines };
   }
 
   /**

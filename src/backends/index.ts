@@ -2,3 +2,4 @@
 export * from './types.js';
 export * from './docker-backend.js';
 export * from './local-backend.js';
+export * from './event-lines.js';

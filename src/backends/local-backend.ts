@@ -3,13 +3,12 @@ import { mkdir, open } from 'node:fs/promises';
 import { once } from 'node:events';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
 import { ANY_VALUE, type ContainerSummary, type DockerClient } from '../docker/index.js';
 import type { FaultSpec } from '../scenario/index.js';
 import { packageRoot } from '../version.js';
-import { parseWorkerEventLine } from '../worker/events.js';
+import { followWorkerEventLines } from './event-lines.js';
 import type { AttemptExit, AttemptHandle, AttemptObserver, AttemptSpec, WorkerBackend } from './types.js';
 
 /** How local workers run. */
@@ -313,14 +312,12 @@ export class LocalBackend implements WorkerBackend {
     const stderrLog = createWriteStream(join(logDir, 'stderr.log'));
     child.stdout!.pipe(stdoutLog);
     child.stderr!.pipe(stderrLog);
-    const reader = createInterface({ input: child.stdout!, crlfDelay: Infinity });
-    reader.on('line', (line) => {
-      if (line.trim() === '') return;
-      const parsed = parseWorkerEventLine(line);
-      if (!parsed.ok) observer.onInvalidLine?.(line, parsed.error);
-      else observer.onEvent(parsed.event);
+    // The same line follower as the docker backend: bounded lines, line numbers of stdout.log.
+    const lines = followWorkerEventLines(child.stdout!, {
+      onEvent: (event) => observer.onEvent(event),
+      onInvalidLine: (line, error, lineNumber) => observer.onInvalidLine?.(line, error, lineNumber),
     });
-    return Promise.all([once(reader, 'close'), finished(stdoutLog), finished(stderrLog)]);
+    return Promise.all([lines.closed, finished(stdoutLog), finished(stderrLog)]);
   }
 
   /**

@@ -28,8 +28,11 @@ export interface AttemptSpec {
 export interface AttemptObserver {
   /** A stdout line that parsed as a worker event. */
   onEvent(event: WorkerEvent): void;
-  /** A stdout line that is not a worker event (kept in stdout.log, reported, otherwise ignored). */
-  onInvalidLine?(line: string, error: string): void;
+  /**
+   * A stdout line that is not a worker event (kept in stdout.log, reported, otherwise
+   * ignored); `lineNumber` is its 1-based line in the attempt's stdout.
+   */
+  onInvalidLine?(line: string, error: string, lineNumber: number): void;
   /** The output stream ended but the attempt still runs (the daemon went away and came back, or the container was restarted): it is followed again. */
   onReattach?(): void;
 }

@@ -12,6 +12,7 @@ import { planCommand, validateCommand } from './plan-command.js';
 import { reportCommand } from './report-command.js';
 import { reproCommand } from './repro-command.js';
 import { parityCommand } from './parity-command.js';
+import { SOAK_HELP, soakCommand } from './soak-command.js';
 import { runReaper } from '../controller/index.js';
 import { LOG_LEVELS } from './run-output.js';
 
@@ -81,6 +82,41 @@ ${EXIT_CODES_HELP}`)
             verbose: opts.verbose ?? false,
             json: opts.json ?? false,
             ...(opts.logLevel !== undefined ? { logLevel: opts.logLevel } : {}),
+            reaper: opts.reaper,
+            ...signal,
+          },
+          io,
+        ),
+      ),
+    );
+
+  program
+    .command('soak')
+    .description('Loop a scenario with its faults for a duration, sampling controller RSS and fds, dockerd RSS and labelled resources between iterations; fail on a failed iteration, a leak, or growth past a bound.')
+    .argument('<scenario>', 'scenario file (YAML), e.g. chaos/smoke.yaml')
+    .option('--duration <d>', 'how long to keep starting iterations (30m, 2m, 90s, 1h)', '30m')
+    .option('--seed <n>', 'seed of the first iteration; iteration n uses seed + n - 1 (default: the scenario\'s, else 0)')
+    .option('--output <dir>', 'where soak.json, soak.md and the runs go (default: .keelhaul/soaks/<soak-id>)')
+    .option('--max-rss-growth <size>', 'bound on the controller\'s RSS growth (default 64m)')
+    .option('--max-fd-growth <n>', 'bound on the growth of open file descriptors (default 10)')
+    .option('--max-dockerd-rss-growth <size>', 'bound on dockerd\'s RSS growth (default 256m)')
+    .option('--iterations <n>', 'stop after this many iterations, even when time remains')
+    .option('--warmup <n>', 'iterations not judged for growth (default 2)')
+    .option('--no-reaper', 'start no reaper per run')
+    .addHelpText('after', SOAK_HELP)
+    .action(async (scenarioPath: string, opts: { duration: string; seed?: string; output?: string; maxRssGrowth?: string; maxFdGrowth?: string; maxDockerdRssGrowth?: string; iterations?: string; warmup?: string; reaper: boolean }) =>
+      act(() =>
+        soakCommand(
+          {
+            scenarioPath,
+            duration: opts.duration,
+            ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+            ...(opts.output !== undefined ? { output: opts.output } : {}),
+            ...(opts.maxRssGrowth !== undefined ? { maxRssGrowth: opts.maxRssGrowth } : {}),
+            ...(opts.maxFdGrowth !== undefined ? { maxFdGrowth: opts.maxFdGrowth } : {}),
+            ...(opts.maxDockerdRssGrowth !== undefined ? { maxDockerdRssGrowth: opts.maxDockerdRssGrowth } : {}),
+            ...(opts.iterations !== undefined ? { iterations: opts.iterations } : {}),
+            ...(opts.warmup !== undefined ? { warmup: opts.warmup } : {}),
             reaper: opts.reaper,
             ...signal,
           },

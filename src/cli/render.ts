@@ -57,7 +57,7 @@ export function renderEvent(event: RunEvent, options: { verbose?: boolean } = {}
       }
       return options.verbose ? `  ${at(event.task, event.attempt)} ${event.event.type}` : undefined;
     case 'worker.invalid-line':
-      return options.verbose ? `  ${at(event.task, event.attempt)} ignored a non-event line: ${event.error}` : undefined;
+      return options.verbose ? `  ${at(event.task, event.attempt)} ignored a non-event line${event.lineNumber !== undefined ? ` (stdout line ${event.lineNumber})` : ''}: ${event.error}` : undefined;
     case 'worker.invalid-lines-suppressed':
       return options.verbose ? `  ${at(event.task, event.attempt)} ignored ${event.lines} more non-event line(s) (${event.total} in all, every one in its stdout.log)` : undefined;
     case 'fault.injected':

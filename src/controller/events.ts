@@ -50,7 +50,8 @@ export type RunEvent = { readonly ts: string; readonly run: string } & (
   | { type: 'attempt.retrying'; task: string; attempt: number; delayMs: number; previousOutcome: AttemptOutcome }
   | { type: 'task.finished'; task: string; outcome: 'completed' | 'failed'; attempts: number }
   | { type: 'worker.event'; task: string; attempt: number; event: WorkerEvent }
-  | { type: 'worker.invalid-line'; task: string; attempt: number; line: string; error: string }
+  /** `lineNumber`: the 1-based line of the attempt's stdout.log (absent in runs recorded before it existed). */
+  | { type: 'worker.invalid-line'; task: string; attempt: number; lineNumber?: number; line: string; error: string }
   /** Invalid lines past the first 100 of an attempt: counted, not recorded one by one (all are in its stdout.log). */
   | { type: 'worker.invalid-lines-suppressed'; task: string; attempt: number; lines: number; total: number }
   | { type: 'fault.injected'; fault: FaultRecord }

@@ -501,13 +501,13 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       log.emit({ type: 'worker.event', task: taskId, attempt, event });
       injector.observe(event);
     },
-    onInvalidLine: (line, error) => {
+    onInvalidLine: (line, error, lineNumber) => {
       // The first lines are events; past that they are only counted (all of them stay in
       // stdout.log): a worker printing 200 MB of text must not become 200k events.
       const key = `${taskId}#${attempt}`;
       const seen = (invalidLines.get(key) ?? 0) + 1;
       invalidLines.set(key, seen);
-      if (seen <= INVALID_LINE_EVENTS_PER_ATTEMPT) log.emit({ type: 'worker.invalid-line', task: taskId, attempt, line: line.slice(0, 500), error });
+      if (seen <= INVALID_LINE_EVENTS_PER_ATTEMPT) log.emit({ type: 'worker.invalid-line', task: taskId, attempt, lineNumber, line: line.slice(0, 500), error });
     },
     onReattach: () => {
       log.emit({ type: 'attempt.reattached', task: taskId, attempt, reason: 'the output stream ended while the container still ran (a daemon outage, or a restart)' });

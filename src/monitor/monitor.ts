@@ -71,8 +71,19 @@ function describe(value: unknown): string {
   return `\`${typeof value === 'string' ? value : String(value)}\` (${typeof value})`;
 }
 
-async function pidusageSample(pid: number): Promise<{ rssBytes: number; cpuPercent: number; time: string }> {
-  const stat = await pidusage(pid);
+/**
+ * pidusage keeps `/proc/<pid>/stat` open between readings (for CPU deltas) until the pid's
+ * history expires — 60 to 90 s after the last reading by default. Every run samples its
+ * reaper, a new pid each run, so a process running many runs (a soak, a test suite) held
+ * one more fd per run for that long (the soak's fd growth found it). A `maxage` of a few
+ * sampling intervals keeps the CPU deltas and lets a gone pid's fd close within seconds.
+ */
+export function pidusageMaxAgeMs(intervalMs: number): number {
+  return Math.max(5000, 3 * intervalMs);
+}
+
+async function pidusageSample(pid: number, maxage: number): Promise<{ rssBytes: number; cpuPercent: number; time: string }> {
+  const stat = await pidusage(pid, { maxage });
   return { rssBytes: stat.memory, cpuPercent: stat.cpu, time: new Date(stat.timestamp).toISOString() };
 }
 
@@ -103,7 +114,8 @@ export function startMonitor(options: MonitorOptions): Monitor {
   }
   const statsTimeoutMs = options.statsTimeoutMs ?? Math.max(5000, 2 * intervalMs);
   const controllerName = options.controllerName ?? 'controller';
-  const sampleProcess = options.sampleProcess ?? pidusageSample;
+  const maxage = pidusageMaxAgeMs(intervalMs);
+  const sampleProcess = options.sampleProcess ?? ((pid: number) => pidusageSample(pid, maxage));
 
   // What the summary needs, kept as samples arrive.
   let samples = 0;

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
-import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import { isCollection, isNode, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { FAULT_KINDS, scenarioSchema, type Scenario, type TaskSpec } from './schema.js';
 import { securityIssues } from './security.js';
@@ -213,7 +213,7 @@ export function validateScenario(
  */
 export function parseScenario(text: string, file = '<inline>'): Scenario {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
   if (doc.errors.length > 0) {
     throw new ScenarioError(
       file,
@@ -223,7 +223,35 @@ export function parseScenario(text: string, file = '<inline>'): Scenario {
       }),
     );
   }
-  return validateScenario(doc.toJS(), file, { doc, lineCounter });
+  const at = (node: { range?: readonly number[] | null | undefined } | null | undefined): { line?: number; column?: number } => {
+    if (!node?.range) return {};
+    const pos = lineCounter.linePos(node.range[0] ?? 0);
+    return { line: pos.line, column: pos.col };
+  };
+  // A mapping or list used as a key would be stringified by toJS (a field named
+  // "{ a: 1 }"), with a process warning on stderr: refuse it with its line instead.
+  const keyIssues: ScenarioIssue[] = [];
+  visit(doc, {
+    Pair(_, pair) {
+      if (isCollection(pair.key)) keyIssues.push({ field: '', message: 'a mapping key must be a plain value (a name such as `tasks`), not a mapping or a list', ...at(pair.key) });
+    },
+  });
+  if (keyIssues.length > 0) throw new ScenarioError(file, keyIssues);
+  let value: unknown;
+  try {
+    // toJS resolves aliases: it throws a ReferenceError for an alias whose anchor comes
+    // later (or not at all), and for more than maxAliasCount (yaml's default, 100) alias
+    // expansions — the "billion laughs" guard. Both are bad input, not crashes.
+    value = doc.toJS();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    // Point at the unresolved alias the message names, else at the first alias.
+    const aliases: { source: string; range?: readonly number[] | null }[] = [];
+    visit(doc, { Alias: (_, alias) => void aliases.push(alias) });
+    const culprit = aliases.find((a) => message.endsWith(`: ${a.source}`)) ?? aliases[0];
+    throw new ScenarioError(file, [{ field: '', message: `not a usable YAML document: ${message}`, ...at(culprit) }], { cause: error });
+  }
+  return validateScenario(value, file, { doc, lineCounter });
 }
 
 /**

@@ -1,0 +1,10 @@
+/**
+ * The soak part of keelhaul: a scenario looped for a duration, with the controller's RSS
+ * and open fds, dockerd's RSS and the labelled resources sampled between iterations, and
+ * growth judged by window medians. `keelhaul soak` is its CLI.
+ *
+ * Public entry: {@link runSoak}, {@link judgeGrowth}, the report writers and shapes.
+ */
+export { runSoak, summarizeSoak, DEFAULT_SOAK_BOUNDS, type SoakFacts, type SoakBounds, type SoakIteration, type SoakOptions, type SoakReport, type SoakSample } from './soak.js';
+export { judgeGrowth, median, type GrowthOptions, type GrowthVerdict } from './growth.js';
+export { renderSoakMarkdown, writeSoakReports } from './soak-report.js';
