@@ -13,6 +13,7 @@ import {
 } from '../checks/index.js';
 import {
   subscribeEvents,
+  ContainerExitTracker,
   DaemonUnavailableError,
   DockerError,
   ImageNotFoundError,
@@ -164,6 +165,9 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   if (options.onEvent) log.subscribe(options.onEvent);
   const ledger = new CompletionLedger(join(runDir, 'completions.jsonl'));
 
+  // Exit codes from the daemon's `die` events (fed by the events subscription below), so
+  // the backend judges an exit without inspecting the container (bench/ issue 7 detection).
+  const exits = new ContainerExitTracker();
   const backend: DockerBackend = new DockerBackend(docker, {
     run: identity,
     image,
@@ -175,6 +179,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     ...(scenario.workspace.size !== undefined ? { workspaceSizeBytes: scenario.workspace.size } : {}),
     waitForDaemon: () => waitForDaemon(),
     isRestarting: (id) => injector.isRestarting(id),
+    exitFromEvents: (id, timeoutMs) => exits.waitForExit(id, timeoutMs),
   });
 
   /**
@@ -331,7 +336,9 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     record.startedAt = handle.startedAt;
     record.status = 'running';
     active.set(handle.id, handle);
-    await save();
+    // Write-behind (issue 7, launch path): a controller that dies before this write lands
+    // finds the container by its labels on resume and adopts it; the exit below is awaited.
+    store.schedule();
     log.emit({ type: 'attempt.running', task: taskId, attempt: record.attempt, containerId: handle.id, containerName: handle.name });
     // Labels and HostConfig are fixed at create time, so an inspect right after start
     // sees them even when a fault kills the container first.
@@ -463,7 +470,9 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     if (outage) await outage;
     task.attempts.push(record);
     task.status = 'running';
-    await save();
+    // Write-behind, as for `running` above: resume adopts a container state.json never
+    // heard of by its labels (see the reconcile below), so create need not wait for this.
+    store.schedule();
     const labels = labelsFor(identity, 'worker', { task: taskId, attempt: attemptNumber });
     let handle: AttemptHandle;
     try {
@@ -598,6 +607,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     since: new Date(state.startedAtMs),
     signal: watch.signal,
     onEvent: (e) => {
+      exits.note(e);
       if (!RECORDED.has(e.action)) return;
       if (e.action === 'oom') oomSeen.add(e.containerId);
       if (e.action === 'die') {
