@@ -50,6 +50,9 @@ function lagSummary(pairs) {
 async function measure(ctx, count, windowMs) {
   const child = fork(join(here, '..', 'lib', 'footprint-driver.mjs'), [String(count), ctx.runsDir, ctx.benchId, String(HEARTBEAT_MS)], {
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    // KEELHAUL_BENCH_CPU_PROF=<dir>: a V8 CPU profile of each controller process (node
+    // --cpu-prof), to open in Chrome DevTools or speedscope.
+    ...(process.env.KEELHAUL_BENCH_CPU_PROF ? { execArgv: ['--cpu-prof', `--cpu-prof-dir=${process.env.KEELHAUL_BENCH_CPU_PROF}`] } : {}),
   });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));

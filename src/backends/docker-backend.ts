@@ -68,7 +68,7 @@ export const WORKSPACE_PATH = '/workspace';
  * median, tens of ms under load); a stream that ended for another reason (a daemon outage,
  * the events stream down) costs this much more before the inspect that sorts it out.
  */
-const DIE_EVENT_WAIT_MS = 500;
+const DIE_EVENT_WAIT_MS = 250;
 
 /** How long to wait for attached output to drain after the container exited, ms. */
 const OUTPUT_DRAIN_TIMEOUT_MS = 5000;

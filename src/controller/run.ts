@@ -631,7 +631,10 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
         ...(e.signal !== undefined ? { signal: e.signal } : {}),
       });
     },
-    onState: (s, d) => log.emit({ type: 'docker.events', state: s, ...(d.reason ? { reason: d.reason } : {}) }),
+    onState: (s, d) => {
+      exits.setConnected(s === 'connected');
+      log.emit({ type: 'docker.events', state: s, ...(d.reason ? { reason: d.reason } : {}) });
+    },
   }).catch((error: unknown) => {
     log.emit({ type: 'docker.events', state: 'failed', reason: error instanceof Error ? error.message : String(error) });
   });

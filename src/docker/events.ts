@@ -349,7 +349,20 @@ export interface ContainerExit {
 export class ContainerExitTracker {
   readonly #exits = new Map<string, ContainerExit>();
   readonly #oom = new Set<string>();
-  readonly #waiters = new Map<string, Set<(exit: ContainerExit) => void>>();
+  readonly #waiters = new Map<string, Set<(exit: ContainerExit | undefined) => void>>();
+  #connected = true;
+
+  /**
+   * Whether the events stream is up (`subscribeEvents`' `onState`). While it is down no
+   * `die` can arrive: {@link waitForExit} answers at once with what it knows, so the caller
+   * inspects without waiting — the outage path (daemon down, restarting) stays as it was.
+   */
+  setConnected(connected: boolean): void {
+    this.#connected = connected;
+    if (!connected) {
+      for (const waiters of this.#waiters.values()) for (const resolve of waiters) resolve(undefined);
+    }
+  }
 
   /** Feeds one event (any action; only `start`, `oom` and `die` matter). */
   note(event: DaemonEvent): void {
@@ -375,11 +388,12 @@ export class ContainerExitTracker {
 
   /**
    * Resolves with the container's exit once its `die` event is in, or `undefined` after
-   * `timeoutMs` (ms) without one — the events stream is down, or the container still runs.
+   * `timeoutMs` (ms) without one (the container still runs: its output stream ended for
+   * another reason), or as soon as the events stream is down.
    */
   waitForExit(containerId: string, timeoutMs: number): Promise<ContainerExit | undefined> {
     const known = this.#exits.get(containerId);
-    if (known) return Promise.resolve(known);
+    if (known || !this.#connected) return Promise.resolve(known);
     return new Promise((resolve) => {
       let waiters = this.#waiters.get(containerId);
       if (!waiters) this.#waiters.set(containerId, (waiters = new Set()));

@@ -45,6 +45,17 @@ describe('ContainerExitTracker', () => {
     await expect(waiting).resolves.toMatchObject({ exitCode: 0, oomKilled: false });
   });
 
+  it('exit tracker: while the events stream is down a waiter is answered at once with nothing (the caller inspects), and a pending one is released', async () => {
+    const exits = new ContainerExitTracker();
+    const pending = exits.waitForExit('c1', 3_600_000);
+    exits.setConnected(false);
+    await expect(pending).resolves.toBeUndefined();
+    await expect(exits.waitForExit('c2', 3_600_000)).resolves.toBeUndefined();
+    exits.setConnected(true);
+    exits.note(event('die', 'c2', { exitCode: 5 }));
+    await expect(exits.waitForExit('c2', 3_600_000)).resolves.toMatchObject({ exitCode: 5 });
+  });
+
   it('exit tracker: no die within the timeout resolves undefined (the caller inspects instead); a die without exitCode is ignored', async () => {
     const exits = new ContainerExitTracker();
     exits.note(event('die', 'c1'));
