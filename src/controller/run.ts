@@ -575,8 +575,12 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     }
     // A task cut short by the run's abort (timeout, lost daemon, Ctrl-C) has not failed by
     // itself: it stays open in state.json so that a resume runs it.
+    const statusBefore = task.status;
     if (task.status !== 'completed' && !(stop.signal.aborted && outcome.outcome === 'failed')) task.status = outcome.outcome;
-    await save();
+    // Only when the status changed (issue 7: state.json was rewritten whole ~4× per attempt):
+    // a completed task was already saved as completed with its attempt's exit, right after
+    // the ledger line, so a second identical write bought nothing.
+    if (task.status !== statusBefore) await save();
     taskOutcomes.set(taskSpec.id, outcome);
     log.emit({ type: 'task.finished', task: taskSpec.id, outcome: outcome.outcome, attempts: outcome.attempts });
     const completed = Object.values(state.tasks).filter((t) => t.status === 'completed').length;
