@@ -138,7 +138,7 @@ function strip(s) {
 
 export async function benchFootprint(ctx) {
   const counts = ctx.quick ? [50] : [50, 200, 500];
-  const windowMs = ctx.quick ? 8_000 : 20_000;
+  const windowMs = ctx.quick ? 6_000 : 20_000;
   ctx.log(`footprint: the controller as its own process with 1 (baseline), then ${counts.join(', ')} live workers; ${windowMs / 1000} s steady state each`);
   const baseline = await measure(ctx, 1, windowMs);
   ctx.log(`footprint: 1 worker: RSS ${baseline.rssMiB.median} MiB, CPU ${baseline.cpuPercent.median} %, worker-event lag p50 ${baseline.workerLagMs.median} ms`);
