@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // keelhaul benchmarks (issue 7). Plain ESM over the compiled library in dist/ (run
 // `npm run build` first). Usage:
-//   node bench/run.mjs [--quick] [--only launch,throughput,detect,recovery,cleanup,testcontainers] [--out DIR] [--no-write]
+//   node bench/run.mjs [--quick] [--only launch,throughput,detect,recovery,cleanup,testcontainers,labelquery,footprint] [--out DIR] [--no-write]
 // Every figure is the median of repeated samples, with min and max, reported as a ratio
 // against a baseline measured in this same process and run.
 import { execa } from 'execa';
@@ -16,7 +16,7 @@ import { renderMarkdown } from './lib/report.mjs';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
 
-const ALL = ['launch', 'throughput', 'detect', 'recovery', 'cleanup', 'testcontainers'];
+const ALL = ['launch', 'throughput', 'detect', 'recovery', 'cleanup', 'testcontainers', 'labelquery', 'footprint'];
 
 function parseArgs(argv) {
   const args = { quick: false, only: ALL, out: join(here, 'results'), write: true };
@@ -27,7 +27,7 @@ function parseArgs(argv) {
     else if (a === '--out') args.out = resolve(argv[++i]);
     else if (a === '--no-write') args.write = false;
     else if (a === '--help' || a === '-h') {
-      console.log('node bench/run.mjs [--quick] [--only launch,throughput,detect,recovery,cleanup,testcontainers] [--out DIR] [--no-write]');
+      console.log(`node bench/run.mjs [--quick] [--only ${ALL.join(',')}] [--out DIR] [--no-write]`);
       process.exit(0);
     } else {
       console.error(`unknown argument ${JSON.stringify(a)}; see --help`);
@@ -223,6 +223,8 @@ async function main() {
       recovery: async () => (await import('./benchmarks/recovery.mjs')).benchRecovery,
       cleanup: async () => (await import('./benchmarks/cleanup.mjs')).benchCleanup,
       testcontainers: async () => (await import('./benchmarks/testcontainers.mjs')).benchTestcontainers,
+      labelquery: async () => (await import('./benchmarks/labelquery.mjs')).benchLabelQuery,
+      footprint: async () => (await import('./benchmarks/footprint.mjs')).benchFootprint,
     };
     for (const name of args.only) {
       const t = wallNow();

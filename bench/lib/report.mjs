@@ -12,9 +12,14 @@ function cell(s, unit) {
 }
 
 function verdict(r) {
-  if (!r.target || r.ratio === null || r.ratio === undefined) return '';
-  const ok = r.target.op === '<=' ? r.ratio <= r.target.value : r.ratio >= r.target.value;
-  return `${r.target.op === '<=' ? '≤' : '≥'} ${r.target.value} ${ok ? 'met' : 'MISSED'}`;
+  if (!r.target) return '';
+  // A target on the subject's own figure (`on`: median, max, p99) or, by default, on the ratio.
+  const value = r.target.on ? r.keelhaul?.[r.target.on] : r.ratio;
+  if (value === null || value === undefined) return '';
+  const ok = r.target.op === '<=' ? value <= r.target.value : value >= r.target.value;
+  const what = r.target.on ? `${r.target.on} ` : '';
+  const unit = r.target.on && r.target.unit ? ` ${r.target.unit}` : '';
+  return `${what}${r.target.op === '<=' ? '≤' : '≥'} ${r.target.value}${unit} ${ok ? 'met' : 'MISSED'}`;
 }
 
 export function renderMarkdown(results) {
@@ -41,7 +46,7 @@ export function renderMarkdown(results) {
     }
     lines.push(
       `| ${r.title} | ${r.subject} | ${cell(r.keelhaul, r.unit)} | ${r.baselineName} | ${cell(r.baseline, r.unit)} | ${r.unit} | ` +
-        `${r.ratio === null ? '–' : r.ratio.toFixed(2)}× | ${verdict(r)} | ${r.keelhaul.n}/${r.baseline.n} |`,
+        `${r.ratio === null || r.ratio === undefined ? '–' : `${r.ratio.toFixed(2)}×`} | ${verdict(r)} | ${r.keelhaul.n}/${r.baseline.n} |`,
     );
   }
   const notes = results.benchmarks.filter((r) => r.note || r.skipped || r.rerunAfterError);

@@ -15,6 +15,7 @@ import {
 } from '../checks/index.js';
 import {
   subscribeEvents,
+  ContainerExitTracker,
   DaemonUnavailableError,
   DockerError,
   ImageNotFoundError,
@@ -194,6 +195,9 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   if (options.onEvent) log.subscribe(options.onEvent);
   const ledger = new CompletionLedger(join(runDir, 'completions.jsonl'));
 
+  // Exit codes from the daemon's `die` events (fed by the events subscription below), so
+  // the backend judges an exit without inspecting the container (bench/ issue 7 detection).
+  const exits = new ContainerExitTracker();
   const backend: DockerBackend = new DockerBackend(docker, {
     run: identity,
     image,
@@ -211,6 +215,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     isRestarting: (id) => injector.isRestarting(id),
     // Workers join the topology's network, which launchTopology creates with the run label.
     ...(options.topology?.workerNetwork !== undefined ? { useNetwork: topologyResourceName(runId, options.topology.workerNetwork) } : {}),
+    exitFromEvents: (id, timeoutMs) => exits.waitForExit(id, timeoutMs),
   });
   // scenario.backend local: the same attempts as processes (docs/parity.md); the docker
   // backend above stays, unused, so the Docker path is unchanged.
@@ -387,7 +392,9 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     record.startedAt = handle.startedAt;
     record.status = 'running';
     active.set(handle.id, handle);
-    await save();
+    // Write-behind (issue 7, launch path): a controller that dies before this write lands
+    // finds the container by its labels on resume and adopts it; the exit below is awaited.
+    store.schedule();
     log.emit({ type: 'attempt.running', task: taskId, attempt: record.attempt, containerId: handle.id, containerName: handle.name });
     // Labels and HostConfig are fixed at create time, so an inspect right after start
     // sees them even when a fault kills the container first.
@@ -536,7 +543,9 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     if (outage) await outage;
     task.attempts.push(record);
     task.status = 'running';
-    await save();
+    // Write-behind, as for `running` above: resume adopts a container state.json never
+    // heard of by its labels (see the reconcile below), so create need not wait for this.
+    store.schedule();
     const labels = labelsFor(identity, 'worker', { task: taskId, attempt: attemptNumber });
     // Started before the attempt so that a tmpfs workspace stays mounted until it is listed.
     let lister: WorkspaceLister | undefined;
@@ -687,8 +696,12 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     }
     // A task cut short by the run's abort (timeout, lost daemon, Ctrl-C) has not failed by
     // itself: it stays open in state.json so that a resume runs it.
+    const statusBefore = task.status;
     if (task.status !== 'completed' && !(stop.signal.aborted && outcome.outcome === 'failed')) task.status = outcome.outcome;
-    await save();
+    // Only when the status changed (issue 7: state.json was rewritten whole ~4× per attempt):
+    // a completed task was already saved as completed with its attempt's exit, right after
+    // the ledger line, so a second identical write bought nothing.
+    if (task.status !== statusBefore) await save();
     taskOutcomes.set(taskSpec.id, outcome);
     log.emit({ type: 'task.finished', task: taskSpec.id, outcome: outcome.outcome, attempts: outcome.attempts });
     const completed = Object.values(state.tasks).filter((t) => t.status === 'completed').length;
@@ -719,6 +732,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     since: new Date(state.startedAtMs),
     signal: watch.signal,
     onEvent: (e) => {
+      exits.note(e);
       if (!RECORDED.has(e.action)) return;
       if (e.action === 'oom') oomSeen.add(e.containerId);
       if (e.action === 'die') {
@@ -742,7 +756,10 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
         ...(e.signal !== undefined ? { signal: e.signal } : {}),
       });
     },
-    onState: (s, d) => log.emit({ type: 'docker.events', state: s, ...(d.reason ? { reason: d.reason } : {}) }),
+    onState: (s, d) => {
+      exits.setConnected(s === 'connected');
+      log.emit({ type: 'docker.events', state: s, ...(d.reason ? { reason: d.reason } : {}) });
+    },
   }).catch((error: unknown) => {
     log.emit({ type: 'docker.events', state: 'failed', reason: error instanceof Error ? error.message : String(error) });
   });

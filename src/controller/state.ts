@@ -102,7 +102,9 @@ export class StateStore {
   readonly path: string;
   #state: RunState;
   #writing: Promise<void> | undefined;
-  #dirty = false;
+  /** Saves requested so far, and how many of them a finished write covered (a write serialises every change requested before it starts). */
+  #requested = 0;
+  #attempted = 0;
   #error: unknown;
 
   #redactor: Redactor = Redactor.none();
@@ -128,15 +130,39 @@ export class StateStore {
     await this.save();
   }
 
-  /** Writes the current state (coalescing with a write in flight). @throws the write's error (ENOSPC, EACCES…) */
+  /**
+   * Write-behind: starts a save without making the caller wait for it, for transitions a
+   * resume can rebuild without them (an attempt `launching` or `running`: a resumed
+   * controller finds its container by labels and adopts it, docs/recovery.md). Saves
+   * requested while this one is in flight coalesce with it as for {@link save}; a failure
+   * is kept and thrown by the next {@link save}, so it is never lost.
+   *
+   * Why: the launch critical path had three fsynced whole-file writes before
+   * `attempt.running` (2–2.5 ms each), bench/README.md "Launch".
+   */
+  schedule(): void {
+    void this.save().catch((error: unknown) => {
+      // Kept for the next awaited save: the run learns of a failing disk at its next
+      // transition that must be on disk (an exit, a completion, a fault record).
+      this.#error ??= error;
+    });
+  }
+
+  /**
+   * Writes the current state (coalescing with a write in flight) and resolves once a write
+   * that serialised it has finished: a caller whose change went into a write another caller
+   * started waits for that write, not only for its own turn.
+   * @throws the write's error (ENOSPC, EACCES…), to the first caller that sees it
+   */
   async save(): Promise<void> {
-    this.#dirty = true;
-    while (this.#dirty) {
+    const wanted = ++this.#requested;
+    while (this.#attempted < wanted) {
       if (this.#writing) {
         await this.#writing;
         continue;
       }
-      this.#dirty = false;
+      // Every change requested so far is in this text.
+      const covers = this.#requested;
       this.#state.revision += 1;
       this.#state.updatedAt = new Date().toISOString();
       const text = `${JSON.stringify(this.#redactor.value(this.#state), null, 2)}\n`;
@@ -145,6 +171,7 @@ export class StateStore {
           this.#error = error;
         })
         .finally(() => {
+          this.#attempted = Math.max(this.#attempted, covers);
           this.#writing = undefined;
         });
       await this.#writing;

@@ -274,8 +274,10 @@ export interface DockerClient {
    * `GET /containers/{id}/stats?stream=false`: one sample; the daemon waits for two of its
    * 1 s collections so that the CPU figure has a previous reading, so this takes 1–2 s.
    * Throws {@link ContainerNotRunningError} for a container that exists but is not running.
+   * `signal` aborts the request (the monitor's stop: nobody waits 1–2 s for a sample that
+   * will be thrown away); the call then rejects.
    */
-  containerStats(id: string): Promise<ContainerStatsSample>;
+  containerStats(id: string, options?: { signal?: AbortSignal }): Promise<ContainerStatsSample>;
 }
 
 /** The newest Engine API version this client speaks; higher daemon versions are pinned down to it. */
@@ -741,9 +743,10 @@ class DockerodeClient implements DockerClient {
     return stream as Readable;
   }
 
-  async containerStats(id: string): Promise<ContainerStatsSample> {
+  async containerStats(id: string, options: { signal?: AbortSignal } = {}): Promise<ContainerStatsSample> {
     const raw = await this.#call('container stats', `container ${id}`, () =>
-      this.#docker.getContainer(id).stats({ stream: false }),
+      // docker-modem hands abortSignal to http.request (as for events above).
+      this.#docker.getContainer(id).stats({ stream: false, ...(options.signal ? { abortSignal: options.signal } : {}) }),
     );
     return parseContainerStats(id, raw as unknown as RawContainerStats);
   }

@@ -11,7 +11,6 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   connectDocker,
@@ -141,6 +140,8 @@ describe('docker events and monitor (docker)', () => {
     }
     const samplesPath = join(dir, 'samples.jsonl');
     const seen: MonitorSample[] = [];
+    let gotContainer!: () => void;
+    const containerSampled = new Promise<void>((resolve) => (gotContainer = resolve));
     const monitor = startMonitor({
       docker,
       intervalMs: 200,
@@ -148,9 +149,14 @@ describe('docker events and monitor (docker)', () => {
       processes: () => processes,
       // The killed container is gone from the daemon's point of view: its samples are skipped.
       containers: () => [sampled, killed],
-      onSample: (s) => seen.push(s),
+      onSample: (s) => {
+        seen.push(s);
+        if (s.kind === 'container' && seen.filter((x) => x.kind === 'process' && x.name === 'controller').length >= 3) gotContainer();
+      },
     });
-    await sleep(1000);
+    // Until a container sample is in (the daemon answers a stats request after 1–2 s):
+    // stop() aborts the requests still out, so stopping earlier would leave none.
+    await containerSampled;
     const summary = await monitor.stop();
 
     const lines = (await readFile(samplesPath, 'utf8'))
