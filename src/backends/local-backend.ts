@@ -24,6 +24,8 @@ export interface LocalBackendOptions {
   readonly network: 'none' | 'internal' | 'bridge' | 'host';
   /** The scenario's `env`, given to every worker besides the contract's variables. */
   readonly env?: Readonly<Record<string, string>>;
+  /** A filter the attempt logs pass through (secret env values → `[REDACTED:NAME]`, docs/security.md). */
+  readonly redactStream?: () => NodeJS.ReadWriteStream;
   /**
    * Size of each task's workspace, bytes: the directory is a size-limited tmpfs mount
    * (`mount -t tmpfs -o size=`, needs root), so writes past it fail with ENOSPC as on the
@@ -310,8 +312,9 @@ export class LocalBackend implements WorkerBackend {
   #consume(child: ResultPromise, logDir: string, observer: AttemptObserver): Promise<unknown> {
     const stdoutLog = createWriteStream(join(logDir, 'stdout.log'));
     const stderrLog = createWriteStream(join(logDir, 'stderr.log'));
-    child.stdout!.pipe(stdoutLog);
-    child.stderr!.pipe(stderrLog);
+    const filter = this.#options.redactStream;
+    (filter ? child.stdout!.pipe(filter()) : child.stdout!).pipe(stdoutLog);
+    (filter ? child.stderr!.pipe(filter()) : child.stderr!).pipe(stderrLog);
     // The same line follower as the docker backend: bounded lines, line numbers of stdout.log.
     const lines = followWorkerEventLines(child.stdout!, {
       onEvent: (event) => observer.onEvent(event),

@@ -220,7 +220,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   // scenario.backend local: the same attempts as processes (docs/parity.md); the docker
   // backend above stays, unused, so the Docker path is unchanged.
   const local = scenario.backend === 'local'
-    ? new LocalBackend({ runId, runDir, network: scenario.network, env: scenario.env, ...(scenario.workspace.size !== undefined ? { workspaceSizeBytes: scenario.workspace.size } : {}) })
+    ? new LocalBackend({ runId, runDir, network: scenario.network, env: scenario.env, redactStream: () => redactor.stream(), ...(scenario.workspace.size !== undefined ? { workspaceSizeBytes: scenario.workspace.size } : {}) })
     : undefined;
   const workers: DockerBackend | LocalBackend = local ?? backend;
 
