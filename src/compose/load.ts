@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, resolve } from 'node:path';
-import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
-import { byteSize } from '../scenario/index.js';
+import { byteSize, formatPath, isDockerSocketPath as isDockerSocket, locate, locateKey, zodIssueMessage as issueMessage } from '../scenario/index.js';
 import { composeFileSchema, SUPPORTED_SERVICE_KEYS, SUPPORTED_TOP_LEVEL_KEYS, type ComposeServiceInput } from './schema.js';
 
 /** One problem in a Compose file: the field's path (`services.api.volumes[0]`) and, when known, its line. */
@@ -78,50 +78,6 @@ export interface ComposeTopology {
   readonly volumes: readonly { readonly name: string; readonly driverOpts: Readonly<Record<string, string>>; readonly labels: Readonly<Record<string, string>> }[];
 }
 
-function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const part of path) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else out += out ? `.${String(part)}` : String(part);
-  }
-  return out;
-}
-
-/** The line of the deepest existing node on `path` (a missing field points at its parent). */
-function locate(doc: Document | undefined, lineCounter: LineCounter, path: readonly PropertyKey[]): { line?: number; column?: number } {
-  if (!doc) return {};
-  for (let n = path.length; n >= 0; n--) {
-    const node = doc.getIn(path.slice(0, n) as unknown[], true);
-    if (isNode(node) && node.range) {
-      const pos = lineCounter.linePos(node.range[0]);
-      return { line: pos.line, column: pos.col };
-    }
-  }
-  return {};
-}
-
-/** Like `locate`, but for an unknown key: the key's own line. */
-function locateKey(doc: Document | undefined, lineCounter: LineCounter, path: readonly PropertyKey[], key: string): { line?: number; column?: number } {
-  const parent = doc?.getIn(path as unknown[], true) as { items?: { key?: { value?: unknown; range?: [number, number, number] } }[] } | undefined;
-  const pair = parent?.items?.find((p) => p.key?.value === key);
-  if (pair?.key?.range) {
-    const pos = lineCounter.linePos(pair.key.range[0]);
-    return { line: pos.line, column: pos.col };
-  }
-  return locate(doc, lineCounter, path);
-}
-
-function issueMessage(issue: z.core.$ZodIssue, input: unknown): string {
-  let value: unknown = input;
-  for (const part of issue.path) value = typeof value === 'object' && value !== null ? (value as Record<PropertyKey, unknown>)[part] : undefined;
-  if ((issue.code === 'invalid_type' || issue.code === 'invalid_union') && value === undefined) return 'is required';
-  if (issue.code === 'invalid_union') {
-    const first = issue.errors.find((b) => b.length > 0)?.[0];
-    if (first) return `${first.message}${first.path.length ? ` (at ${formatPath(first.path)})` : ''}`;
-  }
-  return issue.message;
-}
-
 /** Splits a `command:` string into words as a POSIX shell would for quoting (no expansion). */
 export function splitCommand(text: string): string[] {
   const words: string[] = [];
@@ -149,11 +105,6 @@ function toStringMap(value: Record<string, unknown> | string[] | undefined): Rec
     return Object.fromEntries(value.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
   }
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, v === null ? '' : String(v)]));
-}
-
-/** Paths of the Docker socket a bind mount could hand a container. */
-function isDockerSocket(path: string): boolean {
-  return basename(path) === 'docker.sock' || path === '/var/run/docker.sock' || path === '/run/docker.sock';
 }
 
 /**

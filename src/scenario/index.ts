@@ -4,3 +4,4 @@ export * from './load.js';
 export * from './json-schema.js';
 export * from './security-schema.js';
 export * from './security.js';
+export * from './yaml-location.js';

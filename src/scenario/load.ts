@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
-import { isCollection, isNode, LineCounter, parseDocument, visit, type Document } from 'yaml';
+import { isCollection, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { FAULT_KINDS, scenarioSchema, type Scenario, type TaskSpec } from './schema.js';
 import { securityIssues } from './security.js';
+import { formatPath, locate, zodIssueMessage as issueMessage } from './yaml-location.js';
 
 /** One problem in a scenario: the field's path (`faults[0].kind`) and, when known, its line. */
 export interface ScenarioIssue {
@@ -33,53 +34,6 @@ export class ScenarioError extends Error {
     this.file = file;
     this.issues = issues;
   }
-}
-
-function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const part of path) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else out += out ? `.${String(part)}` : String(part);
-  }
-  return out;
-}
-
-/** Finds the line of the deepest existing node on `path` (a missing field points at its parent). */
-function locate(doc: Document | undefined, lineCounter: LineCounter, path: readonly PropertyKey[]): { line?: number; column?: number } {
-  if (!doc) return {};
-  for (let n = path.length; n >= 0; n--) {
-    const node = doc.getIn(path.slice(0, n) as unknown[], true);
-    if (isNode(node) && node.range) {
-      const pos = lineCounter.linePos(node.range[0]);
-      return { line: pos.line, column: pos.col };
-    }
-  }
-  return {};
-}
-
-function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
-  let value = input;
-  for (const part of path) {
-    if (typeof value !== 'object' || value === null) return undefined;
-    value = (value as Record<PropertyKey, unknown>)[part];
-  }
-  return value;
-}
-
-function issueMessage(issue: z.core.$ZodIssue, input: unknown): string {
-  if ((issue.code === 'invalid_union' || issue.code === 'invalid_type') && valueAt(input, issue.path) === undefined) {
-    return 'is required';
-  }
-  if (issue.code === 'invalid_union' && issue.path.at(-1) !== 'kind') {
-    // A union's own message ("Invalid input") says nothing. Show the reason of the branch
-    // that got past the type test (a string that failed its pattern), else the first one.
-    const branches = issue.errors.filter((b) => b.length > 0);
-    const best = branches.find((b) => !b.every((i) => i.code === 'invalid_type' && i.path.length === 0)) ?? branches[0];
-    const first = best?.[0];
-    if (first) return `${first.message}${first.path.length ? ` (at ${formatPath(first.path)})` : ''}`;
-  }
-  if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-  return issue.message;
 }
 
 /** Expands `tasks: {count, steps}` into `t-01 … t-NN`, zero-padded to the count's width (at least 2). */

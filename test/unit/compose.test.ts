@@ -104,6 +104,13 @@ volumes:
     expect(t.services[0]?.mounts[0]).toMatchObject({ type: 'bind', source: '/var/run/docker.sock' });
   });
 
+  it('compose: a directory holding the socket (/var/run, /run, /) is the socket too, as for worker mounts', async () => {
+    for (const dir of ['/var/run', '/run', '/']) {
+      const e = await refusal(`${API}    volumes: ["${dir}:/host:ro"]\n`);
+      expect(e.issues[0], dir).toMatchObject({ field: 'services.api.volumes[0]', line: 4 });
+    }
+  });
+
   it('compose: network_mode host and privileged are refused without their opt-ins', async () => {
     const e = await refusal(`${API}    network_mode: host\n    privileged: true\n`);
     expect(e.issues.map((i) => i.field).sort()).toEqual(['services.api.network_mode', 'services.api.privileged']);
