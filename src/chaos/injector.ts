@@ -18,6 +18,12 @@ export interface FaultTarget {
   readonly attempt: number | undefined;
   /** The Compose topology service, for a service container (src/compose/); such a target is no attempt. */
   readonly service?: string;
+  /**
+   * ISO time the action on this target returned (the kill was delivered, the pause took):
+   * later than the record's `firedAt` by the wait for a target and the write-ahead save,
+   * so a worker may finish in between; checks judge "too late to matter" against this.
+   */
+  readonly actedAt?: string;
 }
 
 /** What happened when a fault fired: the record reports, checks and repro share. */
@@ -331,7 +337,8 @@ export class Injector {
             if (fault.spec.kind === 'restart') this.#restarting.add(target.containerId);
             try {
               await this.#beforeAct?.({ ...base, targets: [...hit.map((h) => h.target), target], status: 'injected' });
-              hit.push({ target, undo: await applyFault(fault.spec, target.containerId, this.#context) });
+              const undo = await applyFault(fault.spec, target.containerId, this.#context);
+              hit.push({ target: { ...target, actedAt: new Date().toISOString() }, undo });
               break;
             } catch (error) {
               this.#unnote(target.containerId, fault.id);

@@ -47,7 +47,7 @@ export interface FaultFacts {
   /** When the fault fired (ISO). */
   readonly firedAt?: string | undefined;
   /** `service`: a Compose topology container (not an attempt; the recovery checks leave it out). */
-  readonly targets: readonly { readonly containerId: string; readonly task?: string | undefined; readonly attempt?: number | undefined; readonly service?: string | undefined }[];
+  readonly targets: readonly { readonly containerId: string; readonly task?: string | undefined; readonly attempt?: number | undefined; readonly service?: string | undefined; readonly actedAt?: string | undefined }[];
   readonly error?: string;
 }
 
@@ -98,7 +98,13 @@ export interface RunFacts {
 
 /** The attempt reported task.completed no later than the fault fired (so the fault came too late to matter). */
 function completedBeforeFault(attempt: AttemptFacts, fault: FaultFacts): boolean {
-  return attempt.completedAt !== undefined && fault.firedAt !== undefined && Date.parse(attempt.completedAt) <= Date.parse(fault.firedAt);
+  if (attempt.completedAt === undefined) return false;
+  // The action landed when it returned (actedAt), which can be seconds after firedAt: the
+  // firing waits for a target and saves its record first. Records from before actedAt
+  // existed fall back to firedAt.
+  const target = fault.targets.find((t) => t.containerId === attempt.containerId);
+  const landed = target?.actedAt ?? fault.firedAt;
+  return landed !== undefined && Date.parse(attempt.completedAt) <= Date.parse(landed);
 }
 
 /** Every task ended with a completed attempt. */

@@ -154,6 +154,17 @@ describe('checks: killed-attempts-recover', () => {
     expect(r.evidence[0]).toMatch(/exit 0, expected 137/);
   });
 
+  it('checks: killed-attempts-recover judges "too late" by when the kill landed (actedAt), not when the fault fired', () => {
+    // Fired at 1.5 s, waited for its target and saved its record, delivered at 2.5 s: a worker
+    // that completed at 2.0 s had finished before the kill could matter.
+    const finished = attempt('t-01', 1, { completedAt: '2026-01-01T00:00:02.000Z' });
+    const fault = { ...killFault, firedAt: '2026-01-01T00:00:01.500Z', targets: [{ containerId: finished.containerId, task: 't-01', attempt: 1, actedAt: '2026-01-01T00:00:02.500Z' }] };
+    expect(checkKilledAttemptsRecover(goodFacts({ attempts: [finished, attempt('t-02', 1)], faults: [fault] })).ok).toBe(true);
+    // Delivered at 1.8 s, before the completion at 2.0 s: the kill did nothing.
+    const early = { ...fault, targets: [{ ...fault.targets[0]!, actedAt: '2026-01-01T00:00:01.800Z' }] };
+    expect(checkKilledAttemptsRecover(goodFacts({ attempts: [finished, attempt('t-02', 1)], faults: [early] })).ok).toBe(false);
+  });
+
   it('checks: killed-attempts-recover fails for a SIGKILLed attempt that exited 143, naming it', () => {
     const killed143 = { ...killedT1, exitCode: 143 };
     const r = checkKilledAttemptsRecover(goodFacts({ attempts: [killed143, attempt('t-01', 2), attempt('t-02', 1)] }));

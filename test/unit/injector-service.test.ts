@@ -41,7 +41,7 @@ describe('injector: Compose services and delayed triggers', () => {
     await injector.stop();
     expect(kills).toEqual(['s1']);
     const injected = events.find((e) => e.type === 'fault.injected');
-    expect(injected?.type === 'fault.injected' && injected.record.targets).toEqual([{ containerId: 's1', task: undefined, attempt: undefined, service: 'api' }]);
+    expect(injected?.type === 'fault.injected' && injected.record.targets).toEqual([{ containerId: 's1', task: undefined, attempt: undefined, service: 'api', actedAt: expect.any(String) }]);
   });
 
   it('injector: an on-trigger with delayMs fires that long after its event, not at it', async () => {

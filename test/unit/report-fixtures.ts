@@ -119,7 +119,7 @@ export function failedReport(): RunReport {
         firedAt: at(880),
         offsetMs: 870,
         params: { signal: 'SIGKILL' },
-        targets: [{ containerId: cid(1), task: 't-01', attempt: 1 }],
+        targets: [{ containerId: cid(1), task: 't-01', attempt: 1, actedAt: at(885) }],
       },
       {
         faultId: `kill-<two>`,
