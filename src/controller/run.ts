@@ -935,7 +935,18 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     } else try {
       if (!outageGaveUp) {
         const workers = await docker.listContainers({ labels: { [Label.run]: runId, [Label.role]: 'worker' }, all: true });
-        workersOnDaemon = workers.map((c) => c.id);
+        // A launch the daemon failed part-way (created, then the daemon went away before the
+        // start or attach) left a container state.json could not name: its attempt is lost
+        // and has no id. Name it now by its labels; cleanup removes it like any other.
+        const orphans = new Set<string>();
+        for (const c of workers) {
+          const record = state.tasks[c.labels[Label.task] ?? '']?.attempts.find((a) => a.attempt === Number(c.labels[Label.attempt]));
+          if (record && !record.containerId && record.outcome === 'lost') {
+            record.containerId = c.id;
+            orphans.add(c.id);
+          }
+        }
+        workersOnDaemon = workers.filter((c) => !orphans.has(c.id)).map((c) => c.id);
       }
       cleanup = await removeRunResources(docker, runId);
       log.emit({ type: 'cleanup.finished', ...cleanup, errors: [...cleanup.errors] });
