@@ -5,7 +5,7 @@ import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
-import { ANY_VALUE, type ContainerSummary, type DockerClient } from '../docker/index.js';
+import { ANY_VALUE, type ContainerSummary, type DockerClient, type FaultDockerClient } from '../docker/index.js';
 import type { FaultSpec } from '../scenario/index.js';
 import { packageRoot } from '../version.js';
 import { followWorkerEventLines } from './event-lines.js';
@@ -498,32 +498,13 @@ function finished(stream: WriteStream): Promise<void> {
   });
 }
 
-/** The slice of the Docker client the injector and faults use (chaos/actions.ts `FaultDockerClient`). */
-type FaultClientShape = Pick<
-  DockerClient,
-  | 'listContainers'
-  | 'killContainer'
-  | 'stopContainer'
-  | 'pauseContainer'
-  | 'unpauseContainer'
-  | 'inspectContainer'
-  | 'createContainer'
-  | 'startContainer'
-  | 'waitContainer'
-  | 'removeContainer'
-  | 'restartContainer'
-  | 'disconnectNetwork'
-  | 'connectNetwork'
-  | 'execInContainer'
->;
-
 /**
  * The injector's view of a local run: label queries answered by
  * {@link LocalBackend.listAttempts}, so targets are chosen exactly as among containers.
  * Faults themselves go through {@link LocalBackend.applyFault} (FaultContext `apply`);
  * every container operation here refuses with a {@link LocalFaultError}.
  */
-export function localFaultClient(backend: LocalBackend): FaultClientShape {
+export function localFaultClient(backend: LocalBackend): FaultDockerClient {
   const refuse = (operation: string) => (id: string): Promise<never> =>
     Promise.reject(new LocalFaultError(operation, String(id), 'is a container operation, not applicable on the local backend'));
   return {

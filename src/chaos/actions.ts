@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { Label, type DockerClient } from '../docker/index.js';
+import { Label, type DockerClient, type FaultDockerClient } from '../docker/index.js';
 import type { FaultSpec } from '../scenario/index.js';
 
 /**
@@ -8,24 +8,8 @@ import type { FaultSpec } from '../scenario/index.js';
  * in the container's network namespace) need root on the Docker host.
  */
 
-/** The slice of the Docker client faults use. */
-export type FaultDockerClient = Pick<
-  DockerClient,
-  | 'listContainers'
-  | 'killContainer'
-  | 'stopContainer'
-  | 'pauseContainer'
-  | 'unpauseContainer'
-  | 'inspectContainer'
-  | 'createContainer'
-  | 'startContainer'
-  | 'waitContainer'
-  | 'removeContainer'
-  | 'restartContainer'
-  | 'disconnectNetwork'
-  | 'connectNetwork'
-  | 'execInContainer'
->;
+/** The slice of the Docker client faults use (declared in docker/, shared with the local backend). */
+export type { FaultDockerClient } from '../docker/index.js';
 
 /** What a partition's probe saw: whether each side could reach the other. */
 export interface PartitionCheck {
