@@ -186,6 +186,25 @@ export class DockerBackend implements WorkerBackend {
   }
 
   /**
+   * Removes the task's current workspace volume once its task is finished with it (issue 7,
+   * removal behind: a completed task's volume need not wait for the run's cleanup). A task
+   * that never created one has nothing to remove; an earlier generation left by a disk-full
+   * retry stays for the cleanup. Resolves `false` when the daemon refused (the run's cleanup
+   * removes it then), never throws.
+   */
+  async releaseWorkspace(taskId: string): Promise<boolean> {
+    const volume = this.#volumes.get(taskId);
+    if (!volume) return true;
+    this.#volumes.delete(taskId);
+    try {
+      await this.#docker.removeVolume(await volume, { force: true });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
    * The name of the task's current workspace volume, created if it does not exist yet: the
    * one its next attempt mounts (the workspace lister mounts it too).
    * @throws {DockerError} when the daemon refuses to create it

@@ -643,6 +643,37 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     }
   };
 
+  /**
+   * Removal behind (issue 7): a completed task's container and workspace volume are removed
+   * as soon as the task finishes, in the background, rather than all at the run's end —
+   * the raw-dockerode floor removes each container in its task's slot, and a batch removal
+   * at the end was the whole of keelhaul's gap at concurrency 8. The intent is recorded
+   * first (`removedAt`, write-behind) so that a controller dying mid-removal does not make
+   * state-matches-daemon miss a container it removed; a failed removal clears it again and
+   * leaves the container to the run's cleanup. Failed and killed attempts stay for the
+   * post-mortem until the cleanup, as do volumes when workspaces are captured.
+   */
+  const removals = new Set<Promise<void>>();
+  const removeBehind = (taskId: string, task: TaskRecord): void => {
+    const record = task.attempts.find((a) => a.outcome === 'completed' && a.containerId);
+    if (local || !record || record.removedAt) return;
+    record.removedAt = new Date().toISOString();
+    store.schedule();
+    const removal: Promise<void> = docker
+      .removeContainer(record.containerId, { force: true })
+      .then(
+        async () => {
+          if (!options.captureWorkspaces) await backend.releaseWorkspace(taskId);
+        },
+        () => {
+          record.removedAt = null;
+          store.schedule();
+        },
+      )
+      .finally(() => removals.delete(removal));
+    removals.add(removal);
+  };
+
   const runTask = async (taskSpec: Scenario['tasks'][number], adopt?: { record: AttemptRecord; container: ContainerSummary }): Promise<void> => {
     const task = state.tasks[taskSpec.id]!;
     if (stop.signal.aborted && !adopt) return; // never started: reported as not-run
@@ -704,6 +735,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     if (task.status !== statusBefore) await save();
     taskOutcomes.set(taskSpec.id, outcome);
     log.emit({ type: 'task.finished', task: taskSpec.id, outcome: outcome.outcome, attempts: outcome.attempts });
+    if (task.status === 'completed') removeBehind(taskSpec.id, task);
     const completed = Object.values(state.tasks).filter((t) => t.status === 'completed').length;
     injector.progress(completed / scenario.tasks.length);
   };
@@ -933,6 +965,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       log.emit({ type: 'cleanup.finished', ...cleanup, errors: [...cleanup.errors] });
       leaks = local.leaks();
     } else try {
+      await Promise.allSettled([...removals]);
       if (!outageGaveUp) {
         const workers = await docker.listContainers({ labels: { [Label.run]: runId, [Label.role]: 'worker' }, all: true });
         // A launch the daemon failed part-way (created, then the daemon went away before the
@@ -1027,7 +1060,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   );
   const stateCheck = checkStateMatchesDaemon(
     // A lost attempt's container is gone by definition (reaped, removed by hand).
-    allAttempts.filter((a) => a.containerId && a.outcome !== 'lost').map((a) => a.containerId),
+    allAttempts.filter((a) => a.containerId && a.outcome !== 'lost' && !a.removedAt).map((a) => a.containerId),
     workersOnDaemon,
   );
   if (stateCheck) checks.push(stateCheck);

@@ -39,6 +39,12 @@ export interface AttemptRecord {
   audited: boolean;
   /** The image id (`sha256:…`) the attempt's container ran, from its inspection; what `keelhaul repro` re-runs. */
   imageId?: string | null;
+  /**
+   * When the controller removed the attempt's container itself, right after judging it
+   * completed (issue 7, removal behind); such a container is not expected on the daemon by
+   * the state-matches-daemon check. Absent or null: the run's cleanup removes it.
+   */
+  removedAt?: string | null;
 }
 
 /** One task as state.json records it. */
