@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { packageRoot } from '../version.js';
@@ -43,31 +44,45 @@ export function checkEventSchema(events: readonly unknown[]): CheckResult {
 }
 
 /**
- * {@link checkEventSchema} one event at a time, keeping only a count and the first 20
- * failures: a run's events are never all held in memory (a worker flooding 10,000
- * events/s would otherwise grow the controller by every event it sent).
+ * Every line of an events.jsonl file parses as JSON and validates against
+ * docs/events.schema.json: the file as written, read back line by line (never whole), so
+ * that what another writer, a torn write or a serialisation slip put in it is caught too,
+ * not only what the controller meant to write. Evidence names line numbers (1-based), at
+ * most 20.
+ *
+ * @param path the run's events.jsonl; a missing file fails the check, it does not throw
  */
-export function createEventSchemaCheck(): { observe(event: unknown): void; result(): CheckResult } {
+export async function checkEventsFile(path: string): Promise<CheckResult> {
   const validate = eventValidator();
   const evidence: string[] = [];
-  let count = 0;
+  let lines = 0;
   let invalid = 0;
-  return {
-    observe(event) {
-      count += 1;
+  const note = (problem: string): void => {
+    invalid += 1;
+    if (evidence.length < 20) evidence.push(problem);
+  };
+  try {
+    const reader = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+    for await (const line of reader) {
+      lines += 1;
+      let event: unknown;
+      try {
+        event = JSON.parse(line);
+      } catch (error) {
+        note(`line ${lines}: not JSON (${error instanceof Error ? error.message : String(error)}): ${line.slice(0, 120)}`);
+        continue;
+      }
       const { ok, errors } = validate(event);
-      if (ok) return;
-      invalid += 1;
-      if (evidence.length < 20) evidence.push(`event ${count} (${String((event as { type?: unknown }).type)}): ${errors}`);
-    },
-    result() {
-      return {
-        name: 'event-schema',
-        ok: invalid === 0 && count > 0,
-        expected: 'every event of events.jsonl validates against docs/events.schema.json',
-        observed: `${count - invalid} of ${count} events valid`,
-        evidence: [...evidence],
-      };
-    },
+      if (!ok) note(`line ${lines} (${String((event as { type?: unknown } | null)?.type)}): ${errors}`);
+    }
+  } catch (error) {
+    note(`${path}: cannot be read (${error instanceof Error ? error.message : String(error)})`);
+  }
+  return {
+    name: 'event-schema',
+    ok: invalid === 0 && lines > 0,
+    expected: 'every line of events.jsonl is JSON that validates against docs/events.schema.json',
+    observed: lines === 0 ? 'events.jsonl has no line' : `${lines - invalid} of ${lines} lines valid`,
+    evidence,
   };
 }

@@ -31,6 +31,13 @@ export interface AttemptFacts {
   readonly completedEvents: number;
   /** Interfaces the worker reported in task.started (undefined when it never started). */
   readonly interfaces?: readonly string[];
+  /** What the isolation probe saw from inside the running container (src/controller/isolation-probe.ts), when it ran. */
+  readonly probe?: {
+    readonly interfaces: readonly string[];
+    readonly reached: readonly string[];
+    readonly unreachable: readonly string[];
+    readonly error?: string | undefined;
+  };
   /** Problems found by inspecting the running container (labels, hardening, network); empty when fine. */
   readonly auditProblems: readonly string[];
   /** Whether the container was inspected while running. */
@@ -65,6 +72,14 @@ export interface RunFacts {
   readonly unhardened?: readonly string[];
   /** The completion ledger (completions.jsonl), one entry per recorded completion. */
   readonly ledger?: readonly { readonly task: string; readonly attempt: number }[];
+  /**
+   * The host canary of the isolation probe: its port and every connection it accepted
+   * (`probe` is the `task#attempt` token the connection sent).
+   */
+  readonly canary?: {
+    readonly port: number;
+    readonly contacts: readonly { readonly probe: string; readonly from: string; readonly to: string; readonly at: string }[];
+  };
   /** What partition probes saw, at each cut and after each reconnect. */
   readonly partitionChecks?: readonly {
     readonly containerId: string;
@@ -299,17 +314,58 @@ export function checkContainerAudit(facts: RunFacts): CheckResult {
   };
 }
 
-/** With `network: none`, every worker saw only the loopback interface (from its own task.started report). */
+/**
+ * With `network: none` or `internal`, no worker could reach beyond what its mode allows:
+ *
+ * - `none`: only the loopback interface in the container's namespace;
+ * - `internal`: loopback and the one interface of the run's network;
+ * - both: no TCP connection from inside to the host canary on any host address (the
+ *   host's services, and every network the host is on).
+ *
+ * Evidence comes from inside each running container (the isolation probe: `/sys/class/net`
+ * and `nc`, run with docker exec), from the host's side (the canary's accepted connections,
+ * each naming its attempt by the token it sent), and from the worker's own task.started
+ * report. An attempt that exited before its probe could run is judged on its report alone,
+ * and `observed` says how many were probed. Fails, too, when nothing was probed or reported.
+ */
 export function checkNetworkIsolation(facts: RunFacts): CheckResult | undefined {
-  if (facts.network !== 'none') return undefined;
-  const reported = facts.attempts.filter((a) => a.interfaces !== undefined);
-  const leaky = reported.filter((a) => a.interfaces!.some((i) => i !== 'lo'));
+  if (facts.network !== 'none' && facts.network !== 'internal') return undefined;
+  const allowed = facts.network === 'none' ? 0 : 1;
+  const expectedInterfaces = facts.network === 'none' ? 'lo' : 'lo and one network interface';
+  const evidence: string[] = [];
+  const extra = (names: readonly string[]): string[] => names.filter((i) => i !== 'lo');
+  let probed = 0;
+  let reported = 0;
+  for (const a of facts.attempts) {
+    const who = `${a.task} attempt ${a.attempt}`;
+    const probe = a.probe && !a.probe.error ? a.probe : undefined;
+    if (probe) {
+      probed += 1;
+      if (extra(probe.interfaces).length > allowed) evidence.push(`${who}: interfaces ${probe.interfaces.join(', ')} seen from inside (expected ${expectedInterfaces})`);
+      for (const target of probe.reached) evidence.push(`${who}: opened a TCP connection to the host at ${target} from inside`);
+    }
+    if (a.interfaces !== undefined) {
+      reported += 1;
+      if (extra(a.interfaces).length > allowed) evidence.push(`${who}: reported interfaces ${a.interfaces.join(', ')} (expected ${expectedInterfaces})`);
+    }
+  }
+  for (const c of facts.canary?.contacts ?? []) {
+    evidence.push(`host canary: accepted a connection from ${c.from} to ${c.to}:${facts.canary!.port}${c.probe !== '?' ? ` (probe ${c.probe})` : ''} at ${c.at}`);
+  }
+  const unprobed = facts.attempts.filter((a) => a.probe?.error).length;
+  const what = facts.canary
+    ? `${probed} attempt(s) probed from inside${unprobed ? ` (${unprobed} exited before the probe)` : ''}, ${reported} worker report(s)`
+    : `${reported} worker report(s) (no probe from inside: expect.isolationProbe is off)`;
   return {
     name: 'network-isolation',
-    ok: leaky.length === 0 && reported.length > 0,
-    expected: 'workers with network none report only the lo interface',
-    observed: reported.length === 0 ? 'no worker reported its interfaces' : `${reported.length - leaky.length} of ${reported.length} reports show only lo`,
-    evidence: leaky.map((a) => `${a.task} attempt ${a.attempt}: interfaces ${a.interfaces!.join(', ')}`),
+    ok: evidence.length === 0 && probed + reported > 0,
+    expected: `workers with network ${facts.network} see only ${expectedInterfaces} and cannot open a connection to any address of the host`,
+    observed: probed + reported === 0
+      ? 'no worker was probed or reported its interfaces'
+      : evidence.length === 0
+        ? `${what}: no hole found`
+        : `${evidence.length} hole(s) found; ${what}`,
+    evidence: evidence.slice(0, 50),
   };
 }
 

@@ -93,6 +93,25 @@ export type RunEvent = { readonly ts: string; readonly run: string } & (
       fromTarget: boolean;
       targetRunning: boolean;
     }
+  /**
+   * The guard on the run's internal network (src/backends/internal-network-guard.ts): host
+   * firewall rules that keep its workers off the host's services; `applied: false` says why not.
+   */
+  | { type: 'network.guarded'; network: string; bridge: string; applied: boolean; reason?: string }
+  /**
+   * What the isolation probe saw from inside one attempt container (docker exec): its
+   * interfaces, and which host addresses it could open a TCP connection to (`ip:port`).
+   */
+  | {
+      type: 'isolation.probed';
+      task: string;
+      attempt: number;
+      containerId: string;
+      interfaces: string[];
+      reached: string[];
+      unreachable: string[];
+      error?: string;
+    }
   | { type: 'daemon.down'; endpoint: string; limitMs: number }
   | { type: 'daemon.up'; endpoint: string; downMs: number }
   | { type: 'cleanup.finished'; containers: number; networks: number; volumes: number; errors: string[] }
@@ -110,12 +129,15 @@ export type RunEventInput = RunEvent extends infer E ? (E extends RunEvent ? Omi
  */
 export class EventLog {
   readonly #runId: string;
-  readonly #logger: winston.Logger;
-  readonly #file: winston.transport;
+  readonly #path: string;
+  #logger!: winston.Logger;
+  #file!: winston.transport;
   readonly #listeners = new Set<(event: RunEvent) => void>();
   #closed = false;
   #emitted = 0;
   #logged = 0;
+  /** Events emitted while {@link flush} reopens the file, written once it is open again. */
+  #held: RunEvent[] | undefined;
 
   readonly #redactor: Redactor;
 
@@ -125,17 +147,31 @@ export class EventLog {
    */
   constructor(runId: string, path: string, options: { redactor?: Redactor } = {}) {
     this.#runId = runId;
+    this.#path = path;
     this.#redactor = options.redactor ?? Redactor.none();
-    this.#file = new winston.transports.File({ filename: path });
+    this.#open();
+  }
+
+  #open(): void {
+    const file = new winston.transports.File({ filename: this.#path });
+    this.#file = file;
     this.#logger = winston.createLogger({
       level: 'info',
       // The event is the whole line: no winston level/message wrapper, one schema.
       format: winston.format.printf((info) => JSON.stringify(info['event'])),
-      transports: [this.#file],
+      transports: [file],
     });
-    this.#file.on('logged', () => {
+    file.on('logged', () => {
       this.#logged += 1;
     });
+  }
+
+  async #end(): Promise<void> {
+    // The logger's own 'finish' can come before the file transport has flushed
+    // (winston#1504); wait for the transport.
+    const done = once(this.#file, 'finish');
+    this.#logger.end();
+    await done;
   }
 
   /**
@@ -144,7 +180,7 @@ export class EventLog {
    * Grows when the controller emits faster than the file takes them.
    */
   get backlog(): number {
-    return this.#closed ? 0 : this.#emitted - this.#logged;
+    return this.#closed ? 0 : this.#emitted - this.#logged - (this.#held?.length ?? 0);
   }
 
   /** Stamps, writes and broadcasts one event; returns the stamped event. */
@@ -152,7 +188,8 @@ export class EventLog {
     const event = this.#redactor.value({ ts: new Date().toISOString(), run: this.#runId, ...input } as RunEvent);
     if (!this.#closed) {
       this.#emitted += 1;
-      this.#logger.info({ message: event.type, event });
+      if (this.#held) this.#held.push(event);
+      else this.#logger.info({ message: event.type, event });
     }
     for (const listener of this.#listeners) listener(event);
     return event;
@@ -164,14 +201,31 @@ export class EventLog {
     return () => this.#listeners.delete(listener);
   }
 
+  /**
+   * Resolves once every event emitted before the call is in the file (handed to the
+   * kernel, readable by another reader; not fsynced): winston's `logged` comes before that,
+   * so the transport is ended, which flushes it, and a new one opened on the same file.
+   * Events emitted meanwhile are held and written, in order, once it is open again.
+   */
+  async flush(): Promise<void> {
+    while (this.#held) await new Promise((resolve) => setImmediate(resolve));
+    if (this.#closed) return;
+    this.#held = [];
+    try {
+      await this.#end();
+    } finally {
+      this.#open();
+      const held = this.#held;
+      this.#held = undefined;
+      for (const event of held) this.#logger.info({ message: event.type, event });
+    }
+  }
+
   /** Flushes and closes the file. Later events reach listeners only. */
   async close(): Promise<void> {
     if (this.#closed) return;
+    while (this.#held) await new Promise((resolve) => setImmediate(resolve));
     this.#closed = true;
-    // The logger's own 'finish' can come before the file transport has flushed
-    // (winston#1504); wait for the transport.
-    const done = once(this.#file, 'finish');
-    this.#logger.end();
-    await done;
+    await this.#end();
   }
 }

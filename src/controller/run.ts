@@ -5,7 +5,7 @@ import { DockerBackend, LocalBackend, localFaultClient, type AttemptHandle, type
 import { createSeededRandom, describeTrigger, faultId, Injector, type PartitionCheck } from '../chaos/index.js';
 import {
   checkBudget,
-  createEventSchemaCheck,
+  checkEventsFile,
   checkStateMatchesDaemon,
   runChecks,
   type AttemptFacts,
@@ -48,6 +48,8 @@ import { LockManager } from './locks.js';
 import { readRunEvents } from './timeline.js';
 import { expectChecks } from './expect-checks.js';
 import { findRulesInContainers, findRulesOnHost } from './rule-leaks.js';
+import { probeIsolation, startHostCanary, type IsolationProbe } from './isolation-probe.js';
+import { guardInternalNetwork, removeRunHostRules } from '../backends/internal-network-guard.js';
 import { listWorkspaceNow, startWorkspaceLister, type WorkspaceLister } from './workspace-lister.js';
 import { attemptDirOf } from './run-paths.js';
 import type { Redactor } from './redaction.js';
@@ -300,6 +302,13 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   /** Workspace listings of attempts (workspace-compliance), keyed `task#attempt`. */
   const workspaceListings = new Map<string, { entries: string[] } | { error: string }>();
   const listWorkspaces = scenario.expect.workspaceCompliance && scenario.tasks.some((t) => t.writes !== undefined);
+  // network-isolation, probed from inside (issue 5): each attempt container of a `none` or
+  // `internal` run tries to reach a listener on every address of the host.
+  const canary = !local && scenario.expect.isolationProbe && (scenario.network === 'none' || scenario.network === 'internal')
+    ? await startHostCanary().catch(() => undefined)
+    : undefined;
+  /** What the isolation probe saw in each attempt, keyed `task#attempt`. */
+  const isolationProbes = new Map<string, IsolationProbe>();
   // What an earlier controller of this run recorded, for the timeline checks.
   const priorRunEvents = resumed ? await readRunEvents(join(runDir, 'events.jsonl')) : [];
   const partitionChecks: PartitionCheck[] = [];
@@ -408,6 +417,16 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
         return auditContainer(info, labels, backend.networkName ?? scenario.network, scenario.dangerouslyAllow);
       })
       .catch(() => undefined);
+    // From inside, in parallel with the audit: a container that exits first says so in `error`.
+    const probed = canary
+      ? probeIsolation(docker, handle.id, { probe: `${taskId}#${record.attempt}`, port: canary.port, targets: canary.addresses() }).then((probe) => {
+          isolationProbes.set(`${taskId}#${record.attempt}`, probe);
+          log.emit({
+            type: 'isolation.probed', task: taskId, attempt: record.attempt, containerId: handle.id,
+            interfaces: [...probe.interfaces], reached: [...probe.reached], unreachable: [...probe.unreachable], ...(probe.error ? { error: probe.error } : {}),
+          });
+        })
+      : undefined;
     // The heartbeat watch: an attempt silent for heartbeatTimeoutMs (paused, hung, its
     // stdout blocked) is declared hung, killed and retried.
     let hung = false;
@@ -447,6 +466,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       heartbeatWatches.delete(`${taskId}#${record.attempt}`);
       active.delete(handle.id);
       const problems = await audit;
+      await probed;
       record.audited = problems !== undefined;
       record.auditProblems = problems ?? [];
     }
@@ -834,6 +854,8 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   let workersOnDaemon: string[] | undefined;
   /** Shaping rules left behind (netem faults only): see rule-leaks.ts. */
   let injectedRules: string[] | undefined;
+  /** Whether the internal network's guard rules were put on the host (removed after cleanup). */
+  let guardedNetwork = false;
   // The timeline the expect checks read: attempt, fault and Docker events. Worker events are
   // left out — a flooding worker makes them numerous, and no timeline check reads them.
   const recorded: RunEvent[] = [];
@@ -841,8 +863,6 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     if (!event.type.startsWith('worker.')) recorded.push(event);
   });
   // Every event this controller recorded, validated as it goes (never all held in memory).
-  const schemaCheck = createEventSchemaCheck();
-  log.subscribe((event) => schemaCheck.observe(event));
   // The reaper removes by Docker label; local workers die with this process (execa `cleanup`).
   const reaperEnabled = !local && (options.reaper ?? scenario.reaper.enabled);
   try {
@@ -871,6 +891,15 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       await backend.prepare({ existingNetwork: state.networkName });
     } else {
       await workers.prepare();
+    }
+    if (!local && scenario.network === 'internal' && backend.networkName) {
+      const name = backend.networkName;
+      const network = (await docker.listNetworks({ labels: { [Label.run]: runId } })).find((n) => n.name === name);
+      const guard = network
+        ? await guardInternalNetwork(runId, network.id, { daemonIsLocal: docker.endpoint.startsWith('/') })
+        : { applied: false, bridge: '', reason: `network ${name} does not carry the run's label` };
+      if (guard.applied) guardedNetwork = true;
+      log.emit({ type: 'network.guarded', network: name, bridge: guard.bridge, applied: guard.applied, ...(guard.reason ? { reason: guard.reason } : {}) });
     }
     if (backend.networkName !== (state.networkName ?? undefined)) {
       await store.update((s) => {
@@ -984,14 +1013,17 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       cleanup = await removeRunResources(docker, runId);
       log.emit({ type: 'cleanup.finished', ...cleanup, errors: [...cleanup.errors] });
       leaks = await findRunResources(docker, runId);
-      if (rulesInContainers) {
+      // The guard's rules go with the network they guard; a rule left now is a leak.
+      if (guardedNetwork) await removeRunHostRules(runId);
+      if (rulesInContainers || guardedNetwork) {
         const onHost = await findRulesOnHost(runId);
-        injectedRules = [...rulesInContainers, ...onHost.rules];
+        injectedRules = [...(rulesInContainers ?? []), ...onHost.rules];
       }
     } catch (error) {
       runError ??= `cleanup failed: ${error instanceof Error ? error.message : String(error)}`;
       leaks = { containers: ['<unknown: the daemon could not be queried>'], networks: [], volumes: [] };
     }
+    await canary?.close();
     // After cleanup, so the timeline shows what cleanup itself killed.
     watch.abort();
     await dockerEvents;
@@ -1033,6 +1065,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     completedAt: a.completedAt ?? undefined,
     completedEvents: a.completedEvents,
     ...(a.interfaces ? { interfaces: a.interfaces } : {}),
+    ...(isolationProbes.has(`${a.task}#${a.attempt}`) ? { probe: isolationProbes.get(`${a.task}#${a.attempt}`)! } : {}),
     auditProblems: a.auditProblems,
     audited: a.audited,
   }));
@@ -1045,6 +1078,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     leaks: { ...leaks, ...(injectedRules ? { rules: injectedRules } : {}) },
     ledger: ledgerEntries.map((e) => ({ task: e.task, attempt: e.attempt })),
     partitionChecks,
+    ...(canary ? { canary: { port: canary.port, contacts: canary.contacts() } } : {}),
     expect: scenario.expect,
   });
   checks.push(
@@ -1075,7 +1109,9 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       checks.push({ name: 'state-matches-daemon', ok: true, expected: 'the attempt containers in state.json are exactly the worker containers a label query finds before cleanup', observed: 'not applicable on the local backend', evidence: [] });
     }
   }
-  checks.push(schemaCheck.result());
+  // Read back from the file, so that what reached events.jsonl is judged, not what was meant.
+  await log.flush();
+  checks.push(await checkEventsFile(join(runDir, 'events.jsonl')));
   const runUsage = summarizeUsage(
     scenario.tasks.map((t) => t.id),
     allAttempts.map((a) => ({ task: a.task, outcome: a.outcome ?? 'lost', usage: usage.of(a.task, a.attempt) })),

@@ -339,6 +339,13 @@ export const expectSchema = z.strictObject({
   workspaceCompliance: z.boolean().default(true),
   /** lock-exclusion: no two conflicting attempts (by their tasks' `locks`) ran at once. */
   lockExclusion: z.boolean().default(true),
+  /**
+   * network-isolation, probed from inside: with `network: none` or `internal`, each attempt
+   * container is exec'd into while it runs (the image's busybox `sh`, `nc`, `timeout`) to
+   * list its interfaces and try a TCP connection to a listener on every host address. Off:
+   * only the worker's own interface report is judged (an image without those tools).
+   */
+  isolationProbe: z.boolean().default(true),
 });
 
 export const scenarioSchema = z.strictObject({
@@ -477,6 +484,7 @@ export const scenarioSchema = z.strictObject({
     failedTasks: {},
     workspaceCompliance: true,
     lockExclusion: true,
+    isolationProbe: true,
   }),
 });
 

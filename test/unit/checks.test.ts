@@ -227,7 +227,33 @@ describe('checks: network-isolation', () => {
       goodFacts({ attempts: [killedT1, attempt('t-01', 2), attempt('t-02', 1, { interfaces: ['lo', 'eth0'] })] }),
     );
     expect(r?.ok).toBe(false);
-    expect(r?.evidence).toEqual(['t-02 attempt 1: interfaces lo, eth0']);
+    expect(r?.evidence).toEqual(['t-02 attempt 1: reported interfaces lo, eth0 (expected lo)']);
+  });
+
+  it('checks: network isolation fails on what the probe saw from inside and on the host canary\'s record, naming the attempt', () => {
+    const probe = (overrides: Partial<NonNullable<AttemptFacts['probe']>> = {}): AttemptFacts['probe'] => ({ interfaces: ['lo'], reached: [], unreachable: ['192.0.2.2:4000'], ...overrides });
+    const clean = goodFacts({ attempts: goodFacts().attempts.map((a) => ({ ...a, probe: probe() })), canary: { port: 4000, contacts: [] } });
+    expect(checkNetworkIsolation(clean)).toMatchObject({ ok: true, observed: '3 attempt(s) probed from inside, 3 worker report(s): no hole found' });
+    const holed = goodFacts({
+      attempts: [killedT1, attempt('t-01', 2, { probe: probe({ interfaces: ['khv0', 'lo'], reached: ['10.251.0.1:4000'] }) }), attempt('t-02', 1, { probe: probe({ error: 'container is not running' }) })],
+      canary: { port: 4000, contacts: [{ probe: 't-01#2', from: '10.251.0.2', to: '10.251.0.1', at: '2026-11-22T00:00:00.000Z' }] },
+    });
+    const r = checkNetworkIsolation(holed)!;
+    expect(r.ok).toBe(false);
+    expect(r.observed).toBe('3 hole(s) found; 1 attempt(s) probed from inside (1 exited before the probe), 3 worker report(s)');
+    expect(r.evidence).toEqual([
+      't-01 attempt 2: interfaces khv0, lo seen from inside (expected lo)',
+      't-01 attempt 2: opened a TCP connection to the host at 10.251.0.1:4000 from inside',
+      'host canary: accepted a connection from 10.251.0.2 to 10.251.0.1:4000 (probe t-01#2) at 2026-11-22T00:00:00.000Z',
+    ]);
+  });
+
+  it('checks: network isolation for an internal network allows one interface besides lo, not two', () => {
+    const facts = (interfaces: string[]) => goodFacts({ network: 'internal', attempts: [attempt('t-01', 1, { interfaces }), attempt('t-02', 1, { interfaces: ['eth0', 'lo'] })] });
+    expect(checkNetworkIsolation(facts(['eth0', 'lo']))?.ok).toBe(true);
+    const r = checkNetworkIsolation(facts(['eth0', 'eth1', 'lo']))!;
+    expect(r.ok).toBe(false);
+    expect(r.evidence).toEqual(['t-01 attempt 1: reported interfaces eth0, eth1, lo (expected lo and one network interface)']);
   });
 
   it('checks: network isolation fails when no worker reported its interfaces', () => {
@@ -287,8 +313,9 @@ describe('checks: runChecks', () => {
     expect(names).toContain('all-completed');
   });
 
-  it('checks: runChecks leaves out network isolation for an internal network', () => {
-    expect(runChecks(goodFacts({ network: 'internal' })).map((r) => r.name)).not.toContain('network-isolation');
+  it('checks: runChecks judges network isolation for none and internal networks, not for bridge', () => {
+    expect(runChecks(goodFacts({ network: 'internal' })).map((r) => r.name)).toContain('network-isolation');
+    expect(runChecks(goodFacts({ network: 'bridge' })).map((r) => r.name)).not.toContain('network-isolation');
   });
 
   it('checks: runChecks all pass on a good run and one fails on a leak', () => {

@@ -76,7 +76,7 @@ describe('scenario: valid input', () => {
   it('scenario: a minimal scenario has no faults and every expectation on', () => {
     const s = parseScenario(MINIMAL);
     expect(s.faults).toEqual([]);
-    expect(s.expect).toEqual({ allCompleted: true, exactlyOnce: true, killedAttemptsRecover: true, disruptedTasksRecover: true, noLeaks: true, failedTasks: {}, workspaceCompliance: true, lockExclusion: true });
+    expect(s.expect).toEqual({ allCompleted: true, exactlyOnce: true, killedAttemptsRecover: true, disruptedTasksRecover: true, noLeaks: true, failedTasks: {}, workspaceCompliance: true, lockExclusion: true, isolationProbe: true });
   });
 
   it('scenario: tasks {count: 3, steps} expand to ids t-01..t-03 with the same steps', () => {
