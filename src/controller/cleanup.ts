@@ -1,5 +1,6 @@
 import PQueue from 'p-queue';
 import { Label, type DockerClient, ResourceNotFoundError } from '../docker/index.js';
+import { removeRunHostRules } from '../backends/internal-network-guard.js';
 
 /** What a cleanup removed, and what it could not. */
 export interface CleanupResult {
@@ -19,7 +20,9 @@ export interface LeakReport {
 
 /**
  * Removes every container, network and volume carrying `dev.keelhaul.run=<runId>`, in
- * that order (a volume or network in use cannot be removed). Containers are force-removed
+ * that order (a volume or network in use cannot be removed), and with the networks the
+ * host iptables rules carrying the run's mark (an internal network's guard; root and a
+ * local daemon only, never an error). Containers are force-removed
  * (SIGKILL, then removal), at most 8 at a time: the daemon's throughput is flat beyond
  * that on 2 cores (issue 7's measurements). A resource already gone counts as removed.
  *
@@ -53,6 +56,8 @@ export async function removeRunResources(docker: DockerClient, runId: string): P
   );
   const networks = await docker.listNetworks({ labels });
   const networkCount = await removeAll(networks.map((n) => n.id), (id) => docker.removeNetwork(id), 'network');
+  // An internal network's guard (host iptables rules with the run's mark) goes with it.
+  if (networks.length > 0 && docker.endpoint?.startsWith('/')) await removeRunHostRules(runId);
   const volumes = await docker.listVolumes({ labels });
   const volumeCount = await removeAll(volumes.map((v) => v.name), (name) => docker.removeVolume(name, { force: true }), 'volume');
   return { containers: containerCount, networks: networkCount, volumes: volumeCount, errors };

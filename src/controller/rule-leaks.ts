@@ -12,6 +12,7 @@
  */
 import { execa } from 'execa';
 import { ruleMark } from '../chaos/index.js';
+import { splitRule } from '../backends/internal-network-guard.js';
 
 /** Runs a command, resolving with its stdout; rejects when it cannot run or exits non-zero. */
 export type RuleExec = (file: string, args: readonly string[]) => Promise<{ stdout: string }>;
@@ -58,14 +59,20 @@ export async function findRulesInContainers(
 }
 
 /**
- * iptables rules of the host's own filter table that carry the run's mark.
+ * iptables rules of the host's own filter table that carry the run's mark: a netem fault's
+ * that missed its namespace, and the internal network's guard (src/backends/internal-network-guard.ts).
  */
 export async function findRulesOnHost(runId: string, exec: RuleExec = defaultExec, isRoot: boolean = process.getuid?.() === 0): Promise<InjectedRules> {
   if (!isRoot) return { checked: false, rules: [], reason: 'not root: iptables needs uid 0' };
   const mark = ruleMark(runId);
   try {
     const { stdout } = await exec('iptables', ['-w', '-S']);
-    return { checked: true, rules: stdout.split('\n').filter((l) => l.includes(mark)).map((l) => `host: iptables ${l.trim()}`) };
+    // Exactly this run's mark: `keelhaul:r1` is a prefix of run r10's.
+    const marked = (l: string): boolean => {
+      const args = splitRule(l);
+      return args[args.indexOf('--comment') + 1] === mark;
+    };
+    return { checked: true, rules: stdout.split('\n').filter((l) => l.includes(mark) && marked(l)).map((l) => `host: iptables ${l.trim()}`) };
   } catch (error) {
     return { checked: false, rules: [], reason: `iptables -S failed: ${error instanceof Error ? error.message : String(error)}` };
   }

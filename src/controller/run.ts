@@ -49,7 +49,7 @@ import { readRunEvents } from './timeline.js';
 import { expectChecks } from './expect-checks.js';
 import { findRulesInContainers, findRulesOnHost } from './rule-leaks.js';
 import { probeIsolation, startHostCanary, type IsolationProbe } from './isolation-probe.js';
-import { guardInternalNetwork, removeRunHostRules } from '../backends/internal-network-guard.js';
+import { guardInternalNetwork } from '../backends/internal-network-guard.js';
 import { listWorkspaceNow, startWorkspaceLister, type WorkspaceLister } from './workspace-lister.js';
 import { attemptDirOf } from './run-paths.js';
 import type { Redactor } from './redaction.js';
@@ -1013,8 +1013,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       cleanup = await removeRunResources(docker, runId);
       log.emit({ type: 'cleanup.finished', ...cleanup, errors: [...cleanup.errors] });
       leaks = await findRunResources(docker, runId);
-      // The guard's rules go with the network they guard; a rule left now is a leak.
-      if (guardedNetwork) await removeRunHostRules(runId);
+      // removeRunResources took the guard's rules with the network; one left now is a leak.
       if (rulesInContainers || guardedNetwork) {
         const onHost = await findRulesOnHost(runId);
         injectedRules = [...(rulesInContainers ?? []), ...onHost.rules];

@@ -3,11 +3,14 @@
  * that writes an undeclared path (in a tmpfs workspace), a recovery bound of 1 ms a kill
  * cannot meet, an attempt bound a retried task exceeds; conflicting lock tasks proven
  * serialised from the daemon's own events; a leaked container and a duplicated completion
- * planted during a run; a leftover shaping rule in a container's namespace. The daemon is
- * queried with a separate dockerode client, so nothing rests on the controller's word.
+ * planted during a run; a leftover shaping rule in a container's namespace; isolation holes
+ * made in running workers (a `none` container given a veth to the host, an `internal` one
+ * connected to the default bridge, an internal network without keelhaul's guard); lines
+ * another writer put in events.jsonl. The daemon is queried with a separate dockerode
+ * client, so nothing rests on the controller's word.
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +23,7 @@ import { ruleMark } from '../../src/chaos/index.js';
 import { connectDocker, Label, type DockerClient } from '../../src/docker/index.js';
 import { workerImageTag } from '../../src/images/index.js';
 import { validateScenario } from '../../src/scenario/index.js';
+import { splitRule } from '../../src/backends/internal-network-guard.js';
 
 const observer = new Dockerode();
 
@@ -227,5 +231,173 @@ describe('checks able to fail (docker)', () => {
     // Another run's mark is not this run's leak.
     expect((await findRulesInContainers(`${runId}-other`, [{ containerId: container.id, pid }])).rules).toEqual([]);
     await container.remove({ force: true });
+  });
+
+  describe('isolation holes made in running workers fail network-isolation, seen from inside and from the host', () => {
+    const hostLinks: string[] = [];
+    afterAll(() => {
+      for (const link of hostLinks) {
+        try {
+          execFileSync('ip', ['link', 'del', link], { stdio: 'ignore' });
+        } catch {
+          // Gone with the container's namespace.
+        }
+      }
+    });
+    const isolationScenario = (name: string, network: 'none' | 'internal') =>
+      validateScenario({ name, seed: 3, network, concurrency: 2, heartbeatMs: 200, tasks: { count: 2, steps: [{ sleep: 1500 }] } });
+    const markedHostRules = (runId: string): string[] =>
+      execFileSync('iptables', ['-w', '-S'], { encoding: 'utf8' })
+        .split('\n')
+        .filter((l) => l.includes(`--comment keelhaul:${runId} `) || l.includes(`--comment "keelhaul:${runId}"`));
+
+    it('a clean internal run: the guard is on while it runs, every probe finds no way to the host, and the rules go with the network', async () => {
+      let rulesWhileRunning: string[] = [];
+      let runId = '';
+      const result = await runScenario({
+        scenario: isolationScenario('iso-clean', 'internal'),
+        docker,
+        runsDir,
+        reaper: false,
+        onEvent: (e) => {
+          if (e.type === 'run.started') runId = e.run;
+          if (e.type === 'attempt.running' && rulesWhileRunning.length === 0) rulesWhileRunning = markedHostRules(runId);
+        },
+      });
+      const c = check(result, 'network-isolation');
+      expect(c).toMatchObject({ ok: true, observed: '2 attempt(s) probed from inside, 2 worker report(s): no hole found' });
+      expect(rulesWhileRunning).toHaveLength(4);
+      expect(rulesWhileRunning.join('\n')).toContain('-j REJECT --reject-with tcp-reset');
+      const events = readFileSync(join(result.runDir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as RunEvent);
+      const probes = events.filter((e): e is Extract<RunEvent, { type: 'isolation.probed' }> => e.type === 'isolation.probed');
+      expect(probes).toHaveLength(2);
+      for (const p of probes) {
+        expect(p.interfaces).toEqual(['eth0', 'lo']);
+        expect(p.reached).toEqual([]);
+        expect(p.unreachable.length).toBeGreaterThan(0);
+      }
+      expect(markedHostRules(result.report.runId)).toEqual([]);
+      expect(check(result, 'no-leaks').ok).toBe(true);
+      expect(result.report.status).toBe('passed');
+    });
+
+    it('internal: a worker connected to the default bridge mid-run reaches the host and shows a second interface', async () => {
+      let holed = '';
+      const result = await runScenario({
+        scenario: isolationScenario('iso-bridge', 'internal'),
+        docker,
+        runsDir,
+        reaper: false,
+        onEvent: (e) => {
+          // Synchronous: the controller's probe of this attempt starts after the hole exists.
+          if (e.type === 'attempt.running' && !holed) {
+            holed = `${e.task} attempt ${e.attempt}`;
+            execFileSync('docker', ['network', 'connect', 'bridge', e.containerId]);
+          }
+        },
+      });
+      const c = check(result, 'network-isolation');
+      expect(c.ok).toBe(false);
+      expect(c.evidence).toContain(`${holed}: interfaces eth0, eth1, lo seen from inside (expected lo and one network interface)`);
+      expect(c.evidence.some((line) => line.startsWith(`${holed}: opened a TCP connection to the host at 172.17.0.1:`))).toBe(true);
+      expect(c.evidence.some((line) => /^host canary: accepted a connection from 172\.17\.\d+\.\d+ to 172\.17\.0\.1:\d+ \(probe t-0\d#1\)/.test(line))).toBe(true);
+      expect(c.observed).toMatch(/^\d+ hole\(s\) found; 2 attempt\(s\) probed from inside/);
+      expect(await labelled(result.report.runId)).toBe(0);
+    });
+
+    it('internal without keelhaul\'s guard: Docker\'s --internal lets a worker reach the host through its gateway, and the check says so', async () => {
+      let runId = '';
+      let removed = 0;
+      const result = await runScenario({
+        scenario: isolationScenario('iso-unguarded', 'internal'),
+        docker,
+        runsDir,
+        reaper: false,
+        onEvent: (e) => {
+          if (e.type === 'run.started') runId = e.run;
+          // As on a host where the guard cannot be applied (not root, a remote daemon).
+          if (e.type === 'network.guarded') {
+            expect(e.applied).toBe(true);
+            for (const line of markedHostRules(runId)) {
+              execFileSync('iptables', ['-w', '-D', ...splitRule(line.slice(3))]);
+              removed += 1;
+            }
+          }
+        },
+      });
+      expect(removed).toBe(4);
+      const c = check(result, 'network-isolation');
+      expect(c.ok).toBe(false);
+      // The gateway is the host's address on the run's bridge; every probe got through it.
+      const reached = c.evidence.filter((line) => / attempt 1: opened a TCP connection to the host at 172\.\d+\.0\.1:\d+ from inside$/.test(line));
+      expect(reached.length).toBeGreaterThanOrEqual(2);
+      expect(c.evidence.filter((line) => line.startsWith('host canary: accepted a connection')).length).toBeGreaterThanOrEqual(2);
+    });
+
+    it('none: a veth from the host moved into a running worker\'s namespace is found from inside, and the host saw the connection', async () => {
+      const suffix = Date.now().toString(36).slice(-5);
+      const [hostEnd, workerEnd] = [`khvh${suffix}`, `khvc${suffix}`];
+      let holed = '';
+      const result = await runScenario({
+        scenario: isolationScenario('iso-veth', 'none'),
+        docker,
+        runsDir,
+        reaper: false,
+        onEvent: (e) => {
+          if (e.type === 'attempt.running' && !holed) {
+            holed = `${e.task} attempt ${e.attempt}`;
+            const pid = execFileSync('docker', ['inspect', '-f', '{{.State.Pid}}', e.containerId], { encoding: 'utf8' }).trim();
+            const ns = ['nsenter', '-t', pid, '-n'];
+            hostLinks.push(hostEnd);
+            for (const cmd of [
+              ['ip', 'link', 'add', hostEnd, 'type', 'veth', 'peer', 'name', workerEnd],
+              ['ip', 'link', 'set', workerEnd, 'netns', pid],
+              ['ip', 'addr', 'add', '10.251.77.1/30', 'dev', hostEnd],
+              ['ip', 'link', 'set', hostEnd, 'up'],
+              [...ns, 'ip', 'addr', 'add', '10.251.77.2/30', 'dev', workerEnd],
+              [...ns, 'ip', 'link', 'set', workerEnd, 'up'],
+            ]) execFileSync(cmd[0]!, cmd.slice(1));
+          }
+        },
+      });
+      const c = check(result, 'network-isolation');
+      expect(c.ok).toBe(false);
+      expect(c.evidence).toContain(`${holed}: interfaces ${workerEnd}, lo seen from inside (expected lo)`);
+      expect(c.evidence.some((line) => line.startsWith(`${holed}: opened a TCP connection to the host at 10.251.77.1:`))).toBe(true);
+      expect(c.evidence.some((line) => line.startsWith('host canary: accepted a connection from 10.251.77.2 to 10.251.77.1:'))).toBe(true);
+      // The other worker stayed isolated.
+      expect(c.evidence.every((line) => line.includes(holed) || line.startsWith('host canary'))).toBe(true);
+      expect(await labelled(result.report.runId)).toBe(0);
+    });
+  });
+
+  it('lines another writer put in events.jsonl during a real run fail event-schema, with their line numbers', async () => {
+    let runDir = '';
+    let planted = false;
+    const result = await runScenario({
+      scenario: validateScenario({ name: 'bad-lines', concurrency: 1, heartbeatMs: 200, tasks: { count: 1, steps: [{ sleep: 300 }] } }),
+      docker,
+      runsDir,
+      reaper: false,
+      onEvent: (e) => {
+        if (e.type === 'run.started') runDir = e.runDir;
+        // A second writer (another controller given the same run directory): a torn line and an unknown event.
+        if (e.type === 'attempt.running' && !planted) {
+          planted = true;
+          appendFileSync(join(runDir, 'events.jsonl'), '{"ts":"2026-11-22T00:00:00.000Z","run":"x","ty\n{"ts":"2026-11-22T00:00:00.000Z","run":"x","type":"attempt.bogus"}\n');
+        }
+      },
+    });
+    const c = check(result, 'event-schema');
+    expect(c.ok).toBe(false);
+    expect(c.observed).toMatch(/^(\d+) of (\d+) lines valid$/);
+    const [, valid, total] = /^(\d+) of (\d+)/.exec(c.observed)!;
+    expect(Number(total) - Number(valid)).toBe(2);
+    const lines = readFileSync(join(runDir, 'events.jsonl'), 'utf8').split('\n');
+    const torn = lines.findIndex((l) => l.endsWith('"ty')) + 1;
+    expect(c.evidence[0]).toMatch(new RegExp(`^line ${torn}: not JSON \\(`));
+    expect(c.evidence[1]).toMatch(new RegExp(`^line ${torn + 1} \\(attempt\\.bogus\\): `));
+    expect(result.report.status).toBe('failed');
+    expect(result.report.tasks[0]?.outcome).toBe('completed');
   });
 });
