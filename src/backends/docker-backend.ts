@@ -189,12 +189,12 @@ export class DockerBackend implements WorkerBackend {
    * Removes the task's current workspace volume once its task is finished with it (issue 7,
    * removal behind: a completed task's volume need not wait for the run's cleanup). A task
    * that never created one has nothing to remove; an earlier generation left by a disk-full
-   * retry stays for the cleanup. Resolves `false` when the daemon refused (the run's cleanup
-   * removes it then), never throws.
+   * retry stays for the cleanup. Resolves `true` when it removed a volume; `false` when there
+   * was none or the daemon refused (the run's cleanup removes it then). Never throws.
    */
   async releaseWorkspace(taskId: string): Promise<boolean> {
     const volume = this.#volumes.get(taskId);
-    if (!volume) return true;
+    if (!volume) return false;
     this.#volumes.delete(taskId);
     try {
       await this.#docker.removeVolume(await volume, { force: true });

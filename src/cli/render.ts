@@ -42,6 +42,15 @@ export function renderEvent(event: RunEvent, options: { verbose?: boolean } = {}
       return `  warning: no reaper for this run: ${event.reason}`;
     case 'run.reaped':
       return `run ${event.run} reaped after its controller (pid ${event.deadControllerPid}) died`;
+    case 'network.guarded':
+      return event.applied
+        ? options.verbose ? `  network ${event.network} guarded: host rules on ${event.bridge} refuse its workers the host and other networks` : undefined
+        : `  warning: network ${event.network} NOT guarded (${event.reason ?? 'unknown'}): its workers can reach the host's services through the gateway`;
+    case 'isolation.probed':
+      if (event.reached.length > 0) return `  ${at(event.task, event.attempt)} ISOLATION HOLE reached ${event.reached.join(', ')} from inside (interfaces ${event.interfaces.join(', ')})`;
+      return options.verbose
+        ? `  ${at(event.task, event.attempt)} isolation     ${event.error ? `not probed: ${event.error}` : `interfaces ${event.interfaces.join(', ')}; ${event.unreachable.length} host address(es) unreachable`}`
+        : undefined;
     case 'attempt.running':
       return `  ${at(event.task, event.attempt)} running       ${event.containerId.startsWith('pid:') ? 'process' : 'container'} ${short(event.containerId)} (${event.containerName})`;
     case 'attempt.exited':
@@ -87,7 +96,9 @@ export function renderEvent(event: RunEvent, options: { verbose?: boolean } = {}
     case 'fault.skipped':
       return `  fault ${event.faultId} (${event.kind}) never fired: ${event.reason}`;
     case 'cleanup.finished':
-      return `cleanup: removed ${event.containers} container(s), ${event.networks} network(s), ${event.volumes} volume(s)${event.errors.length ? `; ${event.errors.length} error(s): ${event.errors.join('; ')}` : ''}`;
+      return `cleanup: removed ${event.containers} container(s), ${event.networks} network(s), ${event.volumes} volume(s)${
+        event.removedBehind ? ` (and ${event.removedBehind.containers} container(s), ${event.removedBehind.volumes} volume(s) as their tasks completed)` : ''
+      }${event.errors.length ? `; ${event.errors.length} error(s): ${event.errors.join('; ')}` : ''}`;
     case 'check.result':
       return `  ${event.ok ? 'ok  ' : 'FAIL'} ${event.name}: ${event.observed}${event.ok ? '' : ` (expected ${event.expected})`}`;
     case 'run.aborted':

@@ -114,7 +114,12 @@ export type RunEvent = { readonly ts: string; readonly run: string } & (
     }
   | { type: 'daemon.down'; endpoint: string; limitMs: number }
   | { type: 'daemon.up'; endpoint: string; downMs: number }
-  | { type: 'cleanup.finished'; containers: number; networks: number; volumes: number; errors: string[] }
+  /**
+   * The run's cleanup: what it removed by label at the end. `removedBehind`: the containers
+   * and workspace volumes of completed tasks the controller had already removed as each
+   * task finished (issue 7); absent in runs recorded before it.
+   */
+  | { type: 'cleanup.finished'; containers: number; networks: number; volumes: number; errors: string[]; removedBehind?: { containers: number; volumes: number } }
   | { type: 'check.result'; name: string; ok: boolean; expected: string; observed: string }
   | { type: 'run.aborted'; reason: string }
   | { type: 'run.finished'; status: 'passed' | 'failed'; durationMs: number; reportPath: string }

@@ -674,6 +674,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
    * post-mortem until the cleanup, as do volumes when workspaces are captured.
    */
   const removals = new Set<Promise<void>>();
+  const removedBehind = { containers: 0, volumes: 0 };
   const removeBehind = (taskId: string, task: TaskRecord): void => {
     const record = task.attempts.find((a) => a.outcome === 'completed' && a.containerId);
     if (local || !record || record.removedAt) return;
@@ -683,7 +684,8 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       .removeContainer(record.containerId, { force: true })
       .then(
         async () => {
-          if (!options.captureWorkspaces) await backend.releaseWorkspace(taskId);
+          removedBehind.containers += 1;
+          if (!options.captureWorkspaces && (await backend.releaseWorkspace(taskId))) removedBehind.volumes += 1;
         },
         () => {
           record.removedAt = null;
@@ -1011,7 +1013,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
         workersOnDaemon = workers.filter((c) => !orphans.has(c.id)).map((c) => c.id);
       }
       cleanup = await removeRunResources(docker, runId);
-      log.emit({ type: 'cleanup.finished', ...cleanup, errors: [...cleanup.errors] });
+      log.emit({ type: 'cleanup.finished', ...cleanup, errors: [...cleanup.errors], removedBehind: { ...removedBehind } });
       leaks = await findRunResources(docker, runId);
       // removeRunResources took the guard's rules with the network; one left now is a leak.
       if (rulesInContainers || guardedNetwork) {

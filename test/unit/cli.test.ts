@@ -171,6 +171,20 @@ describe('cli: renderEvent', () => {
     expect(line).toContain('+1234 ms');
   });
 
+  it('cli: renderEvent says what cleanup removed at the end and what went as tasks completed', () => {
+    const line = renderEvent({ ...base, type: 'cleanup.finished', containers: 1, networks: 0, volumes: 0, errors: [], removedBehind: { containers: 4, volumes: 4 } });
+    expect(line).toBe('cleanup: removed 1 container(s), 0 network(s), 0 volume(s) (and 4 container(s), 4 volume(s) as their tasks completed)');
+  });
+
+  it('cli: renderEvent shows an isolation hole and an unguarded network always, a clean probe only when verbose', () => {
+    const probe = { ...base, type: 'isolation.probed' as const, task: 't-01', attempt: 2, containerId: 'c', interfaces: ['eth0', 'eth1', 'lo'], unreachable: [] };
+    expect(renderEvent({ ...probe, reached: ['172.17.0.1:4000'] })).toBe('  t-01#2 ISOLATION HOLE reached 172.17.0.1:4000 from inside (interfaces eth0, eth1, lo)');
+    expect(renderEvent({ ...probe, reached: [] })).toBeUndefined();
+    expect(renderEvent({ ...probe, reached: [] }, { verbose: true })).toContain('isolation');
+    expect(renderEvent({ ...base, type: 'network.guarded', network: 'kh-r', bridge: 'br-1', applied: false, reason: 'not root: iptables needs uid 0' })).toMatch(/^ {2}warning: network kh-r NOT guarded \(not root/);
+    expect(renderEvent({ ...base, type: 'network.guarded', network: 'kh-r', bridge: 'br-1', applied: true })).toBeUndefined();
+  });
+
   it('cli: renderEvent prints nothing for a heartbeat worker.event', () => {
     const line = renderEvent({
       ...base,

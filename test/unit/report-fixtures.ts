@@ -210,7 +210,7 @@ export function failedEvents(): RunEvent[] {
     e(6050, { type: 'attempt.lost', task: HOSTILE_TASK, attempt: 2, reason: 'the Docker daemon stopped answering' }),
     e(6100, { type: 'task.finished', task: HOSTILE_TASK, outcome: 'failed', attempts: 2 }),
     e(6200, { type: 'fault.skipped', faultId: 'never', kind: 'kill', trigger: 'at 99999 ms', reason: 'the run ended first' }),
-    e(6300, { type: 'cleanup.finished', containers: 4, networks: 0, volumes: 2, errors: ['volume kh-x: in use'] }),
+    e(6300, { type: 'cleanup.finished', containers: 4, networks: 0, volumes: 2, errors: ['volume kh-x: in use'], removedBehind: { containers: 1, volumes: 1 } }),
     e(6400, { type: 'check.result', name: 'all-completed', ok: false, expected: '2 of 2 tasks completed', observed: '1 of 2 tasks completed' }),
     e(6401, { type: 'check.result', name: 'exactly-once', ok: true, expected: 'every task completes at most once', observed: 'no task completed more than once' }),
     e(6402, { type: 'check.result', name: 'no-leaks', ok: true, expected: '0 containers | 0 networks', observed: '0 containers | 0 networks' }),
