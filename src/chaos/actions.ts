@@ -51,6 +51,14 @@ export interface FaultContext {
    * through the Docker client: every fault goes to it. Unset for containers.
    */
   readonly apply?: (spec: FaultSpec, targetId: string) => Promise<Undo | undefined>;
+  /**
+   * Resolves once nothing of the controller's is executing inside the container (the
+   * isolation probe's `docker exec`). A pause waits for it: a process exec'd into a
+   * container frozen mid-exec leaves `runc exec` stuck in dockerd holding the container's
+   * lock, and every later list, kill, unpause or removal of it hangs until the cgroup is
+   * thawed by hand (seen here, Docker 20.10, cgroup v1 freezer).
+   */
+  readonly quiesce?: (containerId: string) => Promise<void>;
 }
 
 /** Undoes a fault with a duration (unpause, remove netem); safe to call when the target is gone. */
@@ -203,6 +211,7 @@ export async function applyFault(spec: FaultSpec, containerId: string, ctx: Faul
     case 'partition':
       return partition(containerId, spec.params, ctx);
     case 'pause': {
+      await ctx.quiesce?.(containerId);
       await docker.pauseContainer(containerId);
       return async () => {
         const info = await docker.inspectContainer(containerId).catch(() => undefined);

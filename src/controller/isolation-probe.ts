@@ -120,10 +120,40 @@ const CONNECT_TIMEOUT_S = 2;
  * (`ip`s, all at once, each bounded by 2 s), sending the probe's token. A target counts as
  * reached when `nc` connected; the canary's own record is the host-side evidence of it.
  *
- * Never throws: a probe that could not run says why in `error` (a container that exited
- * before the exec, a daemon that refused it).
+ * A paused or stopped container is not exec'd into (inspected first); the whole probe is
+ * bounded by `timeoutMs` (default 15 s). Never throws: a probe that could not run says why
+ * in `error` (a container that exited or was paused first, a daemon that refused it).
  */
 export async function probeIsolation(
+  docker: Pick<DockerClient, 'execInContainer' | 'inspectContainer'>,
+  containerId: string,
+  options: { probe: string; port: number; targets: readonly string[]; user?: string; timeoutMs?: number },
+): Promise<IsolationProbe> {
+  const skipped = (error: string): IsolationProbe => ({ probe: options.probe, interfaces: [], reached: [], unreachable: [], error });
+  // Never exec into a paused container: runc exec then waits in the frozen cgroup and holds
+  // the container's lock in dockerd until someone thaws it (see FaultContext.quiesce).
+  let state: { paused: boolean; running: boolean };
+  try {
+    state = (await docker.inspectContainer(containerId)).state;
+  } catch (error) {
+    return skipped(`cannot inspect the container: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (state.paused) return skipped('the container is paused');
+  if (!state.running) return skipped('the container is not running (it exited before the probe)');
+  // A hard bound on the whole exec: a run must never wait on a probe.
+  const limitMs = options.timeoutMs ?? (CONNECT_TIMEOUT_S + 13) * 1000;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<IsolationProbe>((resolve) => {
+    timer = setTimeout(() => resolve(skipped(`the probe did not finish within ${limitMs} ms`)), limitMs);
+  });
+  try {
+    return await Promise.race([execProbe(docker, containerId, options), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function execProbe(
   docker: Pick<DockerClient, 'execInContainer'>,
   containerId: string,
   options: { probe: string; port: number; targets: readonly string[]; user?: string },

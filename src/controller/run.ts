@@ -309,6 +309,8 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     : undefined;
   /** What the isolation probe saw in each attempt, keyed `task#attempt`. */
   const isolationProbes = new Map<string, IsolationProbe>();
+  /** Probes still executing, by container id: a pause fault waits for its target's. */
+  const probesInFlight = new Map<string, Promise<void>>();
   // What an earlier controller of this run recorded, for the timeline checks.
   const priorRunEvents = resumed ? await readRunEvents(join(runDir, 'events.jsonl')) : [];
   const partitionChecks: PartitionCheck[] = [];
@@ -363,6 +365,8 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       get networkName(): string | undefined {
         return backend.networkName;
       },
+      // A pause waits for the isolation probe's exec in its target (see FaultContext.quiesce).
+      quiesce: (containerId) => probesInFlight.get(containerId) ?? Promise.resolve(),
       onPartitionCheck: (check) => {
         partitionChecks.push(check);
         log.emit({ type: 'fault.verified', ...check });
@@ -419,14 +423,17 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       .catch(() => undefined);
     // From inside, in parallel with the audit: a container that exits first says so in `error`.
     const probed = canary
-      ? probeIsolation(docker, handle.id, { probe: `${taskId}#${record.attempt}`, port: canary.port, targets: canary.addresses() }).then((probe) => {
-          isolationProbes.set(`${taskId}#${record.attempt}`, probe);
-          log.emit({
-            type: 'isolation.probed', task: taskId, attempt: record.attempt, containerId: handle.id,
-            interfaces: [...probe.interfaces], reached: [...probe.reached], unreachable: [...probe.unreachable], ...(probe.error ? { error: probe.error } : {}),
-          });
-        })
+      ? probeIsolation(docker, handle.id, { probe: `${taskId}#${record.attempt}`, port: canary.port, targets: canary.addresses() })
+          .then((probe) => {
+            isolationProbes.set(`${taskId}#${record.attempt}`, probe);
+            log.emit({
+              type: 'isolation.probed', task: taskId, attempt: record.attempt, containerId: handle.id,
+              interfaces: [...probe.interfaces], reached: [...probe.reached], unreachable: [...probe.unreachable], ...(probe.error ? { error: probe.error } : {}),
+            });
+          })
+          .finally(() => probesInFlight.delete(handle.id))
       : undefined;
+    if (probed) probesInFlight.set(handle.id, probed);
     // The heartbeat watch: an attempt silent for heartbeatTimeoutMs (paused, hung, its
     // stdout blocked) is declared hung, killed and retried.
     let hung = false;

@@ -230,7 +230,11 @@ export interface DockerClient {
    * API's unit is whole seconds). A container already stopped (HTTP 304) is not an error.
    */
   stopContainer(id: string, options: { timeoutSeconds: number }): Promise<void>;
-  /** `POST /containers/{id}/pause`: the cgroup freezer; `exec` fails while paused. */
+  /**
+   * `POST /containers/{id}/pause`: the cgroup freezer. `exec` is refused while paused, but an
+   * exec already starting when the pause lands hangs in `runc exec` and holds the container's
+   * lock in dockerd (cgroup v1, Docker 20.10): pause nothing the controller is exec'ing into.
+   */
   pauseContainer(id: string): Promise<void>;
   unpauseContainer(id: string): Promise<void>;
   /** `POST /containers/{id}/restart?t=`: stop (SIGTERM, SIGKILL after `timeoutSeconds`), then start the same container. */

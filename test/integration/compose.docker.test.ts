@@ -104,8 +104,11 @@ describe('compose topology (docker)', () => {
     expect(fault.targets).toEqual([expect.objectContaining({ service: 'api' })]);
     expect(events.some((e) => e.type === 'docker.event' && e.action === 'die' && e.role === 'service')).toBe(true);
     expect(result.report.status).toBe('passed');
-    // 2 services + 2 attempts, the agents network.
-    expect(result.report.cleanup).toMatchObject({ containers: 4, networks: 1, errors: [] });
+    // The 2 services and the agents network at the end; the 2 completed attempts' containers
+    // went as their tasks finished (removal behind).
+    expect(result.report.cleanup).toMatchObject({ containers: 2, networks: 1, errors: [] });
+    const cleaned = events.find((e): e is Extract<RunEvent, { type: 'cleanup.finished' }> => e.type === 'cleanup.finished');
+    expect(cleaned?.removedBehind).toEqual({ containers: 2, volumes: 2 });
     expect(await labelled(`${Label.run}=${runId}`)).toBe(0);
   });
 
