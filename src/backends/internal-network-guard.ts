@@ -22,16 +22,11 @@
  * not DROP: a worker that tries is refused at once, it does not hang on a timeout.
  * IPv4 only: keelhaul's internal networks have no IPv6.
  */
-import { execa } from 'execa';
-import { ruleMark } from '../chaos/index.js';
+import { ruleMark, runOnHost, type HostExec } from '../chaos/index.js';
 
-/** Runs a command, resolving with its stdout; rejects when it cannot run or exits non-zero. */
-export type GuardExec = (file: string, args: readonly string[]) => Promise<{ stdout: string }>;
-
-const defaultExec: GuardExec = async (file, args) => {
-  const result = await execa(file, [...args], { timeout: 10_000 });
-  return { stdout: result.stdout };
-};
+/** Runs a command on the host (tests fake it). */
+export type GuardExec = HostExec;
+const defaultExec: GuardExec = runOnHost;
 
 /** What {@link guardInternalNetwork} did. */
 export interface NetworkGuard {

@@ -76,10 +76,15 @@ export class FaultActionError extends Error {
   }
 }
 
-const defaultExec = async (file: string, args: readonly string[]): Promise<{ stdout: string }> => {
+/** Runs a command on the host, resolving with its stdout; rejects when it cannot run or exits non-zero. */
+export type HostExec = (file: string, args: readonly string[]) => Promise<{ stdout: string }>;
+
+/** {@link HostExec} with execa, bounded at 10 s (iptables, tc, nsenter, ip: each answers in milliseconds). */
+export const runOnHost: HostExec = async (file, args) => {
   const result = await execa(file, [...args], { timeout: 10_000 });
   return { stdout: result.stdout };
 };
+const defaultExec = runOnHost;
 
 /** The host pid of a running container's init, from `State.Pid`. */
 async function initPid(docker: FaultDockerClient, id: string, kind: string): Promise<number> {

@@ -127,14 +127,22 @@ const CONNECT_TIMEOUT_S = 2;
 export async function probeIsolation(
   docker: Pick<DockerClient, 'execInContainer' | 'inspectContainer'>,
   containerId: string,
-  options: { probe: string; port: number; targets: readonly string[]; user?: string; timeoutMs?: number },
+  options: {
+    probe: string;
+    port: number;
+    targets: readonly string[];
+    user?: string;
+    timeoutMs?: number;
+    /** An inspect of the container already under way (the controller's audit): reused rather than repeated. */
+    inspected?: Promise<{ state: { paused: boolean; running: boolean } }>;
+  },
 ): Promise<IsolationProbe> {
   const skipped = (error: string): IsolationProbe => ({ probe: options.probe, interfaces: [], reached: [], unreachable: [], error });
   // Never exec into a paused container: runc exec then waits in the frozen cgroup and holds
   // the container's lock in dockerd until someone thaws it (see FaultContext.quiesce).
   let state: { paused: boolean; running: boolean };
   try {
-    state = (await docker.inspectContainer(containerId)).state;
+    state = (await (options.inspected ?? docker.inspectContainer(containerId))).state;
   } catch (error) {
     return skipped(`cannot inspect the container: ${error instanceof Error ? error.message : String(error)}`);
   }

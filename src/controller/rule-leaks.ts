@@ -10,17 +10,12 @@
  * namespace). A namespace goes with its container, so after cleanup only the host is left
  * to query.
  */
-import { execa } from 'execa';
-import { ruleMark } from '../chaos/index.js';
+import { ruleMark, runOnHost, type HostExec } from '../chaos/index.js';
 import { splitRule } from '../backends/internal-network-guard.js';
 
-/** Runs a command, resolving with its stdout; rejects when it cannot run or exits non-zero. */
-export type RuleExec = (file: string, args: readonly string[]) => Promise<{ stdout: string }>;
-
-const defaultExec: RuleExec = async (file, args) => {
-  const result = await execa(file, [...args], { timeout: 10_000 });
-  return { stdout: result.stdout };
-};
+/** Runs a command on the host (tests fake it). */
+export type RuleExec = HostExec;
+const defaultExec: RuleExec = runOnHost;
 
 /** What a query found: one line per rule, saying where (`container 1a2b…: tc qdisc netem …`). */
 export interface InjectedRules {

@@ -411,19 +411,20 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     log.emit({ type: 'attempt.running', task: taskId, attempt: record.attempt, containerId: handle.id, containerName: handle.name });
     // Labels and HostConfig are fixed at create time, so an inspect right after start
     // sees them even when a fault kills the container first.
-    const audit = local
+    // One inspect serves the audit and the isolation probe (which must not exec into a paused container).
+    const inspected = local ? undefined : docker.inspectContainer(handle.id);
+    const audit = !inspected
       ? Promise.resolve(undefined)
-      : docker
-      .inspectContainer(handle.id)
+      : inspected
       .then((info) => {
         // The image id, not the tag: what `keelhaul repro` re-runs, even after a rebuild.
         record.imageId = info.imageId;
         return auditContainer(info, labels, backend.networkName ?? scenario.network, scenario.dangerouslyAllow);
       })
       .catch(() => undefined);
-    // From inside, in parallel with the audit: a container that exits first says so in `error`.
-    const probed = canary
-      ? probeIsolation(docker, handle.id, { probe: `${taskId}#${record.attempt}`, port: canary.port, targets: canary.addresses() })
+    // From inside, right after the audit's inspect: a container that exits first says so in `error`.
+    const probed = canary && inspected
+      ? probeIsolation(docker, handle.id, { probe: `${taskId}#${record.attempt}`, port: canary.port, targets: canary.addresses(), inspected })
           .then((probe) => {
             isolationProbes.set(`${taskId}#${record.attempt}`, probe);
             log.emit({

@@ -246,6 +246,8 @@ describe('checks able to fail (docker)', () => {
     });
     const isolationScenario = (name: string, network: 'none' | 'internal') =>
       validateScenario({ name, seed: 3, network, concurrency: 2, heartbeatMs: 200, tasks: { count: 2, steps: [{ sleep: 1500 }] } });
+    const runIsolation = (name: string, network: 'none' | 'internal', onEvent: (e: RunEvent) => void): Promise<RunResult> =>
+      runScenario({ scenario: isolationScenario(name, network), docker, runsDir, reaper: false, onEvent });
     const markedHostRules = (runId: string): string[] =>
       execFileSync('iptables', ['-w', '-S'], { encoding: 'utf8' })
         .split('\n')
@@ -254,15 +256,9 @@ describe('checks able to fail (docker)', () => {
     it('a clean internal run: the guard is on while it runs, every probe finds no way to the host, and the rules go with the network', async () => {
       let rulesWhileRunning: string[] = [];
       let runId = '';
-      const result = await runScenario({
-        scenario: isolationScenario('iso-clean', 'internal'),
-        docker,
-        runsDir,
-        reaper: false,
-        onEvent: (e) => {
-          if (e.type === 'run.started') runId = e.run;
-          if (e.type === 'attempt.running' && rulesWhileRunning.length === 0) rulesWhileRunning = markedHostRules(runId);
-        },
+      const result = await runIsolation('iso-clean', 'internal', (e) => {
+        if (e.type === 'run.started') runId = e.run;
+        if (e.type === 'attempt.running' && rulesWhileRunning.length === 0) rulesWhileRunning = markedHostRules(runId);
       });
       const c = check(result, 'network-isolation');
       expect(c).toMatchObject({ ok: true, observed: '2 attempt(s) probed from inside, 2 worker report(s): no hole found' });
@@ -283,18 +279,12 @@ describe('checks able to fail (docker)', () => {
 
     it('internal: a worker connected to the default bridge mid-run reaches the host and shows a second interface', async () => {
       let holed = '';
-      const result = await runScenario({
-        scenario: isolationScenario('iso-bridge', 'internal'),
-        docker,
-        runsDir,
-        reaper: false,
-        onEvent: (e) => {
-          // Synchronous: the controller's probe of this attempt starts after the hole exists.
-          if (e.type === 'attempt.running' && !holed) {
-            holed = `${e.task} attempt ${e.attempt}`;
-            execFileSync('docker', ['network', 'connect', 'bridge', e.containerId]);
-          }
-        },
+      const result = await runIsolation('iso-bridge', 'internal', (e) => {
+        // Synchronous: the controller's probe of this attempt starts after the hole exists.
+        if (e.type === 'attempt.running' && !holed) {
+          holed = `${e.task} attempt ${e.attempt}`;
+          execFileSync('docker', ['network', 'connect', 'bridge', e.containerId]);
+        }
       });
       const c = check(result, 'network-isolation');
       expect(c.ok).toBe(false);
@@ -310,24 +300,18 @@ describe('checks able to fail (docker)', () => {
       let runId = '';
       let removed = 0;
       let gateway = '';
-      const result = await runScenario({
-        scenario: isolationScenario('iso-unguarded', 'internal'),
-        docker,
-        runsDir,
-        reaper: false,
-        onEvent: (e) => {
-          if (e.type === 'run.started') runId = e.run;
-          // As on a host where the guard cannot be applied (not root, a remote daemon).
-          if (e.type === 'network.guarded') {
-            expect(e.applied).toBe(true);
-            // 172.x or, once Docker's 172.16/12 pools are in use, 192.168.x.
-            gateway = execFileSync('docker', ['network', 'inspect', '-f', '{{range .IPAM.Config}}{{.Gateway}}{{end}}', e.network], { encoding: 'utf8' }).trim();
-            for (const line of markedHostRules(runId)) {
-              execFileSync('iptables', ['-w', '-D', ...splitRule(line.slice(3))]);
-              removed += 1;
-            }
+      const result = await runIsolation('iso-unguarded', 'internal', (e) => {
+        if (e.type === 'run.started') runId = e.run;
+        // As on a host where the guard cannot be applied (not root, a remote daemon).
+        if (e.type === 'network.guarded') {
+          expect(e.applied).toBe(true);
+          // 172.x or, once Docker's 172.16/12 pools are in use, 192.168.x.
+          gateway = execFileSync('docker', ['network', 'inspect', '-f', '{{range .IPAM.Config}}{{.Gateway}}{{end}}', e.network], { encoding: 'utf8' }).trim();
+          for (const line of markedHostRules(runId)) {
+            execFileSync('iptables', ['-w', '-D', ...splitRule(line.slice(3))]);
+            removed += 1;
           }
-        },
+        }
       });
       expect(removed).toBe(4);
       const c = check(result, 'network-isolation');
@@ -343,27 +327,21 @@ describe('checks able to fail (docker)', () => {
       const suffix = Date.now().toString(36).slice(-5);
       const [hostEnd, workerEnd] = [`khvh${suffix}`, `khvc${suffix}`];
       let holed = '';
-      const result = await runScenario({
-        scenario: isolationScenario('iso-veth', 'none'),
-        docker,
-        runsDir,
-        reaper: false,
-        onEvent: (e) => {
-          if (e.type === 'attempt.running' && !holed) {
-            holed = `${e.task} attempt ${e.attempt}`;
-            const pid = execFileSync('docker', ['inspect', '-f', '{{.State.Pid}}', e.containerId], { encoding: 'utf8' }).trim();
-            const ns = ['nsenter', '-t', pid, '-n'];
-            hostLinks.push(hostEnd);
-            for (const cmd of [
-              ['ip', 'link', 'add', hostEnd, 'type', 'veth', 'peer', 'name', workerEnd],
-              ['ip', 'link', 'set', workerEnd, 'netns', pid],
-              ['ip', 'addr', 'add', '10.251.77.1/30', 'dev', hostEnd],
-              ['ip', 'link', 'set', hostEnd, 'up'],
-              [...ns, 'ip', 'addr', 'add', '10.251.77.2/30', 'dev', workerEnd],
-              [...ns, 'ip', 'link', 'set', workerEnd, 'up'],
-            ]) execFileSync(cmd[0]!, cmd.slice(1));
-          }
-        },
+      const result = await runIsolation('iso-veth', 'none', (e) => {
+        if (e.type === 'attempt.running' && !holed) {
+          holed = `${e.task} attempt ${e.attempt}`;
+          const pid = execFileSync('docker', ['inspect', '-f', '{{.State.Pid}}', e.containerId], { encoding: 'utf8' }).trim();
+          const ns = ['nsenter', '-t', pid, '-n'];
+          hostLinks.push(hostEnd);
+          for (const cmd of [
+            ['ip', 'link', 'add', hostEnd, 'type', 'veth', 'peer', 'name', workerEnd],
+            ['ip', 'link', 'set', workerEnd, 'netns', pid],
+            ['ip', 'addr', 'add', '10.251.77.1/30', 'dev', hostEnd],
+            ['ip', 'link', 'set', hostEnd, 'up'],
+            [...ns, 'ip', 'addr', 'add', '10.251.77.2/30', 'dev', workerEnd],
+            [...ns, 'ip', 'link', 'set', workerEnd, 'up'],
+          ]) execFileSync(cmd[0]!, cmd.slice(1));
+        }
       });
       const c = check(result, 'network-isolation');
       expect(c.ok).toBe(false);
