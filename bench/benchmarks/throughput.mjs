@@ -12,8 +12,13 @@ import { hardenedCreateOptions, ignoreGone, RUN_LABEL, round, summarize, wallNow
 
 const STEPS = [{ progress: 1 }];
 
-async function keelhaulOnce(ctx, inst, n, c) {
-  const scenario = ctx.validateScenario(ctx.scenario({ count: n, steps: STEPS, concurrency: c }), '<bench throughput>');
+/**
+ * One keelhaul run of n tasks at concurrency c. `probe`: the network-isolation probe (a
+ * `docker exec` into every attempt, on by default in scenarios) — off for the rows compared
+ * with raw dockerode, which verifies nothing of the kind; its cost has a row of its own.
+ */
+async function keelhaulOnce(ctx, inst, n, c, { probe = false } = {}) {
+  const scenario = ctx.validateScenario(ctx.scenario({ count: n, steps: STEPS, concurrency: c, expect: { isolationProbe: probe } }), '<bench throughput>');
   inst.reset();
   let lastFinished = 0;
   let cleaned;
@@ -143,5 +148,30 @@ export async function benchThroughput(ctx) {
       },
     });
   }
+
+  // What proving isolation from inside costs: the same run with and without the probe,
+  // alternating, at c = 8.
+  const probed = [];
+  const unprobed = [];
+  for (let r = 0; r < reps; r++) {
+    const order = r % 2 === 0 ? [true, false] : [false, true];
+    for (const probe of order) (probe ? probed : unprobed).push((await keelhaulOnce(ctx, inst, n, 8, { probe })).rate);
+    ctx.log(`throughput c=8 probe cost rep ${r + 1}: with the probe ${probed.at(-1).toFixed(2)}/s, without ${unprobed.at(-1).toFixed(2)}/s`);
+  }
+  const withProbe = summarize(probed);
+  const without = summarize(unprobed);
+  out.push({
+    id: 'throughput-c8-probe',
+    title: `Sustained attempts/s, ${n} tasks, concurrency 8, with the isolation probe (expect.isolationProbe, the default)`,
+    unit: 'attempts/s',
+    better: 'higher',
+    subject: 'keelhaul, probe on',
+    baselineName: 'keelhaul, probe off',
+    keelhaul: withProbe,
+    baseline: without,
+    ratio: round(withProbe.median / without.median, 3),
+    note: 'one docker exec per attempt (busybox sh + nc, ~3 API calls and a runc exec); it costs the daemon, on the critical path only when a task is as short as these (one progress step)',
+    details: { tasks: n, concurrency: 8, pairedRatios: probed.map((x, i) => round(x / unprobed[i], 3)) },
+  });
   return out;
 }
