@@ -433,7 +433,9 @@ export class Injector {
 /** Whether a fault failed because its target stopped running, vanished, or is held by another fault (paused, restarting). */
 function isUnavailable(error: unknown): boolean {
   const message = error instanceof Error ? error.message : String(error);
-  return /not running|No such container|does not exist|is paused|already paused|is restarting|is not connected|stopped container|unable to freeze|cannot open \/proc|ESRCH/i.test(message);
+  // "marked for removal": the target finished its task and the controller is removing its
+  // container already (removal behind, run.ts) — it went the way an exited one goes.
+  return /not running|No such container|does not exist|is paused|already paused|is restarting|is not connected|stopped container|unable to freeze|cannot open \/proc|ESRCH|marked for removal|removal of container .* is already in progress/i.test(message);
 }
 
 /** `f1#2` → `f1`. */
