@@ -119,6 +119,8 @@ export class Injector {
   #startedAt = 0;
   #stopped = false;
   readonly #beforeAct: ((record: FaultRecord) => Promise<void>) | undefined;
+  /** Actions under way, by target container id (see {@link settled}). */
+  readonly #acting = new Map<string, Promise<void>>();
 
   constructor(options: {
     faults: readonly FaultSpec[];
@@ -167,6 +169,16 @@ export class Injector {
    * Ids of the faults that acted on a container. A target is recorded before the fault
    * acts on it, so an attempt's exit is never judged before it is known to be a fault's doing.
    */
+  /**
+   * Resolves once no fault is in the middle of acting on the container (from just before
+   * its write-ahead record to the action's return). The controller's removal of a finished
+   * task's container waits for it, so a fault that chose a target still running does not
+   * find it gone half-way (a partition's probe takes ~0.5 s to start before the disconnect).
+   */
+  settled(containerId: string): Promise<void> {
+    return this.#acting.get(containerId) ?? Promise.resolve();
+  }
+
   faultsTargeting(containerId: string): readonly string[] {
     return this.#targeted.get(containerId) ?? [];
   }
@@ -335,6 +347,9 @@ export class Injector {
             const target = toTarget(container);
             this.#note(target.containerId, fault.id);
             if (fault.spec.kind === 'restart') this.#restarting.add(target.containerId);
+            let acted!: () => void;
+            const acting = new Promise<void>((resolve) => (acted = resolve));
+            this.#acting.set(target.containerId, acting);
             try {
               await this.#beforeAct?.({ ...base, targets: [...hit.map((h) => h.target), target], status: 'injected' });
               const undo = await applyFault(fault.spec, target.containerId, this.#context);
@@ -348,6 +363,9 @@ export class Injector {
               const replacement = fault.spec.target.pick === 'random' ? random.sample(spare, 1)[0] : spare[0];
               if (replacement) spare.splice(spare.indexOf(replacement), 1);
               container = replacement;
+            } finally {
+              if (this.#acting.get(target.containerId) === acting) this.#acting.delete(target.containerId);
+              acted();
             }
           }
         }

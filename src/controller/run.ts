@@ -688,8 +688,10 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     if (local || !record || record.removedAt) return;
     record.removedAt = new Date().toISOString();
     store.schedule();
-    const removal: Promise<void> = docker
-      .removeContainer(record.containerId, { force: true })
+    // Not while a fault is acting on it: the fault chose it running and finds it as it left it.
+    const removal: Promise<void> = injector
+      .settled(record.containerId)
+      .then(() => docker.removeContainer(record.containerId, { force: true }))
       .then(
         async () => {
           removedBehind.containers += 1;
