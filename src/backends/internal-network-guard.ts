@@ -12,10 +12,10 @@
  * The guard inserts four rules at the top of the host's filter table, each commented with
  * the run's mark (`ruleMark`, the comment the no-leaks check counts):
  *
- *   INPUT   -i <bridge>               -p tcp -j REJECT --reject-with tcp-reset
- *   INPUT   -i <bridge>                      -j REJECT --reject-with icmp-port-unreachable
- *   FORWARD -i <bridge> ! -o <bridge> -p tcp -j REJECT --reject-with tcp-reset
- *   FORWARD -i <bridge> ! -o <bridge>        -j REJECT --reject-with icmp-port-unreachable
+ *   INPUT   -i <bridge>               -p tcp --ctstate NEW -j REJECT --reject-with tcp-reset
+ *   INPUT   -i <bridge>                      --ctstate NEW -j REJECT --reject-with icmp-port-unreachable
+ *   FORWARD -i <bridge> ! -o <bridge> -p tcp --ctstate NEW -j REJECT --reject-with tcp-reset
+ *   FORWARD -i <bridge> ! -o <bridge>        --ctstate NEW -j REJECT --reject-with icmp-port-unreachable
  *
  * Traffic between the network's own containers is bridged (`-o <bridge>`) and Docker's
  * embedded DNS answers inside each container's namespace, so both keep working. REJECT,
@@ -49,7 +49,8 @@ export function bridgeInterfaceOf(networkId: string): string {
  * 1.02 s here (measured with busybox nc), a reset at once.
  */
 function guardRules(bridge: string, mark: string): string[][] {
-  const comment = ['-m', 'comment', '--comment', mark];
+  // Only connections the bridge side opens: replies to connections the host opened pass.
+  const comment = ['-m', 'conntrack', '--ctstate', 'NEW', '-m', 'comment', '--comment', mark];
   const tcp = ['-p', 'tcp', ...comment, '-j', 'REJECT', '--reject-with', 'tcp-reset'];
   const other = [...comment, '-j', 'REJECT', '--reject-with', 'icmp-port-unreachable'];
   const offNetwork = ['-i', bridge, '!', '-o', bridge];

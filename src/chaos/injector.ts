@@ -166,10 +166,6 @@ export class Injector {
   }
 
   /**
-   * Ids of the faults that acted on a container. A target is recorded before the fault
-   * acts on it, so an attempt's exit is never judged before it is known to be a fault's doing.
-   */
-  /**
    * Resolves once no fault is in the middle of acting on the container (from just before
    * its write-ahead record to the action's return). The controller's removal of a finished
    * task's container waits for it, so a fault that chose a target still running does not
@@ -179,6 +175,10 @@ export class Injector {
     return this.#acting.get(containerId) ?? Promise.resolve();
   }
 
+  /**
+   * Ids of the faults that acted on a container. A target is recorded before the fault
+   * acts on it, so an attempt's exit is never judged before it is known to be a fault's doing.
+   */
   faultsTargeting(containerId: string): readonly string[] {
     return this.#targeted.get(containerId) ?? [];
   }

@@ -80,6 +80,8 @@ export interface RunFacts {
     readonly port: number;
     readonly contacts: readonly { readonly probe: string; readonly from: string; readonly to: string; readonly at: string }[];
   };
+  /** Why the isolation probe did not run although it was asked for (the canary could not listen). */
+  readonly probeUnavailable?: string;
   /** What partition probes saw, at each cut and after each reconnect. */
   readonly partitionChecks?: readonly {
     readonly containerId: string;
@@ -349,13 +351,19 @@ export function checkNetworkIsolation(facts: RunFacts): CheckResult | undefined 
       if (extra(a.interfaces).length > allowed) evidence.push(`${who}: reported interfaces ${a.interfaces.join(', ')} (expected ${expectedInterfaces})`);
     }
   }
+  // Only connections carrying one of this run's probe tokens count: the canary listens on
+  // every address, and a scanner on the host's network is not a worker's hole.
+  const tokens = new Set(facts.attempts.map((a) => `${a.task}#${a.attempt}`));
+  const strangers = (facts.canary?.contacts ?? []).filter((c) => !tokens.has(c.probe));
   for (const c of facts.canary?.contacts ?? []) {
-    evidence.push(`host canary: accepted a connection from ${c.from} to ${c.to}:${facts.canary!.port}${c.probe !== '?' ? ` (probe ${c.probe})` : ''} at ${c.at}`);
+    if (tokens.has(c.probe)) evidence.push(`host canary: accepted a connection from ${c.from} to ${c.to}:${facts.canary!.port} (probe ${c.probe}) at ${c.at}`);
   }
   const unprobed = facts.attempts.filter((a) => a.probe?.error).length;
   const what = facts.canary
-    ? `${probed} attempt(s) probed from inside${unprobed ? ` (${unprobed} exited before the probe)` : ''}, ${reported} worker report(s)`
-    : `${reported} worker report(s) (no probe from inside: expect.isolationProbe is off)`;
+    ? `${probed} attempt(s) probed from inside${unprobed ? ` (${unprobed} not probed: exited, paused or the probe failed; see isolation.probed)` : ''}, ${reported} worker report(s)${
+        strangers.length ? `; ${strangers.length} connection(s) to the canary without a probe token, not counted (from ${[...new Set(strangers.map((c) => c.from))].slice(0, 5).join(', ')})` : ''
+      }`
+    : `${reported} worker report(s) (no probe from inside: ${facts.probeUnavailable ?? 'expect.isolationProbe is off'})`;
   return {
     name: 'network-isolation',
     ok: evidence.length === 0 && probed + reported > 0,

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import winston from 'winston';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import type { FaultRecord } from '../chaos/index.js';
 import type { WorkerEvent } from '../worker/events.js';
 import { Redactor } from './redaction.js';
@@ -129,20 +129,23 @@ export type RunEvent = { readonly ts: string; readonly run: string } & (
 export type RunEventInput = RunEvent extends infer E ? (E extends RunEvent ? Omit<E, 'ts' | 'run'> : never) : never;
 
 /**
- * Appends events to `events.jsonl` through winston, one JSON object per line, and fans
- * them out to listeners (the terminal renderer, the library API).
+ * Appends events to `events.jsonl`, one JSON object per line, and fans them out to
+ * listeners (the terminal renderer, the library API).
+ *
+ * The file is a plain append-mode `fs.WriteStream`, not a winston transport: the
+ * event-schema check reads the file back mid-run and needs a flush that means "every
+ * earlier line is in the file", which winston's File transport cannot give (its `logged`
+ * comes before the write, and ending it with a backlog threw "write after end" and never
+ * finished: test/unit/event-log-flush.test.ts, 20,000 events). winston still decides what
+ * the terminal prints (src/cli/run-output.ts).
  */
 export class EventLog {
   readonly #runId: string;
-  readonly #path: string;
-  #logger!: winston.Logger;
-  #file!: winston.transport;
+  readonly #file: WriteStream;
   readonly #listeners = new Set<(event: RunEvent) => void>();
   #closed = false;
   #emitted = 0;
-  #logged = 0;
-  /** Events emitted while {@link flush} reopens the file, written once it is open again. */
-  #held: RunEvent[] | undefined;
+  #written = 0;
 
   readonly #redactor: Redactor;
 
@@ -152,40 +155,19 @@ export class EventLog {
    */
   constructor(runId: string, path: string, options: { redactor?: Redactor } = {}) {
     this.#runId = runId;
-    this.#path = path;
     this.#redactor = options.redactor ?? Redactor.none();
-    this.#open();
-  }
-
-  #open(): void {
-    const file = new winston.transports.File({ filename: this.#path });
-    this.#file = file;
-    this.#logger = winston.createLogger({
-      level: 'info',
-      // The event is the whole line: no winston level/message wrapper, one schema.
-      format: winston.format.printf((info) => JSON.stringify(info['event'])),
-      transports: [file],
-    });
-    file.on('logged', () => {
-      this.#logged += 1;
-    });
-  }
-
-  async #end(): Promise<void> {
-    // The logger's own 'finish' can come before the file transport has flushed
-    // (winston#1504); wait for the transport.
-    const done = once(this.#file, 'finish');
-    this.#logger.end();
-    await done;
+    this.#file = createWriteStream(path, { flags: 'a' });
+    // A write error (disk full) must not crash the controller; the event-schema check
+    // reading the file back shows what is missing.
+    this.#file.on('error', () => undefined);
   }
 
   /**
-   * Events emitted but not yet handed to the file's stream: winston's File transport emits
-   * `logged` once it has written an event to its stream (not once it reached the disk).
-   * Grows when the controller emits faster than the file takes them.
+   * Events emitted but not yet written to the file (handed to the kernel). Grows when the
+   * controller emits faster than the disk takes them.
    */
   get backlog(): number {
-    return this.#closed ? 0 : this.#emitted - this.#logged - (this.#held?.length ?? 0);
+    return this.#closed ? 0 : this.#emitted - this.#written;
   }
 
   /** Stamps, writes and broadcasts one event; returns the stamped event. */
@@ -193,8 +175,9 @@ export class EventLog {
     const event = this.#redactor.value({ ts: new Date().toISOString(), run: this.#runId, ...input } as RunEvent);
     if (!this.#closed) {
       this.#emitted += 1;
-      if (this.#held) this.#held.push(event);
-      else this.#logger.info({ message: event.type, event });
+      this.#file.write(`${JSON.stringify(event)}\n`, () => {
+        this.#written += 1;
+      });
     }
     for (const listener of this.#listeners) listener(event);
     return event;
@@ -207,30 +190,21 @@ export class EventLog {
   }
 
   /**
-   * Resolves once every event emitted before the call is in the file (handed to the
-   * kernel, readable by another reader; not fsynced): winston's `logged` comes before that,
-   * so the transport is ended, which flushes it, and a new one opened on the same file.
-   * Events emitted meanwhile are held and written, in order, once it is open again.
+   * Resolves once every event emitted before the call is in the file (written to its file
+   * descriptor, readable by another reader; not fsynced): a stream's writes complete in
+   * order, so the callback of an empty write comes after all of them.
    */
   async flush(): Promise<void> {
-    while (this.#held) await new Promise((resolve) => setImmediate(resolve));
     if (this.#closed) return;
-    this.#held = [];
-    try {
-      await this.#end();
-    } finally {
-      this.#open();
-      const held = this.#held;
-      this.#held = undefined;
-      for (const event of held) this.#logger.info({ message: event.type, event });
-    }
+    await new Promise<void>((resolve) => this.#file.write('', () => resolve()));
   }
 
   /** Flushes and closes the file. Later events reach listeners only. */
   async close(): Promise<void> {
     if (this.#closed) return;
-    while (this.#held) await new Promise((resolve) => setImmediate(resolve));
     this.#closed = true;
-    await this.#end();
+    const closed = once(this.#file, 'close').catch(() => undefined);
+    this.#file.end();
+    await closed;
   }
 }

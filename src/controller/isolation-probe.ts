@@ -135,6 +135,8 @@ export async function probeIsolation(
     timeoutMs?: number;
     /** An inspect of the container already under way (the controller's audit): reused rather than repeated. */
     inspected?: Promise<{ state: { paused: boolean; running: boolean } }>;
+    /** Asked just before the exec: a reason not to exec now (a pause fault has chosen the container), or undefined. */
+    holdOff?: () => string | undefined;
   },
 ): Promise<IsolationProbe> {
   const skipped = (error: string): IsolationProbe => ({ probe: options.probe, interfaces: [], reached: [], unreachable: [], error });
@@ -148,6 +150,8 @@ export async function probeIsolation(
   }
   if (state.paused) return skipped('the container is paused');
   if (!state.running) return skipped('the container is not running (it exited before the probe)');
+  const hold = options.holdOff?.();
+  if (hold) return skipped(hold);
   // A hard bound on the whole exec: a run must never wait on a probe.
   const limitMs = options.timeoutMs ?? (CONNECT_TIMEOUT_S + 13) * 1000;
   let timer: NodeJS.Timeout | undefined;
@@ -170,6 +174,8 @@ async function execProbe(
   const targets = options.targets.filter((t) => /^\d{1,3}(\.\d{1,3}){3}$/.test(t));
   // One line per interface, then one per target: "reached <ip>" or "unreachable <ip>".
   const script = [
+    // Without nc or timeout every target would read "unreachable": a probe that proved nothing.
+    'for t in nc timeout; do command -v $t >/dev/null 2>&1 || { echo "missing $t"; exit 3; }; done',
     'for i in /sys/class/net/*; do echo "if ${i##*/}"; done',
     ...targets.map(
       (ip) =>
@@ -183,11 +189,17 @@ async function execProbe(
       ...(options.user ? { user: options.user } : {}),
     });
     const lines = output.split('\n').map((l) => l.trim());
+    const missing = lines.find((l) => l.startsWith('missing '));
+    if (missing) return { probe: options.probe, interfaces: [], reached: [], unreachable: [], error: `the image has no ${missing.slice(8)} (set expect.isolationProbe: false for it)` };
     const interfaces = lines.filter((l) => l.startsWith('if ')).map((l) => l.slice(3)).sort();
     if (interfaces.length === 0) {
       return { probe: options.probe, interfaces: [], reached: [], unreachable: [], error: `the probe printed no interface (exit ${exitCode}): ${output.slice(0, 200)}` };
     }
     const at = (ip: string): string => `${ip}:${options.port}`;
+    const answered = lines.filter((l) => l.startsWith('reached ') || l.startsWith('unreachable ')).length;
+    if (answered < targets.length) {
+      return { probe: options.probe, interfaces, reached: [], unreachable: [], error: `the probe answered for ${answered} of ${targets.length} host addresses (exit ${exitCode}; cut short?)` };
+    }
     return {
       probe: options.probe,
       interfaces,

@@ -20,6 +20,7 @@ import {
   DockerError,
   ImageNotFoundError,
   Label,
+  ResourceNotFoundError,
   labelsFor,
   type ContainerInfo,
   type ContainerSummary,
@@ -302,10 +303,14 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   /** Workspace listings of attempts (workspace-compliance), keyed `task#attempt`. */
   const workspaceListings = new Map<string, { entries: string[] } | { error: string }>();
   const listWorkspaces = scenario.expect.workspaceCompliance && scenario.tasks.some((t) => t.writes !== undefined);
+  let canaryError: string | undefined;
   // network-isolation, probed from inside (issue 5): each attempt container of a `none` or
   // `internal` run tries to reach a listener on every address of the host.
   const canary = !local && scenario.expect.isolationProbe && (scenario.network === 'none' || scenario.network === 'internal')
-    ? await startHostCanary().catch(() => undefined)
+    ? await startHostCanary().catch((error: unknown) => {
+        canaryError = error instanceof Error ? error.message : String(error);
+        return undefined;
+      })
     : undefined;
   /** What the isolation probe saw in each attempt, keyed `task#attempt`. */
   const isolationProbes = new Map<string, IsolationProbe>();
@@ -313,6 +318,12 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   const probesInFlight = new Map<string, Promise<void>>();
   // What an earlier controller of this run recorded, for the timeline checks.
   const priorRunEvents = resumed ? await readRunEvents(join(runDir, 'events.jsonl')) : [];
+  // What earlier controllers of this run saw from inside: a hole found before a crash stays found.
+  for (const e of priorRunEvents) {
+    if (e.type === 'isolation.probed') {
+      isolationProbes.set(`${e.task}#${e.attempt}`, { probe: `${e.task}#${e.attempt}`, interfaces: e.interfaces, reached: e.reached, unreachable: e.unreachable, ...(e.error ? { error: e.error } : {}) });
+    }
+  }
   const partitionChecks: PartitionCheck[] = [];
   /** Containers the daemon reported an `oom` event for. */
   const oomSeen = new Set<string>();
@@ -424,7 +435,18 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       .catch(() => undefined);
     // From inside, right after the audit's inspect: a container that exits first says so in `error`.
     const probed = canary && inspected
-      ? probeIsolation(docker, handle.id, { probe: `${taskId}#${record.attempt}`, port: canary.port, targets: canary.addresses(), inspected })
+      ? probeIsolation(docker, handle.id, {
+          probe: `${taskId}#${record.attempt}`,
+          port: canary.port,
+          targets: canary.addresses(),
+          inspected,
+          // A pause fault notes its target before it acts and then waits for probes in flight
+          // (quiesce); this probe registered first and checks the note last: one of the two sees the other.
+          holdOff: () =>
+            injector.faultsTargeting(handle.id).some((id) => scenario.faults.find((f, i) => faultId(f, i) === id.split('#')[0])?.kind === 'pause')
+              ? 'a pause fault has chosen the container'
+              : undefined,
+        })
           .then((probe) => {
             isolationProbes.set(`${taskId}#${record.attempt}`, probe);
             log.emit({
@@ -687,17 +709,19 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     const record = task.attempts.find((a) => a.outcome === 'completed' && a.containerId);
     if (local || !record || record.removedAt) return;
     record.removedAt = new Date().toISOString();
-    store.schedule();
-    // Not while a fault is acting on it: the fault chose it running and finds it as it left it.
-    const removal: Promise<void> = injector
-      .settled(record.containerId)
+    // The intent is on disk before the removal (in the background, off the critical path),
+    // and not while a fault is acting on the container: it chose it running and finds it as it left it.
+    const removal: Promise<void> = save()
+      .then(() => injector.settled(record.containerId))
       .then(() => docker.removeContainer(record.containerId, { force: true }))
       .then(
         async () => {
           removedBehind.containers += 1;
           if (!options.captureWorkspaces && (await backend.releaseWorkspace(taskId))) removedBehind.volumes += 1;
         },
-        () => {
+        async (error: unknown) => {
+          // Gone all the same (the daemon removed it before failing the call): removedAt stands.
+          if (error instanceof ResourceNotFoundError) return;
           record.removedAt = null;
           store.schedule();
         },
@@ -1090,6 +1114,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     ledger: ledgerEntries.map((e) => ({ task: e.task, attempt: e.attempt })),
     partitionChecks,
     ...(canary ? { canary: { port: canary.port, contacts: canary.contacts() } } : {}),
+    ...(canaryError ? { probeUnavailable: `the host canary could not listen: ${canaryError}` } : {}),
     expect: scenario.expect,
   });
   checks.push(
@@ -1106,7 +1131,8 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   const stateCheck = checkStateMatchesDaemon(
     // A lost attempt's container is gone by definition (reaped, removed by hand).
     allAttempts.filter((a) => a.containerId && a.outcome !== 'lost' && !a.removedAt).map((a) => a.containerId),
-    workersOnDaemon,
+    // One whose removal a dying controller recorded but never finished is the cleanup's to remove.
+    workersOnDaemon?.filter((id) => !allAttempts.some((a) => a.removedAt && a.containerId === id)),
   );
   if (stateCheck) checks.push(stateCheck);
   if (local) {

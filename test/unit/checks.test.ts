@@ -240,12 +240,19 @@ describe('checks: network-isolation', () => {
     });
     const r = checkNetworkIsolation(holed)!;
     expect(r.ok).toBe(false);
-    expect(r.observed).toBe('3 hole(s) found; 1 attempt(s) probed from inside (1 exited before the probe), 3 worker report(s)');
+    expect(r.observed).toBe('3 hole(s) found; 1 attempt(s) probed from inside (1 not probed: exited, paused or the probe failed; see isolation.probed), 3 worker report(s)');
     expect(r.evidence).toEqual([
       't-01 attempt 2: interfaces khv0, lo seen from inside (expected lo)',
       't-01 attempt 2: opened a TCP connection to the host at 10.251.0.1:4000 from inside',
       'host canary: accepted a connection from 10.251.0.2 to 10.251.0.1:4000 (probe t-01#2) at 2026-11-22T00:00:00.000Z',
     ]);
+  });
+
+  it('checks: network isolation does not count a canary connection without one of the run\'s probe tokens (a scanner), but says so', () => {
+    const facts = goodFacts({ canary: { port: 4000, contacts: [{ probe: '?', from: '203.0.113.9', to: '192.0.2.2', at: '2026-11-22T00:00:00.000Z' }] } });
+    const r = checkNetworkIsolation(facts)!;
+    expect(r.ok).toBe(true);
+    expect(r.observed).toContain('1 connection(s) to the canary without a probe token, not counted (from 203.0.113.9)');
   });
 
   it('checks: network isolation for an internal network allows one interface besides lo, not two', () => {

@@ -23,10 +23,10 @@ describe('internal network guard', () => {
     const inserts = calls.filter((c) => c.includes(' -I '));
     // Inserted in reverse at position 1, so the chains read tcp-reset, then port-unreachable.
     expect(inserts).toEqual([
-      'iptables -w -I FORWARD 1 -i br-0123456789ab ! -o br-0123456789ab -m comment --comment keelhaul:r1 -j REJECT --reject-with icmp-port-unreachable',
-      'iptables -w -I FORWARD 1 -i br-0123456789ab ! -o br-0123456789ab -p tcp -m comment --comment keelhaul:r1 -j REJECT --reject-with tcp-reset',
-      'iptables -w -I INPUT 1 -i br-0123456789ab -m comment --comment keelhaul:r1 -j REJECT --reject-with icmp-port-unreachable',
-      'iptables -w -I INPUT 1 -i br-0123456789ab -p tcp -m comment --comment keelhaul:r1 -j REJECT --reject-with tcp-reset',
+      'iptables -w -I FORWARD 1 -i br-0123456789ab ! -o br-0123456789ab -m conntrack --ctstate NEW -m comment --comment keelhaul:r1 -j REJECT --reject-with icmp-port-unreachable',
+      'iptables -w -I FORWARD 1 -i br-0123456789ab ! -o br-0123456789ab -p tcp -m conntrack --ctstate NEW -m comment --comment keelhaul:r1 -j REJECT --reject-with tcp-reset',
+      'iptables -w -I INPUT 1 -i br-0123456789ab -m conntrack --ctstate NEW -m comment --comment keelhaul:r1 -j REJECT --reject-with icmp-port-unreachable',
+      'iptables -w -I INPUT 1 -i br-0123456789ab -p tcp -m conntrack --ctstate NEW -m comment --comment keelhaul:r1 -j REJECT --reject-with tcp-reset',
     ]);
     expect(calls[0]).toBe('ip link show br-0123456789ab');
   });
@@ -52,16 +52,16 @@ describe('internal network guard', () => {
   it('guard: removeRunHostRules deletes exactly the run\'s marked rules, quoted comments included, not run r10\'s', async () => {
     const listing = [
       '-P INPUT ACCEPT',
-      '-A INPUT -i br-0123456789ab -p tcp -m comment --comment keelhaul:r1 -j REJECT --reject-with tcp-reset',
+      '-A INPUT -i br-0123456789ab -p tcp -m conntrack --ctstate NEW -m comment --comment keelhaul:r1 -j REJECT --reject-with tcp-reset',
       '-A INPUT -i br-other -m comment --comment keelhaul:r2 -j REJECT --reject-with icmp-port-unreachable',
       '-A INPUT -i br-other -m comment --comment keelhaul:r10 -j REJECT --reject-with icmp-port-unreachable',
-      '-A FORWARD -i br-0123456789ab ! -o br-0123456789ab -m comment --comment "keelhaul:r1" -j REJECT --reject-with icmp-port-unreachable',
+      '-A FORWARD -i br-0123456789ab ! -o br-0123456789ab -m conntrack --ctstate NEW -m comment --comment "keelhaul:r1" -j REJECT --reject-with icmp-port-unreachable',
     ].join('\n');
     const { calls, exec } = recorder(() => true, listing);
     expect(await removeRunHostRules('r1', { exec, isRoot: true })).toBe(2);
     expect(calls.filter((c) => c.includes(' -D '))).toEqual([
-      'iptables -w -D INPUT -i br-0123456789ab -p tcp -m comment --comment keelhaul:r1 -j REJECT --reject-with tcp-reset',
-      'iptables -w -D FORWARD -i br-0123456789ab ! -o br-0123456789ab -m comment --comment keelhaul:r1 -j REJECT --reject-with icmp-port-unreachable',
+      'iptables -w -D INPUT -i br-0123456789ab -p tcp -m conntrack --ctstate NEW -m comment --comment keelhaul:r1 -j REJECT --reject-with tcp-reset',
+      'iptables -w -D FORWARD -i br-0123456789ab ! -o br-0123456789ab -m conntrack --ctstate NEW -m comment --comment keelhaul:r1 -j REJECT --reject-with icmp-port-unreachable',
     ]);
     expect(await removeRunHostRules('r1', { exec, isRoot: false })).toBe(0);
   });
