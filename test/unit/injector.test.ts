@@ -321,10 +321,14 @@ describe('injector: event triggers', () => {
     expect(injector.faultsTargeting('c1')).toEqual([]);
   });
 
-  it('injector: a target that exited before the kill is replaced by another candidate', async () => {
+  it.each([
+    ['exited before the kill', 'Container c1 is not running'],
+    // dockerd 20.10's words when the controller is removing it already (removal behind).
+    ['the controller is already removing', 'Container c1 is marked for removal and cannot be connected or disconnected to the network'],
+  ])('injector: a target that %s is replaced by another candidate', async (_why, message) => {
     const docker = fakeDocker([container('c1', 't-01', 1), container('c2', 't-02', 1)], {
       onKill: (id) => {
-        if (id === 'c1') throw new Error('Container c1 is not running');
+        if (id === 'c1') throw new Error(message);
       },
     });
     const { injector } = makeInjector([killFault({ on: { event: 'task.started', nth: 1 } }, { target: { labels: { role: 'worker' }, pick: 'first', count: 1 } })], docker);
@@ -334,20 +338,6 @@ describe('injector: event triggers', () => {
     expect(docker.kills).toEqual([{ id: 'c2', signal: 'SIGKILL' }]);
     expect(injector.records[0]).toMatchObject({ status: 'injected', targets: [{ containerId: 'c2' }] });
     expect(injector.faultsTargeting('c1')).toEqual([]);
-  });
-
-  it('injector: a target the controller is already removing (its task finished) is replaced by another candidate', async () => {
-    const docker = fakeDocker([container('c1', 't-01', 1), container('c2', 't-02', 1)], {
-      onKill: (id) => {
-        // dockerd 20.10's words, here for a network disconnect during removal behind.
-        if (id === 'c1') throw new Error('Container c1 is marked for removal and cannot be connected or disconnected to the network');
-      },
-    });
-    const { injector } = makeInjector([killFault({ on: { event: 'task.started', nth: 1 } }, { target: { labels: { role: 'worker' }, pick: 'first', count: 1 } })], docker);
-    injector.start();
-    injector.observe(workerEvent('task.started', 't-01'));
-    await injector.stop();
-    expect(injector.records[0]).toMatchObject({ status: 'injected', targets: [{ containerId: 'c2' }] });
   });
 
   it('injector: when every candidate exited before the fault acted, the firing is no-target', async () => {
