@@ -7,11 +7,8 @@ cd "$(dirname "$0")/.."
 
 node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<5)) { console.error(`keelhaul needs Node.js >= 20.5, this is ${process.version}`); process.exit(1) }'
 bash scripts/docker-up.sh
-echo "quickstart: installing dependencies (npm install, from package-lock.json)" >&2
-# Not `npm ci`: npm 11 writes only this platform's optional packages (rollup's native
-# binaries) into the lock file and then refuses it in `npm ci` as "out of sync";
-# `npm install` installs the locked versions and leaves the lock file unchanged.
-npm install --no-audit --no-fund --loglevel=error
+echo "quickstart: installing dependencies (npm ci, exactly package-lock.json)" >&2
+npm ci --no-audit --no-fund --loglevel=error
 echo "quickstart: building (tsc)" >&2
 npm run --silent build
 node dist/src/cli/main.js images build --quiet

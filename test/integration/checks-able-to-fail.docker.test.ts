@@ -248,6 +248,13 @@ describe('checks able to fail (docker)', () => {
       validateScenario({ name, seed: 3, network, concurrency: 2, heartbeatMs: 200, tasks: { count: 2, steps: [{ sleep: 1500 }] } });
     const runIsolation = (name: string, network: 'none' | 'internal', onEvent: (e: RunEvent) => void): Promise<RunResult> =>
       runScenario({ scenario: isolationScenario(name, network), docker, runsDir, reaper: false, onEvent });
+    /**
+     * The gateway a container has on one of its networks, from the container's own network
+     * settings: a network's IPAM config names no gateway when the daemon's bridge config has
+     * none (the default bridge of a fresh daemon; the address is only on docker0).
+     */
+    const gatewayOf = (containerId: string, network: string): string =>
+      execFileSync('docker', ['inspect', '-f', `{{with index .NetworkSettings.Networks ${JSON.stringify(network)}}}{{.Gateway}}{{end}}`, containerId], { encoding: 'utf8' }).trim();
     const markedHostRules = (runId: string): string[] =>
       execFileSync('iptables', ['-w', '-S'], { encoding: 'utf8' })
         .split('\n')
@@ -279,17 +286,19 @@ describe('checks able to fail (docker)', () => {
 
     it('internal: a worker connected to the default bridge mid-run reaches the host and shows a second interface', async () => {
       let holed = '';
+      let docker0 = '';
       const result = await runIsolation('iso-bridge', 'internal', (e) => {
         // Synchronous: the controller's probe of this attempt starts after the hole exists.
         if (e.type === 'attempt.running' && !holed) {
           holed = `${e.task} attempt ${e.attempt}`;
           execFileSync('docker', ['network', 'connect', 'bridge', e.containerId]);
+          docker0 = gatewayOf(e.containerId, 'bridge');
         }
       });
       const c = check(result, 'network-isolation');
       expect(c.ok).toBe(false);
       expect(c.evidence).toContain(`${holed}: interfaces eth0, eth1, lo seen from inside (expected lo and one network interface)`);
-      const docker0 = execFileSync('docker', ['network', 'inspect', '-f', '{{range .IPAM.Config}}{{.Gateway}}{{end}}', 'bridge'], { encoding: 'utf8' }).trim();
+      expect(docker0).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
       expect(c.evidence.some((line) => line.startsWith(`${holed}: opened a TCP connection to the host at ${docker0}:`))).toBe(true);
       expect(c.evidence.some((line) => line.startsWith('host canary: accepted a connection from ') && line.includes(` to ${docker0}:`) && / \(probe t-0\d#1\) at /.test(line))).toBe(true);
       expect(c.observed).toMatch(/^\d+ hole\(s\) found; 2 attempt\(s\) probed from inside/);
@@ -300,14 +309,16 @@ describe('checks able to fail (docker)', () => {
       let runId = '';
       let removed = 0;
       let gateway = '';
+      let network = '';
       let guardApplied = false;
       const result = await runIsolation('iso-unguarded', 'internal', (e) => {
         if (e.type === 'run.started') runId = e.run;
         // As on a host where the guard cannot be applied (not root, a remote daemon).
+        // The gateway as the worker sees it (172.x or, once Docker's 172.16/12 pools are in use, 192.168.x).
+        if (e.type === 'attempt.running' && !gateway) gateway = gatewayOf(e.containerId, network);
         if (e.type === 'network.guarded') {
+          network = e.network;
           guardApplied = e.applied;
-          // 172.x or, once Docker's 172.16/12 pools are in use, 192.168.x.
-          gateway = execFileSync('docker', ['network', 'inspect', '-f', '{{range .IPAM.Config}}{{.Gateway}}{{end}}', e.network], { encoding: 'utf8' }).trim();
           for (const line of markedHostRules(runId)) {
             execFileSync('iptables', ['-w', '-D', ...splitRule(line.slice(3))]);
             removed += 1;

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runScenario, type RunEvent } from '../../src/controller/index.js';
 import { connectDocker, Label, type DockerClient } from '../../src/docker/index.js';
 import { validateScenario } from '../../src/scenario/index.js';
+import { requireTool } from '../setup/require-tool.js';
 
 const bin = resolve('dist/src/cli/main.js');
 const observer = new Dockerode();
@@ -25,6 +26,8 @@ function run(cmd: string, args: string[]): { code: number | null; stdout: string
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 const keelhaul = (args: string[]): ReturnType<typeof run> => run(process.execPath, [bin, ...args]);
+/** Debian's docker-compose CLI; a clear failure (never a skip) when it is missing. */
+const dockerCompose = (args: string[]): ReturnType<typeof run> => run(requireTool('docker-compose', 'apt-get install -y docker-compose'), args);
 
 /** Containers, networks and volumes carrying a label (`key=value`), asked of the daemon directly. */
 async function labelled(label: string): Promise<number> {
@@ -113,7 +116,7 @@ describe('compose topology (docker)', () => {
   });
 
   it('compose: the example topology compose/agents.yml is also a file Debian\'s docker-compose accepts', () => {
-    const config = run('docker-compose', ['-f', 'compose/agents.yml', 'config']);
+    const config = dockerCompose(['-f', 'compose/agents.yml', 'config']);
     expect(config.code, config.stderr).toBe(0);
     expect(config.stdout).toMatch(/internal: true/);
   });
@@ -174,7 +177,7 @@ describe('keelhaul repro (docker)', () => {
     const exported = join(dir, 'export', 'attempt.yml');
     const x = keelhaul(['repro', original.report.runId, '--runs-dir', runsDir, '--export', 'compose', exported]);
     expect(x.code, x.stderr).toBe(0);
-    const config = run('docker-compose', ['-f', exported, 'config']);
+    const config = dockerCompose(['-f', exported, 'config']);
     expect(config.code, config.stderr).toBe(0);
     expect(config.stdout).toContain('pids_limit: 64');
     expect(config.stdout).toMatch(/o: size=4194304,uid=1000/);

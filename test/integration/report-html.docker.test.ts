@@ -7,7 +7,6 @@
  * the page's screenshot is kept in test-artifacts/report.png. Its junit.xml is read back by
  * junit2json, a maintained JUnit XML parser.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,15 +18,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runScenario, type RunResult } from '../../src/controller/index.js';
 import { connectDocker } from '../../src/docker/index.js';
 import { loadScenarioFile } from '../../src/scenario/index.js';
+import { requireTool } from '../setup/require-tool.js';
 
-/** The browser: KEELHAUL_CHROMIUM, else `chromium` on PATH (scripts/install-chromium.sh installs Debian's). */
+/** The browser: KEELHAUL_CHROMIUM, else `chromium` on PATH (`npm test` installs Debian's first). */
 function chromiumPath(): string {
-  const name = process.env['KEELHAUL_CHROMIUM'] ?? 'chromium';
-  try {
-    return execFileSync('sh', ['-c', `command -v "${name}"`], { encoding: 'utf8' }).trim();
-  } catch {
-    throw new Error(`No Chromium at \`${name}\`: run \`bash scripts/install-chromium.sh\` (Debian's chromium) or set KEELHAUL_CHROMIUM`);
-  }
+  return requireTool(process.env['KEELHAUL_CHROMIUM'] ?? 'chromium', 'apt-get install -y chromium');
 }
 
 const artifacts = resolve('test-artifacts');
@@ -38,11 +33,13 @@ describe('report.html in headless Chromium, junit.xml in a JUnit parser (docker)
   let browser: Browser;
 
   beforeAll(async () => {
+    // First: a missing browser fails the file at once, before a run is spent.
+    const executablePath = chromiumPath();
     runsDir = await mkdtemp(join(tmpdir(), 'keelhaul-report-html-'));
     const scenario = await loadScenarioFile('chaos/smoke.yaml');
     // A budget far below what four tasks use: the budget check fails, the report shows it.
     run = await runScenario({ scenario: { ...scenario, budget: { tokens: 1000 } }, scenarioFile: resolve('chaos/smoke.yaml'), docker: await connectDocker(), runsDir });
-    browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+    browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
   });
   afterAll(async () => {
     await browser?.close();

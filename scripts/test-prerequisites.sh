@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# What `npm test` needs besides a Docker daemon (scripts/docker-up.sh brings that up), run
+# by npm as the `pretest` script so that the README's second command works on a fresh
+# machine on its own:
+#
+#   docker-compose   test/integration/compose.docker.test.ts checks `keelhaul repro --export
+#                    compose` and compose/agents.yml against Debian's real docker-compose CLI
+#   chromium         test/integration/report-html.docker.test.ts renders report.html in it
+#                    (playwright-core drives Debian's chromium; no browser is downloaded)
+#
+# On Debian as root each missing one is installed with apt-get (about a minute for
+# chromium, once). Elsewhere nothing is installed: the missing tools are named with the
+# command that installs them, and the tests that need them fail saying the same (they
+# never skip). Exit code: always 0 — the tests themselves are the judges.
+#
+# Environment: KEELHAUL_CHROMIUM  a Chromium to use instead of `chromium` on PATH.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+say() { echo "test-prerequisites: $*" >&2; }
+missing=()
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+command -v "${KEELHAUL_CHROMIUM:-chromium}" >/dev/null 2>&1 || missing+=(chromium)
+[ ${#missing[@]} = 0 ] && exit 0
+
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  say "missing: ${missing[*]}; the tests that need them will fail. Install them with:"
+  say "  sudo apt-get install -y --no-install-recommends ${missing[*]}   (Debian/Ubuntu package names)"
+  exit 0
+fi
+
+say "installing Debian's ${missing[*]} for the integration tests (once; about a minute)"
+export DEBIAN_FRONTEND=noninteractive
+# The package lists of a fresh machine may be empty or stale: update only when the first try fails.
+if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1; then
+  apt-get update -qq >/dev/null 2>&1 || true
+  if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
+    say "apt-get install ${missing[*]} failed; the tests that need them will fail"
+  fi
+fi
+exit 0
