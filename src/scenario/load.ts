@@ -2,9 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import { isCollection, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
-import { FAULT_KINDS, scenarioSchema, type Scenario, type TaskSpec } from './schema.js';
+import { FAULT_KINDS, scenarioSchema, STEP_KINDS, stepKindSchema, type Scenario, type TaskSpec } from './schema.js';
+import { triggerIssues } from './trigger-reach.js';
 import { securityIssues } from './security.js';
-import { formatPath, locate, zodIssueMessage as issueMessage } from './yaml-location.js';
+import { formatPath, locate, valueAt, zodIssueMessage as issueMessage } from './yaml-location.js';
 
 /** One problem in a scenario: the field's path (`faults[0].kind`) and, when known, its line. */
 export interface ScenarioIssue {
@@ -88,15 +89,35 @@ export function validateScenario(
     });
   }
 
+  // Steps get their own messages too: a union of seven one-key objects says only "Invalid input".
+  const checkedSteps = new Set<string>();
+  for (const { path, step } of stepsOf(input)) {
+    checkedSteps.add(formatPath(path));
+    issues.push(...stepIssues(step, path, where));
+  }
+
   const parsed = scenarioSchema.safeParse(input);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const field = formatPath(issue.path);
       if (issue.path[0] === 'faults' && badFaultKinds.has(issue.path[1] as number)) continue;
+      if (checkedSteps.has(formatPath(issue.path.slice(0, stepDepth(issue.path))))) continue;
+      if (issue.code === 'invalid_union' && field === 'tasks' && valueAt(input, issue.path) !== undefined) {
+        // `tasks` is a list or {count, steps}: report each problem of the branch that fits
+        // best on its own path, leaving the steps to the messages above.
+        const branches = issue.errors.filter((b) => b.length > 0);
+        const best = branches.find((b) => !b.every((i) => i.code === 'invalid_type' && i.path.length === 0)) ?? branches[0] ?? [];
+        for (const inner of best) {
+          const path = [...issue.path, ...inner.path];
+          if (checkedSteps.has(formatPath(path.slice(0, stepDepth(path))))) continue;
+          issues.push({ field: formatPath(path), message: issueMessage(inner, input), ...where(path) });
+        }
+        continue;
+      }
       issues.push({ field, message: issueMessage(issue, input), ...where(issue.path) });
     }
   }
-  if (issues.length > 0 || !parsed.success) throw new ScenarioError(file, issues);
+  if (issues.length > 0 || !parsed.success) throw new ScenarioError(file, sortIssues(issues));
 
   const scenario: Scenario = { ...parsed.data, tasks: expandTasks(parsed.data.tasks) };
   // A `service` target without `labels` means the service's containers, not role=worker (the default).
@@ -154,10 +175,78 @@ export function validateScenario(
       issues.push({ field: `faults[${i}].target.labels.task`, message: `"${task}" matches no container: the scenario has no such task`, ...where(['faults', i, 'target', 'labels', 'task']) });
     }
   });
+  // Triggers that can never fire: past the run's bound, or counting more events than the tasks can produce.
+  for (const issue of triggerIssues(scenario)) issues.push({ field: formatPath(issue.path), message: issue.message, ...where(issue.path) });
   // The Docker socket, host networking and privileged mode need the explicit opt-in.
   for (const issue of securityIssues(scenario)) issues.push({ field: formatPath(issue.path), message: issue.message, ...where(issue.path) });
-  if (issues.length > 0) throw new ScenarioError(file, issues);
+  if (issues.length > 0) throw new ScenarioError(file, sortIssues(issues));
   return scenario;
+}
+
+/** One message per problem (the same field and message once), in file order: by line, then column; unlocated last. */
+function sortIssues(issues: readonly ScenarioIssue[]): ScenarioIssue[] {
+  const seen = new Set<string>();
+  const unique = issues.filter((i) => {
+    const key = `${i.field}\0${i.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  const rank = (i: ScenarioIssue): [number, number] => [i.line ?? Number.MAX_SAFE_INTEGER, i.column ?? 0];
+  return unique
+    .map((issue, index) => ({ issue, index }))
+    .sort((a, b) => rank(a.issue)[0] - rank(b.issue)[0] || rank(a.issue)[1] - rank(b.issue)[1] || a.index - b.index)
+    .map(({ issue }) => issue);
+}
+
+/** Every step of the input as written: `tasks[i].steps[j]` (a list of tasks) or `tasks.steps[j]` (count copies). */
+function stepsOf(input: unknown): { path: (string | number)[]; step: unknown }[] {
+  const tasks = (input as { tasks?: unknown }).tasks;
+  const found: { path: (string | number)[]; step: unknown }[] = [];
+  const collect = (steps: unknown, base: (string | number)[]): void => {
+    if (Array.isArray(steps)) steps.forEach((step, j) => found.push({ path: [...base, 'steps', j], step }));
+  };
+  if (Array.isArray(tasks)) tasks.forEach((task, i) => collect((task as { steps?: unknown } | null)?.steps, ['tasks', i]));
+  else if (typeof tasks === 'object' && tasks !== null) collect((tasks as { steps?: unknown }).steps, ['tasks']);
+  return found;
+}
+
+/** How many leading elements of a zod issue path name a step (`tasks.steps.0` → 3, `tasks.0.steps.1` → 4), else 0. */
+function stepDepth(path: readonly PropertyKey[]): number {
+  const at = path.indexOf('steps');
+  return path[0] === 'tasks' && at > 0 && typeof path[at + 1] === 'number' ? at + 2 : 0;
+}
+
+/**
+ * A step's problems, each naming the step: an unknown kind lists the kinds and what each
+ * takes; a known kind with a bad value gets that kind's own reason.
+ */
+function stepIssues(
+  step: unknown,
+  path: (string | number)[],
+  where: (path: readonly PropertyKey[]) => { line?: number; column?: number },
+): ScenarioIssue[] {
+  const expected = `expected one of ${Object.entries(STEP_KINDS).map(([k, v]) => `${k} (${v})`).join(', ')}`;
+  const field = formatPath(path);
+  if (typeof step !== 'object' || step === null || Array.isArray(step)) {
+    return [{ field, message: `a step is a mapping with one key, got ${JSON.stringify(step) ?? String(step)}; ${expected}`, ...where(path) }];
+  }
+  const keys = Object.keys(step);
+  const unknown = keys.filter((k) => !(k in STEP_KINDS));
+  if (unknown.length > 0) {
+    return unknown.map((k) => ({ field, message: `unknown step ${JSON.stringify(k)}; ${expected}`, ...where([...path, k]) }));
+  }
+  if (keys.length !== 1) {
+    return [{ field, message: keys.length === 0 ? `an empty step; ${expected}` : `a step has exactly one key, got ${keys.join(', ')} (write each as its own step)`, ...where(path) }];
+  }
+  const kind = keys[0] as string;
+  const parsed = stepKindSchema(kind)?.safeParse(step);
+  if (!parsed || parsed.success) return [];
+  return parsed.error.issues.map((issue) => {
+    const at = [...path, ...issue.path];
+    const reason = issueMessage(issue, step);
+    return { field: formatPath(at), message: `${kind} step: ${reason}${issue.path.length <= 1 ? ` (${kind} takes ${STEP_KINDS[kind]})` : ''}`, ...where(at) };
+  });
 }
 
 /**

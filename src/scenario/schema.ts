@@ -1,3 +1,4 @@
+import { constants as osConstants } from 'node:os';
 import { z } from 'zod';
 import { bindMountSchema, dangerouslyAllowSchema, envSchema, redactSchema } from './security-schema.js';
 
@@ -23,16 +24,27 @@ export const byteSize = z.union([
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
-/** A duration in ms: a non-negative integer, or `<n><unit>` with ms, s, m or h (`1500`, `"1.5s"`, `"2m"`). */
+/**
+ * The longest duration keelhaul accepts, ms: 2^31 − 1, the largest delay Node.js timers
+ * honour (a larger `setTimeout` delay is set to 1 and fires at once — Node's timers docs).
+ */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+const TOO_LONG = `expected at most ${MAX_DURATION_MS} ms (2^31 − 1, about 24.8 days): a longer timer would fire at once`;
+
+/**
+ * A duration in ms: a non-negative integer, or `<n><unit>` with ms, s, m or h (`1500`,
+ * `"1.5s"`, `"2m"`); at most {@link MAX_DURATION_MS}.
+ */
 export const duration = z.union([
-  z.number().int().nonnegative(),
+  z.number().int().nonnegative().max(MAX_DURATION_MS, TOO_LONG),
   z
     .string()
     .regex(/^\d+(\.\d+)?\s*(ms|s|m|h)$/, 'expected a duration such as 1500, "1.5s", "500ms" or "2m" (units: ms, s, m, h)')
     .transform((text) => {
       const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/.exec(text);
       return Math.round(Number(m?.[1]) * (DURATION_UNITS[m?.[2] ?? 'ms'] ?? 1));
-    }),
+    })
+    .refine((ms) => ms <= MAX_DURATION_MS, TOO_LONG),
 ]);
 
 const relativePath = z
@@ -68,6 +80,21 @@ export const stepSchema = z.union([
   }),
 ]);
 export type Step = z.infer<typeof stepSchema>;
+
+/** The step kinds, each with the keys its value takes (for errors that name what was expected). */
+export const STEP_KINDS: Readonly<Record<string, string>> = {
+  sleep: 'a duration',
+  write: '{ path, content?, bytes? }',
+  progress: 'a fraction from 0 to 1',
+  fail: 'a message',
+  allocate: 'bytes',
+  exit: 'an exit code 0-255',
+  flood: '{ bytes?, events?, perSecond? }',
+};
+/** The schema of one step kind (the member of {@link stepSchema} whose only key is `kind`). */
+export function stepKindSchema(kind: string): z.ZodType | undefined {
+  return stepSchema.options.find((option) => Object.keys(option.shape)[0] === kind);
+}
 
 const taskId = z
   .string()
@@ -175,8 +202,13 @@ export const triggerSchema = z.union([
 ]);
 export type Trigger = z.infer<typeof triggerSchema>;
 
-/** Signals a kill may send; `SIGKILL` gives exit 137 (128 + 9). */
-const signalName = z.string().regex(/^SIG[A-Z0-9]+$/, 'expected a signal name such as SIGKILL or SIGTERM');
+/** Signals a kill may send: the names this platform knows (`os.constants.signals`); `SIGKILL` gives exit 137 (128 + 9). */
+const signalName = z
+  .string()
+  .regex(/^SIG[A-Z0-9]+$/, 'expected a signal name such as SIGKILL or SIGTERM')
+  .refine((name) => Object.hasOwn(osConstants.signals, name), {
+    error: (issue) => `unknown signal ${JSON.stringify(issue.input)}; expected one of ${Object.keys(osConstants.signals).filter((n) => n.startsWith('SIG')).join(', ')}`,
+  });
 
 const faultCommon = {
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'expected a name of letters, digits, _ . -').optional(),

@@ -280,12 +280,16 @@ export interface SoakFacts {
  * The soak's verdict over its iterations: a failure line for each failed iteration, each
  * iteration that left a resource behind, resources of the soak's runs still on the daemon
  * at the last sample, and each metric whose growth (window medians, {@link judgeGrowth})
- * passed its bound. Status: the phase while running or interrupted, else `failed` when
+ * passed its bound, and a finished soak with no iteration at all. Status: the phase while running or interrupted, else `failed` when
  * there is any failure line, `passed` otherwise. A pure function, for tests.
  */
 export function summarizeSoak(facts: SoakFacts): SoakReport {
   const { iterations, bounds, warmup, minSamples, dockerdPid } = facts;
   const failures: string[] = [];
+  // A soak that ran nothing proved nothing (`--duration 5` is 5 ms): it must not pass.
+  if (facts.phase === 'finished' && iterations.length === 0) {
+    failures.push(`no iteration ran in the ${facts.durationMs} ms asked for: give --duration a unit (30m, 2m, 90s) or --iterations N`);
+  }
   for (const it of iterations) {
     if (it.status === 'failed') failures.push(`iteration ${it.index} (run ${it.runId}, seed ${it.seed}) failed: ${it.error ?? `checks ${it.failedChecks.join(', ')}`}`);
     if (leakCount(it.leaked) > 0) {

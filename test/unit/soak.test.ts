@@ -33,6 +33,13 @@ function summarize(iterations: SoakIteration[], phase: 'running' | 'interrupted'
 }
 
 describe('soak growth (window medians)', () => {
+  it('soak: a finished soak with no iteration fails (`--duration 5` is 5 ms and proves nothing); one still running does not', () => {
+    const none = summarize([]);
+    expect(none.status).toBe('failed');
+    expect(none.failures.join('\n')).toMatch(/no iteration ran in the 120000 ms asked for: give --duration a unit/);
+    expect(summarize([], 'running').status).toBe('running');
+  });
+
   it('soak growth: median of odd and even lists; none throws', () => {
     expect(median([3, 1, 2])).toBe(2);
     expect(median([4, 1, 3, 2])).toBe(2.5);
