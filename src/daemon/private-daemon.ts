@@ -117,7 +117,7 @@ export class PrivateDaemon implements DaemonHandle {
   /** The bridge, its address and its FORWARD rule exist (made by the first start). */
   #networkReady = false;
 
-  /** @internal use {@link startPrivateDaemon}. */
+  /** Not for callers: use {@link startPrivateDaemon} (the token refuses any other caller). */
   constructor(token: symbol, init: { options: ResolvedPrivateDaemonOptions; root: string; dockerdPath: string; state: DaemonState }) {
     if (token !== CONSTRUCT) throw new TypeError('Use startPrivateDaemon() to make a PrivateDaemon');
     this.#options = init.options;

@@ -49,6 +49,9 @@ interface BuildMessage {
  *   holds the last {@link BUILD_LOG_TAIL} lines of builder output.
  * @throws {DaemonUnavailableError} when no daemon answers on the client's socket.
  * @throws `signal.reason` when `signal` aborts (checked before starting, too).
+ * @internal takes a dockerode instance: kept out of the shipped types (`stripInternal`), so
+ *   that a user's `skipLibCheck: false` build does not need `@types/dockerode`; callers use
+ *   `DockerClient.buildImage`.
  */
 export async function buildImageFromDirectory(
   docker: Dockerode,
@@ -137,6 +140,7 @@ export async function buildImageFromDirectory(
  * is left alone. Returns whether it was removed.
  *
  * @throws {DaemonUnavailableError} when no daemon answers.
+ * @internal takes a dockerode instance (see {@link buildImageFromDirectory}).
  */
 export async function removeImageIfUntagged(docker: Dockerode, imageId: string): Promise<boolean> {
   try {
