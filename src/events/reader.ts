@@ -65,7 +65,9 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  * Parses one line of events.jsonl. Only the envelope every event has is checked (`ts`,
  * `run`, `type` are non-empty strings): an event type a newer keelhaul writes is kept, and
  * readers ignore types they do not know. Checking the whole event against the schema is
- * the event-schema check's job (src/checks/event-schema.ts). Never throws.
+ * the event-schema check's job (src/checks/event-schema.ts), so the `RunEvent` type of the
+ * result vouches for the envelope only: a reader of a field of a file written by another
+ * version (or another writer) should not rely on its presence. Never throws.
  */
 export function parseEventLine(text: string): { ok: true; event: RunEvent } | { ok: false; error: string; value?: unknown } {
   let value: unknown;
