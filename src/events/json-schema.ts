@@ -56,7 +56,7 @@ export function eventsJsonSchema(): Record<string, unknown> {
       // Branch keys in a reader's order: title and description before the fields.
       if (branch === null || typeof branch !== 'object' || Array.isArray(branch)) return branch;
       const { title, description, ...rest } = branch;
-      return { title: title ?? null, ...(description !== undefined ? { description } : {}), ...rest };
+      return { ...(title !== undefined ? { title } : {}), ...(description !== undefined ? { description } : {}), ...rest };
     }),
     $defs: $defs ?? {},
   };
