@@ -1,8 +1,8 @@
-import { createReadStream, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
+import { EventsFileReadError, readRunEventLines } from '../events/index.js';
 import { packageRoot } from '../version.js';
 import type { CheckResult } from './invariants.js';
 
@@ -45,10 +45,11 @@ export function checkEventSchema(events: readonly unknown[]): CheckResult {
 
 /**
  * Every line of an events.jsonl file parses as JSON and validates against
- * docs/events.schema.json: the file as written, read back line by line (never whole), so
- * that what another writer, a torn write or a serialisation slip put in it is caught too,
- * not only what the controller meant to write. Evidence names line numbers (1-based), at
- * most 20.
+ * docs/events.schema.json: the file as written, read back line by line with src/events/'s
+ * streaming reader (never whole), so that what another writer, a torn write or a
+ * serialisation slip put in it is caught too, not only what the controller meant to write.
+ * Stricter than the reader's tolerance: a torn last line, a blank line and a line that is
+ * JSON but no event all fail the check. Evidence names line numbers (1-based), at most 20.
  *
  * @param path the run's events.jsonl; a missing file fails the check, it does not throw
  */
@@ -61,22 +62,22 @@ export async function checkEventsFile(path: string): Promise<CheckResult> {
     invalid += 1;
     if (evidence.length < 20) evidence.push(problem);
   };
+  const check = (line: number, event: unknown): void => {
+    const { ok, errors } = validate(event);
+    if (!ok) note(`line ${line} (${String((event as { type?: unknown } | null)?.type)}): ${errors}`);
+  };
   try {
-    const reader = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
-    for await (const line of reader) {
-      lines += 1;
-      let event: unknown;
-      try {
-        event = JSON.parse(line);
-      } catch (error) {
-        note(`line ${lines}: not JSON (${error instanceof Error ? error.message : String(error)}): ${line.slice(0, 120)}`);
-        continue;
-      }
-      const { ok, errors } = validate(event);
-      if (!ok) note(`line ${lines} (${String((event as { type?: unknown } | null)?.type)}): ${errors}`);
+    for await (const entry of readRunEventLines(path)) {
+      lines = entry.line;
+      if (entry.kind === 'event') check(entry.line, entry.event);
+      else if (entry.kind === 'blank') note(`line ${entry.line}: not JSON (a blank line)`);
+      // JSON but not an event (no `type`, an array): the schema says what is wrong with it.
+      else if (entry.problem === 'not-an-event') check(entry.line, entry.value);
+      else note(`line ${entry.line}: ${entry.error}${entry.problem === 'torn' ? ' (the last line, cut short: no newline)' : ''}: ${entry.text.slice(0, 120)}`);
     }
   } catch (error) {
-    note(`${path}: cannot be read (${error instanceof Error ? error.message : String(error)})`);
+    const cause = error instanceof EventsFileReadError ? error.cause : error;
+    note(`${path}: cannot be read (${cause instanceof Error ? cause.message : String(cause)})`);
   }
   return {
     name: 'event-schema',

@@ -1,7 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, sep } from 'node:path';
 import {
-  readEventsFile,
   renderReport,
   readSamplesFile,
   REPORT_FILE_NAMES,
@@ -12,7 +11,8 @@ import {
   type ReportFormat,
   type RunReport,
 } from '../report/index.js';
-import { assertSafeName, UnsafePathError, type RunEvent } from '../controller/index.js';
+import { assertSafeName, UnsafePathError } from '../controller/index.js';
+import { EventsFileReadError, readRunEventsFile, type RunEvent } from '../events/index.js';
 import { UsageError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import type { CliIo } from './render.js';
@@ -135,18 +135,21 @@ export async function readRunReport(runDir: string): Promise<RunReport> {
   return value as RunReport;
 }
 
-/** The run's events for the timeline; unreadable lines are reported on stderr, a missing file is no events. */
+/**
+ * The run's events for the timeline (src/events/ reader): unreadable lines are reported on
+ * stderr, a missing file is no events. @throws {EventsFileReadError} when it cannot be read
+ */
 async function readEventsFor(runDir: string, io: CliIo): Promise<RunEvent[]> {
   const path = join(runDir, 'events.jsonl');
   try {
-    const { events, invalidLines } = await readEventsFile(path);
+    const { events, invalidLines } = await readRunEventsFile(path);
     if (invalidLines.length) {
       const shown = invalidLines.slice(0, 3).map((l) => `line ${l.line}: ${l.error}`).join('; ');
       io.err(`keelhaul: ${path}: skipped ${invalidLines.length} unreadable line(s) (${shown}${invalidLines.length > 3 ? '; …' : ''})`);
     }
     return events;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+    if (error instanceof EventsFileReadError && error.code === 'ENOENT') {
       io.err(`keelhaul: ${path} is missing; the reports have no timeline`);
       return [];
     }

@@ -11,7 +11,7 @@ import { loadScenarioTopology, topologyImage, type ScenarioTopology } from '../c
 import type { RunReport } from '../report/index.js';
 import { loadScenarioFile, validateScenario, type Scenario } from '../scenario/index.js';
 import { keelhaulVersion } from '../version.js';
-import type { RunEvent } from './events.js';
+import type { RunEvent } from '../events/index.js';
 import { currentController, isControllerAlive } from './liveness.js';
 import { activeRuns, executeRun } from './run.js';
 import { runDirOf } from './run-paths.js';

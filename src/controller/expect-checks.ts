@@ -17,7 +17,7 @@ import {
   type FaultFacts,
 } from '../checks/index.js';
 import type { Scenario } from '../scenario/index.js';
-import type { RunEvent } from './events.js';
+import type { RunEvent } from '../events/index.js';
 
 /** What {@link expectChecks} judges. */
 export interface ExpectCheckInputs {

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { existsSync, openSync, readFileSync, closeSync } from 'node:fs';
-import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { removePrivateDaemonRoot } from '../daemon/index.js';
+import { appendRunEvent } from '../events/index.js';
 import { connectDocker, type DockerClient } from '../docker/index.js';
 import { packageRoot } from '../version.js';
 import { removeRunResources } from './cleanup.js';
@@ -159,7 +159,11 @@ export async function runReaper(options: ReaperOptions): Promise<'reaped' | 'fin
   return 'gave-up';
 }
 
-/** Marks the run reaped in state.json (unless a resume took it over meanwhile) and appends `run.reaped` to events.jsonl. */
+/**
+ * Marks the run reaped in state.json (unless a resume took it over meanwhile) and appends
+ * `run.reaped` to events.jsonl with src/events/'s `appendRunEvent` (which ends a line the
+ * dead controller left torn first, so the reaper's line stays readable).
+ */
 async function recordReaped(runDir: string, state: RunState, result: { containers: number; networks: number; volumes: number }): Promise<void> {
   const statePath = join(runDir, 'state.json');
   const store = new StateStore(statePath, await readRunState(statePath));
@@ -168,7 +172,7 @@ async function recordReaped(runDir: string, state: RunState, result: { container
       s.status = 'reaped';
     });
   }
-  const event = {
+  await appendRunEvent(join(runDir, 'events.jsonl'), {
     ts: new Date().toISOString(),
     run: state.runId,
     type: 'run.reaped',
@@ -176,6 +180,5 @@ async function recordReaped(runDir: string, state: RunState, result: { container
     networks: result.networks,
     volumes: result.volumes,
     deadControllerPid: state.controller.pid,
-  };
-  await appendFile(join(runDir, 'events.jsonl'), `${JSON.stringify(event)}\n`);
+  });
 }

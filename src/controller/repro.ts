@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { WORKSPACE_PATH, workerEnvironment } from '../backends/index.js';
 import { faultId } from '../chaos/index.js';
@@ -8,7 +8,7 @@ import { writeFileAtomic } from '../report/index.js';
 import { validateScenario, type FaultSpec, type Scenario } from '../scenario/index.js';
 import { keelhaulVersion } from '../version.js';
 import { runScenario, type RunHooks, type RunResult } from './controller.js';
-import type { AttemptOutcome } from './events.js';
+import { readRunEventLines, type AttemptOutcome } from '../events/index.js';
 import { readRunState, type AttemptRecord, type RunState } from './state.js';
 
 /** A repro that cannot start: no such attempt, nothing failed, a bad flag. Nothing was created. */
@@ -100,17 +100,20 @@ async function choose(options: AttemptSelection): Promise<Chosen> {
   return { runDir, state, scenario, ...chosen };
 }
 
-/** The `ts` of the attempt's task.started event in events.jsonl, ms since the epoch. */
+/**
+ * The `ts` of the attempt's task.started event in events.jsonl, ms since the epoch; read
+ * with src/events/'s tolerant reader up to that event. Undefined when there is none, or
+ * when the file is missing or cannot be read.
+ */
 async function taskStartedAt(runDir: string, task: string, attempt: number): Promise<number | undefined> {
-  const text = await readFile(join(runDir, 'events.jsonl'), 'utf8').catch(() => '');
-  for (const line of text.split('\n')) {
-    if (!line.includes('task.started')) continue;
-    try {
-      const e = JSON.parse(line) as { type?: string; task?: string; attempt?: number; event?: { type?: string; ts?: string } };
+  try {
+    for await (const entry of readRunEventLines(join(runDir, 'events.jsonl'), { missing: 'empty' })) {
+      if (entry.kind !== 'event') continue;
+      const e = entry.event;
       if (e.type === 'worker.event' && e.task === task && e.attempt === attempt && e.event?.type === 'task.started' && e.event.ts) return Date.parse(e.event.ts);
-    } catch {
-      // a torn last line
     }
+  } catch {
+    // an unreadable file: the caller falls back to the attempt's startedAt
   }
   return undefined;
 }

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import PQueue from 'p-queue';
 import { DockerBackend, LocalBackend, localFaultClient, type AttemptHandle, type AttemptObserver, type AttemptTask } from '../backends/index.js';
@@ -41,7 +40,7 @@ import { keelhaulVersion } from '../version.js';
 import { isWorkerUsage, type WorkerEvent } from '../worker/events.js';
 import { findRunResources, removeRunResources, type CleanupResult, type LeakReport } from './cleanup.js';
 import type { RunHooks, RunResult } from './controller.js';
-import { EventLog, type AttemptOutcome, type RunEvent } from './events.js';
+import { EventLog, readRunEventLines, type AttemptOutcome, type RunEvent } from '../events/index.js';
 import { CompletionLedger } from './ledger.js';
 import { isReaperOf, startReaper, stopReaper } from './reaper.js';
 import { AttemptFailedError, runWithRetry } from './retry.js';
@@ -81,23 +80,20 @@ interface AttemptProgress {
   interfaces: string[] | undefined;
 }
 
-/** Reads the worker events a previous controller recorded, tolerating a torn last line. */
+/**
+ * Reads the worker events a previous controller recorded, with the tolerant reader of
+ * src/events/ (a torn last line and other lines that are not events are skipped); a file
+ * that is missing or cannot be read gives none.
+ */
 async function readPriorWorkerEvents(path: string): Promise<{ task: string; attempt: number; event: WorkerEvent }[]> {
-  let text: string;
+  const out: { task: string; attempt: number; event: WorkerEvent }[] = [];
   try {
-    text = await readFile(path, 'utf8');
+    for await (const entry of readRunEventLines(path, { missing: 'empty' })) {
+      const e = entry.kind === 'event' ? entry.event : undefined;
+      if (e?.type === 'worker.event' && e.task && e.attempt && e.event) out.push({ task: e.task, attempt: e.attempt, event: e.event });
+    }
   } catch {
     return [];
-  }
-  const out: { task: string; attempt: number; event: WorkerEvent }[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      const e = JSON.parse(line) as { type?: string; task?: string; attempt?: number; event?: WorkerEvent };
-      if (e.type === 'worker.event' && e.task && e.attempt && e.event) out.push({ task: e.task, attempt: e.attempt, event: e.event });
-    } catch {
-      // a line cut short by the previous controller's death
-    }
   }
   return out;
 }

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../report/index.js';
 import type { FaultRecord } from '../chaos/index.js';
 import type { Scenario } from '../scenario/index.js';
-import type { AttemptOutcome } from './events.js';
+import type { AttemptOutcome } from '../events/index.js';
 import { Redactor } from './redaction.js';
 
 /** Bumped when a field of {@link RunState} changes meaning or disappears. */

@@ -3,30 +3,20 @@
  * recorded in events.jsonl, for checks that judge the whole run after a resume
  * (lock-exclusion, recovery-time).
  */
-import { readFile } from 'node:fs/promises';
-import type { RunEvent } from './events.js';
+import { EventsFileReadError, readRunEventsFile, type RunEvent } from '../events/index.js';
 
 /**
- * The events of an events.jsonl file, in order. A line that is not a JSON object with a
- * string `type` and `ts` (a line cut short by a controller's death) is skipped. A missing
- * file gives no events.
+ * The events of an events.jsonl file, in order, read with the tolerant reader of
+ * src/events/ (`readRunEventLines`): a line that is not an event — a JSON object with
+ * non-empty string `ts`, `run` and `type`; typically the last line, cut short by a
+ * controller's death — is skipped. A file that is missing or cannot be read gives no
+ * events (the checks that use them then see only this controller's). Never throws.
  */
 export async function readRunEvents(path: string): Promise<RunEvent[]> {
-  let text: string;
   try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    return [];
+    return (await readRunEventsFile(path, { missing: 'empty' })).events;
+  } catch (error) {
+    if (error instanceof EventsFileReadError) return [];
+    throw error;
   }
-  const out: RunEvent[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      const e = JSON.parse(line) as { type?: unknown; ts?: unknown };
-      if (typeof e === 'object' && e !== null && typeof e.type === 'string' && typeof e.ts === 'string') out.push(e as RunEvent);
-    } catch {
-      // torn last line
-    }
-  }
-  return out;
 }

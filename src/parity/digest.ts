@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readRunEventLines } from '../events/index.js';
 import type { RunReport } from '../report/index.js';
 import { WORKSPACE_SNAPSHOT_FILE, type WorkspaceSnapshot } from './workspace-snapshot.js';
 
@@ -40,33 +41,22 @@ export interface OutcomeDigest {
   readonly filesUnavailable?: string;
 }
 
-interface WorkerEventLine {
-  readonly type?: string;
-  readonly task?: string;
-  readonly attempt?: number;
-  readonly event?: { readonly type?: string; readonly seq?: number };
-}
-
 /**
  * Reduces a finished run directory to its outcome digest: task states and attempts from
  * `report.json`, event types per attempt from `events.jsonl`, file trees from
  * `workspaces.json` (written when the run was started with `captureWorkspaces`).
  *
- * @throws {Error} (ENOENT and the like) when `report.json` or `events.jsonl` cannot be read
+ * @throws {Error} (ENOENT and the like) when `report.json` cannot be read; `EventsFileReadError` (src/events/)
+ *   (with `code` ENOENT and the like) when `events.jsonl` cannot be
  */
 export async function digestRun(runDir: string): Promise<OutcomeDigest> {
   const report = JSON.parse(await readFile(join(runDir, 'report.json'), 'utf8')) as RunReport;
-  const eventsText = await readFile(join(runDir, 'events.jsonl'), 'utf8');
   const events = new Map<string, { seq: number; order: number; type: string }[]>();
   let order = 0;
-  for (const line of eventsText.split('\n')) {
-    if (!line.trim()) continue;
-    let parsed: WorkerEventLine;
-    try {
-      parsed = JSON.parse(line) as WorkerEventLine;
-    } catch {
-      continue; // a torn last line
-    }
+  // The tolerant reader of src/events/: a torn last line (or any line that is not an event) is skipped.
+  for await (const entry of readRunEventLines(join(runDir, 'events.jsonl'))) {
+    if (entry.kind !== 'event') continue;
+    const parsed = entry.event;
     if (parsed.type !== 'worker.event' || !parsed.task || !parsed.attempt || !parsed.event?.type) continue;
     if (parsed.event.type === 'heartbeat') continue;
     const key = `${parsed.task}#${parsed.attempt}`;

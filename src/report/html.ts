@@ -1,4 +1,4 @@
-import type { RunEvent } from '../controller/events.js';
+import type { RunEvent } from '../events/index.js';
 import {
   attemptDurationMs,
   countBy,

@@ -1,4 +1,4 @@
-import type { RunEvent } from '../controller/events.js';
+import type { RunEvent } from '../events/index.js';
 import type { ReportAttempt, ReportFault, RunReport } from './report-json.js';
 import { formatUsd, type UsageTotals } from './usage.js';
 

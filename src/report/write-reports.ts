@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
-import type { RunEvent } from '../controller/events.js';
-import { readEventsFile } from './events-file.js';
+import { readRunEventsFile, type RunEvent } from '../events/index.js';
 import { renderHtmlReport } from './html.js';
 import { renderJunitReport } from './junit.js';
 import { renderMarkdownReport } from './markdown.js';
@@ -100,12 +99,10 @@ export async function writeRunReports(
   return { paths: ordered };
 }
 
-/** The run's events for the reports: unreadable lines are skipped, a missing file is no events. */
+/**
+ * The run's events for the reports (src/events/ reader): unreadable lines are skipped, a
+ * missing file is no events. @throws {EventsFileReadError} when the file cannot be read
+ */
 async function readRunEvents(runDir: string): Promise<RunEvent[]> {
-  try {
-    return (await readEventsFile(join(runDir, 'events.jsonl'))).events;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
+  return (await readRunEventsFile(join(runDir, 'events.jsonl'), { missing: 'empty' })).events;
 }

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EventLog } from '../../src/controller/events.js';
+import { EventLog } from '../../src/events/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'keelhaul-eventlog-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

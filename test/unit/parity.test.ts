@@ -73,6 +73,7 @@ function writeRunDir(events: object[], snapshot?: object): string {
 }
 
 const workerEvent = (attempt: number, type: string, seq: number): object => ({
+  ts: '2026-01-01T12:00:00.000Z',
   type: 'worker.event',
   run: 'r-1',
   task: 't-01',

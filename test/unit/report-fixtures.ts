@@ -4,7 +4,7 @@
  * fault that never fired; its events as the controller would log them; and a generator of
  * big passing runs for the layout.
  */
-import type { RunEvent } from '../../src/controller/events.js';
+import type { RunEvent } from '../../src/events/index.js';
 import type { RunReport } from '../../src/report/report-json.js';
 import { summarizeUsage, ZERO_USAGE, type UsageTotals } from '../../src/report/usage.js';
 
