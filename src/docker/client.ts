@@ -783,25 +783,3 @@ function demuxBuffer(body: Buffer, stdout: PassThrough, stderr: PassThrough): vo
   stdout.end();
   stderr.end();
 }
-
-/**
- * The slice of the client the fault injector and fault actions use (src/chaos/): what a
- * backend that is not Docker must answer to be a fault target (src/backends/local-backend.ts).
- */
-export type FaultDockerClient = Pick<
-  DockerClient,
-  | 'listContainers'
-  | 'killContainer'
-  | 'stopContainer'
-  | 'pauseContainer'
-  | 'unpauseContainer'
-  | 'inspectContainer'
-  | 'createContainer'
-  | 'startContainer'
-  | 'waitContainer'
-  | 'removeContainer'
-  | 'restartContainer'
-  | 'disconnectNetwork'
-  | 'connectNetwork'
-  | 'execInContainer'
->;
