@@ -360,9 +360,12 @@ export class Injector {
             } catch (error) {
               this.#unnote(target.containerId, fault.id);
               this.#restarting.delete(target.containerId);
-              // Gone or held (applyFault decides on the error's class and the target's state).
+              // Gone or held, as applyFault decides on the error's status and the target's
+              // state: it exited (409 not running), the controller is removing it already
+              // (409: removal behind, run.ts), it is gone (404), or another fault paused or
+              // disconnected it. Anything else is the firing's failure.
               if (!(error instanceof TargetUnavailableError)) throw error;
-              lastUnavailable = error instanceof Error ? error.message : String(error);
+              lastUnavailable = error.message;
               const replacement = fault.spec.target.pick === 'random' ? random.sample(spare, 1)[0] : spare[0];
               if (replacement) spare.splice(spare.indexOf(replacement), 1);
               container = replacement;

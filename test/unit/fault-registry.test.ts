@@ -3,7 +3,7 @@
  * declares (`uses`), with plain-object fakes — no daemon.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { applyFault, FAULT_ACTIONS, faultAction, type FaultContext } from '../../src/chaos/actions.js';
+import { applyFault, FAULT_ACTIONS, faultAction, preflightFaults, type FaultContext } from '../../src/chaos/actions.js';
 import type { ContainerInfo, DockerClient } from '../../src/docker/client.js';
 import { Label } from '../../src/docker/labels.js';
 import { DAEMON_FAULT_KINDS, FAULT_KINDS, faultSchema, type FaultKind, type FaultSpec } from '../../src/scenario/index.js';
@@ -139,5 +139,34 @@ describe('fault registry', () => {
     await expect(applyFault(specOf('daemon-kill'), 'daemon', { ...contextFor(client), daemon: { canControl: false, stop: async () => 0, kill: async () => 0, start: async () => 0, restart: async () => 0 } })).rejects.toThrow(
       /only stops or kills a daemon it started/,
     );
+  });
+});
+
+describe('fault registry: preflight', () => {
+  const netemDelay = faultSchema.parse({ kind: 'netem', trigger: { at: 0 }, params: { durationMs: 1000, delayMs: 100 } });
+  const hostKill = faultSchema.parse({ kind: 'kill', trigger: { at: 0 }, params: { mode: 'host' } });
+
+  it('fault registry: preflight names the field of each kind that this host cannot honour', async () => {
+    const exec = async (): Promise<{ stdout: string }> => ({ stdout: '' });
+    const root = { root: true, exec };
+    const user = { root: false, exec };
+    expect(await faultAction('kill').preflight?.(hostKill.params as never, user)).toEqual({ field: 'kind', message: 'kill (mode host) acts from the host and needs root' });
+    expect(await faultAction('kill').preflight?.(hostKill.params as never, root)).toBeUndefined();
+    expect(await faultAction('netem').preflight?.(netemDelay.params as never, user)).toEqual({ field: 'kind', message: 'netem acts from the host and needs root' });
+    expect(faultAction('stop').preflight).toBeUndefined();
+  });
+
+  it('fault registry: preflightFaults asks each fault\'s entry and reports the first problem as faults[i].<field>', async () => {
+    // `preflight` is optional; stop has none: give it one for this test only.
+    const stop = faultAction('stop') as { preflight?: unknown };
+    stop.preflight = async () => ({ field: 'params', message: 'not on this host' });
+    try {
+      await expect(preflightFaults([specOf('kill'), specOf('stop')], async () => ({ stdout: '' }))).rejects.toThrow(
+        expect.objectContaining({ name: 'FaultSupportError', field: 'faults[1].params', message: 'faults[1].params: not on this host' }),
+      );
+    } finally {
+      delete stop.preflight;
+    }
+    await expect(preflightFaults([specOf('kill'), specOf('stop')])).resolves.toBeUndefined();
   });
 });
