@@ -513,7 +513,7 @@ function sliceOf<M extends keyof DockerClient>(client: FaultClient, uses: readon
  * container that exited meanwhile, nsenter into a namespace gone with its process) when an
  * inspection then finds the target gone, not running or paused. Undefined: a real failure.
  */
-export async function unavailableTarget(
+async function unavailableTarget(
   error: unknown,
   kind: FaultKind,
   targetId: string,

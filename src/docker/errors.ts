@@ -238,7 +238,7 @@ const DAEMON_DOWN_CODES = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'ETIMEDOU
  * answer sets `statusCode` and `json` (the daemon's `{message}` body); a socket failure sets
  * `code` (an errno); an aborted request is named `AbortError`.
  */
-export interface DockerodeErrorLike {
+interface DockerodeErrorLike {
   readonly code?: unknown;
   readonly statusCode?: unknown;
   readonly json?: { readonly message?: unknown } | null;
