@@ -330,12 +330,12 @@ export class LocalBackend implements WorkerBackend {
   /**
    * Sends a signal; a stopped (paused) process is continued after any signal but
    * SIGKILL/SIGSTOP, as `docker kill` unpauses. A process that already exited is skipped,
-   * or, for a fault, refused with {@link TargetUnavailableError} (`not-running`: the
-   * injector then draws another target).
+   * or, for a fault (`forFault`: its kind), refused with {@link TargetUnavailableError}
+   * (`not-running`: the injector then draws another target).
    */
-  #signal(attempt: LocalAttempt, signal: string, forFault = false): void {
+  #signal(attempt: LocalAttempt, signal: string, forFault?: FaultSpec['kind']): void {
     if (attempt.state === 'exited') {
-      if (forFault) throw new TargetUnavailableError(signal, attempt.id, { targetState: 'not-running', detail: 'is not running (exited)' });
+      if (forFault) throw new TargetUnavailableError(forFault, attempt.id, { targetState: 'not-running', detail: 'is not running (exited)' });
       return;
     }
     try {
@@ -346,7 +346,7 @@ export class LocalBackend implements WorkerBackend {
       }
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
-      if (forFault) throw new TargetUnavailableError(signal, attempt.id, { targetState: 'not-running', detail: 'is not running (ESRCH)', cause: error });
+      if (forFault) throw new TargetUnavailableError(forFault, attempt.id, { targetState: 'not-running', detail: `is not running (${signal}: ESRCH)`, cause: error });
     }
   }
 
@@ -388,10 +388,10 @@ export class LocalBackend implements WorkerBackend {
     const attempt = this.#target(spec.kind, id);
     switch (spec.kind) {
       case 'kill':
-        this.#signal(attempt, spec.params.signal, true);
+        this.#signal(attempt, spec.params.signal, spec.kind);
         return undefined;
       case 'stop': {
-        this.#signal(attempt, 'SIGTERM', true);
+        this.#signal(attempt, 'SIGTERM', spec.kind);
         const graceMs = Math.ceil(spec.params.graceMs / 1000) * 1000;
         const ended = await Promise.race([attempt.exited.then(() => true), sleep(graceMs).then(() => false)]);
         if (!ended) this.#signal(attempt, 'SIGKILL');
