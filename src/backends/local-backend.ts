@@ -5,7 +5,7 @@ import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
-import { ANY_VALUE, type ContainerSummary, type DockerClient, type FaultDockerClient } from '../docker/index.js';
+import { ANY_VALUE, TargetUnavailableError, type ContainerSummary, type DockerClient } from '../docker/index.js';
 import type { FaultSpec } from '../scenario/index.js';
 import { packageRoot } from '../version.js';
 import { followWorkerEventLines } from './event-lines.js';
@@ -41,7 +41,11 @@ export interface LocalBackendOptions {
   readonly nodePath?: string;
 }
 
-/** A fault the local backend cannot act on, or a target that is not there; message names the kind and process. */
+/**
+ * A fault the local backend cannot act on (a kind with no process equivalent, no
+ * size-limited workspace); message names the kind and process. A target that exited or is
+ * paused is a {@link TargetUnavailableError} instead, as on the docker backend.
+ */
 export class LocalFaultError extends Error {
   override name = 'LocalFaultError';
   readonly kind: string;
@@ -326,11 +330,12 @@ export class LocalBackend implements WorkerBackend {
   /**
    * Sends a signal; a stopped (paused) process is continued after any signal but
    * SIGKILL/SIGSTOP, as `docker kill` unpauses. A process that already exited is skipped,
-   * or, for a fault, refused as `not running` (the injector then draws another target).
+   * or, for a fault (`forFault`: its kind), refused with {@link TargetUnavailableError}
+   * (`not-running`: the injector then draws another target).
    */
-  #signal(attempt: LocalAttempt, signal: string, forFault = false): void {
+  #signal(attempt: LocalAttempt, signal: string, forFault?: FaultSpec['kind']): void {
     if (attempt.state === 'exited') {
-      if (forFault) throw new LocalFaultError(signal, attempt.id, 'is not running (exited)');
+      if (forFault) throw new TargetUnavailableError(forFault, attempt.id, { targetState: 'not-running', detail: 'is not running (exited)' });
       return;
     }
     try {
@@ -341,7 +346,7 @@ export class LocalBackend implements WorkerBackend {
       }
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
-      if (forFault) throw new LocalFaultError(signal, attempt.id, 'is not running (ESRCH)', { cause: error });
+      if (forFault) throw new TargetUnavailableError(forFault, attempt.id, { targetState: 'not-running', detail: `is not running (${signal}: ESRCH)`, cause: error });
     }
   }
 
@@ -359,10 +364,11 @@ export class LocalBackend implements WorkerBackend {
       .map((a) => ({ id: a.id, names: [`/${a.name}`], image: 'local', state: a.state, labels: a.labels }));
   }
 
+  /** The attempt a fault acts on. @throws {TargetUnavailableError} when there is none (`not-found`) or it exited (`not-running`) */
   #target(kind: string, id: string): LocalAttempt {
     const attempt = this.#attempts.get(id);
-    if (!attempt) throw new LocalFaultError(kind, id, 'does not exist');
-    if (attempt.state === 'exited') throw new LocalFaultError(kind, id, 'is not running (exited)');
+    if (!attempt) throw new TargetUnavailableError(kind, id, { targetState: 'not-found', detail: 'does not exist' });
+    if (attempt.state === 'exited') throw new TargetUnavailableError(kind, id, { targetState: 'not-running', detail: 'is not running (exited)' });
     return attempt;
   }
 
@@ -373,17 +379,19 @@ export class LocalBackend implements WorkerBackend {
    * and the returned undo sends SIGCONT. fill-disk: writes `.keelhaul-fill` into the task's
    * tmpfs workspace up to `percent` of `workspace.size` (stops at ENOSPC).
    *
+   * @throws {TargetUnavailableError} for a target that is gone, exited (`not-running`) or
+   *   paused already (`paused`): the injector draws another target, as for containers
    * @throws {LocalFaultError} for a kind with no local equivalent (refused at plan time by
-   *   {@link localBackendProblems}), or a target that exited (`not running`) or is paused
+   *   {@link localBackendProblems}) or fill-disk without a size-limited workspace
    */
   async applyFault(spec: FaultSpec, id: string): Promise<(() => Promise<void>) | undefined> {
     const attempt = this.#target(spec.kind, id);
     switch (spec.kind) {
       case 'kill':
-        this.#signal(attempt, spec.params.signal, true);
+        this.#signal(attempt, spec.params.signal, spec.kind);
         return undefined;
       case 'stop': {
-        this.#signal(attempt, 'SIGTERM', true);
+        this.#signal(attempt, 'SIGTERM', spec.kind);
         const graceMs = Math.ceil(spec.params.graceMs / 1000) * 1000;
         const ended = await Promise.race([attempt.exited.then(() => true), sleep(graceMs).then(() => false)]);
         if (!ended) this.#signal(attempt, 'SIGKILL');
@@ -391,7 +399,7 @@ export class LocalBackend implements WorkerBackend {
         return undefined;
       }
       case 'pause': {
-        if (attempt.state === 'paused') throw new LocalFaultError(spec.kind, id, 'is paused already');
+        if (attempt.state === 'paused') throw new TargetUnavailableError(spec.kind, id, { targetState: 'paused', detail: 'is paused already' });
         process.kill(attempt.pid, 'SIGSTOP');
         attempt.state = 'paused';
         return async () => {
@@ -499,28 +507,10 @@ function finished(stream: WriteStream): Promise<void> {
 }
 
 /**
- * The injector's view of a local run: label queries answered by
+ * The injector's view of a local run: its one Docker call, the label query, answered by
  * {@link LocalBackend.listAttempts}, so targets are chosen exactly as among containers.
- * Faults themselves go through {@link LocalBackend.applyFault} (FaultContext `apply`);
- * every container operation here refuses with a {@link LocalFaultError}.
+ * Faults themselves go through {@link LocalBackend.applyFault} (FaultContext `apply`).
  */
-export function localFaultClient(backend: LocalBackend): FaultDockerClient {
-  const refuse = (operation: string) => (id: string): Promise<never> =>
-    Promise.reject(new LocalFaultError(operation, String(id), 'is a container operation, not applicable on the local backend'));
-  return {
-    listContainers: async (query) => backend.listAttempts(query),
-    killContainer: refuse('kill'),
-    stopContainer: refuse('stop'),
-    pauseContainer: refuse('pause'),
-    unpauseContainer: refuse('unpause'),
-    inspectContainer: refuse('inspect'),
-    createContainer: () => Promise.reject(new LocalFaultError('create', '-', 'is a container operation, not applicable on the local backend')),
-    startContainer: refuse('start'),
-    waitContainer: refuse('wait'),
-    removeContainer: refuse('remove'),
-    restartContainer: refuse('restart'),
-    disconnectNetwork: refuse('disconnect'),
-    connectNetwork: refuse('connect'),
-    execInContainer: refuse('exec'),
-  };
+export function localFaultClient(backend: LocalBackend): Pick<DockerClient, 'listContainers'> {
+  return { listContainers: async (query) => backend.listAttempts(query) };
 }

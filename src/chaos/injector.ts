@@ -1,11 +1,11 @@
-import { expandLabelKey, Label, type ContainerSummary } from '../docker/index.js';
+import { expandLabelKey, Label, TargetUnavailableError, type ContainerSummary } from '../docker/index.js';
 import type { FaultSpec, TargetSelector, Trigger } from '../scenario/index.js';
 import type { WorkerEvent } from '../worker/events.js';
-import { applyFault, type FaultContext, type FaultDockerClient, type Undo } from './actions.js';
+import { applyFault, faultAction, type FaultContext, type TargetSource, type Undo } from './actions.js';
 import type { SeededRandom } from './random.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-export type { FaultDockerClient } from './actions.js';
+export type { FaultDockerClient, TargetSource } from './actions.js';
 
 /** How long a firing waits for a running target before it counts as no-target, ms. */
 export const NO_TARGET_WAIT_MS = 5000;
@@ -106,7 +106,8 @@ interface ArmedFault {
  * choices, and adding a fault does not shift the others' draws.
  */
 export class Injector {
-  readonly #docker: FaultDockerClient;
+  /** The one Docker call the injector makes itself: the label query for candidates. */
+  readonly #targets: TargetSource;
   readonly #context: FaultContext;
   readonly #runId: string;
   readonly #emit: (event: FaultEvent) => void;
@@ -142,7 +143,7 @@ export class Injector {
     beforeAct?: (record: FaultRecord) => Promise<void>;
   }) {
     this.#beforeAct = options.beforeAct;
-    this.#docker = options.context.docker;
+    this.#targets = options.context.docker;
     this.#context = options.context;
     this.#runId = options.runId;
     this.#emit = options.emit;
@@ -310,7 +311,8 @@ export class Injector {
       return;
     }
     let targets: FaultTarget[] = [];
-    if (fault.spec.kind.startsWith('daemon-')) {
+    const action = faultAction(fault.spec.kind);
+    if (action.acts === 'daemon') {
       await this.#runDaemonFault(fault, id, base);
       return;
     }
@@ -346,7 +348,7 @@ export class Injector {
           for (let tries = 0; container && tries < 4; tries++) {
             const target = toTarget(container);
             this.#note(target.containerId, fault.id);
-            if (fault.spec.kind === 'restart') this.#restarting.add(target.containerId);
+            if (action.restartsTarget) this.#restarting.add(target.containerId);
             let acted!: () => void;
             const acting = new Promise<void>((resolve) => (acted = resolve));
             this.#acting.set(target.containerId, acting);
@@ -358,8 +360,12 @@ export class Injector {
             } catch (error) {
               this.#unnote(target.containerId, fault.id);
               this.#restarting.delete(target.containerId);
-              if (!isUnavailable(error)) throw error;
-              lastUnavailable = error instanceof Error ? error.message : String(error);
+              // Gone or held, as applyFault decides on the error's status and the target's
+              // state: it exited (409 not running), the controller is removing it already
+              // (409: removal behind, run.ts), it is gone (404), or another fault paused or
+              // disconnected it. Anything else is the firing's failure.
+              if (!(error instanceof TargetUnavailableError)) throw error;
+              lastUnavailable = error.message;
               const replacement = fault.spec.target.pick === 'random' ? random.sample(spare, 1)[0] : spare[0];
               if (replacement) spare.splice(spare.indexOf(replacement), 1);
               container = replacement;
@@ -387,8 +393,8 @@ export class Injector {
       const record: FaultRecord = { ...base, targets, status: 'injected' };
       this.#records.push(record);
       this.#emit({ type: 'fault.injected', record });
-      const durationMs = (fault.spec.params as { durationMs?: number }).durationMs;
-      for (const { undo } of hit) if (undo && durationMs !== undefined) this.#schedule(undo, durationMs, id, fault.spec.kind, targets);
+      const undoAfterMs = action.undoAfterMs?.(fault.spec.params);
+      for (const { undo } of hit) if (undo && undoAfterMs !== undefined) this.#schedule(undo, undoAfterMs, id, fault.spec.kind, targets);
     } catch (error) {
       this.#restarting.clear();
       const record: FaultRecord = { ...base, targets, status: 'failed', error: error instanceof Error ? error.message : String(error) };
@@ -405,7 +411,7 @@ export class Injector {
       const record: FaultRecord = { ...base, targets: [], status: 'injected' };
       this.#records.push(record);
       this.#emit({ type: 'fault.injected', record });
-      const downMs = (fault.spec.params as { downMs?: number }).downMs ?? 0;
+      const downMs = faultAction(fault.spec.kind).undoAfterMs?.(fault.spec.params) ?? 0;
       if (undo) this.#schedule(undo, downMs, id, fault.spec.kind, []);
     } catch (error) {
       const record: FaultRecord = { ...base, targets: [], status: 'failed', error: error instanceof Error ? error.message : String(error) };
@@ -440,20 +446,12 @@ export class Injector {
     const labels: Record<string, string> = { [Label.run]: this.#runId };
     for (const [k, v] of Object.entries(selector.labels)) labels[expandLabelKey(k)] = v;
     if (selector.service !== undefined) labels[Label.service] = selector.service;
-    const running = await this.#docker.listContainers({ labels, status: 'running' });
+    const running = await this.#targets.listContainers({ labels, status: 'running' });
     const pattern = selector.namePattern !== undefined ? new RegExp(selector.namePattern) : undefined;
     return running.filter(
       (c) => c.labels[Label.skip] !== 'true' && (!pattern || c.names.some((n) => pattern.test(n.replace(/^\//, '')))),
     );
   }
-}
-
-/** Whether a fault failed because its target stopped running, vanished, or is held by another fault (paused, restarting). */
-function isUnavailable(error: unknown): boolean {
-  const message = error instanceof Error ? error.message : String(error);
-  // "marked for removal": the target finished its task and the controller is removing its
-  // container already (removal behind, run.ts) — it went the way an exited one goes.
-  return /not running|No such container|does not exist|is paused|already paused|is restarting|is not connected|stopped container|unable to freeze|cannot open \/proc|ESRCH|marked for removal|removal of container .* is already in progress/i.test(message);
 }
 
 /** `f1#2` → `f1`. */

@@ -362,8 +362,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     faults: scenario.faults,
     random: createSeededRandom(seed).fork('faults'),
     context: {
-      docker: local ? localFaultClient(local) : docker,
-      ...(local ? { apply: (spec, id) => local.applyFault(spec, id) } : {}),
+      ...(local ? { docker: localFaultClient(local), apply: (spec, id) => local.applyFault(spec, id) } : { docker }),
       helperLabels: (role) => labelsFor(identity, role),
       image,
       ...(scenario.workspace.size !== undefined ? { workspaceSizeBytes: scenario.workspace.size } : {}),

@@ -3,8 +3,11 @@ import { PassThrough, type Readable } from 'node:stream';
 import {
   DaemonUnavailableError,
   DockerError,
+  fromDockerodeError,
   ImageNotFoundError,
   ResourceNotFoundError,
+  ResourceNotModifiedError,
+  type ResourceConflictError,
 } from './errors.js';
 import { buildImageFromDirectory, removeImageIfUntagged, type BuildImageOptions } from './image-build.js';
 import { labelFilter } from './labels.js';
@@ -191,7 +194,11 @@ export interface ContainerOutput {
 /**
  * The narrow Docker client the rest of keelhaul depends on. Every method throws
  * {@link DaemonUnavailableError} when the daemon does not answer, {@link ResourceNotFoundError}
- * for a missing container/network/volume (HTTP 404), and {@link DockerError} otherwise.
+ * for a missing container/network/volume (HTTP 404), {@link ResourceConflictError} when its
+ * state refuses the operation (HTTP 409: not running, paused, being removed),
+ * {@link ResourceNotModifiedError} for HTTP 304 where a method does not treat it as success,
+ * and {@link DockerError} otherwise; each carries the daemon's `status`, a `reason`, the
+ * `resource` named and, for container operations, `containerId` (errors.ts).
  */
 export interface DockerClient {
   /** The endpoint in use, for messages: a socket path or `tcp://host:port`. */
@@ -287,8 +294,6 @@ export interface DockerClient {
 /** The newest Engine API version this client speaks; higher daemon versions are pinned down to it. */
 export const MAX_API_VERSION = '1.45';
 
-const DAEMON_DOWN_CODES = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'ETIMEDOUT', 'ECONNRESET', 'EPIPE', 'ABORT_ERR']);
-
 function compareApiVersions(a: string, b: string): number {
   const [amaj = 0, amin = 0] = a.split('.').map(Number);
   const [bmaj = 0, bmin = 0] = b.split('.').map(Number);
@@ -313,14 +318,6 @@ function parseHost(host: string | undefined): { options: Dockerode.DockerOptions
     `Unsupported Docker host "${value}" (from ${host ? 'options.host' : 'DOCKER_HOST'}): expected unix:///path, an absolute socket path, or tcp://host:port`,
     { operation: 'connect' },
   );
-}
-
-interface HttpishError {
-  code?: string;
-  statusCode?: number;
-  json?: { message?: string } | null;
-  reason?: string;
-  name?: string;
 }
 
 /**
@@ -358,33 +355,31 @@ class DockerodeClient implements DockerClient {
     return removeImageIfUntagged(this.#docker, imageId);
   }
 
-  /** Maps a dockerode/HTTP error to keelhaul's typed errors. */
-  #wrap(error: unknown, operation: string, resource?: string): Error {
-    const e = (error ?? {}) as HttpishError;
-    if (e.code && DAEMON_DOWN_CODES.has(e.code)) {
-      return new DaemonUnavailableError(this.endpoint, {
-        operation,
-        code: e.code === 'ABORT_ERR' ? 'ETIMEDOUT' : e.code,
-        cause: error,
-      });
-    }
-    if (e.name === 'AbortError' || e.name === 'TimeoutError') {
-      return new DaemonUnavailableError(this.endpoint, { operation, code: 'ETIMEDOUT', cause: error });
-    }
-    if (e.statusCode === 404 && resource) return new ResourceNotFoundError(resource, { operation, cause: error });
-    const detail = e.json?.message ?? (error instanceof Error ? error.message : String(error));
-    return new DockerError(`Docker ${operation}${resource ? ` (${resource})` : ''} failed: ${detail}`, {
+  /**
+   * Maps a dockerode/HTTP error to keelhaul's typed errors by errno and HTTP status
+   * ({@link fromDockerodeError}); `resource` names what the call was about, `containerId`
+   * the container it concerned (also for a network's connect/disconnect).
+   */
+  #wrap(error: unknown, operation: string, resource?: string, containerId?: string): DockerError {
+    return fromDockerodeError(error, {
+      endpoint: this.endpoint,
       operation,
-      cause: error,
+      ...(resource !== undefined ? { resource } : {}),
+      ...(containerId !== undefined ? { containerId } : {}),
     });
   }
 
-  async #call<T>(operation: string, resource: string | undefined, fn: () => Promise<T>): Promise<T> {
+  async #call<T>(operation: string, resource: string | undefined, fn: () => Promise<T>, containerId?: string): Promise<T> {
     try {
       return await fn();
     } catch (error) {
-      throw this.#wrap(error, operation, resource);
+      throw this.#wrap(error, operation, resource, containerId);
     }
+  }
+
+  /** {@link #call} for an operation on one container: the error names it as resource and `containerId`. */
+  #onContainer<T>(operation: string, id: string, fn: () => Promise<T>): Promise<T> {
+    return this.#call(operation, `container ${id}`, fn, id);
   }
 
   async ping(options: { timeoutMs?: number } = {}): Promise<void> {
@@ -426,8 +421,9 @@ class DockerodeClient implements DockerClient {
         created: info.Created,
       };
     } catch (error) {
-      if ((error as HttpishError).statusCode === 404) return undefined;
-      throw this.#wrap(error, 'inspect image', `image ${ref}`);
+      const wrapped = this.#wrap(error, 'inspect image', `image ${ref}`);
+      if (wrapped instanceof ResourceNotFoundError) return undefined;
+      throw wrapped;
     }
   }
 
@@ -517,20 +513,26 @@ class DockerodeClient implements DockerClient {
       });
       return container.id;
     } catch (error) {
-      const e = error as HttpishError;
-      if (e.statusCode === 404 && /image/i.test(e.json?.message ?? '')) {
-        throw new ImageNotFoundError(spec.image, {
-          operation: 'create container',
-          hint: 'Build it with `keelhaul images build`, or name an image the daemon has.',
-          cause: error,
-        });
+      const wrapped = this.#wrap(error, 'create container', `container ${spec.name}`);
+      // 404 from create: the image is missing (the API's documented case) or the network it
+      // names is. Which one is asked of the daemon, not read from its message.
+      if (wrapped instanceof ResourceNotFoundError) {
+        const image = await this.inspectImage(spec.image).catch(() => null);
+        if (image === undefined) {
+          throw new ImageNotFoundError(spec.image, {
+            operation: 'create container',
+            hint: 'Build it with `keelhaul images build`, or name an image the daemon has.',
+            cause: error,
+          });
+        }
+        if (image !== null) throw new ResourceNotFoundError(`network ${spec.networkMode} (of container ${spec.name})`, { operation: 'create container', cause: error });
       }
-      throw this.#wrap(error, 'create container', `container ${spec.name}`);
+      throw wrapped;
     }
   }
 
   async attachContainer(id: string): Promise<ContainerOutput> {
-    const stream = await this.#call('attach container', `container ${id}`, () =>
+    const stream = await this.#onContainer('attach container', id, () =>
       this.#docker.getContainer(id).attach({ stream: true, stdout: true, stderr: true, logs: true }),
     );
     return this.#demux(stream);
@@ -561,31 +563,31 @@ class DockerodeClient implements DockerClient {
       const stdout = new PassThrough();
       const stderr = new PassThrough();
       // Without follow dockerode resolves with the whole multiplexed body as a Buffer.
-      const body = (await this.#call('container logs', `container ${id}`, () =>
+      const body = (await this.#onContainer('container logs', id, () =>
         container.logs({ follow: false, stdout: true, stderr: true }),
       )) as unknown as Buffer;
       demuxBuffer(body, stdout, stderr);
       return { stdout, stderr };
     }
-    const stream = await this.#call('container logs', `container ${id}`, () =>
+    const stream = await this.#onContainer('container logs', id, () =>
       container.logs({ follow: true, stdout: true, stderr: true }),
     );
     return this.#demux(stream);
   }
 
   async startContainer(id: string): Promise<void> {
-    await this.#call('start container', `container ${id}`, () => this.#docker.getContainer(id).start());
+    await this.#onContainer('start container', id, () => this.#docker.getContainer(id).start());
   }
 
   async waitContainer(id: string): Promise<{ exitCode: number }> {
-    const result = (await this.#call('wait container', `container ${id}`, () =>
+    const result = (await this.#onContainer('wait container', id, () =>
       this.#docker.getContainer(id).wait(),
     )) as { StatusCode: number };
     return { exitCode: result.StatusCode };
   }
 
   async inspectContainer(id: string): Promise<ContainerInfo> {
-    const c = await this.#call('inspect container', `container ${id}`, () => this.#docker.getContainer(id).inspect());
+    const c = await this.#onContainer('inspect container', id, () => this.#docker.getContainer(id).inspect());
     const hc = c.HostConfig as Dockerode.HostConfig;
     return {
       id: c.Id,
@@ -622,48 +624,56 @@ class DockerodeClient implements DockerClient {
   }
 
   async killContainer(id: string, signal: string): Promise<void> {
-    await this.#call('kill container', `container ${id}`, () => this.#docker.getContainer(id).kill({ signal }));
+    await this.#onContainer('kill container', id, () => this.#docker.getContainer(id).kill({ signal }));
   }
 
   async removeContainer(id: string, options: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
-    await this.#call('remove container', `container ${id}`, () =>
+    await this.#onContainer('remove container', id, () =>
       this.#docker.getContainer(id).remove({ force: options.force ?? false, v: options.volumes ?? false }),
     );
   }
 
   async stopContainer(id: string, options: { timeoutSeconds: number }): Promise<void> {
     try {
-      await this.#docker.getContainer(id).stop({ t: options.timeoutSeconds });
+      await this.#onContainer('stop container', id, () => this.#docker.getContainer(id).stop({ t: options.timeoutSeconds }));
     } catch (error) {
-      if ((error as HttpishError).statusCode === 304) return;
-      throw this.#wrap(error, 'stop container', `container ${id}`);
+      // 304: already stopped, which is what was asked for.
+      if (error instanceof ResourceNotModifiedError) return;
+      throw error;
     }
   }
 
   async pauseContainer(id: string): Promise<void> {
-    await this.#call('pause container', `container ${id}`, () => this.#docker.getContainer(id).pause());
+    await this.#onContainer('pause container', id, () => this.#docker.getContainer(id).pause());
   }
 
   async unpauseContainer(id: string): Promise<void> {
-    await this.#call('unpause container', `container ${id}`, () => this.#docker.getContainer(id).unpause());
+    await this.#onContainer('unpause container', id, () => this.#docker.getContainer(id).unpause());
   }
 
   async restartContainer(id: string, options: { timeoutSeconds: number }): Promise<void> {
-    await this.#call('restart container', `container ${id}`, () => this.#docker.getContainer(id).restart({ t: options.timeoutSeconds }));
+    await this.#onContainer('restart container', id, () => this.#docker.getContainer(id).restart({ t: options.timeoutSeconds }));
   }
 
   async disconnectNetwork(network: string, containerId: string): Promise<void> {
-    await this.#call('disconnect network', `network ${network}`, () =>
-      this.#docker.getNetwork(network).disconnect({ Container: containerId, Force: true }),
+    await this.#call(
+      'disconnect network',
+      `network ${network}`,
+      () => this.#docker.getNetwork(network).disconnect({ Container: containerId, Force: true }),
+      containerId,
     );
   }
 
   async connectNetwork(network: string, containerId: string, options: { aliases?: readonly string[] } = {}): Promise<void> {
-    await this.#call('connect network', `network ${network}`, () =>
-      this.#docker.getNetwork(network).connect({
-        Container: containerId,
-        ...(options.aliases?.length ? { EndpointConfig: { Aliases: [...options.aliases] } } : {}),
-      }),
+    await this.#call(
+      'connect network',
+      `network ${network}`,
+      () =>
+        this.#docker.getNetwork(network).connect({
+          Container: containerId,
+          ...(options.aliases?.length ? { EndpointConfig: { Aliases: [...options.aliases] } } : {}),
+        }),
+      containerId,
     );
   }
 
@@ -672,10 +682,10 @@ class DockerodeClient implements DockerClient {
     cmd: readonly string[],
     options: { timeoutMs?: number; user?: string } = {},
   ): Promise<{ exitCode: number; output: string }> {
-    const exec = await this.#call('create exec', `container ${id}`, () =>
+    const exec = await this.#onContainer('create exec', id, () =>
       this.#docker.getContainer(id).exec({ Cmd: [...cmd], AttachStdout: true, AttachStderr: true, ...(options.user ? { User: options.user } : {}) }),
     );
-    const stream = await this.#call('start exec', `container ${id}`, () => exec.start({ hijack: true, stdin: false }));
+    const stream = await this.#onContainer('start exec', id, () => exec.start({ hijack: true, stdin: false }));
     const chunks: Buffer[] = [];
     const sink = new PassThrough();
     sink.on('data', (c: Buffer) => chunks.push(c));
@@ -694,7 +704,7 @@ class DockerodeClient implements DockerClient {
         resolve();
       });
     });
-    const info = await this.#call('inspect exec', `container ${id}`, () => exec.inspect());
+    const info = await this.#onContainer('inspect exec', id, () => exec.inspect());
     return { exitCode: info.ExitCode ?? -1, output: Buffer.concat(chunks).toString('utf8') };
   }
 
@@ -748,7 +758,7 @@ class DockerodeClient implements DockerClient {
   }
 
   async containerStats(id: string, options: { signal?: AbortSignal } = {}): Promise<ContainerStatsSample> {
-    const raw = await this.#call('container stats', `container ${id}`, () =>
+    const raw = await this.#onContainer('container stats', id, () =>
       // docker-modem hands abortSignal to http.request (as for events above).
       this.#docker.getContainer(id).stats({ stream: false, ...(options.signal ? { abortSignal: options.signal } : {}) }),
     );
@@ -773,25 +783,3 @@ function demuxBuffer(body: Buffer, stdout: PassThrough, stderr: PassThrough): vo
   stdout.end();
   stderr.end();
 }
-
-/**
- * The slice of the client the fault injector and fault actions use (src/chaos/): what a
- * backend that is not Docker must answer to be a fault target (src/backends/local-backend.ts).
- */
-export type FaultDockerClient = Pick<
-  DockerClient,
-  | 'listContainers'
-  | 'killContainer'
-  | 'stopContainer'
-  | 'pauseContainer'
-  | 'unpauseContainer'
-  | 'inspectContainer'
-  | 'createContainer'
-  | 'startContainer'
-  | 'waitContainer'
-  | 'removeContainer'
-  | 'restartContainer'
-  | 'disconnectNetwork'
-  | 'connectNetwork'
-  | 'execInContainer'
->;

@@ -169,8 +169,7 @@ class ListenerError {
 /** Whether a failure is the daemon refusing the request itself (HTTP 4xx), which no retry fixes. */
 function isClientError(error: unknown): boolean {
   if (!(error instanceof DockerError) || error.name === 'DaemonUnavailableError') return false;
-  const status = (error.cause as { statusCode?: unknown } | undefined)?.statusCode;
-  return typeof status === 'number' && status >= 400 && status < 500;
+  return error.status !== undefined && error.status >= 400 && error.status < 500;
 }
 
 function parseTimeNano(value: string): bigint {

@@ -39,9 +39,9 @@ export interface ContainerStatsSample {
  */
 export class ContainerNotRunningError extends DockerError {
   override name = 'ContainerNotRunningError';
-  readonly containerId: string;
+  override readonly containerId: string;
   constructor(containerId: string) {
-    super(`container ${containerId} is not running: the daemon has no stats for it`, { operation: 'container stats' });
+    super(`container ${containerId} is not running: the daemon has no stats for it`, { operation: 'container stats', resource: `container ${containerId}`, containerId });
     this.containerId = containerId;
   }
 }

@@ -9,7 +9,8 @@ import {
 } from '../../src/chaos/injector.js';
 import { createSeededRandom } from '../../src/chaos/random.js';
 import { ANY_VALUE, Label } from '../../src/docker/labels.js';
-import type { ContainerSummary } from '../../src/docker/client.js';
+import type { ContainerInfo, ContainerSummary } from '../../src/docker/client.js';
+import { fromDockerodeError, TargetUnavailableError } from '../../src/docker/errors.js';
 import type { FaultSpec, Trigger } from '../../src/scenario/index.js';
 import type { WorkerEvent } from '../../src/worker/events.js';
 
@@ -71,6 +72,12 @@ function fakeDocker(
       kills.push({ id, signal });
     },
   };
+}
+
+/** The Docker client's error for a daemon's HTTP answer to `POST /containers/{id}/kill`, as DockerodeClient throws it. */
+function daemonAnswer(statusCode: number, message: string, id: string): Error {
+  const modem = Object.assign(new Error(`(HTTP code ${statusCode}) - ${message}`), { statusCode, json: { message } });
+  return fromDockerodeError(modem, { endpoint: '/fake.sock', operation: 'kill container', resource: `container ${id}`, containerId: id });
 }
 
 function killFault(trigger: Trigger, overrides: Partial<FaultSpec> = {}): FaultSpec {
@@ -322,13 +329,15 @@ describe('injector: event triggers', () => {
   });
 
   it.each([
-    ['exited before the kill', 'Container c1 is not running'],
+    ['exited before the kill', 409, 'Container c1 is not running'],
     // dockerd 20.10's words when the controller is removing it already (removal behind).
-    ['the controller is already removing', 'Container c1 is marked for removal and cannot be connected or disconnected to the network'],
-  ])('injector: a target that %s is replaced by another candidate', async (_why, message) => {
+    ['the controller is already removing', 409, 'Container c1 is marked for removal and cannot be connected or disconnected to the network'],
+    ['was removed before the kill', 404, 'No such container: c1'],
+  ])('injector: a target that %s is replaced by another candidate', async (_why, status, message) => {
     const docker = fakeDocker([container('c1', 't-01', 1), container('c2', 't-02', 1)], {
       onKill: (id) => {
-        if (id === 'c1') throw new Error(message);
+        // What the Docker client throws for that answer of the daemon (docker/errors.ts).
+        if (id === 'c1') throw daemonAnswer(status, message, id);
       },
     });
     const { injector } = makeInjector([killFault({ on: { event: 'task.started', nth: 1 } }, { target: { labels: { role: 'worker' }, pick: 'first', count: 1 } })], docker);
@@ -341,7 +350,7 @@ describe('injector: event triggers', () => {
   });
 
   it('injector: when every candidate exited before the fault acted, the firing is no-target', async () => {
-    const docker = fakeDocker([container('c1', 't-01', 1)], { killError: new Error('No such container: c1') });
+    const docker = fakeDocker([container('c1', 't-01', 1)], { killError: daemonAnswer(404, 'No such container: c1', 'c1') });
     const { injector } = makeInjector([killFault({ on: { event: 'task.started', nth: 1 } })], docker);
     injector.start();
     injector.observe(workerEvent('task.started', 't-01'));
@@ -487,5 +496,67 @@ describe('injector: probability', () => {
     expect(docker.kills).toEqual([]);
     expect(injector.records[0]).toMatchObject({ status: 'skipped' });
     expect(events.map((e) => e.type)).toEqual(['fault.skipped']);
+  });
+});
+
+describe('injector: a target gone or held is decided on the error\'s class and the target\'s state, not its words', () => {
+  const oneOfTwo = { target: { labels: { role: 'worker' }, pick: 'first', count: 1 } } as Partial<FaultSpec>;
+  const running = (id: string, status = 'running'): ContainerInfo =>
+    ({ id, state: { status, running: status === 'running' || status === 'paused', paused: status === 'paused' } }) as ContainerInfo;
+
+  it('injector: a TargetUnavailableError whose message says nothing recognisable draws the next candidate', async () => {
+    const docker = fakeDocker([container('c1', 't-01', 1), container('c2', 't-02', 1)], {
+      onKill: (id) => {
+        if (id === 'c1') throw new TargetUnavailableError('kill', id, { targetState: 'conflict', detail: 'zzz', status: 409 });
+      },
+    });
+    const { injector } = makeInjector([killFault({ on: { event: 'task.started', nth: 1 } }, oneOfTwo)], docker);
+    injector.start();
+    injector.observe(workerEvent('task.started', 't-01'));
+    await injector.stop();
+    expect(docker.kills).toEqual([{ id: 'c2', signal: 'SIGKILL' }]);
+    expect(injector.records[0]).toMatchObject({ status: 'injected', targets: [{ containerId: 'c2' }] });
+  });
+
+  it('injector: a 409 or 404 with meaningless words about the target draws the next candidate', async () => {
+    for (const status of [404, 409]) {
+      const docker = fakeDocker([container('c1', 't-01', 1), container('c2', 't-02', 1)], {
+        onKill: (id) => {
+          if (id === 'c1') throw daemonAnswer(status, 'qwerty', id);
+        },
+      });
+      const { injector } = makeInjector([killFault({ on: { event: 'task.started', nth: 1 } }, oneOfTwo)], docker);
+      injector.start();
+      injector.observe(workerEvent('task.started', 't-01'));
+      await injector.stop();
+      expect(docker.kills, `status ${status}`).toEqual([{ id: 'c2', signal: 'SIGKILL' }]);
+    }
+  });
+
+  it('injector: a 500 whose words sound like a gone target fails the firing while the target still runs', async () => {
+    const docker = {
+      ...fakeDocker([container('c1', 't-01', 1), container('c2', 't-02', 1)], { killError: daemonAnswer(500, 'No such container: c1 is not running', 'c1') }),
+      inspectContainer: async (id: string) => running(id),
+    };
+    const { injector, events } = makeInjector([killFault({ on: { event: 'task.started', nth: 1 } }, oneOfTwo)], docker);
+    injector.start();
+    injector.observe(workerEvent('task.started', 't-01'));
+    await injector.stop();
+    expect(injector.records[0]).toMatchObject({ status: 'failed', targets: [] });
+    expect(events.map((e) => e.type)).toEqual(['fault.failed']);
+  });
+
+  it('injector: a 500 after which the target is found exited draws the next candidate', async () => {
+    const base = fakeDocker([container('c1', 't-01', 1), container('c2', 't-02', 1)], {
+      onKill: (id) => {
+        if (id === 'c1') throw daemonAnswer(500, 'zzz', id);
+      },
+    });
+    const docker = { ...base, inspectContainer: async (id: string) => running(id, id === 'c1' ? 'exited' : 'running') };
+    const { injector } = makeInjector([killFault({ on: { event: 'task.started', nth: 1 } }, oneOfTwo)], docker);
+    injector.start();
+    injector.observe(workerEvent('task.started', 't-01'));
+    await injector.stop();
+    expect(base.kills).toEqual([{ id: 'c2', signal: 'SIGKILL' }]);
   });
 });
