@@ -63,5 +63,5 @@ export async function doctorCommand(io: CliIo): Promise<ExitCode> {
   }
   const ready = findings.every((f) => f.ok);
   io.out(ready ? 'keelhaul is ready: `keelhaul run chaos/smoke.yaml`' : 'keelhaul cannot run yet: fix the lines marked MISS.');
-  return ready ? ExitCode.ok : ExitCode.badInput;
+  return ready ? ExitCode.ok : ExitCode.environment;
 }

@@ -28,7 +28,7 @@ export async function parityCommand(options: ParityCommandOptions, io: CliIo): P
   const seed = options.seed !== undefined ? parseSeed(options.seed) : undefined;
   const scenario = await loadScenarioFile(options.scenarioPath);
   // Refused before connecting: nothing is started for a scenario one backend cannot run.
-  withBackend(scenario, 'local');
+  await withBackend(scenario, 'local', options.scenarioPath);
   const docker = await connectDocker();
   let runError = false;
   const result = await runParity({

@@ -11,7 +11,7 @@ import { parseSeed } from './run-command.js';
  * With no seed, the scenario's own; with neither, seed 0 (and says so).
  */
 export async function planCommand(options: { scenarioPath: string; seed?: string; json?: boolean; backend?: string }, io: CliIo): Promise<ExitCode> {
-  const scenario = withBackend(await loadScenarioFile(options.scenarioPath), options.backend);
+  const scenario = await withBackend(await loadScenarioFile(options.scenarioPath), options.backend, options.scenarioPath);
   const seed = options.seed !== undefined ? parseSeed(options.seed) : (scenario.seed ?? 0);
   if (options.seed === undefined && scenario.seed === undefined) io.err('keelhaul: the scenario names no seed and --seed was not given; planning with seed 0');
   const plan = planFaults(scenario, seed);
@@ -21,7 +21,7 @@ export async function planCommand(options: { scenarioPath: string; seed?: string
 
 /** `keelhaul validate <scenario>`: exit 0 and a summary when valid; the errors and exit 2 when not. */
 export async function validateCommand(options: { scenarioPath: string; backend?: string }, io: CliIo): Promise<ExitCode> {
-  const scenario = withBackend(await loadScenarioFile(options.scenarioPath), options.backend);
+  const scenario = await withBackend(await loadScenarioFile(options.scenarioPath), options.backend, options.scenarioPath);
   // The topology is part of the scenario: its Compose file is checked too (no daemon needed).
   const topology = await loadScenarioTopology(scenario, options.scenarioPath);
   io.out(

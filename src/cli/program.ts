@@ -3,7 +3,7 @@ import { keelhaulVersion } from '../version.js';
 import { cleanCommand } from './clean-command.js';
 import { doctorCommand } from './doctor-command.js';
 import { reportError, UsageError } from './errors.js';
-import { ExitCode } from './exit-codes.js';
+import { EXIT_CODES_HELP, ExitCode } from './exit-codes.js';
 import { imagesBuildCommand } from './images-command.js';
 import type { CliIo } from './render.js';
 import { resumeCommand, runCommand } from './run-command.js';
@@ -16,12 +16,6 @@ import { SOAK_HELP, soakCommand } from './soak-command.js';
 import { runReaper } from '../controller/index.js';
 import { LOG_LEVELS } from './run-output.js';
 
-const EXIT_CODES_HELP = `
-Exit codes:
-  0    the run passed: every check held (other commands: done)
-  1    the run finished and a check failed, or the run itself failed
-  2    bad input or an environment that cannot run (scenario, flags, image, daemon); nothing was started
-  130  interrupted; the run's resources were removed before exiting`;
 
 /**
  * Builds the `keelhaul` program. Commands parse flags into typed options and call a
@@ -160,7 +154,9 @@ table names it. parity.json and parity.md go into both run directories.
 Exit codes:
   0    parity: every compared value is the same
   1    a value differs (the table names task and field), or a run could not finish
-  2    bad input: the scenario, a flag, or a fault or setting the local backend cannot apply
+  2    bad input: the scenario or a flag
+  3    the local backend cannot apply a fault or setting of the scenario, or no daemon answers
+  4    keelhaul's own error (a bug)
   130  interrupted`)
     .action(async (scenarioPath: string, opts: { seed?: string; runsDir: string; json?: boolean }) =>
       act(() => parityCommand({ scenarioPath, ...(opts.seed !== undefined ? { seed: opts.seed } : {}), runsDir: opts.runsDir, json: opts.json ?? false, ...signal }, io)),
@@ -195,7 +191,9 @@ Reproduced means the same outcome, exit code and reason as the original (docs/re
 Exit codes:
   0    the failure reproduced (--export: the file was written)
   1    it did not: the outcome, exit code or reason differ
-  2    bad input: no such run, task or attempt, nothing failed, a bad flag, no daemon or image
+  2    bad input: no such run, task or attempt, nothing failed, a bad flag
+  3    no daemon answers, or the image is missing
+  4    keelhaul's own error (a bug)
   130  interrupted`)
     .action(async (run: string, opts: { task?: string; attempt?: string; export?: string[]; runsDir: string; verbose?: boolean }) =>
       act(() =>

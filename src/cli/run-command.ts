@@ -1,9 +1,9 @@
-import { resolve } from 'node:path';
-import { resumeRun, runScenario, type RunResult } from '../controller/index.js';
+import { join, resolve } from 'node:path';
+import { resumeRun, runScenario, type RunEvent, type RunResult } from '../controller/index.js';
 import { connectDocker } from '../docker/index.js';
 import { loadScenarioFile, unhardenedBy } from '../scenario/index.js';
 import { UNHARDENED_MEANING } from '../checks/index.js';
-import { UsageError } from './errors.js';
+import { RunCommandError, UsageError } from './errors.js';
 import { withBackend } from './backend-option.js';
 import { ExitCode } from './exit-codes.js';
 import type { CliIo } from './render.js';
@@ -44,6 +44,23 @@ function outputFor(io: CliIo, options: { verbose?: boolean | undefined; json?: b
   return createRunOutput(io, { json: options.json ?? false, logLevel });
 }
 
+/**
+ * Learns the run directory from the run's first event, so that an error escaping the run
+ * afterwards carries it ({@link RunCommandError}: its stack goes into the run directory).
+ */
+function runDirTracker(runsDir: string | undefined, onEvent: (event: RunEvent) => void): { onEvent: (event: RunEvent) => void; rethrow: (error: unknown) => never } {
+  let dir: string | undefined;
+  return {
+    onEvent: (event) => {
+      dir ??= join(runsDir ?? join('.keelhaul', 'runs'), event.run);
+      onEvent(event);
+    },
+    rethrow: (error) => {
+      throw dir !== undefined ? new RunCommandError(dir, error) : error;
+    },
+  };
+}
+
 function exitCodeOf(result: RunResult, io: CliIo, signal: AbortSignal | undefined): ExitCode {
   if (result.report.error) io.err(`keelhaul: run ${result.report.runId} failed: ${result.report.error}`);
   if (result.report.unhardened) io.err(`keelhaul: WARNING: run ${result.report.runId} was UNHARDENED: ${result.report.unhardened.warning}`);
@@ -61,13 +78,14 @@ function exitCodeOf(result: RunResult, io: CliIo, signal: AbortSignal | undefine
 export async function runCommand(options: RunCommandOptions, io: CliIo): Promise<ExitCode> {
   const seed = options.seed !== undefined ? parseSeed(options.seed) : undefined;
   const output = outputFor(io, options);
-  const loaded = withBackend(await loadScenarioFile(options.scenarioPath), options.backend);
+  const loaded = await withBackend(await loadScenarioFile(options.scenarioPath), options.backend, options.scenarioPath);
   const scenario = options.compose !== undefined ? { ...loaded, topology: { ...loaded.topology, file: resolve(options.compose) } } : loaded;
   const unhardened = unhardenedBy(scenario);
   if (unhardened.length > 0) {
     io.err(`keelhaul: WARNING: UNHARDENED run: ${options.scenarioPath} sets dangerouslyAllow (${unhardened.join(', ')}); its workers ${unhardened.map((k) => UNHARDENED_MEANING[k] ?? k).join('; ')}`);
   }
   const docker = await connectDocker();
+  const runDir = runDirTracker(options.runsDir, output.onEvent);
   const result = await runScenario({
     scenario,
     scenarioFile: resolve(options.scenarioPath),
@@ -76,8 +94,10 @@ export async function runCommand(options: RunCommandOptions, io: CliIo): Promise
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.reaper === false ? { reaper: false } : {}),
     docker,
-    onEvent: output.onEvent,
-  }).finally(output.close);
+    onEvent: runDir.onEvent,
+  })
+    .catch(runDir.rethrow)
+    .finally(output.close);
   return exitCodeOf(result, io, options.signal);
 }
 
@@ -101,12 +121,15 @@ export interface ResumeCommandOptions {
 export async function resumeCommand(options: ResumeCommandOptions, io: CliIo): Promise<ExitCode> {
   const output = outputFor(io, options);
   const docker = await connectDocker();
+  const runDir = runDirTracker(options.runsDir, output.onEvent);
   const result = await resumeRun({
     run: options.run,
     docker,
     ...(options.runsDir ? { runsDir: options.runsDir } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
-    onEvent: output.onEvent,
-  }).finally(output.close);
+    onEvent: runDir.onEvent,
+  })
+    .catch(runDir.rethrow)
+    .finally(output.close);
   return exitCodeOf(result, io, options.signal);
 }

@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { FaultSupportError, preflightFaults, randomSeed } from '../chaos/index.js';
-import { localBackendProblems } from '../backends/index.js';
+import { localBackendProblems, type BackendProblem } from '../backends/index.js';
 import { removePrivateDaemonRoot, startPrivateDaemon, type PrivateDaemon } from '../daemon/index.js';
 import { connectDocker, ImageNotFoundError, type DaemonVersion, type DockerClient } from '../docker/index.js';
 import { buildWorkerImage, WORKER_IMAGE_REPOSITORY } from '../images/index.js';
@@ -152,12 +152,31 @@ async function checkTopologyImages(docker: DockerClient, topology: ScenarioTopol
 }
 
 /**
+ * What the chosen backend cannot apply of a scenario: every problem, each naming its field.
+ * A {@link FaultSupportError} (so callers that catch that keep working) whose `field` is
+ * the first problem's; the CLI maps it to exit 2 (the scenario asks the backend for what it
+ * does not do) and locates every field in the scenario file.
+ */
+export class BackendSupportError extends FaultSupportError {
+  override name = 'BackendSupportError';
+  readonly backend: 'local';
+  readonly problems: readonly BackendProblem[];
+  constructor(backend: 'local', problems: readonly BackendProblem[]) {
+    const [first, ...rest] = problems;
+    super(first?.field ?? '', `${first?.message ?? 'cannot be applied'} (backend ${backend})`);
+    if (rest.length > 0) this.message = problems.map((p) => `${p.field}: ${p.message} (backend ${backend})`).join('\n  ');
+    this.backend = backend;
+    this.problems = problems;
+  }
+}
+
+/**
  * Throws when the local backend cannot apply something the scenario asks for.
- * @throws {FaultSupportError} naming the first field (`faults[1].kind`, `network`) and saying why
+ * @throws {BackendSupportError} naming every field (`faults[1].kind`, `network`) and saying why
  */
 export function assertLocalBackendCan(scenario: Scenario): void {
-  const [problem] = localBackendProblems(scenario);
-  if (problem) throw new FaultSupportError(problem.field, `${problem.message} (backend local)`);
+  const problems = localBackendProblems(scenario);
+  if (problems.length > 0) throw new BackendSupportError('local', problems);
 }
 
 /** Host string for `connectDocker({host})` from a client's endpoint (a socket path or tcp://). */

@@ -320,3 +320,24 @@ export async function loadScenarioFile(path: string): Promise<Scenario> {
   }
   return scenario;
 }
+
+/** `faults[1].params.signal` → `['faults', 1, 'params', 'signal']` (the inverse of the issues' `field`). */
+function parseField(field: string): (string | number)[] {
+  return [...field.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map((m) => (m[2] !== undefined ? Number(m[2]) : (m[1] as string)));
+}
+
+/**
+ * Problems found in a loaded scenario by something other than the loader (a backend that
+ * cannot apply a field), located in its file: each gets the line and column of its field,
+ * as the loader's own issues have. A file that cannot be read or parsed gives them unlocated.
+ */
+export async function locateScenarioIssues(file: string, problems: readonly { field: string; message: string }[]): Promise<ScenarioIssue[]> {
+  let source: { doc: Document; lineCounter: LineCounter } | undefined;
+  try {
+    const lineCounter = new LineCounter();
+    source = { doc: parseDocument(await readFile(file, 'utf8'), { lineCounter, logLevel: 'silent' }), lineCounter };
+  } catch {
+    source = undefined;
+  }
+  return problems.map((p) => ({ field: p.field, message: p.message, ...(source ? locate(source.doc, source.lineCounter, parseField(p.field)) : {}) }));
+}

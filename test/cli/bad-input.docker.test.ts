@@ -82,21 +82,21 @@ describe('keelhaul run: bad input (docker)', () => {
     expect(r.stderr).toMatch(/nope\.yaml.*no such file/);
   });
 
-  it('bad input: an image that does not exist exits 2 naming the image, and creates nothing', async () => {
+  it('environment: an image that does not exist exits 3 naming the image, and creates nothing', async () => {
     const file = join(dir, 'missing-image.yaml');
     await writeFile(file, valid('image: keelhaul/does-not-exist:0.0.0\n'));
     const r = keelhaul(['run', file, '--runs-dir', runsDir]);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(3);
     expect(r.stderr).toContain('keelhaul/does-not-exist:0.0.0');
     expect(r.stderr).toMatch(/does not exist/);
     expect(await resourcesOfScenario(name)).toBe(0);
   });
 
-  it('bad input: a daemon that does not answer exits 2 with what to do', async () => {
+  it('environment: a daemon that does not answer exits 3 with what to do', async () => {
     const file = join(dir, 'no-daemon.yaml');
     await writeFile(file, valid(''));
     const r = keelhaul(['run', file, '--runs-dir', runsDir], { DOCKER_HOST: `unix://${join(dir, 'no.sock')}` });
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/No Docker daemon answers at .*no\.sock/);
     expect(r.stderr).toMatch(/docker-up\.sh|DOCKER_HOST/);
   });
@@ -114,9 +114,9 @@ describe('keelhaul run: bad input (docker)', () => {
     expect(r.stdout).toMatch(/ok\s+worker image\s+keelhaul\/worker:/);
   });
 
-  it('doctor: without a daemon, says what to do and exits 2', () => {
+  it('doctor: without a daemon, says what to do and exits 3', () => {
     const r = keelhaul(['doctor'], { DOCKER_HOST: `unix://${join(dir, 'no.sock')}` });
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(3);
     expect(r.stdout).toMatch(/MISS docker daemon/);
     expect(r.stdout).toMatch(/docker-up\.sh/);
   });

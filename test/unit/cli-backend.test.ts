@@ -56,6 +56,27 @@ beforeEach(() => {
 });
 
 describe('cli: --backend local refuses what it cannot apply', () => {
+  it('validate --backend local lists every problem, each with file:line:column, in one error', async () => {
+    const path = tempScenario(`name: many
+network: internal
+tasks: [{ id: t-01, steps: [{ sleep: 10 }] }]
+faults:
+  - kind: netem
+    trigger: { at: 100 }
+    params: { durationMs: 100, delayMs: 50 }
+  - kind: partition
+    trigger: { at: 100 }
+    params: { durationMs: 100 }
+`);
+    const io = collectingIo();
+    expect(await runCli(['validate', path, '--backend', 'local'], io)).toBe(ExitCode.badInput);
+    const text = io.stderr.join('\n');
+    expect(text).toMatch(new RegExp(`${path}:2:\\d+: network: network internal has no equivalent on the local backend.*\\(backend local\\)`));
+    expect(text).toMatch(new RegExp(`${path}:5:\\d+: faults\\[0\\]\\.kind: fault netem cannot be applied on the local backend`));
+    expect(text).toMatch(new RegExp(`${path}:8:\\d+: faults\\[1\\]\\.kind: fault partition cannot be applied`));
+    expect(connectDocker).not.toHaveBeenCalled();
+  });
+
   for (const command of ['plan', 'validate', 'run']) {
     it(`${command} --backend local: a netem fault exits 2 naming the fault, its field and the backend`, async () => {
       const io = collectingIo();

@@ -119,9 +119,9 @@ describe('cli: runCli', () => {
     expect(connectDocker).not.toHaveBeenCalled();
   });
 
-  it('cli: run with a valid scenario and no daemon exits 2 after trying to connect', async () => {
+  it('cli: run with a valid scenario and no daemon exits 3 (the environment cannot run it) after trying to connect', async () => {
     const io = collectingIo();
-    expect(await runCli(['run', smokePath, '--seed', '7'], io)).toBe(2);
+    expect(await runCli(['run', smokePath, '--seed', '7'], io)).toBe(3);
     expect(connectDocker).toHaveBeenCalledTimes(1);
     expect(io.stderr.join('\n')).toMatch(/No Docker daemon answers/);
   });
