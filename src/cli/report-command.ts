@@ -7,12 +7,12 @@ import {
   REPORT_FILE_NAMES,
   REPORT_FORMATS,
   REPORT_SCHEMA_VERSION,
-  writeFileAtomic,
   writeRunReports,
   type ReportFormat,
   type RunReport,
 } from '../report/index.js';
 import { assertSafeName, UnsafePathError, type RunEvent } from '../controller/index.js';
+import { writeFileAtomic } from '../atomic-file.js';
 import { UsageError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import type { CliIo } from './render.js';

@@ -8,46 +8,14 @@ import { removePrivateDaemonRoot, startPrivateDaemon, type PrivateDaemon } from 
 import { connectDocker, ImageNotFoundError, type DaemonVersion, type DockerClient } from '../docker/index.js';
 import { buildWorkerImage, WORKER_IMAGE_REPOSITORY } from '../images/index.js';
 import { loadScenarioTopology, topologyImage, type ScenarioTopology } from '../compose/index.js';
-import type { RunReport } from '../report/index.js';
 import { loadScenarioFile, validateScenario, type Scenario } from '../scenario/index.js';
 import { keelhaulVersion } from '../version.js';
-import type { RunEvent } from './events.js';
 import { currentController, isControllerAlive } from './liveness.js';
 import { activeRuns, executeRun } from './run.js';
+import type { RunHooks, RunResult } from './run-options.js';
 import { runDirOf } from './run-paths.js';
 import { redactorFor, restoreSecretEnv } from './redaction.js';
 import { readRunState, STATE_SCHEMA_VERSION, StateStore, type RunState } from './state.js';
-
-/** Options shared by {@link runScenario} and {@link resumeRun}. */
-export interface RunHooks {
-  readonly docker: DockerClient;
-  /**
-   * Where run directories go.
-   * @default `.keelhaul/runs` under the current directory
-   */
-  readonly runsDir?: string;
-  /** Called for every event, in order, as it is written to events.jsonl. */
-  readonly onEvent?: (event: RunEvent) => void;
-  /** Aborts the run: running attempts are killed, then cleanup, checks and report run as usual. */
-  readonly signal?: AbortSignal;
-  /**
-   * A private daemon the caller started, for scenarios with `daemon.mode: private` (tests
-   * reuse one across runs so the worker image is built once). keelhaul starts and removes
-   * its own when this is absent; one passed in is left running.
-   */
-  readonly privateDaemon?: PrivateDaemon;
-  /**
-   * Start a detached reaper that removes the run's resources if this controller dies and
-   * nobody resumes within the TTL. Overrides the scenario's `reaper.enabled`.
-   */
-  readonly reaper?: boolean;
-  /**
-   * Before cleanup, hash every task's workspace into `workspaces.json` in the run directory
-   * (`keelhaul parity` compares them). Costs one helper container on the docker backend.
-   * @default false
-   */
-  readonly captureWorkspaces?: boolean;
-}
 
 /** Options of {@link runScenario}. */
 export interface RunScenarioOptions extends RunHooks {
@@ -57,16 +25,6 @@ export interface RunScenarioOptions extends RunHooks {
   readonly scenarioFile?: string;
   /** Overrides `scenario.seed`; a random seed is drawn (and reported) when both are absent. */
   readonly seed?: number;
-}
-
-/** What {@link runScenario} and {@link resumeRun} return. */
-export interface RunResult {
-  readonly report: RunReport;
-  /** `.keelhaul/runs/<run-id>` (absolute). */
-  readonly runDir: string;
-  readonly reportPath: string;
-  /** The run ended without finishing (its daemon did not come back in time): `resumeRun` can finish it. */
-  readonly resumable: boolean;
 }
 
 /** Run ids sort by start time: `20261122-101530-3fa9` (UTC), plus 16 random bits. */

@@ -10,3 +10,4 @@ export * from './reaper.js';
 export * from './run-paths.js';
 export * from './redaction.js';
 export * from './repro.js';
+export * from './run-options.js';

@@ -9,7 +9,7 @@ import {
 import { buildImageFromDirectory, removeImageIfUntagged, type BuildImageOptions } from './image-build.js';
 import { labelFilter } from './labels.js';
 import { demuxWithBackpressure } from './demux-stream.js';
-import { toApiTimestamp } from './events.js';
+import { toApiTimestamp } from './api-time.js';
 import { parseContainerStats, type ContainerStatsSample, type RawContainerStats } from './stats.js';
 
 export type { BuildImageOptions } from './image-build.js';

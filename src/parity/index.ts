@@ -1,4 +1,4 @@
 /** Parity: the same scenario on the docker and the local backend, compared by outcome digest. */
 export * from './digest.js';
 export * from './parity.js';
-export * from './workspace-snapshot.js';
+

@@ -1,9 +1,8 @@
 /** Reports: writers for a finished run's report files. */
 export * from './report-json.js';
-export { writeFileAtomic } from './atomic-file.js';
 export { readEventsFile, parseEventLine, type EventsFile, type InvalidEventLine } from './events-file.js';
 export { renderMarkdownReport } from './markdown.js';
-export { renderHtmlReport, escapeHtml } from './html.js';
+export { renderHtmlReport } from './html.js';
 export { renderJunitReport, escapeXmlText, escapeXmlAttr } from './junit.js';
 export {
   writeRunReports,

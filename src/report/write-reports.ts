@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '../atomic-file.js';
 import type { RunEvent } from '../controller/events.js';
 import { readEventsFile } from './events-file.js';
 import { renderHtmlReport } from './html.js';

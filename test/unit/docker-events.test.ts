@@ -11,10 +11,10 @@ import {
   parseContainerStats,
   parseDaemonEvent,
   subscribeEvents,
-  toApiTimestamp,
   type DaemonEvent,
   type DockerClient,
 } from '../../src/docker/index.js';
+import { toApiTimestamp } from '../../src/docker/api-time.js';
 
 const RUN = { 'dev.keelhaul.run': 'r-1' };
 

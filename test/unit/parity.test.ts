@@ -9,14 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { localBackendProblems } from '../../src/backends/index.js';
+import { hashDirectory, TREE_SCRIPT } from '../../src/backends/workspace-snapshot.js';
 import {
   compareDigests,
   digestRun,
-  hashDirectory,
   parityDifferences,
   renderParityMarkdown,
   renderParityTable,
-  TREE_SCRIPT,
   type OutcomeDigest,
 } from '../../src/parity/index.js';
 import { validateScenario } from '../../src/scenario/index.js';

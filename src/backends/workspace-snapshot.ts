@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../report/atomic-file.js';
+import { writeFileAtomic } from '../atomic-file.js';
 import { Label, type DockerClient } from '../docker/index.js';
 
 /**
