@@ -6,3 +6,4 @@ export * from './client.js';
 export * from './errors.js';
 export * from './labels.js';
 export * from './events.js'; export * from './stats.js';
+export * from './host.js';
