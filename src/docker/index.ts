@@ -2,8 +2,29 @@
  * The Docker part of keelhaul: the only folder that imports dockerode.
  * Public entry: the client factory and its plain types, label keys, typed errors.
  */
-export * from './client.js';
-export * from './errors.js';
-export * from './labels.js';
-export * from './events.js'; export * from './stats.js';
-export * from './host.js';
+export {
+  connectDocker,
+  type ConnectOptions,
+  type ContainerInfo,
+  type ContainerOutput,
+  type ContainerSpec,
+  type ContainerSummary,
+  type DaemonVersion,
+  type DockerClient,
+  type FaultDockerClient,
+  type ImageInfo,
+  type MountSpec,
+  type NetworkSummary,
+  type VolumeSummary,
+} from './client.js';
+export {
+  DaemonUnavailableError,
+  DockerError,
+  ImageBuildError,
+  ImageNotFoundError,
+  ResourceNotFoundError,
+} from './errors.js';
+export { ContainerExitTracker, parseDaemonEvent, subscribeEvents, type DaemonEvent } from './events.js';
+export { defaultDockerHost } from './host.js';
+export { ANY_VALUE, expandLabelKey, Label, labelsFor, type Role, type RunIdentity } from './labels.js';
+export { ContainerNotRunningError, parseContainerStats, type ContainerStatsSample } from './stats.js';

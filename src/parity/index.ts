@@ -1,4 +1,12 @@
 /** Parity: the same scenario on the docker and the local backend, compared by outcome digest. */
-export * from './digest.js';
-export * from './parity.js';
-
+export {
+  compareDigests,
+  digestRun,
+  parityDifferences,
+  renderParityTable,
+  type AttemptDigest,
+  type OutcomeDigest,
+  type ParityRow,
+  type TaskDigest,
+} from './digest.js';
+export { renderParityMarkdown, runParity, type ParityOptions, type ParityResult } from './parity.js';
