@@ -76,6 +76,8 @@ export class Harness implements AsyncDisposable {
   readonly docker: DockerClient;
   readonly #options: HarnessOptions;
   readonly #runs = new Set<string>();
+  /** Runs this harness drives now: {@link resume} refuses them (per harness, never shared through module state). */
+  readonly #active = new Set<string>();
 
   private constructor(docker: DockerClient, options: HarnessOptions) {
     this.docker = docker;
@@ -119,6 +121,7 @@ export class Harness implements AsyncDisposable {
       ...(options.privateDaemon ? { privateDaemon: options.privateDaemon } : {}),
       ...(this.#options.runsDir ? { runsDir: this.#options.runsDir } : {}),
       ...(this.#options.reaper !== undefined ? { reaper: this.#options.reaper } : {}),
+      activeRuns: this.#active,
       onEvent: (event) => {
         if (runId === undefined) {
           runId = event.run;
@@ -143,6 +146,7 @@ export class Harness implements AsyncDisposable {
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(this.#options.reaper !== undefined ? { reaper: this.#options.reaper } : {}),
+      activeRuns: this.#active,
     });
     this.#runs.add(result.report.runId);
     return result;

@@ -11,7 +11,7 @@ import { loadScenarioTopology, topologyImage, type ScenarioTopology } from '../c
 import { loadScenarioFile, validateScenario, type Scenario } from '../scenario/index.js';
 import { keelhaulVersion } from '../version.js';
 import { currentController, isControllerAlive } from './liveness.js';
-import { activeRuns, executeRun } from './run.js';
+import { executeRun } from './run.js';
 import type { RunHooks, RunResult } from './run-options.js';
 import { runDirOf } from './run-paths.js';
 import { redactorFor, restoreSecretEnv } from './redaction.js';
@@ -198,7 +198,20 @@ async function startRun(
   };
   const store = new StateStore(join(runDir, 'state.json'), state, { redactor });
   await store.save();
-  return executeRun({ ...options, docker, runDir, store, daemon, resumed: false, daemonHandle: ids.privateDaemon, redactor, topology: ids.topology });
+  return driving(options.activeRuns, ids.runId, () =>
+    executeRun({ ...options, docker, runDir, store, daemon, resumed: false, daemonHandle: ids.privateDaemon, redactor, topology: ids.topology }),
+  );
+}
+
+/** Runs `work` with `runId` held in the caller's {@link RunHooks.activeRuns} (when it passed one). */
+async function driving<T>(activeRuns: Set<string> | undefined, runId: string, work: () => Promise<T>): Promise<T> {
+  if (!activeRuns) return work();
+  activeRuns.add(runId);
+  try {
+    return await work();
+  } finally {
+    activeRuns.delete(runId);
+  }
 }
 
 /** Options of {@link resumeRun}. */
@@ -228,9 +241,9 @@ export async function resumeRun(options: ResumeRunOptions): Promise<RunResult> {
   if (state.status === 'finished') {
     throw new ResumeError(state.runId, 'finished', `Run ${state.runId} already finished; its report is ${join(runDir, 'report.json')}.`);
   }
-  // This very process may resume a run it gave up on (the library API), unless it still drives it.
+  // This very process may resume a run it gave up on (the library API), unless its caller still drives it.
   const self = state.controller.pid === process.pid && state.controller.hostname === currentController().hostname;
-  if (self ? activeRuns.has(state.runId) : isControllerAlive(state.controller)) {
+  if (self ? (options.activeRuns?.has(state.runId) ?? false) : isControllerAlive(state.controller)) {
     throw new ResumeError(
       state.runId,
       'live-controller',
@@ -261,7 +274,9 @@ export async function resumeRun(options: ResumeRunOptions): Promise<RunResult> {
     s.controllers.push(controller);
     if (s.status === 'reaped') s.status = 'running';
   });
-  const result = await executeRun({ ...options, docker, scenario, runDir, store, daemon, resumed: true, daemonHandle: undefined, redactor, topology });
+  const result = await driving(options.activeRuns, state.runId, () =>
+    executeRun({ ...options, docker, scenario, runDir, store, daemon, resumed: true, daemonHandle: undefined, redactor, topology }),
+  );
   // The run's private daemon outlived its first controller; once the run is finished, it goes.
   if (state.privateDaemonRoot && !result.resumable && !options.privateDaemon) {
     await removePrivateDaemonRoot(state.privateDaemonRoot).catch(() => undefined);

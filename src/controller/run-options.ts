@@ -37,6 +37,16 @@ export interface RunHooks {
    * @default false
    */
   readonly captureWorkspaces?: boolean;
+  /**
+   * The run ids its caller drives now, owned by the caller (a `Harness` passes its own):
+   * `runScenario` and `resumeRun` hold a run's id in it while they drive the run, and
+   * `resumeRun` refuses a run of this process whose id is in it (`ResumeError`,
+   * `live-controller`). A run of this process that is not in it — one that gave up on a
+   * lost daemon — may be resumed. Runs of other processes are judged by their
+   * controller's liveness, whatever this holds.
+   * @default a new set for each call (nothing shared between callers)
+   */
+  readonly activeRuns?: Set<string>;
 }
 
 /** What `runScenario` and `resumeRun` return. */
