@@ -4,6 +4,6 @@
  * Docker client, and one attempt exported as a Compose file (docs/compose.md, docs/repro.md).
  */
 export { attemptToCompose } from './export.js';
-export { launchTopology, topologyImage, topologyResourceName } from './launch.js';
+export { launchTopology, topologyImage } from './launch.js';
 export { ComposeError, loadComposeFile, splitCommand, type ComposeIssue, type ComposeTopology } from './load.js';
 export { loadScenarioTopology, type ScenarioTopology } from './scenario-topology.js';

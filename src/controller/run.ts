@@ -22,6 +22,7 @@ import {
   Label,
   ResourceNotFoundError,
   labelsFor,
+  topologyResourceName,
   type ContainerInfo,
   type ContainerSummary,
   type DaemonVersion,
@@ -31,7 +32,7 @@ import {
 import { REPORT_SCHEMA_VERSION, writeReportJson, writeRunReports, type ReportAttempt, type ReportFault, type RunReport } from '../report/index.js';
 import { summarizeUsage, UsageTally } from '../report/usage.js';
 import type { PrivateDaemon } from '../daemon/index.js';
-import { launchTopology, topologyResourceName, type ScenarioTopology } from '../compose/index.js';
+import { launchTopology, type ScenarioTopology } from '../compose/index.js';
 import { isDockerSocketPath, unhardenedBy, type Scenario } from '../scenario/index.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { snapshotDockerWorkspaces, snapshotLocalWorkspaces, writeWorkspaceSnapshot } from '../backends/workspace-snapshot.js';

@@ -27,4 +27,13 @@ export {
 export { ContainerExitTracker, parseDaemonEvent, subscribeEvents, type DaemonEvent } from './events.js';
 export { defaultDockerHost } from './host.js';
 export { ANY_VALUE, expandLabelKey, Label, labelsFor, type Role, type RunIdentity } from './labels.js';
+export {
+  attemptName,
+  runNetworkName,
+  topologyResourceName,
+  workspaceGeneration,
+  workspaceListerName,
+  workspaceSnapshotName,
+  workspaceVolumeName,
+} from './names.js';
 export { ContainerNotRunningError, parseContainerStats, type ContainerStatsSample } from './stats.js';
