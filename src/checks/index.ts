@@ -29,9 +29,8 @@ export {
 export {
   attemptIntervals,
   checkLockExclusion,
-  conflictingLocks,
   type AttemptInterval,
   type TaskLocks,
 } from './lock-exclusion.js';
 export { checkResourceStability, type ResourceBounds, type ResourceFacts } from './resource-stability.js';
-export { checkWorkspaceCompliance, isDeclared, type WorkspaceListing } from './workspace-compliance.js';
+export { checkWorkspaceCompliance, type WorkspaceListing } from './workspace-compliance.js';

@@ -5,5 +5,5 @@
  */
 export { attemptToCompose } from './export.js';
 export { launchTopology, topologyImage } from './launch.js';
-export { ComposeError, loadComposeFile, splitCommand, type ComposeIssue, type ComposeTopology } from './load.js';
+export { ComposeError, loadComposeFile, type ComposeIssue, type ComposeTopology } from './load.js';
 export { loadScenarioTopology, type ScenarioTopology } from './scenario-topology.js';

@@ -10,10 +10,9 @@ export {
   type RunScenarioOptions,
 } from './controller.js';
 export type { AttemptOutcome, RunEvent } from './events.js';
-export { CompletionLedger } from './ledger.js';
-export { currentController, isControllerAlive, processStartTimeMs } from './liveness.js';
+export { isControllerAlive } from './liveness.js';
 export { runReaper } from './reaper.js';
-export { MissingSecretError, Redactor, redactorFor, restoreSecretEnv, secretsOf } from './redaction.js';
+export { MissingSecretError } from './redaction.js';
 export {
   exportAttemptCompose,
   reproAttempt,
@@ -24,5 +23,5 @@ export {
   type ReproResult,
 } from './repro.js';
 export type { RunHooks, RunResult } from './run-options.js';
-export { assertSafeName, attemptDirOf, joinInside, runDirOf, UnsafePathError } from './run-paths.js';
-export { readRunState, STATE_SCHEMA_VERSION, StateError, StateStore, type RunState } from './state.js';
+export { assertSafeName, runDirOf, UnsafePathError } from './run-paths.js';
+export { readRunState, StateError, type RunState } from './state.js';

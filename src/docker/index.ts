@@ -24,7 +24,7 @@ export {
   ImageNotFoundError,
   ResourceNotFoundError,
 } from './errors.js';
-export { ContainerExitTracker, parseDaemonEvent, subscribeEvents, type DaemonEvent } from './events.js';
+export { ContainerExitTracker, subscribeEvents } from './events.js';
 export { defaultDockerHost } from './host.js';
 export { ANY_VALUE, expandLabelKey, Label, labelsFor, type Role, type RunIdentity } from './labels.js';
 export {
@@ -36,4 +36,4 @@ export {
   workspaceSnapshotName,
   workspaceVolumeName,
 } from './names.js';
-export { ContainerNotRunningError, parseContainerStats, type ContainerStatsSample } from './stats.js';
+export { ContainerNotRunningError } from './stats.js';

@@ -2,7 +2,6 @@
 export {
   compareDigests,
   digestRun,
-  parityDifferences,
   renderParityTable,
   type AttemptDigest,
   type OutcomeDigest,

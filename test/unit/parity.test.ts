@@ -10,14 +10,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { localBackendProblems } from '../../src/backends/index.js';
 import { hashDirectory, TREE_SCRIPT } from '../../src/backends/workspace-snapshot.js';
-import {
-  compareDigests,
-  digestRun,
-  parityDifferences,
-  renderParityMarkdown,
-  renderParityTable,
-  type OutcomeDigest,
-} from '../../src/parity/index.js';
+import { compareDigests, digestRun, renderParityMarkdown, renderParityTable, type OutcomeDigest } from '../../src/parity/index.js';
+import { parityDifferences } from '../../src/parity/digest.js';
 import { validateScenario } from '../../src/scenario/index.js';
 
 const tempDirs: string[] = [];

@@ -7,7 +7,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { currentController, resumeRun, STATE_SCHEMA_VERSION, type RunState } from '../../src/controller/index.js';
+import { resumeRun, type RunState } from '../../src/controller/index.js';
+import { currentController } from '../../src/controller/liveness.js';
+import { STATE_SCHEMA_VERSION } from '../../src/controller/state.js';
 import type { DockerClient } from '../../src/docker/index.js';
 import { validateScenario } from '../../src/scenario/index.js';
 
