@@ -26,6 +26,12 @@ const ROOT_ENTRY = 'index.ts';
  */
 const KNOWN_CYCLES: readonly (readonly string[])[] = [['controller', 'report']];
 
+/**
+ * Files still allowed an `export *` (each must still have one): chaos/index.ts until the
+ * fault registry rework (issue 13, item 5) gives it its explicit list.
+ */
+const KNOWN_EXPORT_STAR: readonly string[] = ['chaos/index.ts'];
+
 /** Every .ts file under src/, as a path relative to src/ with `/` separators. */
 function sourceFiles(dir = src): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -146,6 +152,11 @@ describe('architecture (docs/architecture.md against the imports of src/)', () =
 
   it('architecture: the files beside the parts (version.ts, atomic-file.ts) import no part, so any part may use them', () => {
     expect(edges.filter(({ from }) => !table.has(from)).map(({ from, to }) => `src/${from} → ${to}`)).toEqual([]);
+  });
+
+  it('architecture: index files name what leaves a part (no `export *`, beyond the known ones, each still one)', () => {
+    const star = sourceFiles().filter((file) => /^\s*export\s+(type\s+)?\*/m.test(readFileSync(join(src, file), 'utf8')));
+    expect(star).toEqual([...KNOWN_EXPORT_STAR]);
   });
 
   it('architecture: no cycle between parts (beyond the known ones, each still a cycle)', () => {
