@@ -9,10 +9,11 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
-const root = join(import.meta.dirname, '..', '..');
+const root = fileURLToPath(new URL('../../', import.meta.url));
 const src = join(root, 'src');
 
 /** The root export, a node of the graph of its own (it is not a folder). */

@@ -3,7 +3,9 @@
  * in docs/api.md. These lists make a change to it conscious: adding, renaming or removing
  * a public name fails here until the list — and docs/api.md — say so too.
  */
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
@@ -189,11 +191,13 @@ const TYPES = [
   'WriteRunReportsOptions',
 ];
 
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
 const byName = (a: string, b: string): number => (a.toLowerCase() < b.toLowerCase() ? -1 : a.toLowerCase() > b.toLowerCase() ? 1 : 0);
 
 /** The root export's names as the compiler sees them: `values` exist at runtime, `types` only in .d.ts. */
 function compilerView(): { values: string[]; types: string[] } {
-  const entry = join(import.meta.dirname, '..', '..', 'src', 'index.ts');
+  const entry = join(root, 'src', 'index.ts');
   const program = ts.createProgram([entry], {
     module: ts.ModuleKind.NodeNext,
     moduleResolution: ts.ModuleResolutionKind.NodeNext,
@@ -228,8 +232,7 @@ describe('public API (src/index.ts, docs/api.md)', () => {
   }, 60_000);
 
   it('public API: every public name is named in docs/api.md', async () => {
-    const { readFile } = await import('node:fs/promises');
-    const doc = await readFile(join(import.meta.dirname, '..', '..', 'docs', 'api.md'), 'utf8');
+    const doc = await readFile(join(root, 'docs', 'api.md'), 'utf8');
     const missing = [...VALUES, ...TYPES].filter((name) => !new RegExp(`\\b${name}\\b`).test(doc));
     expect(missing).toEqual([]);
   });
