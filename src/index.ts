@@ -11,9 +11,11 @@
  * ```
  *
  * `await using` needs TypeScript ≥ 5.2 (lib `esnext.disposable`); in plain JavaScript call
- * `await harness.close()` in a `finally`. Everything below the Harness is exported too, for
- * callers who want the parts: the scenario loader, the controller, the fault plan, checks,
- * reports, the Docker client and private daemons. docs/api.md walks through it.
+ * `await harness.close()` in a `finally`. Below the Harness, the parts a caller may want are
+ * exported by name — the scenario loader, runs without the Harness, the fault plan, checks,
+ * reports, the Docker client and its errors, private daemons, the worker image, parity —
+ * and nothing else: this file is keelhaul's public API, docs/api.md documents it, and
+ * test/unit/public-api.test.ts lists it, so a change to it is a conscious one.
  */
 import { planFaults, type FaultPlan } from './chaos/index.js';
 import {
@@ -74,6 +76,8 @@ export class Harness implements AsyncDisposable {
   readonly docker: DockerClient;
   readonly #options: HarnessOptions;
   readonly #runs = new Set<string>();
+  /** Runs this harness drives now: {@link resume} refuses them (per harness, never shared through module state). */
+  readonly #active = new Set<string>();
 
   private constructor(docker: DockerClient, options: HarnessOptions) {
     this.docker = docker;
@@ -117,6 +121,7 @@ export class Harness implements AsyncDisposable {
       ...(options.privateDaemon ? { privateDaemon: options.privateDaemon } : {}),
       ...(this.#options.runsDir ? { runsDir: this.#options.runsDir } : {}),
       ...(this.#options.reaper !== undefined ? { reaper: this.#options.reaper } : {}),
+      activeRuns: this.#active,
       onEvent: (event) => {
         if (runId === undefined) {
           runId = event.run;
@@ -141,6 +146,7 @@ export class Harness implements AsyncDisposable {
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(this.#options.reaper !== undefined ? { reaper: this.#options.reaper } : {}),
+      activeRuns: this.#active,
     });
     this.#runs.add(result.report.runId);
     return result;
@@ -193,16 +199,199 @@ export class Harness implements AsyncDisposable {
   }
 }
 
-export * from './scenario/index.js';
-export * from './controller/index.js';
-export * from './chaos/index.js';
-export * from './checks/index.js';
-export * from './report/index.js';
-export * from './docker/index.js';
-export * from './daemon/index.js';
-export * from './images/index.js';
-export * from './compose/index.js';
-export * from './parity/index.js';
-export { LocalBackend, localBackendProblems, LocalFaultError, LocalLaunchError, LOCAL_FAULT_KINDS, type BackendProblem, type LocalBackendOptions } from './backends/index.js';
+// Scenarios: load, validate, the JSON Schema.
+export {
+  FAULT_KINDS,
+  loadScenarioFile,
+  parseScenario,
+  ScenarioError,
+  scenarioJsonSchema,
+  validateScenario,
+  type FaultKind,
+  type FaultSpec,
+  type Scenario,
+  type ScenarioInput,
+  type ScenarioIssue,
+  type Step,
+  type TargetSelector,
+  type TaskSpec,
+  type Trigger,
+} from './scenario/index.js';
+// Runs without the Harness: run, resume, clean, repro.
+export {
+  exportAttemptCompose,
+  findRunResources,
+  MissingSecretError,
+  removeRunResources,
+  reproAttempt,
+  ReproError,
+  ResumeError,
+  resumeRun,
+  runScenario,
+  StateError,
+  UnsafePathError,
+  type AttemptOutcome,
+  type AttemptSelection,
+  type CleanupResult,
+  type LeakReport,
+  type ReproOptions,
+  type ReproResult,
+  type ResumeRunOptions,
+  type RunEvent,
+  type RunHooks,
+  type RunResult,
+  type RunScenarioOptions,
+} from './controller/index.js';
+// Fault plans and seeded choice.
+export {
+  createSeededRandom,
+  FaultSupportError,
+  pickTargets,
+  planFaults,
+  renderPlan,
+  type FaultPlan,
+  type PlannedFiring,
+  type SeededRandom,
+} from './chaos/index.js';
+// Invariants over your own facts.
+export {
+  checkAllCompleted,
+  checkAttemptsWithinBound,
+  checkBudget,
+  checkContainerAudit,
+  checkDisruptedTasksRecover,
+  checkEventSchema,
+  checkEventsFile,
+  checkExactlyOnce,
+  checkExpectedFailures,
+  checkFaultsInjected,
+  checkKilledAttemptsRecover,
+  checkLockExclusion,
+  checkNetworkIsolation,
+  checkNoLeaks,
+  checkPartitionsVerified,
+  checkRecoveryTime,
+  checkResourceStability,
+  checkStateMatchesDaemon,
+  checkWorkspaceCompliance,
+  runChecks,
+  type AttemptFacts,
+  type AttemptInterval,
+  type BudgetLimits,
+  type BudgetUsage,
+  type CheckResult,
+  type ContainerEventFact,
+  type FaultFacts,
+  type RecoveryFigure,
+  type ResourceBounds,
+  type ResourceFacts,
+  type RunFacts,
+  type TaskLocks,
+  type WorkspaceListing,
+} from './checks/index.js';
+// Reports, resource charts, agent usage sums.
+export {
+  readEventsFile,
+  readSamplesFile,
+  renderHtmlReport,
+  renderJunitReport,
+  renderMarkdownReport,
+  renderResourceCharts,
+  REPORT_FORMATS,
+  REPORT_SCHEMA_VERSION,
+  summarizeUsage,
+  UsageTally,
+  writeRunReports,
+  type EventsFile,
+  type InvalidEventLine,
+  type ReportAttempt,
+  type ReportAttemptOutcome,
+  type ReportFault,
+  type ReportFormat,
+  type RunReport,
+  type RunUsage,
+  type TaskUsage,
+  type UsageReport,
+  type UsageTotals,
+  type WriteRunReportsOptions,
+} from './report/index.js';
+// The narrow Docker client, labels, typed Docker errors.
+export {
+  connectDocker,
+  ContainerNotRunningError,
+  DaemonUnavailableError,
+  DockerError,
+  ImageBuildError,
+  ImageNotFoundError,
+  Label,
+  labelsFor,
+  ResourceNotFoundError,
+  type ConnectOptions,
+  type ContainerInfo,
+  type ContainerSummary,
+  type DaemonVersion,
+  type DockerClient,
+  type ImageInfo,
+  type NetworkSummary,
+  type Role,
+  type RunIdentity,
+  type VolumeSummary,
+} from './docker/index.js';
+// Private daemons for daemon faults (docs/private-daemon.md).
+export {
+  attachExternalDaemon,
+  DaemonCleanupError,
+  DaemonControlError,
+  DaemonError,
+  DaemonStartError,
+  ExternalDaemon,
+  PrivateDaemon,
+  privateDaemonPrerequisites,
+  removePrivateDaemonRoot,
+  startPrivateDaemon,
+  type AnyDaemon,
+  type CleanupFailure,
+  type DaemonConnectOptions,
+  type DaemonControlFailure,
+  type DaemonErrorContext,
+  type DaemonHandle,
+  type DaemonOperation,
+  type DaemonStartFailure,
+  type DaemonTransition,
+  type PrivateDaemonOptions,
+  type StopOptions,
+} from './daemon/index.js';
+// The offline worker image.
+export {
+  buildWorkerImage,
+  WORKER_IMAGE_REPOSITORY,
+  WorkerImageInputError,
+  workerImageTag,
+  type BuildWorkerImageOptions,
+  type ImageBuildClient,
+  type WorkerImageBuild,
+  type WorkerImageInput,
+} from './images/index.js';
+// Compose topologies (docs/compose.md).
+export { ComposeError, loadComposeFile, type ComposeIssue, type ComposeTopology } from './compose/index.js';
+// Docker against local backend (docs/parity.md).
+export {
+  compareDigests,
+  digestRun,
+  renderParityMarkdown,
+  renderParityTable,
+  runParity,
+  type AttemptDigest,
+  type OutcomeDigest,
+  type ParityOptions,
+  type ParityResult,
+  type ParityRow,
+  type TaskDigest,
+} from './parity/index.js';
+// The local backend's plan-time refusals.
+export { LOCAL_FAULT_KINDS, localBackendProblems, type BackendProblem } from './backends/index.js';
+// Resource samples in reports.
+export type { MonitorSample, MonitorSummary } from './monitor/index.js';
+// Worker events as a run's `worker.*` events carry them.
 export type { WorkerEvent } from './worker/events.js';
 export { keelhaulVersion } from './version.js';

@@ -75,7 +75,7 @@ async function rawOnce(ctx, n, c, tag) {
 
 /** What one state.json write (write, fsync, rename, directory fsync) costs here, for a state of this size. */
 async function stateWriteCost(ctx, runDir, text) {
-  const { writeFileAtomic } = await import(join(ctx.root, 'dist', 'src', 'report', 'atomic-file.js'));
+  const { writeFileAtomic } = await import(join(ctx.root, 'dist', 'src', 'atomic-file.js'));
   const path = join(runDir, 'bench-state-copy.json');
   const ms = [];
   for (let i = 0; i < 20; i++) {

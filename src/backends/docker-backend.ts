@@ -2,9 +2,12 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  attemptName,
   DaemonUnavailableError,
   Label,
   labelsFor,
+  runNetworkName,
+  workspaceVolumeName,
   type ContainerInfo,
   type ContainerOutput,
   type ContainerSpec,
@@ -106,11 +109,6 @@ const DIE_EVENT_WAIT_MS = 250;
 /** How long to wait for attached output to drain after the container exited, ms. */
 const OUTPUT_DRAIN_TIMEOUT_MS = 5000;
 
-/** Docker names allow `[a-zA-Z0-9][a-zA-Z0-9_.-]+`; task ids are already restricted to that set. */
-function resourceName(...parts: string[]): string {
-  return parts.join('-').replace(/[^a-zA-Z0-9_.-]/g, '_');
-}
-
 /**
  * Runs each attempt as one hardened, labelled container: non-root, `CapDrop: ALL`,
  * `no-new-privileges`, read-only root filesystem, a tmpfs `/tmp`, a per-task labelled
@@ -158,7 +156,7 @@ export class DockerBackend implements WorkerBackend {
       return;
     }
     if (this.#options.network === 'internal') {
-      const name = resourceName('kh', this.#options.run.runId);
+      const name = runNetworkName(this.#options.run.runId);
       if (options.existingNetwork) {
         // Run and role only: the controller labels differ after a resume.
         const existing = await this.#docker.listNetworks({ labels: { [Label.run]: this.#options.run.runId, [Label.role]: 'network' } });
@@ -220,7 +218,7 @@ export class DockerBackend implements WorkerBackend {
       const generation = this.#generation.get(taskId) ?? 1;
       const size = this.#options.workspaceSizeBytes;
       volume = this.#docker.createVolume({
-        name: resourceName('kh', this.#options.run.runId, taskId, ...(generation > 1 ? [`w${generation}`] : [])),
+        name: workspaceVolumeName(this.#options.run.runId, taskId, generation),
         labels: labelsFor(this.#options.run, 'workspace', { task: taskId }),
         // uid/gid 1000: the worker's user must own the tmpfs root to write to it.
         ...(size !== undefined
@@ -244,7 +242,7 @@ export class DockerBackend implements WorkerBackend {
 
   async launch(spec: AttemptSpec, observer: AttemptObserver): Promise<AttemptHandle> {
     const volume = await this.#workspaceVolume(spec.taskId);
-    const name = resourceName('kh', spec.runId, spec.taskId, `a${spec.attempt}`);
+    const name = attemptName(spec.runId, spec.taskId, spec.attempt);
     const containerSpec: ContainerSpec = {
       name,
       image: this.#options.image,

@@ -1,5 +1,10 @@
 /** Worker backends: the `WorkerBackend` interface and its docker and local implementations. */
-export * from './types.js';
-export * from './docker-backend.js';
-export * from './local-backend.js';
-export * from './event-lines.js';
+export { DockerBackend, workerEnvironment, WORKSPACE_PATH } from './docker-backend.js';
+export {
+  LOCAL_FAULT_KINDS,
+  LocalBackend,
+  localBackendProblems,
+  localFaultClient,
+  type BackendProblem,
+} from './local-backend.js';
+export type { AttemptHandle, AttemptObserver, AttemptTask } from './types.js';

@@ -5,7 +5,7 @@ import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
-import { ANY_VALUE, TargetUnavailableError, type ContainerSummary, type DockerClient } from '../docker/index.js';
+import { ANY_VALUE, attemptName, TargetUnavailableError, type ContainerSummary, type DockerClient } from '../docker/index.js';
 import type { FaultSpec } from '../scenario/index.js';
 import { packageRoot } from '../version.js';
 import { followWorkerEventLines } from './event-lines.js';
@@ -140,11 +140,6 @@ export function localBackendProblems(scenario: LocalBackendScenario, isRoot = pr
   return problems;
 }
 
-/** Docker names allow `[a-zA-Z0-9][a-zA-Z0-9_.-]+`: the same name as the attempt's container would have. */
-function attemptName(...parts: string[]): string {
-  return parts.join('-').replace(/[^a-zA-Z0-9_.-]/g, '_');
-}
-
 interface LocalAttempt {
   readonly id: string;
   readonly pid: number;
@@ -250,7 +245,7 @@ export class LocalBackend implements WorkerBackend {
       node,
       script,
     ];
-    const name = attemptName('kh', spec.runId, spec.taskId, `a${spec.attempt}`);
+    const name = attemptName(spec.runId, spec.taskId, spec.attempt);
     mkdirSync(spec.logDir, { recursive: true });
     const child = execa(command[0]!, command.slice(1), {
       cwd: workspace,

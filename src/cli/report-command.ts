@@ -6,13 +6,13 @@ import {
   REPORT_FILE_NAMES,
   REPORT_FORMATS,
   REPORT_SCHEMA_VERSION,
-  writeFileAtomic,
   writeRunReports,
   type ReportFormat,
   type RunReport,
 } from '../report/index.js';
 import { assertSafeName, UnsafePathError } from '../controller/index.js';
 import { EventsFileReadError, readRunEventsFile, type RunEvent } from '../events/index.js';
+import { writeFileAtomic } from '../atomic-file.js';
 import { UsageError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import type { CliIo } from './render.js';

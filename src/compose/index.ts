@@ -3,8 +3,7 @@
  * (yaml + zod, errors naming file:line:field), launched with keelhaul's labels through the
  * Docker client, and one attempt exported as a Compose file (docs/compose.md, docs/repro.md).
  */
-export * from './schema.js';
-export * from './load.js';
-export * from './launch.js';
-export * from './scenario-topology.js';
-export * from './export.js';
+export { attemptToCompose } from './export.js';
+export { launchTopology, topologyImage } from './launch.js';
+export { ComposeError, loadComposeFile, type ComposeIssue, type ComposeTopology } from './load.js';
+export { loadScenarioTopology, type ScenarioTopology } from './scenario-topology.js';

@@ -1,10 +1,5 @@
-import { Label, labelsFor, type ContainerSpec, type DockerClient, type MountSpec, type RunIdentity } from '../docker/index.js';
+import { Label, labelsFor, topologyResourceName, type ContainerSpec, type DockerClient, type MountSpec, type RunIdentity } from '../docker/index.js';
 import type { ComposeTopology, TopologyService } from './load.js';
-
-/** The daemon-side name of a topology network, volume or service container of a run: `kh-<run-id>-<name>`. */
-export function topologyResourceName(runId: string, name: string): string {
-  return `kh-${runId}-${name}`.replace(/[^a-zA-Z0-9_.-]/g, '_');
-}
 
 /** A service container launched for a run. */
 export interface LaunchedService {

@@ -8,46 +8,15 @@ import { removePrivateDaemonRoot, startPrivateDaemon, type PrivateDaemon } from 
 import { connectDocker, ImageNotFoundError, type DaemonVersion, type DockerClient } from '../docker/index.js';
 import { buildWorkerImage, WORKER_IMAGE_REPOSITORY } from '../images/index.js';
 import { loadScenarioTopology, topologyImage, type ScenarioTopology } from '../compose/index.js';
-import type { RunReport } from '../report/index.js';
 import { loadScenarioFile, validateScenario, type Scenario } from '../scenario/index.js';
 import { keelhaulVersion } from '../version.js';
 import type { RunEvent } from '../events/index.js';
 import { currentController, isControllerAlive } from './liveness.js';
-import { activeRuns, executeRun } from './run.js';
+import { executeRun } from './run.js';
+import type { RunHooks, RunResult } from './run-options.js';
 import { runDirOf } from './run-paths.js';
 import { redactorFor, restoreSecretEnv } from './redaction.js';
 import { readRunState, STATE_SCHEMA_VERSION, StateStore, type RunState } from './state.js';
-
-/** Options shared by {@link runScenario} and {@link resumeRun}. */
-export interface RunHooks {
-  readonly docker: DockerClient;
-  /**
-   * Where run directories go.
-   * @default `.keelhaul/runs` under the current directory
-   */
-  readonly runsDir?: string;
-  /** Called for every event, in order, as it is written to events.jsonl. */
-  readonly onEvent?: (event: RunEvent) => void;
-  /** Aborts the run: running attempts are killed, then cleanup, checks and report run as usual. */
-  readonly signal?: AbortSignal;
-  /**
-   * A private daemon the caller started, for scenarios with `daemon.mode: private` (tests
-   * reuse one across runs so the worker image is built once). keelhaul starts and removes
-   * its own when this is absent; one passed in is left running.
-   */
-  readonly privateDaemon?: PrivateDaemon;
-  /**
-   * Start a detached reaper that removes the run's resources if this controller dies and
-   * nobody resumes within the TTL. Overrides the scenario's `reaper.enabled`.
-   */
-  readonly reaper?: boolean;
-  /**
-   * Before cleanup, hash every task's workspace into `workspaces.json` in the run directory
-   * (`keelhaul parity` compares them). Costs one helper container on the docker backend.
-   * @default false
-   */
-  readonly captureWorkspaces?: boolean;
-}
 
 /** Options of {@link runScenario}. */
 export interface RunScenarioOptions extends RunHooks {
@@ -57,16 +26,6 @@ export interface RunScenarioOptions extends RunHooks {
   readonly scenarioFile?: string;
   /** Overrides `scenario.seed`; a random seed is drawn (and reported) when both are absent. */
   readonly seed?: number;
-}
-
-/** What {@link runScenario} and {@link resumeRun} return. */
-export interface RunResult {
-  readonly report: RunReport;
-  /** `.keelhaul/runs/<run-id>` (absolute). */
-  readonly runDir: string;
-  readonly reportPath: string;
-  /** The run ended without finishing (its daemon did not come back in time): `resumeRun` can finish it. */
-  readonly resumable: boolean;
 }
 
 /** Run ids sort by start time: `20261122-101530-3fa9` (UTC), plus 16 random bits. */
@@ -259,7 +218,20 @@ async function startRun(
   };
   const store = new StateStore(join(runDir, 'state.json'), state, { redactor });
   await store.save();
-  return executeRun({ ...options, docker, runDir, store, daemon, resumed: false, daemonHandle: ids.privateDaemon, redactor, topology: ids.topology });
+  return driving(options.activeRuns, ids.runId, () =>
+    executeRun({ ...options, docker, runDir, store, daemon, resumed: false, daemonHandle: ids.privateDaemon, redactor, topology: ids.topology }),
+  );
+}
+
+/** Runs `work` with `runId` held in the caller's {@link RunHooks.activeRuns} (when it passed one). */
+async function driving<T>(activeRuns: Set<string> | undefined, runId: string, work: () => Promise<T>): Promise<T> {
+  if (!activeRuns) return work();
+  activeRuns.add(runId);
+  try {
+    return await work();
+  } finally {
+    activeRuns.delete(runId);
+  }
 }
 
 /** Options of {@link resumeRun}. */
@@ -289,9 +261,9 @@ export async function resumeRun(options: ResumeRunOptions): Promise<RunResult> {
   if (state.status === 'finished') {
     throw new ResumeError(state.runId, 'finished', `Run ${state.runId} already finished; its report is ${join(runDir, 'report.json')}.`);
   }
-  // This very process may resume a run it gave up on (the library API), unless it still drives it.
+  // This very process may resume a run it gave up on (the library API), unless its caller still drives it.
   const self = state.controller.pid === process.pid && state.controller.hostname === currentController().hostname;
-  if (self ? activeRuns.has(state.runId) : isControllerAlive(state.controller)) {
+  if (self ? (options.activeRuns?.has(state.runId) ?? false) : isControllerAlive(state.controller)) {
     throw new ResumeError(
       state.runId,
       'live-controller',
@@ -322,7 +294,9 @@ export async function resumeRun(options: ResumeRunOptions): Promise<RunResult> {
     s.controllers.push(controller);
     if (s.status === 'reaped') s.status = 'running';
   });
-  const result = await executeRun({ ...options, docker, scenario, runDir, store, daemon, resumed: true, daemonHandle: undefined, redactor, topology });
+  const result = await driving(options.activeRuns, state.runId, () =>
+    executeRun({ ...options, docker, scenario, runDir, store, daemon, resumed: true, daemonHandle: undefined, redactor, topology }),
+  );
   // The run's private daemon outlived its first controller; once the run is finished, it goes.
   if (state.privateDaemonRoot && !result.resumable && !options.privateDaemon) {
     await removePrivateDaemonRoot(state.privateDaemonRoot).catch(() => undefined);

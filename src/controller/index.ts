@@ -1,12 +1,28 @@
 /** The controller: run lifecycle, task queue, attempts, retry/backoff, events, cleanup. */
-export * from './controller.js';
-export * from './events.js';
-export * from './retry.js';
-export * from './cleanup.js';
-export * from './state.js';
-export * from './ledger.js';
-export * from './liveness.js';
-export * from './reaper.js';
-export * from './run-paths.js';
-export * from './redaction.js';
-export * from './repro.js';
+export { findRunResources, removeRunResources, type CleanupResult, type LeakReport } from './cleanup.js';
+export {
+  assertLocalBackendCan,
+  BackendSupportError,
+  createRunId,
+  ResumeError,
+  resumeRun,
+  runScenario,
+  type ResumeRunOptions,
+  type RunScenarioOptions,
+} from './controller.js';
+export type { AttemptOutcome, RunEvent } from './events.js';
+export { isControllerAlive } from './liveness.js';
+export { runReaper } from './reaper.js';
+export { MissingSecretError } from './redaction.js';
+export {
+  exportAttemptCompose,
+  reproAttempt,
+  ReproError,
+  type AttemptEnding,
+  type AttemptSelection,
+  type ReproOptions,
+  type ReproResult,
+} from './repro.js';
+export type { RunHooks, RunResult } from './run-options.js';
+export { assertSafeName, runDirOf, UnsafePathError } from './run-paths.js';
+export { readRunState, StateError, type RunState } from './state.js';

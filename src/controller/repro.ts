@@ -4,10 +4,11 @@ import { WORKSPACE_PATH, workerEnvironment } from '../backends/index.js';
 import { faultId } from '../chaos/index.js';
 import { attemptToCompose, loadScenarioTopology } from '../compose/index.js';
 import { labelsFor } from '../docker/index.js';
-import { writeFileAtomic } from '../report/index.js';
+import { writeFileAtomic } from '../atomic-file.js';
 import { validateScenario, type FaultSpec, type Scenario } from '../scenario/index.js';
 import { keelhaulVersion } from '../version.js';
-import { runScenario, type RunHooks, type RunResult } from './controller.js';
+import { runScenario } from './controller.js';
+import type { RunHooks, RunResult } from './run-options.js';
 import { readRunEventLines, type AttemptOutcome } from '../events/index.js';
 import { readRunState, type AttemptRecord, type RunState } from './state.js';
 

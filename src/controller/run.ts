@@ -21,6 +21,7 @@ import {
   Label,
   ResourceNotFoundError,
   labelsFor,
+  topologyResourceName,
   type ContainerInfo,
   type ContainerSummary,
   type DaemonVersion,
@@ -30,16 +31,16 @@ import {
 import { REPORT_SCHEMA_VERSION, writeReportJson, writeRunReports, type ReportAttempt, type ReportFault, type RunReport } from '../report/index.js';
 import { summarizeUsage, UsageTally } from '../report/usage.js';
 import type { PrivateDaemon } from '../daemon/index.js';
-import { launchTopology, topologyResourceName, type ScenarioTopology } from '../compose/index.js';
+import { launchTopology, type ScenarioTopology } from '../compose/index.js';
 import { isDockerSocketPath, unhardenedBy, type Scenario } from '../scenario/index.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { snapshotDockerWorkspaces, snapshotLocalWorkspaces, writeWorkspaceSnapshot } from '../parity/workspace-snapshot.js';
+import { snapshotDockerWorkspaces, snapshotLocalWorkspaces, writeWorkspaceSnapshot } from '../backends/workspace-snapshot.js';
 import { existsSync } from 'node:fs';
 import { findDockerdPid, startMonitor, type MonitorSummary } from '../monitor/index.js';
 import { keelhaulVersion } from '../version.js';
 import { isWorkerUsage, type WorkerEvent } from '../worker/events.js';
 import { findRunResources, removeRunResources, type CleanupResult, type LeakReport } from './cleanup.js';
-import type { RunHooks, RunResult } from './controller.js';
+import type { RunHooks, RunResult } from './run-options.js';
 import { EventLog, readRunEventLines, type AttemptOutcome, type RunEvent } from '../events/index.js';
 import { CompletionLedger } from './ledger.js';
 import { isReaperOf, startReaper, stopReaper } from './reaper.js';

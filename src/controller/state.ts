@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { writeFileAtomic } from '../report/index.js';
+import { writeFileAtomic } from '../atomic-file.js';
 import type { FaultRecord } from '../chaos/index.js';
 import type { Scenario } from '../scenario/index.js';
 import type { AttemptOutcome } from '../events/index.js';

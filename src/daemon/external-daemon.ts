@@ -2,13 +2,11 @@
  * A handle on a daemon keelhaul did not start (the machine's own, or DOCKER_HOST's). It can
  * be connected to, never stopped: a fault must not take down a daemon other work depends on.
  */
-import { connectDocker, type DockerClient } from '../docker/index.js';
+import { connectDocker, defaultDockerHost, type DockerClient } from '../docker/index.js';
 import { DaemonControlError, type DaemonOperation } from './errors.js';
 import type { DaemonConnectOptions, DaemonHandle, DaemonTransition } from './handle.js';
 
-/** The daemon of `DOCKER_HOST`, or of the default socket. */
-export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
-
+/** A read-only handle on a daemon keelhaul did not start; see {@link attachExternalDaemon}. */
 export class ExternalDaemon implements DaemonHandle {
   /** Always false: keelhaul never stops a daemon it did not start. */
   readonly canControl = false as const;
@@ -59,6 +57,6 @@ export class ExternalDaemon implements DaemonHandle {
  *   default `DOCKER_HOST`, else `unix:///var/run/docker.sock`.
  */
 export function attachExternalDaemon(host?: string): ExternalDaemon {
-  const value = host ?? process.env['DOCKER_HOST'] ?? DEFAULT_DOCKER_HOST;
+  const value = host ?? defaultDockerHost();
   return new ExternalDaemon(value.startsWith('/') ? `unix://${value}` : value);
 }

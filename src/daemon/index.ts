@@ -4,7 +4,7 @@
  * its own socket, data-root, exec-root, pidfile and bridge, which daemon faults may stop,
  * kill and restart. See docs/private-daemon.md.
  */
-export { attachExternalDaemon, DEFAULT_DOCKER_HOST, ExternalDaemon } from './external-daemon.js';
+export { attachExternalDaemon, ExternalDaemon } from './external-daemon.js';
 export {
   DEFAULT_STOP_TIMEOUT_MS,
   PrivateDaemon,

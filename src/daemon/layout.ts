@@ -2,7 +2,6 @@
  * The on-disk layout of a private daemon's root dir, its state file, and the small helpers
  * the handle and the teardown share.
  */
-import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -78,11 +77,4 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T
   } finally {
     controller.abort();
   }
-}
-
-/** Write to a temp file, then rename: a reader never sees half a file. */
-export async function writeFileAtomic(path: string, content: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, content);
-  await rename(tmp, path);
 }

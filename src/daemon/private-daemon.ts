@@ -52,10 +52,10 @@ import {
   STATE_FORMAT,
   TIMED_OUT,
   withTimeout,
-  writeFileAtomic,
   type DaemonState,
   type Paths,
 } from './layout.js';
+import { writeFileAtomic } from '../atomic-file.js';
 import { resolveOptions, type PrivateDaemonOptions, type ResolvedPrivateDaemonOptions } from './options.js';
 import { purgeThroughApi, teardownRoot } from './teardown.js';
 

@@ -12,7 +12,8 @@ import {
 import { buildImageFromDirectory, removeImageIfUntagged, type BuildImageOptions } from './image-build.js';
 import { labelFilter } from './labels.js';
 import { demuxWithBackpressure } from './demux-stream.js';
-import { toApiTimestamp } from './events.js';
+import { toApiTimestamp } from './api-time.js';
+import { defaultDockerHost } from './host.js';
 import { parseContainerStats, type ContainerStatsSample, type RawContainerStats } from './stats.js';
 
 export type { BuildImageOptions } from './image-build.js';
@@ -301,7 +302,7 @@ function compareApiVersions(a: string, b: string): number {
 }
 
 function parseHost(host: string | undefined): { options: Dockerode.DockerOptions; endpoint: string } {
-  const value = host ?? process.env['DOCKER_HOST'] ?? 'unix:///var/run/docker.sock';
+  const value = host ?? defaultDockerHost();
   if (value.startsWith('unix://')) {
     const socketPath = value.slice('unix://'.length);
     return { options: { socketPath }, endpoint: socketPath };

@@ -14,6 +14,7 @@ import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DockerClient } from './client.js';
 import { DockerError } from './errors.js';
+import { toApiTimestamp } from './api-time.js';
 
 /** One container event of the daemon, as keelhaul records it in a run's timeline. */
 export interface DaemonEvent {
@@ -106,19 +107,6 @@ export function parseDaemonEvent(line: string): DaemonEvent | undefined {
     ...(attributes['image'] !== undefined ? { image: attributes['image'] } : {}),
     labels,
   };
-}
-
-/**
- * A time as the Engine API's `since`/`until` take it: seconds since the epoch with a
- * fraction (`1712345678.123456789`). A Date gives ms precision; a bigint is taken as
- * nanoseconds since the epoch. Explicit timestamps, never relative durations: DOCKER-NOTES
- * found `until=0s` drops recent events.
- */
-export function toApiTimestamp(time: Date | bigint): string {
-  const nanos = typeof time === 'bigint' ? time : BigInt(time.getTime()) * 1_000_000n;
-  const seconds = nanos / 1_000_000_000n;
-  const fraction = (nanos % 1_000_000_000n).toString().padStart(9, '0');
-  return `${seconds}.${fraction}`;
 }
 
 /** Options of {@link subscribeEvents}. */

@@ -2,7 +2,43 @@
  * The Docker part of keelhaul: the only folder that imports dockerode.
  * Public entry: the client factory and its plain types, label keys, typed errors.
  */
-export * from './client.js';
-export * from './errors.js';
-export * from './labels.js';
-export * from './events.js'; export * from './stats.js';
+export {
+  connectDocker,
+  type ConnectOptions,
+  type ContainerInfo,
+  type ContainerOutput,
+  type ContainerSpec,
+  type ContainerSummary,
+  type DaemonVersion,
+  type DockerClient,
+  type ImageInfo,
+  type MountSpec,
+  type NetworkSummary,
+  type VolumeSummary,
+} from './client.js';
+export {
+  DaemonUnavailableError,
+  DockerError,
+  fromDockerodeError,
+  ImageBuildError,
+  ImageNotFoundError,
+  ResourceConflictError,
+  ResourceNotFoundError,
+  ResourceNotModifiedError,
+  TargetUnavailableError,
+  type DockerErrorReason,
+  type TargetUnavailableReason,
+} from './errors.js';
+export { ContainerExitTracker, subscribeEvents } from './events.js';
+export { defaultDockerHost } from './host.js';
+export { ANY_VALUE, expandLabelKey, Label, labelsFor, type Role, type RunIdentity } from './labels.js';
+export {
+  attemptName,
+  runNetworkName,
+  topologyResourceName,
+  workspaceGeneration,
+  workspaceListerName,
+  workspaceSnapshotName,
+  workspaceVolumeName,
+} from './names.js';
+export { ContainerNotRunningError } from './stats.js';

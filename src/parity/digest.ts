@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readRunEventLines } from '../events/index.js';
 import type { RunReport } from '../report/index.js';
-import { WORKSPACE_SNAPSHOT_FILE, type WorkspaceSnapshot } from './workspace-snapshot.js';
+import { WORKSPACE_SNAPSHOT_FILE, type WorkspaceSnapshot } from '../backends/workspace-snapshot.js';
 
 /** One attempt as parity compares it. */
 export interface AttemptDigest {

@@ -1,4 +1,11 @@
 /** Parity: the same scenario on the docker and the local backend, compared by outcome digest. */
-export * from './digest.js';
-export * from './parity.js';
-export * from './workspace-snapshot.js';
+export {
+  compareDigests,
+  digestRun,
+  renderParityTable,
+  type AttemptDigest,
+  type OutcomeDigest,
+  type ParityRow,
+  type TaskDigest,
+} from './digest.js';
+export { renderParityMarkdown, runParity, type ParityOptions, type ParityResult } from './parity.js';

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { randomSeed } from '../chaos/index.js';
 import { assertLocalBackendCan, runScenario, type RunEvent, type RunResult } from '../controller/index.js';
 import type { DockerClient } from '../docker/index.js';
-import { writeFileAtomic } from '../report/atomic-file.js';
+import { writeFileAtomic } from '../atomic-file.js';
 import type { Scenario } from '../scenario/index.js';
 import { compareDigests, digestRun, parityDifferences, type OutcomeDigest, type ParityRow } from './digest.js';
 

@@ -12,6 +12,7 @@ import {
 import type { ReportAttempt, ReportFault, RunReport } from './report-json.js';
 import type { MonitorSample } from '../monitor/types.js';
 import { renderResourceCharts } from './resource-charts.js';
+import { escapeHtml } from './escape-html.js';
 import { formatUsd, type UsageTotals } from './usage.js';
 
 /*
@@ -21,21 +22,6 @@ import { formatUsd, type UsageTotals } from './usage.js';
  * phone home. Every string from the report or the events goes through `esc`.
  */
 
-/** Control characters (other than tab and newlines) and lone surrogates: not allowed in HTML text. */
-// eslint-disable-next-line no-control-regex
-const INVALID_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-
-const HTML_ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-/**
- * Escapes any value for HTML text and for a double- or single-quoted attribute value
- * (`& < > " '`), and replaces characters HTML does not allow with U+FFFD.
- */
-export function escapeHtml(value: unknown): string {
-  return String(value)
-    .replace(INVALID_CHARS, '\uFFFD')
-    .replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
-}
 const esc = escapeHtml;
 
 /** A number for an SVG attribute: finite, at most one decimal. */

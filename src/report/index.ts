@@ -1,17 +1,30 @@
 /** Reports: writers for a finished run's report files. */
-export * from './report-json.js';
-export { writeFileAtomic } from './atomic-file.js';
-export { readEventsFile, parseEventLine, type EventsFile, type InvalidEventLine } from './events-file.js';
+export type { ReportAttemptOutcome } from './attempt-outcome.js';
+export { readEventsFile, type EventsFile, type InvalidEventLine } from './events-file.js';
+export { renderHtmlReport } from './html.js';
+export { renderJunitReport } from './junit.js';
 export { renderMarkdownReport } from './markdown.js';
-export { renderHtmlReport, escapeHtml } from './html.js';
-export { renderJunitReport, escapeXmlText, escapeXmlAttr } from './junit.js';
 export {
-  writeRunReports,
+  REPORT_SCHEMA_VERSION,
+  writeReportJson,
+  type ReportAttempt,
+  type ReportFault,
+  type RunReport,
+} from './report-json.js';
+export { readSamplesFile, renderResourceCharts } from './resource-charts.js';
+export {
+  summarizeUsage,
+  UsageTally,
+  type RunUsage,
+  type TaskUsage,
+  type UsageReport,
+  type UsageTotals,
+} from './usage.js';
+export {
   renderReport,
-  REPORT_FORMATS,
   REPORT_FILE_NAMES,
+  REPORT_FORMATS,
+  writeRunReports,
   type ReportFormat,
   type WriteRunReportsOptions,
 } from './write-reports.js';
-export * from './usage.js';
-export { renderResourceCharts, readSamplesFile } from './resource-charts.js';

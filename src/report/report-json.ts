@@ -1,6 +1,7 @@
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '../atomic-file.js';
 import type { CheckResult } from '../checks/index.js';
 import type { MonitorSummary } from '../monitor/index.js';
+import type { ReportAttemptOutcome } from './attempt-outcome.js';
 import type { RunUsage, UsageTotals } from './usage.js';
 
 /**
@@ -17,7 +18,7 @@ export interface ReportAttempt {
   readonly containerName: string;
   readonly exitCode: number | null;
   readonly oomKilled: boolean;
-  readonly outcome: 'completed' | 'failed' | 'killed' | 'oom' | 'hung' | 'lost';
+  readonly outcome: ReportAttemptOutcome;
   readonly reason?: string;
   readonly startedAt: string;
   readonly endedAt: string | null;

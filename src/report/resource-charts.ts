@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { ContainerSample, MonitorSample, ProcessSample } from '../monitor/types.js';
-import { escapeHtml as esc } from './html.js';
+import { escapeHtml as esc } from './escape-html.js';
 
 /*
  * The resource charts of report.html: inline SVG line charts drawn from the monitor's

@@ -1,4 +1,4 @@
-import type { ReportAttempt } from './report-json.js';
+import type { ReportAttemptOutcome } from './attempt-outcome.js';
 
 /*
  * Agent usage accounting. Workers report `usage: {tokensIn, tokensOut, costUsd}` for the
@@ -34,7 +34,7 @@ export interface RunUsage {
   /** Usage of attempts that did not complete (outcome other than `completed`). */
   readonly wasted: UsageTotals;
   /** `wasted`, split by the attempts' outcome; outcomes with no usage are left out. */
-  readonly wastedByOutcome: Readonly<Partial<Record<Exclude<ReportAttempt['outcome'], 'completed'>, UsageTotals>>>;
+  readonly wastedByOutcome: Readonly<Partial<Record<Exclude<ReportAttemptOutcome, 'completed'>, UsageTotals>>>;
   /** Per task, in the scenario's order (tasks with no usage included, all zero). */
   readonly tasks: readonly TaskUsage[];
 }
@@ -106,11 +106,11 @@ export class UsageTally {
  */
 export function summarizeUsage(
   taskIds: readonly string[],
-  attempts: readonly { readonly task: string; readonly outcome: ReportAttempt['outcome']; readonly usage: UsageTotals }[],
+  attempts: readonly { readonly task: string; readonly outcome: ReportAttemptOutcome; readonly usage: UsageTotals }[],
 ): RunUsage {
   let total = ZERO_USAGE;
   let wasted = ZERO_USAGE;
-  const wastedByOutcome: Partial<Record<Exclude<ReportAttempt['outcome'], 'completed'>, UsageTotals>> = {};
+  const wastedByOutcome: Partial<Record<Exclude<ReportAttemptOutcome, 'completed'>, UsageTotals>> = {};
   const perTask = new Map<string, { all: UsageTotals; wasted: UsageTotals }>(taskIds.map((t) => [t, { all: ZERO_USAGE, wasted: ZERO_USAGE }]));
   for (const a of attempts) {
     total = addUsage(total, a.usage);

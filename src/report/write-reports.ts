@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '../atomic-file.js';
 import { readRunEventsFile, type RunEvent } from '../events/index.js';
 import { renderHtmlReport } from './html.js';
 import { renderJunitReport } from './junit.js';

@@ -1,7 +1,18 @@
 /** The scenario part: schema, YAML loading, validation errors that name file, line and field. */
-export * from './schema.js';
-export * from './load.js';
-export * from './json-schema.js';
-export * from './security-schema.js';
-export * from './security.js';
-export * from './yaml-location.js';
+export { scenarioJsonSchema } from './json-schema.js';
+export { loadScenarioFile, locateScenarioIssues, parseScenario, ScenarioError, validateScenario, type ScenarioIssue } from './load.js';
+export {
+  byteSize,
+  duration,
+  FAULT_KINDS,
+  type FaultKind,
+  type FaultSpec,
+  type Scenario,
+  type ScenarioInput,
+  type Step,
+  type TargetSelector,
+  type TaskSpec,
+  type Trigger,
+} from './schema.js';
+export { isDockerSocketPath, unhardenedBy } from './security.js';
+export { formatPath, locate, locateKey, zodIssueMessage } from './yaml-location.js';

@@ -1,5 +1,6 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { basename, join, posix } from 'node:path';
+import { dockerHostFromEnv } from '../docker/host.js';
 import type { Scenario } from './schema.js';
 
 /**
@@ -11,7 +12,7 @@ import type { Scenario } from './schema.js';
 /** Socket paths a Docker daemon listens on by default, plus `DOCKER_HOST`'s when it is a unix socket. */
 function knownSocketPaths(): string[] {
   const paths = ['/var/run/docker.sock', '/run/docker.sock'];
-  const host = process.env['DOCKER_HOST'];
+  const host = dockerHostFromEnv();
   if (host?.startsWith('unix://')) paths.push(host.slice('unix://'.length));
   return paths;
 }

@@ -5,6 +5,7 @@
  *
  * Public entry: {@link runSoak}, {@link judgeGrowth}, the report writers and shapes.
  */
-export { runSoak, summarizeSoak, DEFAULT_SOAK_BOUNDS, type SoakFacts, type SoakBounds, type SoakIteration, type SoakOptions, type SoakReport, type SoakSample } from './soak.js';
+export { runSoak, summarizeSoak, DEFAULT_SOAK_BOUNDS, type SoakFacts, type SoakOptions } from './soak.js';
+export type { SoakBounds, SoakIteration, SoakReport, SoakSample } from './types.js';
 export { judgeGrowth, median, type GrowthOptions, type GrowthVerdict } from './growth.js';
 export { renderSoakMarkdown, writeSoakReports } from './soak-report.js';

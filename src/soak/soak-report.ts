@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { writeFileAtomic } from '../report/index.js';
+import { writeFileAtomic } from '../atomic-file.js';
 import type { GrowthVerdict } from './growth.js';
-import type { SoakReport } from './soak.js';
+import type { SoakReport } from './types.js';
 
 const MiB = 1024 * 1024;
 

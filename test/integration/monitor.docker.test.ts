@@ -12,14 +12,8 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import {
-  connectDocker,
-  Label,
-  subscribeEvents,
-  type ContainerSpec,
-  type DaemonEvent,
-  type DockerClient,
-} from '../../src/docker/index.js';
+import { connectDocker, Label, subscribeEvents, type ContainerSpec, type DockerClient } from '../../src/docker/index.js';
+import type { DaemonEvent } from '../../src/docker/events.js';
 import { startPrivateDaemon, type PrivateDaemon } from '../../src/daemon/index.js';
 import { workerImageTag } from '../../src/images/index.js';
 import { findDockerdPid, startMonitor, type MonitoredProcess, type MonitorSample } from '../../src/monitor/index.js';

@@ -12,8 +12,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { currentController, STATE_SCHEMA_VERSION, StateStore, type RunState } from '../../src/controller/index.js';
-import { ContainerExitTracker, type DaemonEvent, type DockerClient } from '../../src/docker/index.js';
+import type { RunState } from '../../src/controller/index.js';
+import { currentController } from '../../src/controller/liveness.js';
+import { STATE_SCHEMA_VERSION, StateStore } from '../../src/controller/state.js';
+import { ContainerExitTracker, type DockerClient } from '../../src/docker/index.js';
+import type { DaemonEvent } from '../../src/docker/events.js';
 import { startMonitor } from '../../src/monitor/index.js';
 import { validateScenario } from '../../src/scenario/index.js';
 

@@ -6,11 +6,11 @@ import {
   checkRecoveryTime,
   checkResourceStability,
   checkWorkspaceCompliance,
-  conflictingLocks,
-  isDeclared,
   type ContainerEventFact,
   type FaultFacts,
 } from '../../src/checks/index.js';
+import { conflictingLocks } from '../../src/checks/lock-exclusion.js';
+import { isDeclared } from '../../src/checks/workspace-compliance.js';
 
 const a = (task: string, attempt: number, outcome: 'completed' | 'killed' | 'lost' = 'completed', reason?: string) => ({
   task,

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attemptToCompose, ComposeError, loadComposeFile, loadScenarioTopology, splitCommand } from '../../src/compose/index.js';
+import { attemptToCompose, ComposeError, loadComposeFile, loadScenarioTopology } from '../../src/compose/index.js';
+import { splitCommand } from '../../src/compose/load.js';
 import { ScenarioError, validateScenario } from '../../src/scenario/index.js';
 
 let dir: string;

@@ -8,13 +8,12 @@ import {
   ContainerNotRunningError,
   DaemonUnavailableError,
   DockerError,
-  parseContainerStats,
-  parseDaemonEvent,
   subscribeEvents,
-  toApiTimestamp,
-  type DaemonEvent,
   type DockerClient,
 } from '../../src/docker/index.js';
+import { parseDaemonEvent, type DaemonEvent } from '../../src/docker/events.js';
+import { parseContainerStats } from '../../src/docker/stats.js';
+import { toApiTimestamp } from '../../src/docker/api-time.js';
 
 const RUN = { 'dev.keelhaul.run': 'r-1' };
 

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { applyFault, FAULT_ACTIONS, faultAction, preflightFaults, type FaultContext } from '../../src/chaos/actions.js';
 import type { ContainerInfo, DockerClient } from '../../src/docker/client.js';
 import { Label } from '../../src/docker/labels.js';
-import { DAEMON_FAULT_KINDS, FAULT_KINDS, faultSchema, type FaultKind, type FaultSpec } from '../../src/scenario/index.js';
+import { DAEMON_FAULT_KINDS, FAULT_KINDS, faultSchema, type FaultKind, type FaultSpec } from '../../src/scenario/schema.js';
 
 /** One valid spec of each kind, through the scenario schema (defaults applied). */
 const PARAMS: Record<FaultKind, Record<string, unknown>> = {

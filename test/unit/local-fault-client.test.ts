@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { LocalBackend, LocalFaultError, localFaultClient } from '../../src/backends/local-backend.js';
 import { TargetUnavailableError } from '../../src/docker/errors.js';
-import { faultSchema } from '../../src/scenario/index.js';
+import { faultSchema } from '../../src/scenario/schema.js';
 
 const backend = new LocalBackend({ runId: 'r1', runDir: '/nonexistent/kh-local-unit', network: 'none' });
 const kill = faultSchema.parse({ kind: 'kill', trigger: { at: 0 } });

@@ -7,7 +7,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ContainerNotRunningError, ResourceNotFoundError, type ContainerStatsSample, type DockerClient } from '../../src/docker/index.js';
+import { ContainerNotRunningError, ResourceNotFoundError, type DockerClient } from '../../src/docker/index.js';
+import type { ContainerStatsSample } from '../../src/docker/stats.js';
 import {
   findDockerdPid,
   socketsServedBy,

@@ -9,16 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { localBackendProblems } from '../../src/backends/index.js';
-import {
-  compareDigests,
-  digestRun,
-  hashDirectory,
-  parityDifferences,
-  renderParityMarkdown,
-  renderParityTable,
-  TREE_SCRIPT,
-  type OutcomeDigest,
-} from '../../src/parity/index.js';
+import { hashDirectory, TREE_SCRIPT } from '../../src/backends/workspace-snapshot.js';
+import { compareDigests, digestRun, renderParityMarkdown, renderParityTable, type OutcomeDigest } from '../../src/parity/index.js';
+import { parityDifferences } from '../../src/parity/digest.js';
 import { validateScenario } from '../../src/scenario/index.js';
 
 const tempDirs: string[] = [];

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { escapeHtml, renderHtmlReport } from '../../src/report/html.js';
+import { renderHtmlReport } from '../../src/report/html.js';
+import { escapeHtml } from '../../src/report/escape-html.js';
 import { bigReport, failedEvents, failedReport, findAll, HOSTILE, HOSTILE_TASK, parseXml } from './report-fixtures.js';
 
 const count = (text: string, needle: string): number => text.split(needle).length - 1;

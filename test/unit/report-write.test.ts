@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { writeFileAtomic } from '../../src/report/atomic-file.js';
+import { writeFileAtomic } from '../../src/atomic-file.js';
 import { writeRunReports } from '../../src/report/write-reports.js';
 import { failedEvents, failedReport, parseXml } from './report-fixtures.js';
 

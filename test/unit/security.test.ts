@@ -7,18 +7,9 @@
 import { PassThrough, Writable } from 'node:stream';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  assertSafeName,
-  attemptDirOf,
-  joinInside,
-  MissingSecretError,
-  Redactor,
-  redactorFor,
-  restoreSecretEnv,
-  runDirOf,
-  secretsOf,
-  UnsafePathError,
-} from '../../src/controller/index.js';
+import { assertSafeName, MissingSecretError, runDirOf, UnsafePathError } from '../../src/controller/index.js';
+import { Redactor, redactorFor, restoreSecretEnv, secretsOf } from '../../src/controller/redaction.js';
+import { attemptDirOf, joinInside } from '../../src/controller/run-paths.js';
 import { demuxWithBackpressure } from '../../src/docker/demux-stream.js';
 import { LineSplitter } from '../../src/backends/line-splitter.js';
 import { isDockerSocketPath, parseScenario, ScenarioError, unhardenedBy, validateScenario } from '../../src/scenario/index.js';

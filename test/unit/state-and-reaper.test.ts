@@ -3,18 +3,10 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  CompletionLedger,
-  currentController,
-  isControllerAlive,
-  processStartTimeMs,
-  readRunState,
-  runReaper,
-  STATE_SCHEMA_VERSION,
-  StateError,
-  StateStore,
-  type RunState,
-} from '../../src/controller/index.js';
+import { isControllerAlive, readRunState, runReaper, StateError, type RunState } from '../../src/controller/index.js';
+import { CompletionLedger } from '../../src/controller/ledger.js';
+import { currentController, processStartTimeMs } from '../../src/controller/liveness.js';
+import { STATE_SCHEMA_VERSION, StateStore } from '../../src/controller/state.js';
 import type { DockerClient } from '../../src/docker/index.js';
 import { validateScenario } from '../../src/scenario/index.js';
 

@@ -2,6 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { open, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
+/*
+ * keelhaul's one atomic file writer: state.json, the report files, a private daemon's state
+ * and config, parity and soak files. It sits beside the parts, like version.ts, and imports
+ * none of them, so any part may use it.
+ */
+
 /**
  * Writes `data` to `path` atomically: a temp file beside it, fsync, rename over `path`,
  * then fsync of the directory so the rename itself survives a power cut. A reader sees

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../report/atomic-file.js';
-import { Label, type DockerClient } from '../docker/index.js';
+import { writeFileAtomic } from '../atomic-file.js';
+import { Label, workspaceGeneration, workspaceSnapshotName, type DockerClient } from '../docker/index.js';
 
 /**
  * A task workspace's file tree at the end of a run: each regular file's `/`-separated
@@ -85,12 +85,6 @@ export async function snapshotLocalWorkspaces(directories: ReadonlyMap<string, s
   return { backend: 'local', tasks };
 }
 
-/** The generation of a workspace volume from its name: `kh-<run>-<task>-w2` → 2, no suffix → 1. */
-function generationOf(name: string): number {
-  const m = /-w(\d+)$/.exec(name);
-  return m ? Number(m[1]) : 1;
-}
-
 /**
  * The workspace trees of a docker run, before its cleanup: finds the run's workspace
  * volumes by label query (`role=workspace`, one per task; the latest generation when a
@@ -115,12 +109,12 @@ export async function snapshotDockerWorkspaces(
     const task = v.labels[Label.task];
     if (!task) continue;
     const current = latest.get(task);
-    if (current === undefined || generationOf(v.name) > generationOf(current)) latest.set(task, v.name);
+    if (current === undefined || workspaceGeneration(v.name, options.runId, task) > workspaceGeneration(current, options.runId, task)) latest.set(task, v.name);
   }
   if (latest.size === 0) return { backend: 'docker', tasks: {} };
   const tasks = [...latest.keys()].sort();
   const id = await docker.createContainer({
-    name: `kh-${options.runId}-workspaces-${Date.now().toString(36)}`,
+    name: workspaceSnapshotName(options.runId, Date.now().toString(36)),
     image: options.image,
     labels: options.labels,
     env: {},
