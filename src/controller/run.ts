@@ -255,6 +255,11 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       });
     })().finally(() => {
       outage = undefined;
+      // The silence of an outage is the daemon's: each running attempt's heartbeat watch
+      // starts afresh when the daemon is back (measured: a 2 s daemon-kill answered again
+      // after 2.5 s, and a 3 s watch armed before the outage declared a live-restored,
+      // healthy worker hung before its re-attached output arrived).
+      for (const arm of heartbeatWatches.values()) arm();
     });
     return outage;
   };
