@@ -533,17 +533,29 @@ async function unavailableTarget(
   }
   const status = (error as { status?: unknown } | null)?.status;
   const base = { ...(typeof status === 'number' ? { status } : {}), cause: error };
-  let state;
-  try {
-    state = (await docker.inspectContainer(targetId)).state;
-  } catch (inspectError) {
-    if (inspectError instanceof ResourceNotFoundError) return new TargetUnavailableError(kind, targetId, { ...base, targetState: 'not-found', detail: `${words} (the container is gone)` });
-    return undefined;
+  // The daemon records an exit after runc has seen it: a pause refused by runc with "container
+  // not running" was followed by an inspection still saying running (measured in
+  // chaos/nightly.yaml, a stop landing on the same container). Ask again, briefly.
+  for (let look = 0; look < UNAVAILABLE_LOOKS; look++) {
+    if (look > 0) await new Promise((resolve) => setTimeout(resolve, UNAVAILABLE_LOOK_GAP_MS));
+    let state;
+    try {
+      state = (await docker.inspectContainer(targetId)).state;
+    } catch (inspectError) {
+      if (inspectError instanceof ResourceNotFoundError) return new TargetUnavailableError(kind, targetId, { ...base, targetState: 'not-found', detail: `${words} (the container is gone)` });
+      return undefined;
+    }
+    if (!state.running || state.status === 'restarting' || state.status === 'removing') {
+      return new TargetUnavailableError(kind, targetId, { ...base, targetState: 'not-running', detail: `${words} (the container is ${state.status} now)` });
+    }
+    if (state.paused) return new TargetUnavailableError(kind, targetId, { ...base, targetState: 'paused', detail: `${words} (the container is paused)` });
   }
-  if (!state.running) return new TargetUnavailableError(kind, targetId, { ...base, targetState: 'not-running', detail: `${words} (the container is ${state.status} now)` });
-  if (state.paused) return new TargetUnavailableError(kind, targetId, { ...base, targetState: 'paused', detail: `${words} (the container is paused)` });
   return undefined;
 }
+
+/** How often {@link unavailableTarget} inspects a target after a failure, and the gap between looks, ms (about 1 s in all). */
+const UNAVAILABLE_LOOKS = 5;
+const UNAVAILABLE_LOOK_GAP_MS = 250;
 
 /**
  * Applies one fault to one target: the backend's own `apply` when the context has one,
