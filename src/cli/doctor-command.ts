@@ -2,7 +2,9 @@ import { access } from 'node:fs/promises';
 import { connectDocker, DaemonUnavailableError, Label, type DockerClient } from '../docker/index.js';
 import { workerImageTag } from '../images/index.js';
 import { keelhaulVersion } from '../version.js';
+import { loadScenarioFile } from '../scenario/index.js';
 import { ExitCode } from './exit-codes.js';
+import { hostRequirements } from './host-requirements.js';
 import type { CliIo } from './render.js';
 
 /** One line of the doctor's findings. */
@@ -15,11 +17,13 @@ export interface DoctorFinding {
 }
 
 /**
- * `keelhaul doctor`: whether a daemon answers (its version and API version), whether the
- * worker image exists, and what to do about whatever is missing. Exit 0 when keelhaul can
- * run, 2 when it cannot.
+ * `keelhaul doctor [scenario] [--json]`: whether a daemon answers (its version and API
+ * version), whether the worker image exists (the scenario's image, when given), what the
+ * scenario needs from this host ({@link hostRequirements}), and what to do about whatever
+ * is missing. Exit 0 when keelhaul can run, 3 when it cannot, 2 for an invalid scenario.
  */
-export async function doctorCommand(io: CliIo): Promise<ExitCode> {
+export async function doctorCommand(io: CliIo, options: { scenarioPath?: string; json?: boolean } = {}): Promise<ExitCode> {
+  const scenario = options.scenarioPath !== undefined ? await loadScenarioFile(options.scenarioPath) : undefined;
   const findings: DoctorFinding[] = [];
   findings.push({ name: 'keelhaul', ok: true, detail: `${keelhaulVersion} on Node ${process.version}` });
   let docker: DockerClient | undefined;
@@ -39,13 +43,18 @@ export async function doctorCommand(io: CliIo): Promise<ExitCode> {
       fix: 'Start one with `bash scripts/docker-up.sh` (installs docker.io on Debian as root), or set DOCKER_HOST.',
     });
   }
-  const tag = workerImageTag();
+  const tag = scenario && scenario.daemon.mode !== 'private' ? scenario.image.replaceAll('{version}', keelhaulVersion) : workerImageTag();
   if (docker) {
     const image = await docker.inspectImage(tag);
     findings.push(
       image
         ? { name: 'worker image', ok: true, detail: `${tag} (${image.id.slice(7, 19)}, ${(image.size / 1024 ** 2).toFixed(0)} MB, context ${image.labels[Label.contextDigest]?.slice(0, 12) ?? 'unknown'})` }
-        : { name: 'worker image', ok: false, detail: `${tag} is missing`, fix: 'Build it with `keelhaul images build` (offline; needs busybox-static and `npm run build`).' },
+        : {
+            name: 'worker image',
+            ok: false,
+            detail: `${tag} is missing`,
+            fix: tag === workerImageTag() ? 'Build it with `keelhaul images build` (offline; needs busybox-static and `npm run build`).' : `Build or load ${tag} on this daemon (docker build / docker load).`,
+          },
     );
   } else {
     findings.push({ name: 'worker image', ok: false, detail: 'unknown: no daemon', fix: 'Start a daemon first.' });
@@ -57,11 +66,26 @@ export async function doctorCommand(io: CliIo): Promise<ExitCode> {
       : { name: 'busybox-static', ok: false, detail: '/bin/busybox is missing (needed to build the worker image)', fix: 'apt-get install busybox-static' },
   );
 
+  if (scenario) {
+    for (const r of await hostRequirements(scenario)) {
+      findings.push({
+        name: r.need,
+        // A requirement whose absence only degrades the run (an unguarded internal network) is reported, not failed.
+        ok: r.met || r.without === 'degraded',
+        detail: `${r.met ? 'present' : 'missing'}, for ${r.for.join(', ')}${!r.met && r.without === 'degraded' ? ' (the run goes on, reported unguarded)' : ''}`,
+        ...(r.fix ? { fix: r.fix } : {}),
+      });
+    }
+  }
+  const ready = findings.every((f) => f.ok);
+  if (options.json) {
+    io.out(JSON.stringify({ ready, ...(options.scenarioPath !== undefined ? { scenario: options.scenarioPath } : {}), findings }));
+    return ready ? ExitCode.ok : ExitCode.environment;
+  }
   for (const f of findings) {
     io.out(`${f.ok ? 'ok  ' : 'MISS'} ${f.name.padEnd(15)} ${f.detail}`);
     if (!f.ok && f.fix) io.out(`     ${''.padEnd(15)} → ${f.fix}`);
   }
-  const ready = findings.every((f) => f.ok);
   io.out(ready ? 'keelhaul is ready: `keelhaul run chaos/smoke.yaml`' : 'keelhaul cannot run yet: fix the lines marked MISS.');
   return ready ? ExitCode.ok : ExitCode.environment;
 }

@@ -135,7 +135,10 @@ ${EXIT_CODES_HELP}`)
     .description('Check a scenario file: exit 0 with a summary, or exit 2 with each error naming its line and field.')
     .argument('<scenario>', 'scenario file (YAML)')
     .addOption(new Option('--backend <backend>', 'also refuse what this backend cannot apply; default: the scenario\'s backend').choices(['docker', 'local']))
-    .action(async (scenarioPath: string, opts: { backend?: string }) => act(() => validateCommand({ scenarioPath, ...(opts.backend !== undefined ? { backend: opts.backend } : {}) }, io)));
+    .option('--json', 'print the summary and the host requirements as one JSON object')
+    .action(async (scenarioPath: string, opts: { backend?: string; json?: boolean }) =>
+      act(() => validateCommand({ scenarioPath, ...(opts.backend !== undefined ? { backend: opts.backend } : {}), json: opts.json ?? false }, io)),
+    );
 
   program
     .command('parity')
@@ -258,8 +261,15 @@ Exit codes:
 
   program
     .command('doctor')
-    .description('Check that a Docker daemon answers (version, API version) and that the worker image exists; say what to do when not.')
-    .action(async () => act(() => doctorCommand(io)));
+    .description('Check that a Docker daemon answers (version, API version) and that the worker image exists; say what to do when not. With a scenario: also what it needs from this host (root, tc, iptables, a private daemon) and its image.')
+    .argument('[scenario]', 'a scenario file: check what it needs too')
+    .option('--json', 'print the findings as one JSON object ({ ready, findings: [{ name, ok, detail, fix? }] })')
+    .addHelpText('after', `
+Exit codes:
+  0    keelhaul can run (the scenario, when given)
+  2    the scenario is not valid
+  3    something is missing: each MISS line says what to do`)
+    .action(async (scenarioPath: string | undefined, opts: { json?: boolean }) => act(() => doctorCommand(io, { ...(scenarioPath !== undefined ? { scenarioPath } : {}), json: opts.json ?? false })));
 
   program
     .command('clean')

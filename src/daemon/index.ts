@@ -13,6 +13,7 @@ export {
   STATE_FILE,
 } from './private-daemon.js';
 export { removePrivateDaemonRoot } from './teardown.js';
+export { findOnPath } from './host.js';
 export { DEFAULT_READY_TIMEOUT_MS, type PrivateDaemonOptions } from './options.js';
 export type { DaemonConnectOptions, DaemonHandle, DaemonTransition, StopOptions } from './handle.js';
 export {
