@@ -23,7 +23,6 @@ import {
   ResourceNotFoundError,
   labelsFor,
   type ContainerInfo,
-  type ContainerSummary,
   type DaemonVersion,
   type DockerClient,
   type RunIdentity,
@@ -45,6 +44,9 @@ import { EventLog, type AttemptOutcome, type RunEvent } from './events.js';
 import { CompletionLedger } from './ledger.js';
 import { isReaperOf, startReaper, stopReaper } from './reaper.js';
 import { AttemptFailedError, runWithRetry } from './retry.js';
+import { judgeAttempt } from './judge.js';
+import { applyResumePlan, planResume, type FoundAttempt } from './reconcile.js';
+import { LAUNCH_FAILED, retryAfterFailure, retryAfterLaunchFailure, taskBudget } from './retry-budget.js';
 import { LockManager } from './locks.js';
 import { readRunEvents } from './timeline.js';
 import { expectChecks } from './expect-checks.js';
@@ -129,32 +131,6 @@ function auditContainer(
   if (!allow.privileged && info.hostConfig.privileged) problems.push('runs privileged');
   if (!allow.hostNetwork && info.hostConfig.networkMode === 'host') problems.push('shares the host\'s network stack (NetworkMode host)');
   return problems;
-}
-
-function judge(
-  record: AttemptRecord,
-  progress: AttemptProgress,
-  targetedBy: readonly string[],
-  outputMayBeLost = false,
-): { outcome: AttemptOutcome; reason: string | null } {
-  // task.completed is the commit point: a worker killed after reporting it did its task,
-  // and running the task again would do it twice.
-  if (progress.completedEvents > 0) {
-    return { outcome: 'completed', reason: record.exitCode === 0 ? null : `exit ${record.exitCode} after task.completed` };
-  }
-  if (record.oomKilled) return { outcome: 'oom', reason: 'oom' };
-  // A signal exit (128 + n) of an attempt a fault hit is the fault's doing; a worker that
-  // failed by itself after, say, a fill-disk keeps its own reason.
-  if (targetedBy.length > 0 && (record.exitCode ?? 0) > 128) {
-    return { outcome: 'killed', reason: `fault ${targetedBy.join(', ')}${progress.failedReason ? ` (${progress.failedReason})` : ''}` };
-  }
-  if (record.exitCode === 137) return { outcome: 'killed', reason: 'SIGKILL from outside keelhaul' };
-  // The contract makes exit 0 success; task.completed is also required only while the
-  // output stream is intact. A worker that finished while the daemon was down wrote its
-  // task.completed into a pipe nobody drained.
-  if (record.exitCode === 0 && outputMayBeLost) return { outcome: 'completed', reason: 'exit 0; its task.completed was lost with the daemon outage' };
-  if (record.exitCode === 0) return { outcome: 'failed', reason: 'exited 0 without task.completed' };
-  return { outcome: 'failed', reason: progress.failedReason ?? `exit ${record.exitCode}` };
 }
 
 /**
@@ -512,9 +488,15 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     record.completedAt = p.completedAt ?? null;
     record.interfaces = p.interfaces ?? null;
     // task.completed is the commit point even for an attempt that went silent afterwards.
-    const judged = hung && record.exitCode !== 0 && p.completedEvents === 0
-      ? { outcome: 'hung' as const, reason: `no event for ${timeoutMs} ms${injector.faultsTargeting(handle.id).length ? ` (fault ${injector.faultsTargeting(handle.id).join(', ')})` : ''}` }
-      : judge(record, p, injector.faultsTargeting(handle.id), outputMayBeLost);
+    const judged = judgeAttempt({
+      exitCode: record.exitCode,
+      oomKilled: record.oomKilled,
+      completedEvents: p.completedEvents,
+      failedReason: p.failedReason,
+      targetedBy: injector.faultsTargeting(handle.id),
+      outputMayBeLost,
+      ...(hung && timeoutMs !== undefined ? { hung: { silentMs: timeoutMs } } : {}),
+    });
     record.outcome = judged.outcome;
     record.reason = judged.reason;
     record.status = 'exited';
@@ -536,15 +518,10 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       durationMs: Date.parse(record.endedAt ?? new Date().toISOString()) - Date.parse(record.startedAt),
     });
     if (judged.outcome !== 'completed') {
-      const diskFull = p.failedReason === 'disk_full' && judged.outcome === 'failed';
+      const decision = retryAfterFailure({ outcome: judged.outcome, failedReason: p.failedReason, onDiskFull: scenario.workspace.onDiskFull, aborted: stop.signal.aborted });
       // The next attempt gets an empty workspace; the full one stays for the post-mortem until cleanup.
-      if (diskFull && scenario.workspace.onDiskFull === 'retry') workers.freshWorkspace(taskId);
-      throw new AttemptFailedError(`${taskId} attempt ${record.attempt} ${judged.outcome}`, record, {
-        // A task the worker refused as invalid fails the same way on every attempt; a full
-        // disk is retried or not as the scenario's workspace.onDiskFull says.
-        retryable:
-          p.failedReason !== 'invalid_task' && !(diskFull && scenario.workspace.onDiskFull === 'fail') && !stop.signal.aborted,
-      });
+      if (decision.freshWorkspace) workers.freshWorkspace(taskId);
+      throw new AttemptFailedError(`${taskId} attempt ${record.attempt} ${judged.outcome}`, record, { retryable: decision.retryable });
     }
     return record;
   };
@@ -621,7 +598,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       await lister?.remove();
       record.status = 'exited';
       record.outcome = 'lost';
-      record.reason = `launch failed: ${error instanceof Error ? error.message : String(error)}`;
+      record.reason = `${LAUNCH_FAILED}: ${error instanceof Error ? error.message : String(error)}`;
       await save();
       if (error instanceof DockerError && !(error instanceof ImageNotFoundError)) {
         // A daemon going away mid-launch fails in many ways ("database not open" while it
@@ -637,12 +614,10 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
           }
           await sleep(500);
         }
-        const task = state.tasks[taskId]!;
-        const lostSince = Date.parse(task.attempts.find((a) => a.outcome === 'lost' && a.reason?.startsWith('launch failed'))?.startedAt ?? record.startedAt);
         throw new AttemptFailedError(`${taskId} attempt ${attemptNumber} could not be launched`, record, {
           // Launches that fail while a daemon shuts down are not the task's failures; they
           // stop being retried once they have gone on for longer than the outage limit.
-          retryable: Date.now() - lostSince < scenario.daemon.outageLimitMs,
+          retryable: retryAfterLaunchFailure(state.tasks[taskId]!.attempts, record.startedAt, Date.now(), scenario.daemon.outageLimitMs),
           consumesAttempt: false,
           cause: error,
         });
@@ -659,16 +634,16 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   };
 
   /** Takes over an attempt container found on the daemon (resume). */
-  const adoptAttempt = async (taskId: string, record: AttemptRecord, container: ContainerSummary): Promise<AttemptRecord> => {
+  const adoptAttempt = async (taskId: string, record: AttemptRecord, container: FoundAttempt): Promise<AttemptRecord> => {
     const task = state.tasks[taskId]!;
     const labels = labelsFor(identity, 'worker', { task: taskId, attempt: record.attempt });
     const handle = await backend.reattach(
-      container.id,
+      container.containerId,
       { logDir: attemptDirOf(runDir, taskId, record.attempt) },
       observerFor(taskId, record.attempt),
       { skipThroughSeq: progressOf(taskId, record.attempt).maxSeq },
     );
-    log.emit({ type: 'attempt.adopted', task: taskId, attempt: record.attempt, containerId: container.id, state: container.state });
+    log.emit({ type: 'attempt.adopted', task: taskId, attempt: record.attempt, containerId: container.containerId, state: container.state });
     const writes = scenario.tasks.find((t) => t.id === taskId)?.writes;
     try {
       return await followAttempt(task, taskId, record, handle, labels);
@@ -730,7 +705,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     removals.add(removal);
   };
 
-  const runTask = async (taskSpec: Scenario['tasks'][number], adopt?: { record: AttemptRecord; container: ContainerSummary }): Promise<void> => {
+  const runTask = async (taskSpec: Scenario['tasks'][number], adopt?: { readonly record: AttemptRecord; readonly container: FoundAttempt }): Promise<void> => {
     const task = state.tasks[taskSpec.id]!;
     if (stop.signal.aborted && !adopt) return; // never started: reported as not-run
     const attemptTask: AttemptTask = {
@@ -740,17 +715,16 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       ...(taskSpec.writes ? { writes: taskSpec.writes } : {}),
     };
     // Attempts already judged count against maxAttempts; an adopted one is the first of this loop.
-    const judgedBefore = task.attempts.filter((a) => a.status === 'exited' && !a.reason?.startsWith('launch failed')).length;
-    const iterations = scenario.retry.maxAttempts - judgedBefore;
+    const budget = taskBudget(task.attempts, scenario.retry.maxAttempts, adopt !== undefined);
     const lastNumber = task.attempts.at(-1)?.attempt ?? 0;
     let outcome: { outcome: 'completed' | 'failed'; attempts: number };
-    if (iterations <= 0 && !adopt) {
+    if (!budget.run) {
       outcome = { outcome: 'failed', attempts: task.attempts.length };
     } else {
       try {
         let next = lastNumber;
         const result = await runWithRetry(
-          { ...scenario.retry, maxAttempts: Math.max(1, iterations) },
+          { ...scenario.retry, maxAttempts: budget.maxAttempts },
           async (n) => {
             // Waiting for locks spends no attempt: the attempt is numbered once they are held.
             const held = taskSpec.locks ? await lockManager.acquire(taskSpec.id, taskSpec.locks, stop.signal) : undefined;
@@ -948,48 +922,24 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     const found = resumed
       ? await docker.listContainers({ labels: { [Label.run]: runId, [Label.role]: 'worker' }, all: true })
       : [];
-    const byAttempt = new Map(found.map((c) => [`${c.labels[Label.task]}#${c.labels[Label.attempt]}`, c]));
-    const work: Promise<void>[] = [];
-    for (const taskSpec of scenario.tasks) {
-      const task = state.tasks[taskSpec.id]!;
-      if (completedInLedger.has(taskSpec.id) || task.status === 'completed') {
-        task.status = 'completed';
-        taskOutcomes.set(taskSpec.id, { outcome: 'completed', attempts: task.attempts.length });
-        continue;
-      }
-      if (task.status === 'failed') {
-        taskOutcomes.set(taskSpec.id, { outcome: 'failed', attempts: task.attempts.length });
-        continue;
-      }
-      let adopt: { record: AttemptRecord; container: ContainerSummary } | undefined;
-      if (resumed) {
-        // A container on the daemon that state.json never heard of: the controller died
-        // between create and save. Its labels say which attempt it is.
-        for (const [key, container] of byAttempt) {
-          const [t, a] = key.split('#');
-          if (t !== taskSpec.id || task.attempts.some((r) => r.attempt === Number(a))) continue;
-          task.attempts.push({
-            attempt: Number(a), containerId: container.id, containerName: container.names[0]?.replace(/^\//, '') ?? '', status: 'launching',
-            startedAt: new Date().toISOString(), endedAt: null, exitCode: null, oomKilled: false, outcome: null, reason: null,
-            completedEvents: 0, interfaces: null, auditProblems: [], audited: false,
-          });
-        }
-        task.attempts.sort((x, y) => x.attempt - y.attempt);
-        for (const record of task.attempts) {
-          if (record.status === 'exited') continue;
-          const container = byAttempt.get(`${taskSpec.id}#${record.attempt}`);
-          if (container && record === task.attempts.at(-1)) {
-            adopt = { record, container };
-          } else {
-            record.status = 'exited';
-            record.outcome = 'lost';
-            record.reason = container ? 'superseded by a later attempt' : 'container gone when the run was resumed';
-            log.emit({ type: 'attempt.lost', task: taskSpec.id, attempt: record.attempt, reason: record.reason });
-          }
-        }
-      }
-      work.push(queue.add(() => runTask(taskSpec, adopt)));
+    const plan = planResume(
+      { taskIds: scenario.tasks.map((t) => t.id), tasks: state.tasks, completedInLedger, resumed },
+      found.map((c) => ({
+        containerId: c.id,
+        containerName: c.names[0]?.replace(/^\//, '') ?? '',
+        task: c.labels[Label.task] ?? '',
+        attempt: Number(c.labels[Label.attempt]),
+        state: c.state,
+      })),
+    );
+    for (const p of plan.tasks) {
+      if (p.action !== 'run') taskOutcomes.set(p.task, { outcome: p.action, attempts: state.tasks[p.task]!.attempts.length });
     }
+    const toRun = applyResumePlan(state.tasks, plan, new Date().toISOString(), (task, attempt, reason) =>
+      log.emit({ type: 'attempt.lost', task, attempt, reason }),
+    );
+    const specs = new Map(scenario.tasks.map((t) => [t.id, t]));
+    const work = toRun.map(({ task, adopt }) => queue.add(() => runTask(specs.get(task)!, adopt)));
     await save();
     await Promise.all(work);
     await queue.onIdle();
