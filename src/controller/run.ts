@@ -45,13 +45,14 @@ import { CompletionLedger } from './ledger.js';
 import { isReaperOf, startReaper, stopReaper } from './reaper.js';
 import { AttemptFailedError, runWithRetry } from './retry.js';
 import { judgeAttempt } from './judge.js';
+import { AttemptBook } from './attempt-book.js';
 import { applyResumePlan, planResume, type FoundAttempt } from './reconcile.js';
 import { LAUNCH_FAILED, retryAfterFailure, retryAfterLaunchFailure, taskBudget } from './retry-budget.js';
 import { LockManager } from './locks.js';
 import { readRunEvents } from './timeline.js';
 import { expectChecks } from './expect-checks.js';
 import { findRulesInContainers, findRulesOnHost } from './rule-leaks.js';
-import { probeIsolation, startHostCanary, type IsolationProbe } from './isolation-probe.js';
+import { probeIsolation, startHostCanary } from './isolation-probe.js';
 import { guardInternalNetwork } from '../backends/internal-network-guard.js';
 import { listWorkspaceNow, startWorkspaceLister, type WorkspaceLister } from './workspace-lister.js';
 import { attemptDirOf } from './run-paths.js';
@@ -71,16 +72,6 @@ interface ExecuteOptions extends RunHooks {
   readonly redactor: Redactor;
   /** The scenario's Compose topology, loaded and checked (launched before the first attempt). */
   readonly topology?: ScenarioTopology | undefined;
-}
-
-/** What the controller knows of an attempt's own reports, beyond state.json. */
-interface AttemptProgress {
-  /** Highest `seq` already recorded in events.jsonl (replayed lines up to it are skipped). */
-  maxSeq: number;
-  completedEvents: number;
-  completedAt: string | undefined;
-  failedReason: string | undefined;
-  interfaces: string[] | undefined;
 }
 
 /** Reads the worker events a previous controller recorded, tolerating a torn last line. */
@@ -240,34 +231,15 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
 
   // What the previous controller recorded: worker events (for dedupe, trigger counters and
   // attempt judgement) and completions (never run again).
-  const progress = new Map<string, AttemptProgress>();
-  const progressOf = (task: string, attempt: number): AttemptProgress => {
-    const key = `${task}#${attempt}`;
-    let p = progress.get(key);
-    if (!p) {
-      p = { maxSeq: 0, completedEvents: 0, completedAt: undefined, failedReason: undefined, interfaces: undefined };
-      progress.set(key, p);
-    }
-    return p;
-  };
+  const book = new AttemptBook();
   // Agent usage per attempt, from every worker event recorded (a resumed run's prior ones too).
   const usage = new UsageTally();
   const noteEvent = (task: string, attempt: number, event: WorkerEvent): void => {
-    const p = progressOf(task, attempt);
     const reported = (event as { usage?: unknown }).usage;
     if (isWorkerUsage(reported) && (event.type === 'task.progress' || event.type === 'task.completed' || event.type === 'task.failed')) {
       usage.add(task, attempt, reported);
     }
-    if (event.seq !== undefined) p.maxSeq = Math.max(p.maxSeq, event.seq);
-    if (event.type === 'task.completed') {
-      p.completedEvents += 1;
-      p.completedAt ??= event.ts;
-    }
-    if (event.type === 'task.failed') p.failedReason = String((event as { reason?: unknown }).reason ?? 'task.failed');
-    if (event.type === 'task.started') {
-      const interfaces = (event as { interfaces?: { name: string }[] }).interfaces;
-      if (Array.isArray(interfaces)) p.interfaces = interfaces.map((i) => i.name);
-    }
+    book.noteEvent(task, attempt, event);
   };
   const prior = resumed ? await readPriorWorkerEvents(join(runDir, 'events.jsonl')) : [];
   for (const e of prior) noteEvent(e.task, e.attempt, e.event);
@@ -276,8 +248,6 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   const active = new Map<string, AttemptHandle>();
   /** Tasks' `locks`: an attempt holds its task's locks from before its launch until it is judged. */
   const lockManager = new LockManager();
-  /** Workspace listings of attempts (workspace-compliance), keyed `task#attempt`. */
-  const workspaceListings = new Map<string, { entries: string[] } | { error: string }>();
   const listWorkspaces = scenario.expect.workspaceCompliance && scenario.tasks.some((t) => t.writes !== undefined);
   let canaryError: string | undefined;
   // network-isolation, probed from inside (issue 5): each attempt container of a `none` or
@@ -288,8 +258,6 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
         return undefined;
       })
     : undefined;
-  /** What the isolation probe saw in each attempt, keyed `task#attempt`. */
-  const isolationProbes = new Map<string, IsolationProbe>();
   /** Probes still executing, by container id: a pause fault waits for its target's. */
   const probesInFlight = new Map<string, Promise<void>>();
   // What an earlier controller of this run recorded, for the timeline checks.
@@ -297,7 +265,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   // What earlier controllers of this run saw from inside: a hole found before a crash stays found.
   for (const e of priorRunEvents) {
     if (e.type === 'isolation.probed') {
-      isolationProbes.set(`${e.task}#${e.attempt}`, { probe: `${e.task}#${e.attempt}`, interfaces: e.interfaces, reached: e.reached, unreachable: e.unreachable, ...(e.error ? { error: e.error } : {}) });
+      book.of(e.task, e.attempt).probe = { probe: `${e.task}#${e.attempt}`, interfaces: e.interfaces, reached: e.reached, unreachable: e.unreachable, ...(e.error ? { error: e.error } : {}) };
     }
   }
   const partitionChecks: PartitionCheck[] = [];
@@ -319,8 +287,6 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
             resolve();
           });
         });
-  /** Re-arms an attempt's heartbeat watch; keyed `task#attempt`. */
-  const heartbeatWatches = new Map<string, () => void>();
   const taskOutcomes = new Map<string, { outcome: 'completed' | 'failed'; attempts: number }>();
   let runError: string | undefined;
   const queue = new PQueue({ concurrency: scenario.concurrency });
@@ -424,7 +390,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
               : undefined,
         })
           .then((probe) => {
-            isolationProbes.set(`${taskId}#${record.attempt}`, probe);
+            book.of(taskId, record.attempt).probe = probe;
             log.emit({
               type: 'isolation.probed', task: taskId, attempt: record.attempt, containerId: handle.id,
               interfaces: [...probe.interfaces], reached: [...probe.reached], unreachable: [...probe.unreachable], ...(probe.error ? { error: probe.error } : {}),
@@ -455,7 +421,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
         }, timeoutMs);
       };
       arm();
-      heartbeatWatches.set(`${taskId}#${record.attempt}`, arm);
+      book.of(taskId, record.attempt).rearmHeartbeat = arm;
     }
     try {
       const exit = await handle.wait();
@@ -465,11 +431,11 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       outputMayBeLost = exit.outputMayBeLost ?? false;
     } finally {
       clearTimeout(watch);
-      const invalid = invalidLines.get(`${taskId}#${record.attempt}`) ?? 0;
+      const invalid = book.of(taskId, record.attempt).invalidLines;
       if (invalid > INVALID_LINE_EVENTS_PER_ATTEMPT) {
         log.emit({ type: 'worker.invalid-lines-suppressed', task: taskId, attempt: record.attempt, lines: invalid - INVALID_LINE_EVENTS_PER_ATTEMPT, total: invalid });
       }
-      heartbeatWatches.delete(`${taskId}#${record.attempt}`);
+      book.of(taskId, record.attempt).rearmHeartbeat = undefined;
       active.delete(handle.id);
       const problems = await audit;
       await probed;
@@ -483,7 +449,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       await waitForDie(handle.id, 300);
       if (oomSeen.has(handle.id)) record.oomKilled = true;
     }
-    const p = progressOf(taskId, record.attempt);
+    const p = book.of(taskId, record.attempt);
     record.completedEvents = p.completedEvents;
     record.completedAt = p.completedAt ?? null;
     record.interfaces = p.interfaces ?? null;
@@ -526,11 +492,9 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     return record;
   };
 
-  /** Invalid stdout lines per `task#attempt`; see INVALID_LINE_EVENTS_PER_ATTEMPT. */
-  const invalidLines = new Map<string, number>();
   const observerFor = (taskId: string, attempt: number): AttemptObserver => ({
     onEvent: (event: WorkerEvent) => {
-      heartbeatWatches.get(`${taskId}#${attempt}`)?.();
+      book.get(taskId, attempt)?.rearmHeartbeat?.();
       noteEvent(taskId, attempt, event);
       log.emit({ type: 'worker.event', task: taskId, attempt, event });
       injector.observe(event);
@@ -538,9 +502,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     onInvalidLine: (line, error, lineNumber) => {
       // The first lines are events; past that they are only counted (all of them stay in
       // stdout.log): a worker printing 200 MB of text must not become 200k events.
-      const key = `${taskId}#${attempt}`;
-      const seen = (invalidLines.get(key) ?? 0) + 1;
-      invalidLines.set(key, seen);
+      const seen = (book.of(taskId, attempt).invalidLines += 1);
       if (seen <= INVALID_LINE_EVENTS_PER_ATTEMPT) log.emit({ type: 'worker.invalid-line', task: taskId, attempt, lineNumber, line: line.slice(0, 500), error });
     },
     onReattach: () => {
@@ -585,7 +547,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
           labels: labelsFor(identity, 'probe', { task: taskId, attempt: attemptNumber }),
         });
       } catch (error) {
-        workspaceListings.set(`${taskId}#${attemptNumber}`, { error: `the workspace lister did not start: ${error instanceof Error ? error.message : String(error)}` });
+        book.of(taskId, attemptNumber).workspaceListing = { error: `the workspace lister did not start: ${error instanceof Error ? error.message : String(error)}` };
       }
     }
     let handle: AttemptHandle;
@@ -628,7 +590,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       return await followAttempt(task, taskId, record, handle, labels);
     } finally {
       // Only a completed attempt's workspace is judged; the others' listers just go.
-      if (lister && record.outcome === 'completed') workspaceListings.set(`${taskId}#${attemptNumber}`, await lister.listAndRemove());
+      if (lister && record.outcome === 'completed') book.of(taskId, attemptNumber).workspaceListing = await lister.listAndRemove();
       else await lister?.remove();
     }
   };
@@ -641,7 +603,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       container.containerId,
       { logDir: attemptDirOf(runDir, taskId, record.attempt) },
       observerFor(taskId, record.attempt),
-      { skipThroughSeq: progressOf(taskId, record.attempt).maxSeq },
+      { skipThroughSeq: book.of(taskId, record.attempt).maxSeq },
     );
     log.emit({ type: 'attempt.adopted', task: taskId, attempt: record.attempt, containerId: container.containerId, state: container.state });
     const writes = scenario.tasks.find((t) => t.id === taskId)?.writes;
@@ -649,20 +611,17 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       return await followAttempt(task, taskId, record, handle, labels);
     } finally {
       if (listWorkspaces && writes !== undefined && record.outcome === 'completed') {
-        const key = `${taskId}#${record.attempt}`;
+        const seen = book.of(taskId, record.attempt);
         if (scenario.workspace.size !== undefined) {
           // A tmpfs workspace is emptied once no container mounts it: nothing watched it while no controller ran.
-          workspaceListings.set(key, { error: 'adopted on resume with a tmpfs workspace: its contents went with the container' });
+          seen.workspaceListing = { error: 'adopted on resume with a tmpfs workspace: its contents went with the container' };
         } else {
-          workspaceListings.set(
-            key,
-            await listWorkspaceNow(docker, {
+          seen.workspaceListing = await listWorkspaceNow(docker, {
               name: `kh-${runId}-${taskId}-a${record.attempt}-ls`.replace(/[^a-zA-Z0-9_.-]/g, '_'),
               image,
               volume: await backend.workspaceVolume(taskId),
-              labels: labelsFor(identity, 'probe', { task: taskId, attempt: record.attempt }),
-            }),
-          );
+            labels: labelsFor(identity, 'probe', { task: taskId, attempt: record.attempt }),
+          });
         }
       }
     }
@@ -1050,7 +1009,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     completedAt: a.completedAt ?? undefined,
     completedEvents: a.completedEvents,
     ...(a.interfaces ? { interfaces: a.interfaces } : {}),
-    ...(isolationProbes.has(`${a.task}#${a.attempt}`) ? { probe: isolationProbes.get(`${a.task}#${a.attempt}`)! } : {}),
+    ...(book.get(a.task, a.attempt)?.probe ? { probe: book.get(a.task, a.attempt)!.probe! } : {}),
     auditProblems: a.auditProblems,
     audited: a.audited,
   }));
@@ -1075,7 +1034,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       timeline: [...priorRunEvents, ...recorded],
       controllerRss: resources?.controllerRss,
       backlog: { samples: backlogSamples, peakEvents: peakEventBacklog },
-      workspaceListings: listWorkspaces ? workspaceListings : undefined,
+      workspaceListings: listWorkspaces ? book.workspaceListings() : undefined,
     }),
   );
   const stateCheck = checkStateMatchesDaemon(
