@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import PQueue from 'p-queue';
-import { DockerBackend, LocalBackend, localFaultClient, type AttemptHandle, type AttemptObserver, type AttemptTask } from '../backends/index.js';
+import type { AttemptHandle, AttemptObserver, AttemptTask, WorkerBackend } from '../backends/index.js';
 import { createSeededRandom, describeTrigger, faultId, Injector, type PartitionCheck } from '../chaos/index.js';
 import {
   checkBudget,
@@ -30,7 +30,7 @@ import {
 import { REPORT_SCHEMA_VERSION, writeReportJson, writeRunReports, type ReportAttempt, type ReportFault, type RunReport } from '../report/index.js';
 import { summarizeUsage, UsageTally } from '../report/usage.js';
 import type { PrivateDaemon } from '../daemon/index.js';
-import { launchTopology, topologyResourceName, type ScenarioTopology } from '../compose/index.js';
+import { launchTopology, type ScenarioTopology } from '../compose/index.js';
 import { isDockerSocketPath, unhardenedBy, type Scenario } from '../scenario/index.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { snapshotDockerWorkspaces, snapshotLocalWorkspaces, writeWorkspaceSnapshot } from '../parity/workspace-snapshot.js';
@@ -45,6 +45,8 @@ import { CompletionLedger } from './ledger.js';
 import { isReaperOf, startReaper, stopReaper } from './reaper.js';
 import { AttemptFailedError, runWithRetry } from './retry.js';
 import { judgeAttempt } from './judge.js';
+import { DaemonOutage } from './outage.js';
+import { selectBackend } from './select-backend.js';
 import { AttemptBook } from './attempt-book.js';
 import { applyResumePlan, planResume, type FoundAttempt } from './reconcile.js';
 import { LAUNCH_FAILED, retryAfterFailure, retryAfterLaunchFailure, taskBudget } from './retry-budget.js';
@@ -168,66 +170,28 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   // Exit codes from the daemon's `die` events (fed by the events subscription below), so
   // the backend judges an exit without inspecting the container (bench/ issue 7 detection).
   const exits = new ContainerExitTracker();
-  const backend: DockerBackend = new DockerBackend(docker, {
-    run: identity,
-    image,
-    network: scenario.network,
-    env: scenario.env,
-    redactStream: () => redactor.stream(),
-    privileged: scenario.privileged,
-    bindMounts: scenario.mounts,
-    memoryBytes: scenario.resources.memory,
-    pidsLimit: scenario.resources.pidsLimit,
-    tmpfsBytes: scenario.resources.tmpfs,
-    ...(scenario.resources.cpus !== undefined ? { cpus: scenario.resources.cpus } : {}),
-    ...(scenario.workspace.size !== undefined ? { workspaceSizeBytes: scenario.workspace.size } : {}),
-    waitForDaemon: () => waitForDaemon(),
-    isRestarting: (id) => injector.isRestarting(id),
-    // Workers join the topology's network, which launchTopology creates with the run label.
-    ...(options.topology?.workerNetwork !== undefined ? { useNetwork: topologyResourceName(runId, options.topology.workerNetwork) } : {}),
-    exitFromEvents: (id, timeoutMs) => exits.waitForExit(id, timeoutMs),
+  /** A daemon outage, shared by everyone who meets it (outage.ts). */
+  const outage = new DaemonOutage({
+    endpoint: docker.endpoint,
+    limitMs: scenario.daemon.outageLimitMs,
+    ping: (o) => docker.ping(o),
+    emit: (event) => log.emit(event),
   });
-  // scenario.backend local: the same attempts as processes (docs/parity.md); the docker
-  // backend above stays, unused, so the Docker path is unchanged.
-  const local = scenario.backend === 'local'
-    ? new LocalBackend({ runId, runDir, network: scenario.network, env: scenario.env, redactStream: () => redactor.stream(), ...(scenario.workspace.size !== undefined ? { workspaceSizeBytes: scenario.workspace.size } : {}) })
-    : undefined;
-  const workers: DockerBackend | LocalBackend = local ?? backend;
-
-  /**
-   * A daemon outage, shared by everyone who meets it: emits daemon.down, pings with
-   * backoff (each ping bounded: a restoring daemon accepts without answering) and resolves
-   * at daemon.up — or rejects past `daemon.outageLimitMs`.
-   */
-  let outage: Promise<void> | undefined;
-  let outageGaveUp = false;
-  const waitForDaemon = (): Promise<void> => {
-    outage ??= (async () => {
-      const since = Date.now();
-      const limitMs = scenario.daemon.outageLimitMs;
-      log.emit({ type: 'daemon.down', endpoint: docker.endpoint, limitMs });
-      backend.noteDaemonOutage();
-      let delay = 100;
-      while (Date.now() - since < limitMs) {
-        try {
-          await docker.ping({ timeoutMs: 2000 });
-          log.emit({ type: 'daemon.up', endpoint: docker.endpoint, downMs: Date.now() - since });
-          return;
-        } catch {
-          await sleep(delay);
-          delay = Math.min(delay * 2, 1000);
-        }
-      }
-      outageGaveUp = true;
-      throw new DaemonUnavailableError(docker.endpoint, {
-        operation: `wait for the daemon to come back (daemon.outageLimitMs ${limitMs} ms)`,
-        code: 'ETIMEDOUT',
-      });
-    })().finally(() => {
-      outage = undefined;
-    });
-    return outage;
-  };
+  // The one backend the scenario asks for; everything below talks to it as a WorkerBackend.
+  const backend: WorkerBackend = selectBackend(scenario, {
+    docker,
+    identity,
+    image,
+    runDir,
+    redactStream: () => redactor.stream(),
+    waitForDaemon: () => outage.wait(),
+    // The injector is built below, from the backend's fault targets; a restart fault only fires once attempts run.
+    isRestarting: (id) => injector.isRestarting(id),
+    exitFromEvents: (id, timeoutMs) => exits.waitForExit(id, timeoutMs),
+    topology: options.topology,
+  });
+  const can = backend.capabilities;
+  outage.onDown(() => backend.noteDaemonOutage());
 
   // What the previous controller recorded: worker events (for dedupe, trigger counters and
   // attempt judgement) and completions (never run again).
@@ -252,7 +216,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   let canaryError: string | undefined;
   // network-isolation, probed from inside (issue 5): each attempt container of a `none` or
   // `internal` run tries to reach a listener on every address of the host.
-  const canary = !local && scenario.expect.isolationProbe && (scenario.network === 'none' || scenario.network === 'internal')
+  const canary = can.containers && scenario.expect.isolationProbe && (scenario.network === 'none' || scenario.network === 'internal')
     ? await startHostCanary().catch((error: unknown) => {
         canaryError = error instanceof Error ? error.message : String(error);
         return undefined;
@@ -304,12 +268,13 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   options.signal?.addEventListener('abort', onExternalAbort, { once: true });
   const timeout = setTimeout(() => abortRun(`timed out after ${scenario.timeoutMs} ms (timeoutMs)`), scenario.timeoutMs);
 
+  const faultTargets = backend.faultTargets();
   const injector: Injector = new Injector({
     faults: scenario.faults,
     random: createSeededRandom(seed).fork('faults'),
     context: {
-      docker: local ? localFaultClient(local) : docker,
-      ...(local ? { apply: (spec, id) => local.applyFault(spec, id) } : {}),
+      docker: faultTargets.docker,
+      ...(faultTargets.apply ? { apply: faultTargets.apply } : {}),
       helperLabels: (role) => labelsFor(identity, role),
       image,
       ...(scenario.workspace.size !== undefined ? { workspaceSizeBytes: scenario.workspace.size } : {}),
@@ -365,7 +330,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     // Labels and HostConfig are fixed at create time, so an inspect right after start
     // sees them even when a fault kills the container first.
     // One inspect serves the audit and the isolation probe (which must not exec into a paused container).
-    const inspected = local ? undefined : docker.inspectContainer(handle.id);
+    const inspected = can.containers ? docker.inspectContainer(handle.id) : undefined;
     const audit = !inspected
       ? Promise.resolve(undefined)
       : inspected
@@ -411,7 +376,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
         watch = setTimeout(() => {
           // Silence during a daemon outage is the daemon's, not the worker's (its stdout
           // pipe blocks until the daemon is back, DOCKER-NOTES).
-          if (outage) {
+          if (outage.active) {
             arm();
             return;
           }
@@ -444,7 +409,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     }
     // The OOMKilled flag can miss an OOM kill that the daemon's `oom` event reports (cgroup
     // v1 notifies separately from the exit): give that event a moment to arrive.
-    if (!local && record.exitCode === 137 && !record.oomKilled && injector.faultsTargeting(handle.id).length === 0) {
+    if (can.containers && record.exitCode === 137 && !record.oomKilled && injector.faultsTargeting(handle.id).length === 0) {
       // The daemon sends `oom` before `die`: once its `die` is in, no `oom` is coming.
       await waitForDie(handle.id, 300);
       if (oomSeen.has(handle.id)) record.oomKilled = true;
@@ -486,7 +451,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     if (judged.outcome !== 'completed') {
       const decision = retryAfterFailure({ outcome: judged.outcome, failedReason: p.failedReason, onDiskFull: scenario.workspace.onDiskFull, aborted: stop.signal.aborted });
       // The next attempt gets an empty workspace; the full one stays for the post-mortem until cleanup.
-      if (decision.freshWorkspace) workers.freshWorkspace(taskId);
+      if (decision.freshWorkspace) backend.freshWorkspace(taskId);
       throw new AttemptFailedError(`${taskId} attempt ${record.attempt} ${judged.outcome}`, record, { retryable: decision.retryable });
     }
     return record;
@@ -529,7 +494,8 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       auditProblems: [],
       audited: false,
     };
-    if (outage) await outage;
+    const pendingOutage = outage.current;
+    if (pendingOutage) await pendingOutage;
     task.attempts.push(record);
     task.status = 'running';
     // Write-behind, as for `running` above: resume adopts a container state.json never
@@ -552,7 +518,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     }
     let handle: AttemptHandle;
     try {
-      handle = await workers.launch(
+      handle = await backend.launch(
         { runId, taskId, attempt: attemptNumber, seed, task: spec, labels, logDir: attemptDirOf(runDir, taskId, attemptNumber) },
         observerFor(taskId, attemptNumber),
       );
@@ -571,7 +537,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
         for (let i = 0; i < 6; i++) {
           const up = await docker.ping({ timeoutMs: 2000 }).then(() => true, () => false);
           if (!up) {
-            await waitForDaemon();
+            await outage.wait();
             break;
           }
           await sleep(500);
@@ -641,7 +607,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   const removedBehind = { containers: 0, volumes: 0 };
   const removeBehind = (taskId: string, task: TaskRecord): void => {
     const record = task.attempts.find((a) => a.outcome === 'completed' && a.containerId);
-    if (local || !record || record.removedAt) return;
+    if (!can.containers || !record || record.removedAt) return;
     record.removedAt = new Date().toISOString();
     // The intent is on disk before the removal (in the background, off the critical path),
     // and not while a fault is acting on the container: it chose it running and finds it as it left it.
@@ -705,7 +671,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       } catch (error) {
         if (error instanceof DaemonUnavailableError) {
           abortRun(
-            outageGaveUp
+            outage.gaveUp
               ? `the Docker daemon did not come back within ${scenario.daemon.outageLimitMs} ms (daemon.outageLimitMs); state is saved: \`keelhaul resume ${runId}\` once it is back`
               : `the Docker daemon stopped answering: ${error.message}`,
           );
@@ -748,7 +714,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   // across outages with `since`, recorded in the timeline.
   const RECORDED = new Set(['die', 'oom', 'kill', 'pause', 'unpause', 'start', 'stop', 'restart']);
   const watch = new AbortController();
-  const dockerEvents = local ? Promise.resolve() : subscribeEvents(docker, {
+  const dockerEvents = !can.containers ? Promise.resolve() : subscribeEvents(docker, {
     labels: { [Label.run]: runId },
     since: new Date(state.startedAtMs),
     signal: watch.signal,
@@ -806,7 +772,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       for (const id of active.keys()) if (id.startsWith('pid:')) list.push({ name: id, pid: Number(id.slice(4)) });
       return list;
     },
-    containers: () => (local ? [] : [...active.keys()]),
+    containers: () => (can.containers ? [...active.keys()] : []),
     alerts: { rssGrowthBytes: scenario.monitor.rssGrowthBytes },
     backlog: () => ({ events: log.backlog, queuedTasks: queue.size, lockWaiting: lockManager.waiting }),
     onSample: (sample) => {
@@ -832,8 +798,8 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     if (!event.type.startsWith('worker.')) recorded.push(event);
   });
   // Every event this controller recorded, validated as it goes (never all held in memory).
-  // The reaper removes by Docker label; local workers die with this process (execa `cleanup`).
-  const reaperEnabled = !local && (options.reaper ?? scenario.reaper.enabled);
+  // The reaper removes by Docker label; attempts that are processes die with this one (execa `cleanup`).
+  const reaperEnabled = can.containers && (options.reaper ?? scenario.reaper.enabled);
   try {
     if (reaperEnabled && state.reaper && isReaperOf(state.reaper.pid, runDir)) {
       // The dead controller's reaper is alive and reads the new controller from state.json.
@@ -859,9 +825,9 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       // The per-run network survives a controller crash unless the reaper removed it.
       await backend.prepare({ existingNetwork: state.networkName });
     } else {
-      await workers.prepare();
+      await backend.prepare();
     }
-    if (!local && scenario.network === 'internal' && backend.networkName) {
+    if (can.containers && scenario.network === 'internal' && backend.networkName) {
       const name = backend.networkName;
       const network = (await docker.listNetworks({ labels: { [Label.run]: runId } })).find((n) => n.name === name);
       const guard = network
@@ -912,7 +878,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     // Shaping rules netem faults added must be gone once the injector stopped (it undoes them):
     // look inside the targets still running, before cleanup takes their namespaces away.
     let rulesInContainers: string[] | undefined;
-    if (scenario.faults.some((f) => f.kind === 'netem') && !outageGaveUp) {
+    if (scenario.faults.some((f) => f.kind === 'netem') && !outage.gaveUp) {
       const ids = [...new Set(injector.records.filter((r) => r.kind === 'netem').flatMap((r) => r.targets.map((t) => t.containerId)))];
       const running: { containerId: string; pid: number }[] = [];
       for (const id of ids) {
@@ -924,9 +890,9 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     }
     if (options.captureWorkspaces) {
       // Before cleanup: docker workspaces are volumes that cleanup removes.
-      const snapshot = local
-        ? snapshotLocalWorkspaces(await local.workspaceDirectories())
-        : snapshotDockerWorkspaces(docker, { runId, image, labels: labelsFor(identity, 'probe'), sizeLimited: scenario.workspace.size !== undefined });
+      const snapshot = can.workspaceVolumes
+        ? snapshotDockerWorkspaces(docker, { runId, image, labels: labelsFor(identity, 'probe'), sizeLimited: scenario.workspace.size !== undefined })
+        : snapshotLocalWorkspaces(await backend.workspaceDirectories());
       await snapshot
         .catch((error: unknown) => ({ backend: scenario.backend, tasks: {}, unavailable: error instanceof Error ? error.message : String(error) }))
         .then((s) => writeWorkspaceSnapshot(runDir, s))
@@ -934,13 +900,16 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
           runError ??= `cannot write workspaces.json: ${error instanceof Error ? error.message : String(error)}`;
         });
     }
-    if (local) {
-      cleanup = await local.close();
+    // A backend that owns its attempts (processes, tmpfs mounts) ends them itself; everything
+    // on the daemon carries the run's label and goes with the run's cleanup by label.
+    const own = await backend.cleanup();
+    if (own) {
+      cleanup = own.removed;
       log.emit({ type: 'cleanup.finished', ...cleanup, errors: [...cleanup.errors] });
-      leaks = local.leaks();
+      leaks = own.leaks;
     } else try {
       await Promise.allSettled([...removals]);
-      if (!outageGaveUp) {
+      if (!outage.gaveUp) {
         const workers = await docker.listContainers({ labels: { [Label.run]: runId, [Label.role]: 'worker' }, all: true });
         // A launch the daemon failed part-way (created, then the daemon went away before the
         // start or attach) left a container state.json could not name: its attempt is lost
@@ -1044,15 +1013,15 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     workersOnDaemon?.filter((id) => !allAttempts.some((a) => a.removedAt && a.containerId === id)),
   );
   if (stateCheck) checks.push(stateCheck);
-  if (local) {
+  if (!can.containers) {
     // What only a container has (labels, HostConfig, a daemon's account) is not judged for processes.
     for (const [i, check] of checks.entries()) {
       if (check.name === 'containers-labelled-and-hardened' || check.name === 'state-matches-daemon') {
-        checks[i] = { ...check, ok: true, observed: 'not applicable on the local backend', evidence: [] };
+        checks[i] = { ...check, ok: true, observed: `not applicable on the ${backend.kind} backend`, evidence: [] };
       }
     }
     if (!checks.some((c) => c.name === 'state-matches-daemon')) {
-      checks.push({ name: 'state-matches-daemon', ok: true, expected: 'the attempt containers in state.json are exactly the worker containers a label query finds before cleanup', observed: 'not applicable on the local backend', evidence: [] });
+      checks.push({ name: 'state-matches-daemon', ok: true, expected: 'the attempt containers in state.json are exactly the worker containers a label query finds before cleanup', observed: `not applicable on the ${backend.kind} backend`, evidence: [] });
     }
   }
   // Read back from the file, so that what reached events.jsonl is judged, not what was meant.
@@ -1135,14 +1104,14 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   await writeReportJson(reportPath, report);
   await store.update((s) => {
     // A run that lost its daemon stays resumable.
-    if (!outageGaveUp) s.status = 'finished';
+    if (!outage.gaveUp) s.status = 'finished';
     s.faults = [...records];
   });
   // A run given up on a lost daemon stays resumable: its reaper keeps watching it.
-  if (state.reaper && !outageGaveUp) stopReaper(state.reaper.pid, runDir);
+  if (state.reaper && !outage.gaveUp) stopReaper(state.reaper.pid, runDir);
   log.emit({ type: 'run.finished', status, durationMs: report.durationMs, reportPath });
   await log.close();
   // After close: events.jsonl is flushed and ends with run.finished, which the timeline reads.
   await writeRunReports(runDir, report, { formats: ['md', 'html', 'junit'] });
-  return { report, runDir, reportPath, resumable: outageGaveUp };
+  return { report, runDir, reportPath, resumable: outage.gaveUp };
 }
