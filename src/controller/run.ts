@@ -2,16 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import PQueue from 'p-queue';
 import type { AttemptHandle, AttemptObserver, AttemptTask, WorkerBackend } from '../backends/index.js';
-import { createSeededRandom, describeTrigger, faultId, Injector, type PartitionCheck } from '../chaos/index.js';
+import { createSeededRandom, faultId, Injector, type PartitionCheck } from '../chaos/index.js';
 import {
   checkBudget,
   checkEventsFile,
   checkStateMatchesDaemon,
   runChecks,
-  type AttemptFacts,
   type CheckResult,
-  type FaultFacts,
-  UNHARDENED_MEANING,
 } from '../checks/index.js';
 import {
   subscribeEvents,
@@ -27,7 +24,7 @@ import {
   type DockerClient,
   type RunIdentity,
 } from '../docker/index.js';
-import { REPORT_SCHEMA_VERSION, writeReportJson, writeRunReports, type ReportAttempt, type ReportFault, type RunReport } from '../report/index.js';
+import { writeReportJson, writeRunReports, type RunReport } from '../report/index.js';
 import { summarizeUsage, UsageTally } from '../report/usage.js';
 import type { PrivateDaemon } from '../daemon/index.js';
 import { launchTopology, type ScenarioTopology } from '../compose/index.js';
@@ -40,11 +37,12 @@ import { keelhaulVersion } from '../version.js';
 import { isWorkerUsage, type WorkerEvent } from '../worker/events.js';
 import { findRunResources, removeRunResources, type CleanupResult, type LeakReport } from './cleanup.js';
 import type { RunHooks, RunResult } from './controller.js';
-import { EventLog, type AttemptOutcome, type RunEvent } from './events.js';
+import { EventLog, type RunEvent } from './events.js';
 import { CompletionLedger } from './ledger.js';
 import { isReaperOf, startReaper, stopReaper } from './reaper.js';
 import { AttemptFailedError, runWithRetry } from './retry.js';
 import { judgeAttempt } from './judge.js';
+import { assembleReport, attemptFactsOf, attemptRows, faultFactsOf, withContainerChecksNotApplicable } from './run-facts.js';
 import { DaemonOutage } from './outage.js';
 import { selectBackend } from './select-backend.js';
 import { AttemptBook } from './attempt-book.js';
@@ -943,47 +941,13 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   }
 
   const records = injector.records;
-  const unfired = new Set(injector.unfired);
-  const faultFacts: FaultFacts[] = [];
-  scenario.faults.forEach((spec, i) => {
-    const id = faultId(spec, i);
-    const signal = spec.kind === 'kill' ? spec.params.signal : undefined;
-    const firings = records.filter((r) => r.faultId === id || r.faultId.startsWith(`${id}#`));
-    if (firings.length === 0 || unfired.has(id)) {
-      faultFacts.push({ faultId: id, kind: spec.kind, status: 'not-fired', targets: [], ...(signal ? { signal } : {}) });
-      return;
-    }
-    for (const record of firings) {
-      faultFacts.push({
-        faultId: record.faultId,
-        kind: spec.kind,
-        status: record.status,
-        firedAt: record.firedAt,
-        targets: record.targets,
-        ...(signal ? { signal } : {}),
-        ...(record.error ? { error: record.error } : {}),
-      });
-    }
-  });
-  const allAttempts = scenario.tasks.flatMap((t) => state.tasks[t.id]!.attempts.map((a) => ({ task: t.id, ...a })));
+  const faultFacts = faultFactsOf(scenario.faults, records, new Set(injector.unfired));
+  const taskIds = scenario.tasks.map((t) => t.id);
+  const allAttempts = attemptRows(taskIds, state.tasks);
   const ledgerEntries = await ledger.read();
-  const attemptFacts: AttemptFacts[] = allAttempts.map((a) => ({
-    task: a.task,
-    attempt: a.attempt,
-    containerId: a.containerId,
-    exitCode: a.exitCode,
-    oomKilled: a.oomKilled,
-    outcome: a.outcome ?? 'lost',
-    reason: a.reason ?? undefined,
-    completedAt: a.completedAt ?? undefined,
-    completedEvents: a.completedEvents,
-    ...(a.interfaces ? { interfaces: a.interfaces } : {}),
-    ...(book.get(a.task, a.attempt)?.probe ? { probe: book.get(a.task, a.attempt)!.probe! } : {}),
-    auditProblems: a.auditProblems,
-    audited: a.audited,
-  }));
-  const checks: CheckResult[] = runChecks({
-    taskIds: scenario.tasks.map((t) => t.id),
+  const attemptFacts = attemptFactsOf(allAttempts, (task, attempt) => book.get(task, attempt)?.probe);
+  let checks: CheckResult[] = runChecks({
+    taskIds,
     attempts: attemptFacts,
     faults: faultFacts,
     network: scenario.network,
@@ -1013,22 +977,13 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     workersOnDaemon?.filter((id) => !allAttempts.some((a) => a.removedAt && a.containerId === id)),
   );
   if (stateCheck) checks.push(stateCheck);
-  if (!can.containers) {
-    // What only a container has (labels, HostConfig, a daemon's account) is not judged for processes.
-    for (const [i, check] of checks.entries()) {
-      if (check.name === 'containers-labelled-and-hardened' || check.name === 'state-matches-daemon') {
-        checks[i] = { ...check, ok: true, observed: `not applicable on the ${backend.kind} backend`, evidence: [] };
-      }
-    }
-    if (!checks.some((c) => c.name === 'state-matches-daemon')) {
-      checks.push({ name: 'state-matches-daemon', ok: true, expected: 'the attempt containers in state.json are exactly the worker containers a label query finds before cleanup', observed: `not applicable on the ${backend.kind} backend`, evidence: [] });
-    }
-  }
+  // What only a container has (labels, HostConfig, a daemon's account) is not judged for processes.
+  if (!can.containers) checks = withContainerChecksNotApplicable(checks, backend.kind);
   // Read back from the file, so that what reached events.jsonl is judged, not what was meant.
   await log.flush();
   checks.push(await checkEventsFile(join(runDir, 'events.jsonl')));
   const runUsage = summarizeUsage(
-    scenario.tasks.map((t) => t.id),
+    taskIds,
     allAttempts.map((a) => ({ task: a.task, outcome: a.outcome ?? 'lost', usage: usage.of(a.task, a.attempt) })),
   );
   checks.push(checkBudget(runUsage, scenario.budget));
@@ -1036,71 +991,36 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     log.emit({ type: 'check.result', name: check.name, ok: check.ok, expected: check.expected, observed: check.observed });
   }
 
-  const endedAtMs = Date.now();
-  const status = runError === undefined && checks.every((c) => c.ok) ? 'passed' : 'failed';
   const reportPath = join(runDir, 'report.json');
-  const unhardened = unhardenedBy(scenario) as ('dockerSocket' | 'hostNetwork' | 'privileged')[];
-  const report: RunReport = redactor.value<RunReport>({
-    schemaVersion: REPORT_SCHEMA_VERSION,
-    keelhaulVersion,
-    runId,
-    seed,
-    scenario: scenario.name,
-    scenarioFile: state.scenarioFile,
-    status,
-    ...(runError !== undefined ? { error: runError } : {}),
-    ...(unhardened.length > 0
-      ? { unhardened: { dangerouslyAllow: unhardened, warning: `the workers were NOT hardened: dangerouslyAllow let them ${unhardened.map((k) => UNHARDENED_MEANING[k] ?? k).join('; ')}` } }
-      : {}),
-    ...(redactor.count > 0 ? { redactedSecrets: redactor.count } : {}),
-    startedAt: new Date(state.startedAtMs).toISOString(),
-    endedAt: new Date(endedAtMs).toISOString(),
-    durationMs: endedAtMs - state.startedAtMs,
-    backend: scenario.backend,
-    image,
-    network: scenario.network,
-    daemon: { endpoint: docker.endpoint, version: options.daemon.version, apiVersion: options.daemon.negotiatedApiVersion },
-    controllers: state.controllers.length,
-    tasks: scenario.tasks.map((t) => {
-      const o = taskOutcomes.get(t.id);
-      return { task: t.id, outcome: o?.outcome ?? 'not-run', attempts: state.tasks[t.id]!.attempts.length };
+  const report: RunReport = redactor.value<RunReport>(
+    assembleReport({
+      keelhaulVersion,
+      runId,
+      seed,
+      scenario: { name: scenario.name, backend: scenario.backend, network: scenario.network, taskIds, faults: scenario.faults },
+      scenarioFile: state.scenarioFile,
+      runError,
+      unhardened: unhardenedBy(scenario) as ('dockerSocket' | 'hostNetwork' | 'privileged')[],
+      redactedSecrets: redactor.count,
+      startedAtMs: state.startedAtMs,
+      endedAtMs: Date.now(),
+      image,
+      daemon: { endpoint: docker.endpoint, version: options.daemon.version, apiVersion: options.daemon.negotiatedApiVersion },
+      controllers: state.controllers.length,
+      taskOutcomes,
+      attemptCount: (task) => state.tasks[task]!.attempts.length,
+      attempts: allAttempts,
+      faultsTargeting: (containerId) => injector.faultsTargeting(containerId),
+      usageOf: (task, attempt) => usage.of(task, attempt),
+      faultFacts,
+      records,
+      cleanup,
+      resources,
+      checks,
+      usage: runUsage,
     }),
-    attempts: allAttempts.map(
-      (a): ReportAttempt => ({
-        task: a.task,
-        attempt: a.attempt,
-        containerId: a.containerId,
-        containerName: a.containerName,
-        exitCode: a.exitCode,
-        oomKilled: a.oomKilled,
-        outcome: a.outcome ?? 'lost',
-        ...(a.reason ? { reason: a.reason } : {}),
-        startedAt: a.startedAt,
-        endedAt: a.endedAt,
-        faults: [...injector.faultsTargeting(a.containerId)],
-        usage: usage.of(a.task, a.attempt),
-      }),
-    ),
-    faults: faultFacts.map((f): ReportFault => {
-      const record = records.find((r) => r.faultId === f.faultId);
-      const spec = scenario.faults.find((s, i) => faultId(s, i) === f.faultId.split('#')[0]);
-      return {
-        faultId: f.faultId,
-        kind: f.kind,
-        trigger: record?.trigger ?? (spec ? describeTrigger(spec.trigger) : ''),
-        status: f.status,
-        firedAt: record?.firedAt ?? null,
-        offsetMs: record?.offsetMs ?? null,
-        params: { ...(spec?.params ?? {}) },
-        targets: f.targets,
-        ...(f.error ? { error: f.error } : {}),
-      };
-    }),
-    cleanup,
-    resources: resources ? { samplesFile: 'samples.jsonl', ...resources } : null,
-    checks,
-    usage: runUsage,
-  });
+  );
+  const status = report.status;
   await writeReportJson(reportPath, report);
   await store.update((s) => {
     // A run that lost its daemon stays resumable.
