@@ -35,13 +35,14 @@ import { existsSync } from 'node:fs';
 import { findDockerdPid, startMonitor, type MonitorSummary } from '../monitor/index.js';
 import { keelhaulVersion } from '../version.js';
 import { isWorkerUsage, type WorkerEvent } from '../worker/events.js';
-import { findRunResources, removeRunResources, type CleanupResult, type LeakReport } from './cleanup.js';
+import type { CleanupResult, LeakReport } from './cleanup.js';
 import type { RunHooks, RunResult } from './controller.js';
 import { EventLog, type RunEvent } from './events.js';
 import { CompletionLedger } from './ledger.js';
 import { isReaperOf, startReaper, stopReaper } from './reaper.js';
 import { AttemptFailedError, runWithRetry } from './retry.js';
 import { judgeAttempt } from './judge.js';
+import { OomWatch } from './oom-watch.js';
 import { assembleReport, attemptFactsOf, attemptRows, faultFactsOf, withContainerChecksNotApplicable } from './run-facts.js';
 import { DaemonOutage } from './outage.js';
 import { selectBackend } from './select-backend.js';
@@ -51,7 +52,7 @@ import { LAUNCH_FAILED, retryAfterFailure, retryAfterLaunchFailure, taskBudget }
 import { LockManager } from './locks.js';
 import { readRunEvents } from './timeline.js';
 import { expectChecks } from './expect-checks.js';
-import { findRulesInContainers, findRulesOnHost } from './rule-leaks.js';
+import { cleanUpByLabel, netemRulesLeft } from './teardown.js';
 import { probeIsolation, startHostCanary } from './isolation-probe.js';
 import { guardInternalNetwork } from '../backends/internal-network-guard.js';
 import { listWorkspaceNow, startWorkspaceLister, type WorkspaceLister } from './workspace-lister.js';
@@ -231,24 +232,8 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     }
   }
   const partitionChecks: PartitionCheck[] = [];
-  /** Containers the daemon reported an `oom` event for. */
-  const oomSeen = new Set<string>();
-  /** Containers whose `die` event arrived, and waiters for the others. */
-  const dieSeen = new Set<string>();
-  const dieWaiters = new Map<string, () => void>();
-  const waitForDie = (id: string, timeoutMs: number): Promise<void> =>
-    dieSeen.has(id)
-      ? Promise.resolve()
-      : new Promise((resolve) => {
-          const timer = setTimeout(() => {
-            dieWaiters.delete(id);
-            resolve();
-          }, timeoutMs);
-          dieWaiters.set(id, () => {
-            clearTimeout(timer);
-            resolve();
-          });
-        });
+  /** The daemon's `oom` and `die` events, for an exit 137 the OOMKilled flag missed. */
+  const ooms = new OomWatch();
   const taskOutcomes = new Map<string, { outcome: 'completed' | 'failed'; attempts: number }>();
   let runError: string | undefined;
   const queue = new PQueue({ concurrency: scenario.concurrency });
@@ -409,8 +394,8 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     // v1 notifies separately from the exit): give that event a moment to arrive.
     if (can.containers && record.exitCode === 137 && !record.oomKilled && injector.faultsTargeting(handle.id).length === 0) {
       // The daemon sends `oom` before `die`: once its `die` is in, no `oom` is coming.
-      await waitForDie(handle.id, 300);
-      if (oomSeen.has(handle.id)) record.oomKilled = true;
+      await ooms.waitForDie(handle.id, 300);
+      if (ooms.sawOom(handle.id)) record.oomKilled = true;
     }
     const p = book.of(taskId, record.attempt);
     record.completedEvents = p.completedEvents;
@@ -719,12 +704,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     onEvent: (e) => {
       exits.note(e);
       if (!RECORDED.has(e.action)) return;
-      if (e.action === 'oom') oomSeen.add(e.containerId);
-      if (e.action === 'die') {
-        dieSeen.add(e.containerId);
-        dieWaiters.get(e.containerId)?.();
-        dieWaiters.delete(e.containerId);
-      }
+      ooms.note(e);
       const task = e.labels[Label.task];
       const attempt = e.labels[Label.attempt];
       const role = e.labels[Label.role];
@@ -875,17 +855,9 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     resources = await monitor.stop();
     // Shaping rules netem faults added must be gone once the injector stopped (it undoes them):
     // look inside the targets still running, before cleanup takes their namespaces away.
-    let rulesInContainers: string[] | undefined;
-    if (scenario.faults.some((f) => f.kind === 'netem') && !outage.gaveUp) {
-      const ids = [...new Set(injector.records.filter((r) => r.kind === 'netem').flatMap((r) => r.targets.map((t) => t.containerId)))];
-      const running: { containerId: string; pid: number }[] = [];
-      for (const id of ids) {
-        const info = await docker.inspectContainer(id).catch(() => undefined);
-        if (info?.state.running && info.state.pid > 0) running.push({ containerId: id, pid: info.state.pid });
-      }
-      const found = await findRulesInContainers(runId, running);
-      if (found.checked) rulesInContainers = found.rules;
-    }
+    const rulesInContainers = scenario.faults.some((f) => f.kind === 'netem') && !outage.gaveUp
+      ? await netemRulesLeft(docker, runId, injector.records)
+      : undefined;
     if (options.captureWorkspaces) {
       // Before cleanup: docker workspaces are volumes that cleanup removes.
       const snapshot = can.workspaceVolumes
@@ -905,34 +877,23 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       cleanup = own.removed;
       log.emit({ type: 'cleanup.finished', ...cleanup, errors: [...cleanup.errors] });
       leaks = own.leaks;
-    } else try {
-      await Promise.allSettled([...removals]);
-      if (!outage.gaveUp) {
-        const workers = await docker.listContainers({ labels: { [Label.run]: runId, [Label.role]: 'worker' }, all: true });
-        // A launch the daemon failed part-way (created, then the daemon went away before the
-        // start or attach) left a container state.json could not name: its attempt is lost
-        // and has no id. Name it now by its labels; cleanup removes it like any other.
-        const orphans = new Set<string>();
-        for (const c of workers) {
-          const record = state.tasks[c.labels[Label.task] ?? '']?.attempts.find((a) => a.attempt === Number(c.labels[Label.attempt]));
-          if (record && !record.containerId && record.outcome === 'lost') {
-            record.containerId = c.id;
-            orphans.add(c.id);
-          }
-        }
-        workersOnDaemon = workers.filter((c) => !orphans.has(c.id)).map((c) => c.id);
-      }
-      cleanup = await removeRunResources(docker, runId);
-      log.emit({ type: 'cleanup.finished', ...cleanup, errors: [...cleanup.errors], removedBehind: { ...removedBehind } });
-      leaks = await findRunResources(docker, runId);
-      // removeRunResources took the guard's rules with the network; one left now is a leak.
-      if (rulesInContainers || guardedNetwork) {
-        const onHost = await findRulesOnHost(runId);
-        injectedRules = [...(rulesInContainers ?? []), ...onHost.rules];
-      }
-    } catch (error) {
-      runError ??= `cleanup failed: ${error instanceof Error ? error.message : String(error)}`;
-      leaks = { containers: ['<unknown: the daemon could not be queried>'], networks: [], volumes: [] };
+    } else {
+      const byLabel = await cleanUpByLabel({
+        docker,
+        runId,
+        tasks: state.tasks,
+        daemonGone: outage.gaveUp,
+        removals,
+        removedBehind,
+        rulesInContainers,
+        guardedNetwork,
+        emit: (event) => log.emit(event),
+      });
+      cleanup = byLabel.cleanup;
+      leaks = byLabel.leaks;
+      workersOnDaemon = byLabel.workersOnDaemon;
+      injectedRules = byLabel.injectedRules;
+      if (byLabel.error !== undefined) runError ??= byLabel.error;
     }
     await canary?.close();
     // After cleanup, so the timeline shows what cleanup itself killed.
