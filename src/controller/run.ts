@@ -11,7 +11,6 @@ import {
   type CheckResult,
 } from '../checks/index.js';
 import {
-  subscribeEvents,
   ContainerExitTracker,
   DaemonUnavailableError,
   DockerError,
@@ -42,6 +41,7 @@ import { CompletionLedger } from './ledger.js';
 import { isReaperOf, startReaper, stopReaper } from './reaper.js';
 import { AttemptFailedError, runWithRetry } from './retry.js';
 import { judgeAttempt } from './judge.js';
+import { watchDaemonEvents } from './daemon-events-watch.js';
 import { OomWatch } from './oom-watch.js';
 import { assembleReport, attemptFactsOf, attemptRows, faultFactsOf, withContainerChecksNotApplicable } from './run-facts.js';
 import { DaemonOutage } from './outage.js';
@@ -695,39 +695,17 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
 
   // The daemon's own account of the run's containers (die, oom, kill, pause, …), followed
   // across outages with `since`, recorded in the timeline.
-  const RECORDED = new Set(['die', 'oom', 'kill', 'pause', 'unpause', 'start', 'stop', 'restart']);
-  const watch = new AbortController();
-  const dockerEvents = !can.containers ? Promise.resolve() : subscribeEvents(docker, {
-    labels: { [Label.run]: runId },
-    since: new Date(state.startedAtMs),
-    signal: watch.signal,
-    onEvent: (e) => {
-      exits.note(e);
-      if (!RECORDED.has(e.action)) return;
-      ooms.note(e);
-      const task = e.labels[Label.task];
-      const attempt = e.labels[Label.attempt];
-      const role = e.labels[Label.role];
-      log.emit({
-        type: 'docker.event',
-        time: e.time,
-        timeNano: e.timeNano,
-        action: e.action,
-        containerId: e.containerId,
-        ...(role ? { role } : {}),
-        ...(task ? { task } : {}),
-        ...(attempt ? { attempt: Number(attempt) } : {}),
-        ...(e.exitCode !== undefined ? { exitCode: e.exitCode } : {}),
-        ...(e.signal !== undefined ? { signal: e.signal } : {}),
-      });
-    },
-    onState: (s, d) => {
-      exits.setConnected(s === 'connected');
-      log.emit({ type: 'docker.events', state: s, ...(d.reason ? { reason: d.reason } : {}) });
-    },
-  }).catch((error: unknown) => {
-    log.emit({ type: 'docker.events', state: 'failed', reason: error instanceof Error ? error.message : String(error) });
-  });
+  const daemonEvents = can.containers
+    ? watchDaemonEvents({
+        docker,
+        runId,
+        since: new Date(state.startedAtMs),
+        onAnyEvent: (e) => exits.note(e),
+        onRecorded: (e) => ooms.note(e),
+        onConnected: (connected) => exits.setConnected(connected),
+        emit: (event) => log.emit(event),
+      })
+    : undefined;
   // Resource samples of the controller, dockerd, the reaper and the attempt containers.
   let backlogSamples = 0;
   let peakEventBacklog = 0;
@@ -897,8 +875,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     }
     await canary?.close();
     // After cleanup, so the timeline shows what cleanup itself killed.
-    watch.abort();
-    await dockerEvents;
+    await daemonEvents?.stop();
   }
 
   const records = injector.records;
