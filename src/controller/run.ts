@@ -38,7 +38,8 @@ import type { CleanupResult, LeakReport } from './cleanup.js';
 import type { RunHooks, RunResult } from './controller.js';
 import { EventLog, type RunEvent } from './events.js';
 import { CompletionLedger } from './ledger.js';
-import { isReaperOf, startReaper, stopReaper } from './reaper.js';
+import { stopReaper } from './reaper.js';
+import { ensureReaper, guardRunNetwork } from './run-setup.js';
 import { AttemptFailedError, runWithRetry } from './retry.js';
 import { judgeAttempt } from './judge.js';
 import { watchDaemonEvents } from './daemon-events-watch.js';
@@ -54,7 +55,6 @@ import { readRunEvents } from './timeline.js';
 import { expectChecks } from './expect-checks.js';
 import { cleanUpByLabel, netemRulesLeft } from './teardown.js';
 import { probeIsolation, startHostCanary } from './isolation-probe.js';
-import { guardInternalNetwork } from '../backends/internal-network-guard.js';
 import { listWorkspaceNow, startWorkspaceLister, type WorkspaceLister } from './workspace-lister.js';
 import { attemptDirOf } from './run-paths.js';
 import type { Redactor } from './redaction.js';
@@ -757,21 +757,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   // The reaper removes by Docker label; attempts that are processes die with this one (execa `cleanup`).
   const reaperEnabled = can.containers && (options.reaper ?? scenario.reaper.enabled);
   try {
-    if (reaperEnabled && state.reaper && isReaperOf(state.reaper.pid, runDir)) {
-      // The dead controller's reaper is alive and reads the new controller from state.json.
-      log.emit({ type: 'reaper.started', pid: state.reaper.pid, ttlMs: state.reaper.ttlMs });
-    } else if (reaperEnabled) {
-      const reaper = await startReaper(runDir, scenario.reaper.ttlMs).catch((error: unknown) => {
-        log.emit({ type: 'reaper.unavailable', reason: error instanceof Error ? error.message : String(error) });
-        return undefined;
-      });
-      if (reaper) {
-        await store.update((s) => {
-          s.reaper = { pid: reaper.pid, ttlMs: scenario.reaper.ttlMs };
-        });
-        log.emit({ type: 'reaper.started', pid: reaper.pid, ttlMs: scenario.reaper.ttlMs });
-      }
-    }
+    if (reaperEnabled) await ensureReaper({ runDir, store, ttlMs: scenario.reaper.ttlMs, emit: (event) => log.emit(event) });
     // The topology's services run for the whole run; the run's cleanup removes them by label.
     if (options.topology) {
       const launched = await launchTopology(docker, options.topology.topology, identity, keelhaulVersion);
@@ -784,13 +770,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       await backend.prepare();
     }
     if (can.containers && scenario.network === 'internal' && backend.networkName) {
-      const name = backend.networkName;
-      const network = (await docker.listNetworks({ labels: { [Label.run]: runId } })).find((n) => n.name === name);
-      const guard = network
-        ? await guardInternalNetwork(runId, network.id, { daemonIsLocal: docker.endpoint.startsWith('/') })
-        : { applied: false, bridge: '', reason: `network ${name} does not carry the run's label` };
-      if (guard.applied) guardedNetwork = true;
-      log.emit({ type: 'network.guarded', network: name, bridge: guard.bridge, applied: guard.applied, ...(guard.reason ? { reason: guard.reason } : {}) });
+      guardedNetwork = await guardRunNetwork(docker, runId, backend.networkName, (event) => log.emit(event));
     }
     if (backend.networkName !== (state.networkName ?? undefined)) {
       await store.update((s) => {
