@@ -18,7 +18,6 @@ import {
   Label,
   ResourceNotFoundError,
   labelsFor,
-  type ContainerInfo,
   type DaemonVersion,
   type DockerClient,
   type RunIdentity,
@@ -27,7 +26,7 @@ import { writeReportJson, writeRunReports, type RunReport } from '../report/inde
 import { summarizeUsage, UsageTally } from '../report/usage.js';
 import type { PrivateDaemon } from '../daemon/index.js';
 import { launchTopology, type ScenarioTopology } from '../compose/index.js';
-import { isDockerSocketPath, unhardenedBy, type Scenario } from '../scenario/index.js';
+import { unhardenedBy, type Scenario } from '../scenario/index.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { snapshotDockerWorkspaces, snapshotLocalWorkspaces, writeWorkspaceSnapshot } from '../parity/workspace-snapshot.js';
 import { existsSync } from 'node:fs';
@@ -42,6 +41,8 @@ import { stopReaper } from './reaper.js';
 import { ensureReaper, guardRunNetwork } from './run-setup.js';
 import { AttemptFailedError, runWithRetry } from './retry.js';
 import { judgeAttempt } from './judge.js';
+import { auditContainer } from './audit.js';
+import { HeartbeatWatch } from './heartbeat.js';
 import { watchDaemonEvents } from './daemon-events-watch.js';
 import { OomWatch } from './oom-watch.js';
 import { assembleReport, attemptFactsOf, attemptRows, faultFactsOf, withContainerChecksNotApplicable } from './run-facts.js';
@@ -94,35 +95,6 @@ async function readPriorWorkerEvents(path: string): Promise<{ task: string; atte
     }
   }
   return out;
-}
-
-/** Checks an attempt container against the label set and the hardening defaults. */
-function auditContainer(
-  info: ContainerInfo,
-  expectedLabels: Readonly<Record<string, string>>,
-  networkMode: string,
-  allow: Scenario['dangerouslyAllow'] = {},
-): string[] {
-  const problems: string[] = [];
-  for (const [key, value] of Object.entries(expectedLabels)) {
-    // A resumed run adopts containers an earlier controller labelled with its own identity.
-    if (key === Label.controllerPid || key === Label.controllerStart) {
-      if (!info.labels[key]) problems.push(`label ${key} is missing`);
-      continue;
-    }
-    if (info.labels[key] !== value) problems.push(`label ${key} is ${JSON.stringify(info.labels[key])}, expected ${JSON.stringify(value)}`);
-  }
-  if (!info.user || info.user === 'root' || info.user === '0' || info.user.startsWith('0:')) problems.push(`runs as user ${JSON.stringify(info.user)}, expected non-root`);
-  if (!info.hostConfig.capDrop.map((c) => c.toUpperCase()).includes('ALL')) problems.push(`CapDrop is [${info.hostConfig.capDrop.join(', ')}], expected ALL`);
-  if (!info.hostConfig.securityOpt.some((o) => o.startsWith('no-new-privileges'))) problems.push('no-new-privileges is not set');
-  if (!info.hostConfig.readonlyRootfs) problems.push('the root filesystem is writable');
-  if (info.hostConfig.memoryBytes <= 0) problems.push('no memory limit');
-  if (info.hostConfig.pidsLimit <= 0) problems.push('no pids limit');
-  if (info.hostConfig.networkMode !== networkMode) problems.push(`NetworkMode is ${info.hostConfig.networkMode}, expected ${networkMode}`);
-  if (!allow.dockerSocket && info.mounts.some((m) => m.type === 'bind' ? isDockerSocketPath(m.source) : m.source.endsWith('docker.sock'))) problems.push('the Docker socket is mounted');
-  if (!allow.privileged && info.hostConfig.privileged) problems.push('runs privileged');
-  if (!allow.hostNetwork && info.hostConfig.networkMode === 'host') problems.push('shares the host\'s network stack (NetworkMode host)');
-  return problems;
 }
 
 /**
@@ -349,28 +321,19 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     if (probed) probesInFlight.set(handle.id, probed);
     // The heartbeat watch: an attempt silent for heartbeatTimeoutMs (paused, hung, its
     // stdout blocked) is declared hung, killed and retried.
-    let hung = false;
     let outputMayBeLost = false;
-    let watch: NodeJS.Timeout | undefined;
     const timeoutMs = scenario.heartbeatTimeoutMs;
-    if (timeoutMs !== undefined) {
-      const arm = (): void => {
-        clearTimeout(watch);
-        watch = setTimeout(() => {
-          // Silence during a daemon outage is the daemon's, not the worker's (its stdout
-          // pipe blocks until the daemon is back, DOCKER-NOTES).
-          if (outage.active) {
-            arm();
-            return;
-          }
-          hung = true;
-          log.emit({ type: 'attempt.hung', task: taskId, attempt: record.attempt, containerId: handle.id, silentMs: timeoutMs });
-          handle.kill('SIGKILL').catch(() => undefined);
-        }, timeoutMs);
-      };
-      arm();
-      book.of(taskId, record.attempt).rearmHeartbeat = arm;
-    }
+    const heartbeat = timeoutMs === undefined
+      ? undefined
+      : new HeartbeatWatch({
+          timeoutMs,
+          daemonDown: () => outage.active,
+          onHung: () => {
+            log.emit({ type: 'attempt.hung', task: taskId, attempt: record.attempt, containerId: handle.id, silentMs: timeoutMs });
+            handle.kill('SIGKILL').catch(() => undefined);
+          },
+        });
+    if (heartbeat) book.of(taskId, record.attempt).rearmHeartbeat = () => heartbeat.rearm();
     try {
       const exit = await handle.wait();
       record.exitCode = exit.exitCode;
@@ -378,7 +341,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       record.endedAt = exit.endedAt;
       outputMayBeLost = exit.outputMayBeLost ?? false;
     } finally {
-      clearTimeout(watch);
+      heartbeat?.stop();
       const invalid = book.of(taskId, record.attempt).invalidLines;
       if (invalid > INVALID_LINE_EVENTS_PER_ATTEMPT) {
         log.emit({ type: 'worker.invalid-lines-suppressed', task: taskId, attempt: record.attempt, lines: invalid - INVALID_LINE_EVENTS_PER_ATTEMPT, total: invalid });
@@ -409,7 +372,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       failedReason: p.failedReason,
       targetedBy: injector.faultsTargeting(handle.id),
       outputMayBeLost,
-      ...(hung && timeoutMs !== undefined ? { hung: { silentMs: timeoutMs } } : {}),
+      ...(heartbeat?.hung && timeoutMs !== undefined ? { hung: { silentMs: timeoutMs } } : {}),
     });
     record.outcome = judged.outcome;
     record.reason = judged.reason;
