@@ -24,6 +24,10 @@ export interface DaemonOutageOptions {
 /** Each ping of an outage is bounded: a restoring daemon accepts connections without answering. */
 const PING_TIMEOUT_MS = 2000;
 
+/** Pings, and the pause between them, with which {@link DaemonOutage.waitIfGoingAway} watches a daemon that refused a launch. */
+const GOING_AWAY_PINGS = 6;
+const GOING_AWAY_INTERVAL_MS = 500;
+
 /**
  * A daemon outage, shared by everyone who meets it (an attempt's follower, a launch, the
  * heartbeat watch): the first {@link wait} emits `daemon.down`, tells the `onDown` listeners,
@@ -69,6 +73,26 @@ export class DaemonOutage {
       this.#current = undefined;
     });
     return this.#current;
+  }
+
+  /**
+   * After a launch failed with a daemon error: a daemon shutting down answers pings for a
+   * while but refuses work ("database not open"), then stops answering (ECONNREFUSED).
+   * Watches it for up to 6 pings 500 ms apart; the first that goes unanswered starts (or
+   * joins) the outage and waits it out, so the next launch waits for the daemon rather
+   * than spinning into it. Resolves at once-ish when the daemon keeps answering.
+   * @throws {DaemonUnavailableError} when the outage outlasts `limitMs`
+   */
+  async waitIfGoingAway(): Promise<void> {
+    const pause = this.#options.sleep ?? sleep;
+    for (let i = 0; i < GOING_AWAY_PINGS; i++) {
+      const up = await this.#options.ping({ timeoutMs: PING_TIMEOUT_MS }).then(() => true, () => false);
+      if (!up) {
+        await this.wait();
+        return;
+      }
+      await pause(GOING_AWAY_INTERVAL_MS);
+    }
   }
 
   async #watch(): Promise<void> {

@@ -27,7 +27,6 @@ import { summarizeUsage, UsageTally } from '../report/usage.js';
 import type { PrivateDaemon } from '../daemon/index.js';
 import { launchTopology, type ScenarioTopology } from '../compose/index.js';
 import { unhardenedBy, type Scenario } from '../scenario/index.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { snapshotDockerWorkspaces, snapshotLocalWorkspaces, writeWorkspaceSnapshot } from '../parity/workspace-snapshot.js';
 import { existsSync } from 'node:fs';
 import { findDockerdPid, startMonitor, type MonitorSummary } from '../monitor/index.js';
@@ -480,14 +479,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
         // either way the launch is retried as the next attempt.
         // A daemon shutting down answers pings for a while but refuses work: watch it for a
         // few seconds so the next launch waits for the outage rather than spinning into it.
-        for (let i = 0; i < 6; i++) {
-          const up = await docker.ping({ timeoutMs: 2000 }).then(() => true, () => false);
-          if (!up) {
-            await outage.wait();
-            break;
-          }
-          await sleep(500);
-        }
+        await outage.waitIfGoingAway();
         throw new AttemptFailedError(`${taskId} attempt ${attemptNumber} could not be launched`, record, {
           // Launches that fail while a daemon shuts down are not the task's failures; they
           // stop being retried once they have gone on for longer than the outage limit.

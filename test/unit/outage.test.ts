@@ -68,4 +68,32 @@ describe('outage: waiting for the daemon', () => {
     expect(outage.gaveUp).toBe(true);
     expect(outage.active).toBe(false);
   });
+
+  it('outage: a daemon that keeps answering after a failed launch is watched for 6 pings, 500 ms apart, with no outage', async () => {
+    const clock = fakeClock();
+    const events: OutageEvent[] = [];
+    let pings = 0;
+    const outage = new DaemonOutage({ endpoint: 'e', limitMs: 1000, emit: (e) => events.push(e), ...clock, ping: async () => { pings += 1; } });
+    await outage.waitIfGoingAway();
+    expect(pings).toBe(6);
+    expect(clock.slept).toEqual([500, 500, 500, 500, 500, 500]);
+    expect(events).toEqual([]);
+  });
+
+  it('outage: a daemon that stops answering after a failed launch is waited for as an outage', async () => {
+    const clock = fakeClock();
+    const events: OutageEvent[] = [];
+    let pings = 0;
+    // answers, then goes away for two pings, then is back
+    const outage = new DaemonOutage({
+      endpoint: 'e', limitMs: 10_000, emit: (e) => events.push(e), ...clock,
+      ping: async () => {
+        pings += 1;
+        if (pings === 2 || pings === 3) throw new Error('ECONNREFUSED');
+      },
+    });
+    await outage.waitIfGoingAway();
+    expect(events.map((e) => e.type)).toEqual(['daemon.down', 'daemon.up']);
+    expect(pings).toBe(4);
+  });
 });
