@@ -16,7 +16,6 @@ import {
   DockerError,
   ImageNotFoundError,
   Label,
-  ResourceNotFoundError,
   labelsFor,
   type DaemonVersion,
   type DockerClient,
@@ -40,6 +39,7 @@ import { stopReaper } from './reaper.js';
 import { ensureReaper, guardRunNetwork } from './run-setup.js';
 import { AttemptFailedError, runWithRetry } from './retry.js';
 import { judgeAttempt } from './judge.js';
+import { RemovalBehind } from './removal-behind.js';
 import { auditContainer } from './audit.js';
 import { HeartbeatWatch } from './heartbeat.js';
 import { watchDaemonEvents } from './daemon-events-watch.js';
@@ -531,42 +531,17 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     }
   };
 
-  /**
-   * Removal behind (issue 7): a completed task's container and workspace volume are removed
-   * as soon as the task finishes, in the background, rather than all at the run's end —
-   * the raw-dockerode floor removes each container in its task's slot, and a batch removal
-   * at the end was the whole of keelhaul's gap at concurrency 8. The intent is recorded
-   * first (`removedAt`, write-behind) so that a controller dying mid-removal does not make
-   * state-matches-daemon miss a container it removed; a failed removal clears it again and
-   * leaves the container to the run's cleanup. Failed and killed attempts stay for the
-   * post-mortem until the cleanup, as do volumes when workspaces are captured.
-   */
-  const removals = new Set<Promise<void>>();
-  const removedBehind = { containers: 0, volumes: 0 };
-  const removeBehind = (taskId: string, task: TaskRecord): void => {
-    const record = task.attempts.find((a) => a.outcome === 'completed' && a.containerId);
-    if (!can.containers || !record || record.removedAt) return;
-    record.removedAt = new Date().toISOString();
-    // The intent is on disk before the removal (in the background, off the critical path),
-    // and not while a fault is acting on the container: it chose it running and finds it as it left it.
-    const removal: Promise<void> = save()
-      .then(() => injector.settled(record.containerId))
-      .then(() => docker.removeContainer(record.containerId, { force: true }))
-      .then(
-        async () => {
-          removedBehind.containers += 1;
-          if (!options.captureWorkspaces && (await backend.releaseWorkspace(taskId))) removedBehind.volumes += 1;
-        },
-        async (error: unknown) => {
-          // Gone all the same (the daemon removed it before failing the call): removedAt stands.
-          if (error instanceof ResourceNotFoundError) return;
-          record.removedAt = null;
-          store.schedule();
-        },
-      )
-      .finally(() => removals.delete(removal));
-    removals.add(removal);
-  };
+  /** Completed tasks' containers and workspaces removed as they finish (removal-behind.ts); only containers. */
+  const removals = can.containers
+    ? new RemovalBehind({
+        docker,
+        save,
+        schedule: () => store.schedule(),
+        settled: (containerId) => injector.settled(containerId),
+        releaseWorkspace: (taskId) => backend.releaseWorkspace(taskId),
+        keepWorkspaces: options.captureWorkspaces === true,
+      })
+    : undefined;
 
   const runTask = async (taskSpec: Scenario['tasks'][number], adopt?: { readonly record: AttemptRecord; readonly container: FoundAttempt }): Promise<void> => {
     const task = state.tasks[taskSpec.id]!;
@@ -628,7 +603,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     if (task.status !== statusBefore) await save();
     taskOutcomes.set(taskSpec.id, outcome);
     log.emit({ type: 'task.finished', task: taskSpec.id, outcome: outcome.outcome, attempts: outcome.attempts });
-    if (task.status === 'completed') removeBehind(taskSpec.id, task);
+    if (task.status === 'completed') removals?.remove(taskSpec.id, task);
     const completed = Object.values(state.tasks).filter((t) => t.status === 'completed').length;
     injector.progress(completed / scenario.tasks.length);
   };
@@ -796,8 +771,8 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
         runId,
         tasks: state.tasks,
         daemonGone: outage.gaveUp,
-        removals,
-        removedBehind,
+        removals: removals?.inFlight ?? [],
+        removedBehind: removals?.removed ?? { containers: 0, volumes: 0 },
         rulesInContainers,
         guardedNetwork,
         emit: (event) => log.emit(event),
