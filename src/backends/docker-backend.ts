@@ -1,5 +1,3 @@
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   attemptName,
@@ -14,8 +12,8 @@ import {
   type DockerClient,
   type RunIdentity,
 } from '../docker/index.js';
-import { followWorkerEventLines } from './event-lines.js';
-import type { AttemptExit, AttemptHandle, AttemptObserver, AttemptSpec, WorkerBackend } from './types.js';
+import { consumeAttemptOutput, type ConsumedOutput } from './attempt-output.js';
+import type { AttemptExit, AttemptHandle, AttemptObserver, AttemptSpec, BackendCapabilities, BackendCleanup, FaultTargets, WorkerBackend } from './types.js';
 
 /** How worker containers are isolated and limited. Defaults follow DESIGN.md "Defaults that matter". */
 export interface DockerBackendOptions {
@@ -117,6 +115,7 @@ const OUTPUT_DRAIN_TIMEOUT_MS = 5000;
  */
 export class DockerBackend implements WorkerBackend {
   readonly kind = 'docker' as const;
+  readonly capabilities: BackendCapabilities = { containers: true, processes: false, workspaceVolumes: true };
   readonly #docker: DockerClient;
   readonly #options: DockerBackendOptions;
   #networkName: string | undefined;
@@ -136,6 +135,21 @@ export class DockerBackend implements WorkerBackend {
    */
   noteDaemonOutage(): void {
     this.#outages += 1;
+  }
+
+  /** The injector acts on containers through the Docker client itself. */
+  faultTargets(): FaultTargets {
+    return { docker: this.#docker };
+  }
+
+  /** Nothing of its own: every container, network and volume carries the run's label, and the run's cleanup removes them by it. */
+  cleanup(): Promise<BackendCleanup | undefined> {
+    return Promise.resolve(undefined);
+  }
+
+  /** Workspaces are volumes, snapshotted through a helper container: no directories here. */
+  workspaceDirectories(): Promise<ReadonlyMap<string, string>> {
+    return Promise.resolve(new Map());
   }
 
   /** The per-run network's name when `network: internal`, once prepared. */
@@ -294,33 +308,13 @@ export class DockerBackend implements WorkerBackend {
 
   /**
    * Writes an attempt's output to stdout.log / stderr.log (whole, as the daemon replays it)
-   * and parses stdout line by line. The first `skipLines` lines and events with
-   * `seq ≤ skipThroughSeq` were delivered before and are not delivered again. `drained`
-   * resolves once both streams ended — at the container's exit, or when the daemon went away.
+   * and parses stdout line by line (`consumeAttemptOutput`). The first `skipLines` lines and
+   * events with `seq ≤ skipThroughSeq` were delivered before and are not delivered again.
+   * `drained` resolves once both streams ended — at the container's exit, or when the
+   * daemon went away.
    */
-  #consume(
-    output: ContainerOutput,
-    logDir: string,
-    observer: AttemptObserver,
-    skip: { skipLines: number; skipThroughSeq: number },
-  ): { drained: Promise<unknown>; lines: () => number } {
-    mkdirSync(logDir, { recursive: true });
-    const stdoutLog = createWriteStream(join(logDir, 'stdout.log'));
-    const stderrLog = createWriteStream(join(logDir, 'stderr.log'));
-    const filter = this.#options.redactStream;
-    (filter ? output.stderr.pipe(filter()) : output.stderr).pipe(stderrLog);
-    (filter ? output.stdout.pipe(filter()) : output.stdout).pipe(stdoutLog);
-    const lines = followWorkerEventLines(
-      output.stdout,
-      {
-        onEvent: (event) => {
-          if (event.seq === undefined || event.seq > skip.skipThroughSeq) observer.onEvent(event);
-        },
-        onInvalidLine: (line, error, lineNumber) => observer.onInvalidLine?.(line, error, lineNumber),
-      },
-      skip.skipLines,
-    );
-    return { drained: Promise.all([lines.closed, finished(stdoutLog), finished(stderrLog)]), lines: lines.lines };
+  #consume(output: ContainerOutput, logDir: string, observer: AttemptObserver, skip: { skipLines: number; skipThroughSeq: number }): ConsumedOutput {
+    return consumeAttemptOutput(output, logDir, observer, { redactStream: this.#options.redactStream, ...skip });
   }
 
   /**
@@ -342,7 +336,7 @@ export class DockerBackend implements WorkerBackend {
     id: string,
     name: string,
     startedAt: string,
-    first: { drained: Promise<unknown>; lines: () => number },
+    first: ConsumedOutput,
     logDir: string,
     observer: AttemptObserver,
   ): AttemptHandle {
@@ -424,12 +418,4 @@ export class DockerBackend implements WorkerBackend {
       }
     }
   }
-}
-
-function finished(stream: WriteStream): Promise<void> {
-  return new Promise((resolve) => {
-    if (stream.closed) resolve();
-    stream.once('close', () => resolve());
-    stream.once('error', () => resolve());
-  });
 }

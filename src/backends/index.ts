@@ -7,4 +7,4 @@ export {
   localFaultClient,
   type BackendProblem,
 } from './local-backend.js';
-export type { AttemptHandle, AttemptObserver, AttemptTask } from './types.js';
+export type { AttemptHandle, AttemptObserver, AttemptTask, BackendCapabilities, BackendCleanup, FaultTargets, WorkerBackend } from './types.js';

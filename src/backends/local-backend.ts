@@ -1,4 +1,4 @@
-import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { mkdir, open } from 'node:fs/promises';
 import { once } from 'node:events';
 import { constants as osConstants } from 'node:os';
@@ -8,8 +8,8 @@ import { execa, type ResultPromise } from 'execa';
 import { ANY_VALUE, attemptName, TargetUnavailableError, type ContainerSummary, type DockerClient } from '../docker/index.js';
 import type { FaultSpec } from '../scenario/index.js';
 import { packageRoot } from '../version.js';
-import { followWorkerEventLines } from './event-lines.js';
-import type { AttemptExit, AttemptHandle, AttemptObserver, AttemptSpec, WorkerBackend } from './types.js';
+import { consumeAttemptOutput } from './attempt-output.js';
+import type { AttemptExit, AttemptHandle, AttemptObserver, AttemptSpec, BackendCapabilities, BackendCleanup, FaultTargets, WorkerBackend } from './types.js';
 
 /** How local workers run. */
 export interface LocalBackendOptions {
@@ -168,6 +168,7 @@ function signalExitCode(signal: string): number {
  */
 export class LocalBackend implements WorkerBackend {
   readonly kind = 'local' as const;
+  readonly capabilities: BackendCapabilities = { containers: false, processes: true, workspaceVolumes: false };
   readonly #options: LocalBackendOptions;
   readonly #attempts = new Map<string, LocalAttempt>();
   readonly #workspaces = new Map<string, Promise<string>>();
@@ -182,6 +183,42 @@ export class LocalBackend implements WorkerBackend {
   /** The per-run network: none on the local backend. */
   get networkName(): string | undefined {
     return undefined;
+  }
+
+  /**
+   * Never possible: local attempts are processes of the controller that started them and
+   * die with it (execa `cleanup`, `setpriv --pdeathsig`), so a resume finds none to take over.
+   * @throws always
+   */
+  reattach(attemptId: string): Promise<AttemptHandle> {
+    return Promise.reject(new Error(`the local backend cannot re-attach to ${attemptId}: its attempts end with the controller that started them`));
+  }
+
+  /** Workspaces are directories of the run, snapshotted and judged there: nothing is removed before the run's end. */
+  releaseWorkspace(): Promise<boolean> {
+    return Promise.resolve(false);
+  }
+
+  /**
+   * Workspaces are directories, not volumes a helper container could mount.
+   * @throws always
+   */
+  workspaceVolume(taskId: string): Promise<string> {
+    return Promise.reject(new Error(`the local backend has no workspace volume for task ${taskId}: its workspaces are directories`));
+  }
+
+  /** No daemon carries local attempts' output: nothing to replay. */
+  noteDaemonOutage(): void {}
+
+  /** Targets from the live attempts' labels ({@link localFaultClient}); faults act through {@link applyFault}. */
+  faultTargets(): FaultTargets {
+    return { docker: localFaultClient(this), apply: (spec, id) => this.applyFault(spec, id) };
+  }
+
+  /** {@link close}, then {@link leaks}: the processes and tmpfs mounts are the backend's own. */
+  async cleanup(): Promise<BackendCleanup> {
+    const removed = await this.close();
+    return { removed, leaks: this.leaks() };
   }
 
   /** The worker's entry script: the option, else the compiled reference worker of this package. */
@@ -309,17 +346,7 @@ export class LocalBackend implements WorkerBackend {
 
   /** Writes stdout.log / stderr.log and parses stdout line by line, as the docker backend does for a container. */
   #consume(child: ResultPromise, logDir: string, observer: AttemptObserver): Promise<unknown> {
-    const stdoutLog = createWriteStream(join(logDir, 'stdout.log'));
-    const stderrLog = createWriteStream(join(logDir, 'stderr.log'));
-    const filter = this.#options.redactStream;
-    (filter ? child.stdout!.pipe(filter()) : child.stdout!).pipe(stdoutLog);
-    (filter ? child.stderr!.pipe(filter()) : child.stderr!).pipe(stderrLog);
-    // The same line follower as the docker backend: bounded lines, line numbers of stdout.log.
-    const lines = followWorkerEventLines(child.stdout!, {
-      onEvent: (event) => observer.onEvent(event),
-      onInvalidLine: (line, error, lineNumber) => observer.onInvalidLine?.(line, error, lineNumber),
-    });
-    return Promise.all([lines.closed, finished(stdoutLog), finished(stderrLog)]);
+    return consumeAttemptOutput({ stdout: child.stdout!, stderr: child.stderr! }, logDir, observer, { redactStream: this.#options.redactStream }).drained;
   }
 
   /**
@@ -491,14 +518,6 @@ async function fillFile(path: string, bytes: number): Promise<void> {
   } finally {
     await handle.close().catch(() => undefined);
   }
-}
-
-function finished(stream: WriteStream): Promise<void> {
-  return new Promise((resolve) => {
-    if (stream.closed) resolve();
-    stream.once('close', () => resolve());
-    stream.once('error', () => resolve());
-  });
 }
 
 /**

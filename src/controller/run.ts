@@ -1,56 +1,59 @@
 import { join } from 'node:path';
 import PQueue from 'p-queue';
-import { DockerBackend, LocalBackend, localFaultClient, type AttemptHandle, type AttemptObserver, type AttemptTask } from '../backends/index.js';
-import { createSeededRandom, describeTrigger, faultId, Injector, type PartitionCheck } from '../chaos/index.js';
+import type { AttemptHandle, AttemptObserver, AttemptTask, WorkerBackend } from '../backends/index.js';
+import { createSeededRandom, faultId, Injector, type PartitionCheck } from '../chaos/index.js';
 import {
   checkBudget,
   checkEventsFile,
   checkStateMatchesDaemon,
   runChecks,
-  type AttemptFacts,
   type CheckResult,
-  type FaultFacts,
-  UNHARDENED_MEANING,
 } from '../checks/index.js';
 import {
-  subscribeEvents,
   ContainerExitTracker,
   DaemonUnavailableError,
   DockerError,
   ImageNotFoundError,
   Label,
-  ResourceNotFoundError,
   labelsFor,
-  topologyResourceName,
-  type ContainerInfo,
-  type ContainerSummary,
   type DaemonVersion,
   type DockerClient,
   type RunIdentity,
 } from '../docker/index.js';
-import { REPORT_SCHEMA_VERSION, writeReportJson, writeRunReports, type ReportAttempt, type ReportFault, type RunReport } from '../report/index.js';
+import { writeReportJson, writeRunReports, type RunReport } from '../report/index.js';
 import { summarizeUsage, UsageTally } from '../report/usage.js';
 import type { PrivateDaemon } from '../daemon/index.js';
 import { launchTopology, type ScenarioTopology } from '../compose/index.js';
-import { isDockerSocketPath, unhardenedBy, type Scenario } from '../scenario/index.js';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { unhardenedBy, type Scenario } from '../scenario/index.js';
 import { snapshotDockerWorkspaces, snapshotLocalWorkspaces, writeWorkspaceSnapshot } from '../backends/workspace-snapshot.js';
 import { existsSync } from 'node:fs';
 import { findDockerdPid, startMonitor, type MonitorSummary } from '../monitor/index.js';
 import { keelhaulVersion } from '../version.js';
 import { isWorkerUsage, type WorkerEvent } from '../worker/events.js';
-import { findRunResources, removeRunResources, type CleanupResult, type LeakReport } from './cleanup.js';
+import type { CleanupResult, LeakReport } from './cleanup.js';
 import type { RunHooks, RunResult } from './run-options.js';
-import { EventLog, readRunEventLines, type AttemptOutcome, type RunEvent } from '../events/index.js';
+import { EventLog, readRunEventLines, type RunEvent } from '../events/index.js';
 import { CompletionLedger } from './ledger.js';
-import { isReaperOf, startReaper, stopReaper } from './reaper.js';
+import { stopReaper } from './reaper.js';
+import { ensureReaper, guardRunNetwork } from './run-setup.js';
 import { AttemptFailedError, runWithRetry } from './retry.js';
+import { judgeAttempt } from './judge.js';
+import { RemovalBehind } from './removal-behind.js';
+import { auditContainer } from './audit.js';
+import { HeartbeatWatch } from './heartbeat.js';
+import { watchDaemonEvents } from './daemon-events-watch.js';
+import { OomWatch } from './oom-watch.js';
+import { assembleReport, attemptFactsOf, attemptRows, faultFactsOf, withContainerChecksNotApplicable } from './run-facts.js';
+import { DaemonOutage } from './outage.js';
+import { selectBackend } from './select-backend.js';
+import { AttemptBook } from './attempt-book.js';
+import { applyResumePlan, planResume, type FoundAttempt } from './reconcile.js';
+import { LAUNCH_FAILED, retryAfterFailure, retryAfterLaunchFailure, taskBudget } from './retry-budget.js';
 import { LockManager } from './locks.js';
 import { readRunEvents } from './timeline.js';
 import { expectChecks } from './expect-checks.js';
-import { findRulesInContainers, findRulesOnHost } from './rule-leaks.js';
-import { probeIsolation, startHostCanary, type IsolationProbe } from './isolation-probe.js';
-import { guardInternalNetwork } from '../backends/internal-network-guard.js';
+import { cleanUpByLabel, netemRulesLeft } from './teardown.js';
+import { probeIsolation, startHostCanary } from './isolation-probe.js';
 import { listWorkspaceNow, startWorkspaceLister, type WorkspaceLister } from './workspace-lister.js';
 import { attemptDirOf } from './run-paths.js';
 import type { Redactor } from './redaction.js';
@@ -71,16 +74,6 @@ interface ExecuteOptions extends RunHooks {
   readonly topology?: ScenarioTopology | undefined;
 }
 
-/** What the controller knows of an attempt's own reports, beyond state.json. */
-interface AttemptProgress {
-  /** Highest `seq` already recorded in events.jsonl (replayed lines up to it are skipped). */
-  maxSeq: number;
-  completedEvents: number;
-  completedAt: string | undefined;
-  failedReason: string | undefined;
-  interfaces: string[] | undefined;
-}
-
 /**
  * Reads the worker events a previous controller recorded, with the tolerant reader of
  * src/events/ (a torn last line and other lines that are not events are skipped); a file
@@ -97,61 +90,6 @@ async function readPriorWorkerEvents(path: string): Promise<{ task: string; atte
     return [];
   }
   return out;
-}
-
-/** Checks an attempt container against the label set and the hardening defaults. */
-function auditContainer(
-  info: ContainerInfo,
-  expectedLabels: Readonly<Record<string, string>>,
-  networkMode: string,
-  allow: Scenario['dangerouslyAllow'] = {},
-): string[] {
-  const problems: string[] = [];
-  for (const [key, value] of Object.entries(expectedLabels)) {
-    // A resumed run adopts containers an earlier controller labelled with its own identity.
-    if (key === Label.controllerPid || key === Label.controllerStart) {
-      if (!info.labels[key]) problems.push(`label ${key} is missing`);
-      continue;
-    }
-    if (info.labels[key] !== value) problems.push(`label ${key} is ${JSON.stringify(info.labels[key])}, expected ${JSON.stringify(value)}`);
-  }
-  if (!info.user || info.user === 'root' || info.user === '0' || info.user.startsWith('0:')) problems.push(`runs as user ${JSON.stringify(info.user)}, expected non-root`);
-  if (!info.hostConfig.capDrop.map((c) => c.toUpperCase()).includes('ALL')) problems.push(`CapDrop is [${info.hostConfig.capDrop.join(', ')}], expected ALL`);
-  if (!info.hostConfig.securityOpt.some((o) => o.startsWith('no-new-privileges'))) problems.push('no-new-privileges is not set');
-  if (!info.hostConfig.readonlyRootfs) problems.push('the root filesystem is writable');
-  if (info.hostConfig.memoryBytes <= 0) problems.push('no memory limit');
-  if (info.hostConfig.pidsLimit <= 0) problems.push('no pids limit');
-  if (info.hostConfig.networkMode !== networkMode) problems.push(`NetworkMode is ${info.hostConfig.networkMode}, expected ${networkMode}`);
-  if (!allow.dockerSocket && info.mounts.some((m) => m.type === 'bind' ? isDockerSocketPath(m.source) : m.source.endsWith('docker.sock'))) problems.push('the Docker socket is mounted');
-  if (!allow.privileged && info.hostConfig.privileged) problems.push('runs privileged');
-  if (!allow.hostNetwork && info.hostConfig.networkMode === 'host') problems.push('shares the host\'s network stack (NetworkMode host)');
-  return problems;
-}
-
-function judge(
-  record: AttemptRecord,
-  progress: AttemptProgress,
-  targetedBy: readonly string[],
-  outputMayBeLost = false,
-): { outcome: AttemptOutcome; reason: string | null } {
-  // task.completed is the commit point: a worker killed after reporting it did its task,
-  // and running the task again would do it twice.
-  if (progress.completedEvents > 0) {
-    return { outcome: 'completed', reason: record.exitCode === 0 ? null : `exit ${record.exitCode} after task.completed` };
-  }
-  if (record.oomKilled) return { outcome: 'oom', reason: 'oom' };
-  // A signal exit (128 + n) of an attempt a fault hit is the fault's doing; a worker that
-  // failed by itself after, say, a fill-disk keeps its own reason.
-  if (targetedBy.length > 0 && (record.exitCode ?? 0) > 128) {
-    return { outcome: 'killed', reason: `fault ${targetedBy.join(', ')}${progress.failedReason ? ` (${progress.failedReason})` : ''}` };
-  }
-  if (record.exitCode === 137) return { outcome: 'killed', reason: 'SIGKILL from outside keelhaul' };
-  // The contract makes exit 0 success; task.completed is also required only while the
-  // output stream is intact. A worker that finished while the daemon was down wrote its
-  // task.completed into a pipe nobody drained.
-  if (record.exitCode === 0 && outputMayBeLost) return { outcome: 'completed', reason: 'exit 0; its task.completed was lost with the daemon outage' };
-  if (record.exitCode === 0) return { outcome: 'failed', reason: 'exited 0 without task.completed' };
-  return { outcome: 'failed', reason: progress.failedReason ?? `exit ${record.exitCode}` };
 }
 
 /**
@@ -198,102 +136,45 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   // Exit codes from the daemon's `die` events (fed by the events subscription below), so
   // the backend judges an exit without inspecting the container (bench/ issue 7 detection).
   const exits = new ContainerExitTracker();
-  const backend: DockerBackend = new DockerBackend(docker, {
-    run: identity,
-    image,
-    network: scenario.network,
-    env: scenario.env,
-    redactStream: () => redactor.stream(),
-    privileged: scenario.privileged,
-    bindMounts: scenario.mounts,
-    memoryBytes: scenario.resources.memory,
-    pidsLimit: scenario.resources.pidsLimit,
-    tmpfsBytes: scenario.resources.tmpfs,
-    ...(scenario.resources.cpus !== undefined ? { cpus: scenario.resources.cpus } : {}),
-    ...(scenario.workspace.size !== undefined ? { workspaceSizeBytes: scenario.workspace.size } : {}),
-    waitForDaemon: () => waitForDaemon(),
-    isRestarting: (id) => injector.isRestarting(id),
-    // Workers join the topology's network, which launchTopology creates with the run label.
-    ...(options.topology?.workerNetwork !== undefined ? { useNetwork: topologyResourceName(runId, options.topology.workerNetwork) } : {}),
-    exitFromEvents: (id, timeoutMs) => exits.waitForExit(id, timeoutMs),
+  /** A daemon outage, shared by everyone who meets it (outage.ts). */
+  const outage = new DaemonOutage({
+    endpoint: docker.endpoint,
+    limitMs: scenario.daemon.outageLimitMs,
+    ping: (o) => docker.ping(o),
+    emit: (event) => log.emit(event),
   });
-  // scenario.backend local: the same attempts as processes (docs/parity.md); the docker
-  // backend above stays, unused, so the Docker path is unchanged.
-  const local = scenario.backend === 'local'
-    ? new LocalBackend({ runId, runDir, network: scenario.network, env: scenario.env, redactStream: () => redactor.stream(), ...(scenario.workspace.size !== undefined ? { workspaceSizeBytes: scenario.workspace.size } : {}) })
-    : undefined;
-  const workers: DockerBackend | LocalBackend = local ?? backend;
-
-  /**
-   * A daemon outage, shared by everyone who meets it: emits daemon.down, pings with
-   * backoff (each ping bounded: a restoring daemon accepts without answering) and resolves
-   * at daemon.up — or rejects past `daemon.outageLimitMs`.
-   */
-  let outage: Promise<void> | undefined;
-  let outageGaveUp = false;
-  const waitForDaemon = (): Promise<void> => {
-    outage ??= (async () => {
-      const since = Date.now();
-      const limitMs = scenario.daemon.outageLimitMs;
-      log.emit({ type: 'daemon.down', endpoint: docker.endpoint, limitMs });
-      backend.noteDaemonOutage();
-      let delay = 100;
-      while (Date.now() - since < limitMs) {
-        try {
-          await docker.ping({ timeoutMs: 2000 });
-          log.emit({ type: 'daemon.up', endpoint: docker.endpoint, downMs: Date.now() - since });
-          return;
-        } catch {
-          await sleep(delay);
-          delay = Math.min(delay * 2, 1000);
-        }
-      }
-      outageGaveUp = true;
-      throw new DaemonUnavailableError(docker.endpoint, {
-        operation: `wait for the daemon to come back (daemon.outageLimitMs ${limitMs} ms)`,
-        code: 'ETIMEDOUT',
-      });
-    })().finally(() => {
-      outage = undefined;
-      // The silence of an outage is the daemon's: each running attempt's heartbeat watch
-      // starts afresh when the daemon is back (measured: a 2 s daemon-kill answered again
-      // after 2.5 s, and a 3 s watch armed before the outage declared a live-restored,
-      // healthy worker hung before its re-attached output arrived).
-      for (const arm of heartbeatWatches.values()) arm();
-    });
-    return outage;
-  };
+  // The one backend the scenario asks for; everything below talks to it as a WorkerBackend.
+  const backend: WorkerBackend = selectBackend(scenario, {
+    docker,
+    identity,
+    image,
+    runDir,
+    redactStream: () => redactor.stream(),
+    waitForDaemon: () => outage.wait(),
+    // The injector is built below, from the backend's fault targets; a restart fault only fires once attempts run.
+    isRestarting: (id) => injector.isRestarting(id),
+    exitFromEvents: (id, timeoutMs) => exits.waitForExit(id, timeoutMs),
+    topology: options.topology,
+  });
+  const can = backend.capabilities;
+  outage.onDown(() => backend.noteDaemonOutage());
+  // The silence of an outage is the daemon's: each watched attempt's heartbeat starts afresh
+  // when the daemon is back (measured: a 2 s daemon-kill answered again after 2.5 s, and a
+  // 3 s watch armed before the outage declared a live-restored, healthy worker hung before
+  // its re-attached output arrived).
+  outage.onUp(() => book.rearmHeartbeats());
 
   // What the previous controller recorded: worker events (for dedupe, trigger counters and
   // attempt judgement) and completions (never run again).
-  const progress = new Map<string, AttemptProgress>();
-  const progressOf = (task: string, attempt: number): AttemptProgress => {
-    const key = `${task}#${attempt}`;
-    let p = progress.get(key);
-    if (!p) {
-      p = { maxSeq: 0, completedEvents: 0, completedAt: undefined, failedReason: undefined, interfaces: undefined };
-      progress.set(key, p);
-    }
-    return p;
-  };
+  const book = new AttemptBook();
   // Agent usage per attempt, from every worker event recorded (a resumed run's prior ones too).
   const usage = new UsageTally();
   const noteEvent = (task: string, attempt: number, event: WorkerEvent): void => {
-    const p = progressOf(task, attempt);
     const reported = (event as { usage?: unknown }).usage;
     if (isWorkerUsage(reported) && (event.type === 'task.progress' || event.type === 'task.completed' || event.type === 'task.failed')) {
       usage.add(task, attempt, reported);
     }
-    if (event.seq !== undefined) p.maxSeq = Math.max(p.maxSeq, event.seq);
-    if (event.type === 'task.completed') {
-      p.completedEvents += 1;
-      p.completedAt ??= event.ts;
-    }
-    if (event.type === 'task.failed') p.failedReason = String((event as { reason?: unknown }).reason ?? 'task.failed');
-    if (event.type === 'task.started') {
-      const interfaces = (event as { interfaces?: { name: string }[] }).interfaces;
-      if (Array.isArray(interfaces)) p.interfaces = interfaces.map((i) => i.name);
-    }
+    book.noteEvent(task, attempt, event);
   };
   const prior = resumed ? await readPriorWorkerEvents(join(runDir, 'events.jsonl')) : [];
   for (const e of prior) noteEvent(e.task, e.attempt, e.event);
@@ -302,20 +183,16 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   const active = new Map<string, AttemptHandle>();
   /** Tasks' `locks`: an attempt holds its task's locks from before its launch until it is judged. */
   const lockManager = new LockManager();
-  /** Workspace listings of attempts (workspace-compliance), keyed `task#attempt`. */
-  const workspaceListings = new Map<string, { entries: string[] } | { error: string }>();
   const listWorkspaces = scenario.expect.workspaceCompliance && scenario.tasks.some((t) => t.writes !== undefined);
   let canaryError: string | undefined;
   // network-isolation, probed from inside (issue 5): each attempt container of a `none` or
   // `internal` run tries to reach a listener on every address of the host.
-  const canary = !local && scenario.expect.isolationProbe && (scenario.network === 'none' || scenario.network === 'internal')
+  const canary = can.containers && scenario.expect.isolationProbe && (scenario.network === 'none' || scenario.network === 'internal')
     ? await startHostCanary().catch((error: unknown) => {
         canaryError = error instanceof Error ? error.message : String(error);
         return undefined;
       })
     : undefined;
-  /** What the isolation probe saw in each attempt, keyed `task#attempt`. */
-  const isolationProbes = new Map<string, IsolationProbe>();
   /** Probes still executing, by container id: a pause fault waits for its target's. */
   const probesInFlight = new Map<string, Promise<void>>();
   // What an earlier controller of this run recorded, for the timeline checks.
@@ -323,30 +200,12 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   // What earlier controllers of this run saw from inside: a hole found before a crash stays found.
   for (const e of priorRunEvents) {
     if (e.type === 'isolation.probed') {
-      isolationProbes.set(`${e.task}#${e.attempt}`, { probe: `${e.task}#${e.attempt}`, interfaces: e.interfaces, reached: e.reached, unreachable: e.unreachable, ...(e.error ? { error: e.error } : {}) });
+      book.of(e.task, e.attempt).probe = { probe: `${e.task}#${e.attempt}`, interfaces: e.interfaces, reached: e.reached, unreachable: e.unreachable, ...(e.error ? { error: e.error } : {}) };
     }
   }
   const partitionChecks: PartitionCheck[] = [];
-  /** Containers the daemon reported an `oom` event for. */
-  const oomSeen = new Set<string>();
-  /** Containers whose `die` event arrived, and waiters for the others. */
-  const dieSeen = new Set<string>();
-  const dieWaiters = new Map<string, () => void>();
-  const waitForDie = (id: string, timeoutMs: number): Promise<void> =>
-    dieSeen.has(id)
-      ? Promise.resolve()
-      : new Promise((resolve) => {
-          const timer = setTimeout(() => {
-            dieWaiters.delete(id);
-            resolve();
-          }, timeoutMs);
-          dieWaiters.set(id, () => {
-            clearTimeout(timer);
-            resolve();
-          });
-        });
-  /** Re-arms an attempt's heartbeat watch; keyed `task#attempt`. */
-  const heartbeatWatches = new Map<string, () => void>();
+  /** The daemon's `oom` and `die` events, for an exit 137 the OOMKilled flag missed. */
+  const ooms = new OomWatch();
   const taskOutcomes = new Map<string, { outcome: 'completed' | 'failed'; attempts: number }>();
   let runError: string | undefined;
   const queue = new PQueue({ concurrency: scenario.concurrency });
@@ -364,11 +223,12 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   options.signal?.addEventListener('abort', onExternalAbort, { once: true });
   const timeout = setTimeout(() => abortRun(`timed out after ${scenario.timeoutMs} ms (timeoutMs)`), scenario.timeoutMs);
 
+  const faultTargets = backend.faultTargets();
   const injector: Injector = new Injector({
     faults: scenario.faults,
     random: createSeededRandom(seed).fork('faults'),
     context: {
-      ...(local ? { docker: localFaultClient(local), apply: (spec, id) => local.applyFault(spec, id) } : { docker }),
+      ...faultTargets,
       helperLabels: (role) => labelsFor(identity, role),
       image,
       ...(scenario.workspace.size !== undefined ? { workspaceSizeBytes: scenario.workspace.size } : {}),
@@ -424,7 +284,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     // Labels and HostConfig are fixed at create time, so an inspect right after start
     // sees them even when a fault kills the container first.
     // One inspect serves the audit and the isolation probe (which must not exec into a paused container).
-    const inspected = local ? undefined : docker.inspectContainer(handle.id);
+    const inspected = can.containers ? docker.inspectContainer(handle.id) : undefined;
     const audit = !inspected
       ? Promise.resolve(undefined)
       : inspected
@@ -449,7 +309,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
               : undefined,
         })
           .then((probe) => {
-            isolationProbes.set(`${taskId}#${record.attempt}`, probe);
+            book.of(taskId, record.attempt).probe = probe;
             log.emit({
               type: 'isolation.probed', task: taskId, attempt: record.attempt, containerId: handle.id,
               interfaces: [...probe.interfaces], reached: [...probe.reached], unreachable: [...probe.unreachable], ...(probe.error ? { error: probe.error } : {}),
@@ -460,28 +320,19 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     if (probed) probesInFlight.set(handle.id, probed);
     // The heartbeat watch: an attempt silent for heartbeatTimeoutMs (paused, hung, its
     // stdout blocked) is declared hung, killed and retried.
-    let hung = false;
     let outputMayBeLost = false;
-    let watch: NodeJS.Timeout | undefined;
     const timeoutMs = scenario.heartbeatTimeoutMs;
-    if (timeoutMs !== undefined) {
-      const arm = (): void => {
-        clearTimeout(watch);
-        watch = setTimeout(() => {
-          // Silence during a daemon outage is the daemon's, not the worker's (its stdout
-          // pipe blocks until the daemon is back, DOCKER-NOTES).
-          if (outage) {
-            arm();
-            return;
-          }
-          hung = true;
-          log.emit({ type: 'attempt.hung', task: taskId, attempt: record.attempt, containerId: handle.id, silentMs: timeoutMs });
-          handle.kill('SIGKILL').catch(() => undefined);
-        }, timeoutMs);
-      };
-      arm();
-      heartbeatWatches.set(`${taskId}#${record.attempt}`, arm);
-    }
+    const heartbeat = timeoutMs === undefined
+      ? undefined
+      : new HeartbeatWatch({
+          timeoutMs,
+          daemonDown: () => outage.active,
+          onHung: () => {
+            log.emit({ type: 'attempt.hung', task: taskId, attempt: record.attempt, containerId: handle.id, silentMs: timeoutMs });
+            handle.kill('SIGKILL').catch(() => undefined);
+          },
+        });
+    if (heartbeat) book.of(taskId, record.attempt).rearmHeartbeat = () => heartbeat.rearm();
     try {
       const exit = await handle.wait();
       record.exitCode = exit.exitCode;
@@ -489,12 +340,12 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       record.endedAt = exit.endedAt;
       outputMayBeLost = exit.outputMayBeLost ?? false;
     } finally {
-      clearTimeout(watch);
-      const invalid = invalidLines.get(`${taskId}#${record.attempt}`) ?? 0;
+      heartbeat?.stop();
+      const invalid = book.of(taskId, record.attempt).invalidLines;
       if (invalid > INVALID_LINE_EVENTS_PER_ATTEMPT) {
         log.emit({ type: 'worker.invalid-lines-suppressed', task: taskId, attempt: record.attempt, lines: invalid - INVALID_LINE_EVENTS_PER_ATTEMPT, total: invalid });
       }
-      heartbeatWatches.delete(`${taskId}#${record.attempt}`);
+      book.of(taskId, record.attempt).rearmHeartbeat = undefined;
       active.delete(handle.id);
       const problems = await audit;
       await probed;
@@ -503,19 +354,25 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     }
     // The OOMKilled flag can miss an OOM kill that the daemon's `oom` event reports (cgroup
     // v1 notifies separately from the exit): give that event a moment to arrive.
-    if (!local && record.exitCode === 137 && !record.oomKilled && injector.faultsTargeting(handle.id).length === 0) {
+    if (can.containers && record.exitCode === 137 && !record.oomKilled && injector.faultsTargeting(handle.id).length === 0) {
       // The daemon sends `oom` before `die`: once its `die` is in, no `oom` is coming.
-      await waitForDie(handle.id, 300);
-      if (oomSeen.has(handle.id)) record.oomKilled = true;
+      await ooms.waitForDie(handle.id, 300);
+      if (ooms.sawOom(handle.id)) record.oomKilled = true;
     }
-    const p = progressOf(taskId, record.attempt);
+    const p = book.of(taskId, record.attempt);
     record.completedEvents = p.completedEvents;
     record.completedAt = p.completedAt ?? null;
     record.interfaces = p.interfaces ?? null;
     // task.completed is the commit point even for an attempt that went silent afterwards.
-    const judged = hung && record.exitCode !== 0 && p.completedEvents === 0
-      ? { outcome: 'hung' as const, reason: `no event for ${timeoutMs} ms${injector.faultsTargeting(handle.id).length ? ` (fault ${injector.faultsTargeting(handle.id).join(', ')})` : ''}` }
-      : judge(record, p, injector.faultsTargeting(handle.id), outputMayBeLost);
+    const judged = judgeAttempt({
+      exitCode: record.exitCode,
+      oomKilled: record.oomKilled,
+      completedEvents: p.completedEvents,
+      failedReason: p.failedReason,
+      targetedBy: injector.faultsTargeting(handle.id),
+      outputMayBeLost,
+      ...(heartbeat?.hung && timeoutMs !== undefined ? { hung: { silentMs: timeoutMs } } : {}),
+    });
     record.outcome = judged.outcome;
     record.reason = judged.reason;
     record.status = 'exited';
@@ -537,24 +394,17 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       durationMs: Date.parse(record.endedAt ?? new Date().toISOString()) - Date.parse(record.startedAt),
     });
     if (judged.outcome !== 'completed') {
-      const diskFull = p.failedReason === 'disk_full' && judged.outcome === 'failed';
+      const decision = retryAfterFailure({ outcome: judged.outcome, failedReason: p.failedReason, onDiskFull: scenario.workspace.onDiskFull, aborted: stop.signal.aborted });
       // The next attempt gets an empty workspace; the full one stays for the post-mortem until cleanup.
-      if (diskFull && scenario.workspace.onDiskFull === 'retry') workers.freshWorkspace(taskId);
-      throw new AttemptFailedError(`${taskId} attempt ${record.attempt} ${judged.outcome}`, record, {
-        // A task the worker refused as invalid fails the same way on every attempt; a full
-        // disk is retried or not as the scenario's workspace.onDiskFull says.
-        retryable:
-          p.failedReason !== 'invalid_task' && !(diskFull && scenario.workspace.onDiskFull === 'fail') && !stop.signal.aborted,
-      });
+      if (decision.freshWorkspace) backend.freshWorkspace(taskId);
+      throw new AttemptFailedError(`${taskId} attempt ${record.attempt} ${judged.outcome}`, record, { retryable: decision.retryable });
     }
     return record;
   };
 
-  /** Invalid stdout lines per `task#attempt`; see INVALID_LINE_EVENTS_PER_ATTEMPT. */
-  const invalidLines = new Map<string, number>();
   const observerFor = (taskId: string, attempt: number): AttemptObserver => ({
     onEvent: (event: WorkerEvent) => {
-      heartbeatWatches.get(`${taskId}#${attempt}`)?.();
+      book.get(taskId, attempt)?.rearmHeartbeat?.();
       noteEvent(taskId, attempt, event);
       log.emit({ type: 'worker.event', task: taskId, attempt, event });
       injector.observe(event);
@@ -562,9 +412,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     onInvalidLine: (line, error, lineNumber) => {
       // The first lines are events; past that they are only counted (all of them stay in
       // stdout.log): a worker printing 200 MB of text must not become 200k events.
-      const key = `${taskId}#${attempt}`;
-      const seen = (invalidLines.get(key) ?? 0) + 1;
-      invalidLines.set(key, seen);
+      const seen = (book.of(taskId, attempt).invalidLines += 1);
       if (seen <= INVALID_LINE_EVENTS_PER_ATTEMPT) log.emit({ type: 'worker.invalid-line', task: taskId, attempt, lineNumber, line: line.slice(0, 500), error });
     },
     onReattach: () => {
@@ -591,7 +439,8 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       auditProblems: [],
       audited: false,
     };
-    if (outage) await outage;
+    const pendingOutage = outage.current;
+    if (pendingOutage) await pendingOutage;
     task.attempts.push(record);
     task.status = 'running';
     // Write-behind, as for `running` above: resume adopts a container state.json never
@@ -609,12 +458,12 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
           labels: labelsFor(identity, 'probe', { task: taskId, attempt: attemptNumber }),
         });
       } catch (error) {
-        workspaceListings.set(`${taskId}#${attemptNumber}`, { error: `the workspace lister did not start: ${error instanceof Error ? error.message : String(error)}` });
+        book.of(taskId, attemptNumber).workspaceListing = { error: `the workspace lister did not start: ${error instanceof Error ? error.message : String(error)}` };
       }
     }
     let handle: AttemptHandle;
     try {
-      handle = await workers.launch(
+      handle = await backend.launch(
         { runId, taskId, attempt: attemptNumber, seed, task: spec, labels, logDir: attemptDirOf(runDir, taskId, attemptNumber) },
         observerFor(taskId, attemptNumber),
       );
@@ -622,7 +471,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       await lister?.remove();
       record.status = 'exited';
       record.outcome = 'lost';
-      record.reason = `launch failed: ${error instanceof Error ? error.message : String(error)}`;
+      record.reason = `${LAUNCH_FAILED}: ${error instanceof Error ? error.message : String(error)}`;
       await save();
       if (error instanceof DockerError && !(error instanceof ImageNotFoundError)) {
         // A daemon going away mid-launch fails in many ways ("database not open" while it
@@ -630,20 +479,11 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
         // either way the launch is retried as the next attempt.
         // A daemon shutting down answers pings for a while but refuses work: watch it for a
         // few seconds so the next launch waits for the outage rather than spinning into it.
-        for (let i = 0; i < 6; i++) {
-          const up = await docker.ping({ timeoutMs: 2000 }).then(() => true, () => false);
-          if (!up) {
-            await waitForDaemon();
-            break;
-          }
-          await sleep(500);
-        }
-        const task = state.tasks[taskId]!;
-        const lostSince = Date.parse(task.attempts.find((a) => a.outcome === 'lost' && a.reason?.startsWith('launch failed'))?.startedAt ?? record.startedAt);
+        await outage.waitIfGoingAway();
         throw new AttemptFailedError(`${taskId} attempt ${attemptNumber} could not be launched`, record, {
           // Launches that fail while a daemon shuts down are not the task's failures; they
           // stop being retried once they have gone on for longer than the outage limit.
-          retryable: Date.now() - lostSince < scenario.daemon.outageLimitMs,
+          retryable: retryAfterLaunchFailure(state.tasks[taskId]!.attempts, record.startedAt, Date.now(), scenario.daemon.outageLimitMs),
           consumesAttempt: false,
           cause: error,
         });
@@ -654,84 +494,56 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       return await followAttempt(task, taskId, record, handle, labels);
     } finally {
       // Only a completed attempt's workspace is judged; the others' listers just go.
-      if (lister && record.outcome === 'completed') workspaceListings.set(`${taskId}#${attemptNumber}`, await lister.listAndRemove());
+      if (lister && record.outcome === 'completed') book.of(taskId, attemptNumber).workspaceListing = await lister.listAndRemove();
       else await lister?.remove();
     }
   };
 
   /** Takes over an attempt container found on the daemon (resume). */
-  const adoptAttempt = async (taskId: string, record: AttemptRecord, container: ContainerSummary): Promise<AttemptRecord> => {
+  const adoptAttempt = async (taskId: string, record: AttemptRecord, container: FoundAttempt): Promise<AttemptRecord> => {
     const task = state.tasks[taskId]!;
     const labels = labelsFor(identity, 'worker', { task: taskId, attempt: record.attempt });
     const handle = await backend.reattach(
-      container.id,
+      container.containerId,
       { logDir: attemptDirOf(runDir, taskId, record.attempt) },
       observerFor(taskId, record.attempt),
-      { skipThroughSeq: progressOf(taskId, record.attempt).maxSeq },
+      { skipThroughSeq: book.of(taskId, record.attempt).maxSeq },
     );
-    log.emit({ type: 'attempt.adopted', task: taskId, attempt: record.attempt, containerId: container.id, state: container.state });
+    log.emit({ type: 'attempt.adopted', task: taskId, attempt: record.attempt, containerId: container.containerId, state: container.state });
     const writes = scenario.tasks.find((t) => t.id === taskId)?.writes;
     try {
       return await followAttempt(task, taskId, record, handle, labels);
     } finally {
       if (listWorkspaces && writes !== undefined && record.outcome === 'completed') {
-        const key = `${taskId}#${record.attempt}`;
+        const seen = book.of(taskId, record.attempt);
         if (scenario.workspace.size !== undefined) {
           // A tmpfs workspace is emptied once no container mounts it: nothing watched it while no controller ran.
-          workspaceListings.set(key, { error: 'adopted on resume with a tmpfs workspace: its contents went with the container' });
+          seen.workspaceListing = { error: 'adopted on resume with a tmpfs workspace: its contents went with the container' };
         } else {
-          workspaceListings.set(
-            key,
-            await listWorkspaceNow(docker, {
+          seen.workspaceListing = await listWorkspaceNow(docker, {
               name: `kh-${runId}-${taskId}-a${record.attempt}-ls`.replace(/[^a-zA-Z0-9_.-]/g, '_'),
               image,
               volume: await backend.workspaceVolume(taskId),
-              labels: labelsFor(identity, 'probe', { task: taskId, attempt: record.attempt }),
-            }),
-          );
+            labels: labelsFor(identity, 'probe', { task: taskId, attempt: record.attempt }),
+          });
         }
       }
     }
   };
 
-  /**
-   * Removal behind (issue 7): a completed task's container and workspace volume are removed
-   * as soon as the task finishes, in the background, rather than all at the run's end —
-   * the raw-dockerode floor removes each container in its task's slot, and a batch removal
-   * at the end was the whole of keelhaul's gap at concurrency 8. The intent is recorded
-   * first (`removedAt`, write-behind) so that a controller dying mid-removal does not make
-   * state-matches-daemon miss a container it removed; a failed removal clears it again and
-   * leaves the container to the run's cleanup. Failed and killed attempts stay for the
-   * post-mortem until the cleanup, as do volumes when workspaces are captured.
-   */
-  const removals = new Set<Promise<void>>();
-  const removedBehind = { containers: 0, volumes: 0 };
-  const removeBehind = (taskId: string, task: TaskRecord): void => {
-    const record = task.attempts.find((a) => a.outcome === 'completed' && a.containerId);
-    if (local || !record || record.removedAt) return;
-    record.removedAt = new Date().toISOString();
-    // The intent is on disk before the removal (in the background, off the critical path),
-    // and not while a fault is acting on the container: it chose it running and finds it as it left it.
-    const removal: Promise<void> = save()
-      .then(() => injector.settled(record.containerId))
-      .then(() => docker.removeContainer(record.containerId, { force: true }))
-      .then(
-        async () => {
-          removedBehind.containers += 1;
-          if (!options.captureWorkspaces && (await backend.releaseWorkspace(taskId))) removedBehind.volumes += 1;
-        },
-        async (error: unknown) => {
-          // Gone all the same (the daemon removed it before failing the call): removedAt stands.
-          if (error instanceof ResourceNotFoundError) return;
-          record.removedAt = null;
-          store.schedule();
-        },
-      )
-      .finally(() => removals.delete(removal));
-    removals.add(removal);
-  };
+  /** Completed tasks' containers and workspaces removed as they finish (removal-behind.ts); only containers. */
+  const removals = can.containers
+    ? new RemovalBehind({
+        docker,
+        save,
+        schedule: () => store.schedule(),
+        settled: (containerId) => injector.settled(containerId),
+        releaseWorkspace: (taskId) => backend.releaseWorkspace(taskId),
+        keepWorkspaces: options.captureWorkspaces === true,
+      })
+    : undefined;
 
-  const runTask = async (taskSpec: Scenario['tasks'][number], adopt?: { record: AttemptRecord; container: ContainerSummary }): Promise<void> => {
+  const runTask = async (taskSpec: Scenario['tasks'][number], adopt?: { readonly record: AttemptRecord; readonly container: FoundAttempt }): Promise<void> => {
     const task = state.tasks[taskSpec.id]!;
     if (stop.signal.aborted && !adopt) return; // never started: reported as not-run
     const attemptTask: AttemptTask = {
@@ -741,17 +553,16 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       ...(taskSpec.writes ? { writes: taskSpec.writes } : {}),
     };
     // Attempts already judged count against maxAttempts; an adopted one is the first of this loop.
-    const judgedBefore = task.attempts.filter((a) => a.status === 'exited' && !a.reason?.startsWith('launch failed')).length;
-    const iterations = scenario.retry.maxAttempts - judgedBefore;
+    const budget = taskBudget(task.attempts, scenario.retry.maxAttempts, adopt !== undefined);
     const lastNumber = task.attempts.at(-1)?.attempt ?? 0;
     let outcome: { outcome: 'completed' | 'failed'; attempts: number };
-    if (iterations <= 0 && !adopt) {
+    if (!budget.run) {
       outcome = { outcome: 'failed', attempts: task.attempts.length };
     } else {
       try {
         let next = lastNumber;
         const result = await runWithRetry(
-          { ...scenario.retry, maxAttempts: Math.max(1, iterations) },
+          { ...scenario.retry, maxAttempts: budget.maxAttempts },
           async (n) => {
             // Waiting for locks spends no attempt: the attempt is numbered once they are held.
             const held = taskSpec.locks ? await lockManager.acquire(taskSpec.id, taskSpec.locks, stop.signal) : undefined;
@@ -773,7 +584,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       } catch (error) {
         if (error instanceof DaemonUnavailableError) {
           abortRun(
-            outageGaveUp
+            outage.gaveUp
               ? `the Docker daemon did not come back within ${scenario.daemon.outageLimitMs} ms (daemon.outageLimitMs); state is saved: \`keelhaul resume ${runId}\` once it is back`
               : `the Docker daemon stopped answering: ${error.message}`,
           );
@@ -792,7 +603,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     if (task.status !== statusBefore) await save();
     taskOutcomes.set(taskSpec.id, outcome);
     log.emit({ type: 'task.finished', task: taskSpec.id, outcome: outcome.outcome, attempts: outcome.attempts });
-    if (task.status === 'completed') removeBehind(taskSpec.id, task);
+    if (task.status === 'completed') removals?.remove(taskSpec.id, task);
     const completed = Object.values(state.tasks).filter((t) => t.status === 'completed').length;
     injector.progress(completed / scenario.tasks.length);
   };
@@ -814,44 +625,17 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
 
   // The daemon's own account of the run's containers (die, oom, kill, pause, …), followed
   // across outages with `since`, recorded in the timeline.
-  const RECORDED = new Set(['die', 'oom', 'kill', 'pause', 'unpause', 'start', 'stop', 'restart']);
-  const watch = new AbortController();
-  const dockerEvents = local ? Promise.resolve() : subscribeEvents(docker, {
-    labels: { [Label.run]: runId },
-    since: new Date(state.startedAtMs),
-    signal: watch.signal,
-    onEvent: (e) => {
-      exits.note(e);
-      if (!RECORDED.has(e.action)) return;
-      if (e.action === 'oom') oomSeen.add(e.containerId);
-      if (e.action === 'die') {
-        dieSeen.add(e.containerId);
-        dieWaiters.get(e.containerId)?.();
-        dieWaiters.delete(e.containerId);
-      }
-      const task = e.labels[Label.task];
-      const attempt = e.labels[Label.attempt];
-      const role = e.labels[Label.role];
-      log.emit({
-        type: 'docker.event',
-        time: e.time,
-        timeNano: e.timeNano,
-        action: e.action,
-        containerId: e.containerId,
-        ...(role ? { role } : {}),
-        ...(task ? { task } : {}),
-        ...(attempt ? { attempt: Number(attempt) } : {}),
-        ...(e.exitCode !== undefined ? { exitCode: e.exitCode } : {}),
-        ...(e.signal !== undefined ? { signal: e.signal } : {}),
-      });
-    },
-    onState: (s, d) => {
-      exits.setConnected(s === 'connected');
-      log.emit({ type: 'docker.events', state: s, ...(d.reason ? { reason: d.reason } : {}) });
-    },
-  }).catch((error: unknown) => {
-    log.emit({ type: 'docker.events', state: 'failed', reason: error instanceof Error ? error.message : String(error) });
-  });
+  const daemonEvents = can.containers
+    ? watchDaemonEvents({
+        docker,
+        runId,
+        since: new Date(state.startedAtMs),
+        onAnyEvent: (e) => exits.note(e),
+        onRecorded: (e) => ooms.note(e),
+        onConnected: (connected) => exits.setConnected(connected),
+        emit: (event) => log.emit(event),
+      })
+    : undefined;
   // Resource samples of the controller, dockerd, the reaper and the attempt containers.
   let backlogSamples = 0;
   let peakEventBacklog = 0;
@@ -874,7 +658,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       for (const id of active.keys()) if (id.startsWith('pid:')) list.push({ name: id, pid: Number(id.slice(4)) });
       return list;
     },
-    containers: () => (local ? [] : [...active.keys()]),
+    containers: () => (can.containers ? [...active.keys()] : []),
     alerts: { rssGrowthBytes: scenario.monitor.rssGrowthBytes },
     backlog: () => ({ events: log.backlog, queuedTasks: queue.size, lockWaiting: lockManager.waiting }),
     onSample: (sample) => {
@@ -900,24 +684,10 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     if (!event.type.startsWith('worker.')) recorded.push(event);
   });
   // Every event this controller recorded, validated as it goes (never all held in memory).
-  // The reaper removes by Docker label; local workers die with this process (execa `cleanup`).
-  const reaperEnabled = !local && (options.reaper ?? scenario.reaper.enabled);
+  // The reaper removes by Docker label; attempts that are processes die with this one (execa `cleanup`).
+  const reaperEnabled = can.containers && (options.reaper ?? scenario.reaper.enabled);
   try {
-    if (reaperEnabled && state.reaper && isReaperOf(state.reaper.pid, runDir)) {
-      // The dead controller's reaper is alive and reads the new controller from state.json.
-      log.emit({ type: 'reaper.started', pid: state.reaper.pid, ttlMs: state.reaper.ttlMs });
-    } else if (reaperEnabled) {
-      const reaper = await startReaper(runDir, scenario.reaper.ttlMs).catch((error: unknown) => {
-        log.emit({ type: 'reaper.unavailable', reason: error instanceof Error ? error.message : String(error) });
-        return undefined;
-      });
-      if (reaper) {
-        await store.update((s) => {
-          s.reaper = { pid: reaper.pid, ttlMs: scenario.reaper.ttlMs };
-        });
-        log.emit({ type: 'reaper.started', pid: reaper.pid, ttlMs: scenario.reaper.ttlMs });
-      }
-    }
+    if (reaperEnabled) await ensureReaper({ runDir, store, ttlMs: scenario.reaper.ttlMs, emit: (event) => log.emit(event) });
     // The topology's services run for the whole run; the run's cleanup removes them by label.
     if (options.topology) {
       const launched = await launchTopology(docker, options.topology.topology, identity, keelhaulVersion);
@@ -927,16 +697,10 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       // The per-run network survives a controller crash unless the reaper removed it.
       await backend.prepare({ existingNetwork: state.networkName });
     } else {
-      await workers.prepare();
+      await backend.prepare();
     }
-    if (!local && scenario.network === 'internal' && backend.networkName) {
-      const name = backend.networkName;
-      const network = (await docker.listNetworks({ labels: { [Label.run]: runId } })).find((n) => n.name === name);
-      const guard = network
-        ? await guardInternalNetwork(runId, network.id, { daemonIsLocal: docker.endpoint.startsWith('/') })
-        : { applied: false, bridge: '', reason: `network ${name} does not carry the run's label` };
-      if (guard.applied) guardedNetwork = true;
-      log.emit({ type: 'network.guarded', network: name, bridge: guard.bridge, applied: guard.applied, ...(guard.reason ? { reason: guard.reason } : {}) });
+    if (can.containers && scenario.network === 'internal' && backend.networkName) {
+      guardedNetwork = await guardRunNetwork(docker, runId, backend.networkName, (event) => log.emit(event));
     }
     if (backend.networkName !== (state.networkName ?? undefined)) {
       await store.update((s) => {
@@ -949,48 +713,24 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     const found = resumed
       ? await docker.listContainers({ labels: { [Label.run]: runId, [Label.role]: 'worker' }, all: true })
       : [];
-    const byAttempt = new Map(found.map((c) => [`${c.labels[Label.task]}#${c.labels[Label.attempt]}`, c]));
-    const work: Promise<void>[] = [];
-    for (const taskSpec of scenario.tasks) {
-      const task = state.tasks[taskSpec.id]!;
-      if (completedInLedger.has(taskSpec.id) || task.status === 'completed') {
-        task.status = 'completed';
-        taskOutcomes.set(taskSpec.id, { outcome: 'completed', attempts: task.attempts.length });
-        continue;
-      }
-      if (task.status === 'failed') {
-        taskOutcomes.set(taskSpec.id, { outcome: 'failed', attempts: task.attempts.length });
-        continue;
-      }
-      let adopt: { record: AttemptRecord; container: ContainerSummary } | undefined;
-      if (resumed) {
-        // A container on the daemon that state.json never heard of: the controller died
-        // between create and save. Its labels say which attempt it is.
-        for (const [key, container] of byAttempt) {
-          const [t, a] = key.split('#');
-          if (t !== taskSpec.id || task.attempts.some((r) => r.attempt === Number(a))) continue;
-          task.attempts.push({
-            attempt: Number(a), containerId: container.id, containerName: container.names[0]?.replace(/^\//, '') ?? '', status: 'launching',
-            startedAt: new Date().toISOString(), endedAt: null, exitCode: null, oomKilled: false, outcome: null, reason: null,
-            completedEvents: 0, interfaces: null, auditProblems: [], audited: false,
-          });
-        }
-        task.attempts.sort((x, y) => x.attempt - y.attempt);
-        for (const record of task.attempts) {
-          if (record.status === 'exited') continue;
-          const container = byAttempt.get(`${taskSpec.id}#${record.attempt}`);
-          if (container && record === task.attempts.at(-1)) {
-            adopt = { record, container };
-          } else {
-            record.status = 'exited';
-            record.outcome = 'lost';
-            record.reason = container ? 'superseded by a later attempt' : 'container gone when the run was resumed';
-            log.emit({ type: 'attempt.lost', task: taskSpec.id, attempt: record.attempt, reason: record.reason });
-          }
-        }
-      }
-      work.push(queue.add(() => runTask(taskSpec, adopt)));
+    const plan = planResume(
+      { taskIds: scenario.tasks.map((t) => t.id), tasks: state.tasks, completedInLedger, resumed },
+      found.map((c) => ({
+        containerId: c.id,
+        containerName: c.names[0]?.replace(/^\//, '') ?? '',
+        task: c.labels[Label.task] ?? '',
+        attempt: Number(c.labels[Label.attempt]),
+        state: c.state,
+      })),
+    );
+    for (const p of plan.tasks) {
+      if (p.action !== 'run') taskOutcomes.set(p.task, { outcome: p.action, attempts: state.tasks[p.task]!.attempts.length });
     }
+    const toRun = applyResumePlan(state.tasks, plan, new Date().toISOString(), (task, attempt, reason) =>
+      log.emit({ type: 'attempt.lost', task, attempt, reason }),
+    );
+    const specs = new Map(scenario.tasks.map((t) => [t.id, t]));
+    const work = toRun.map(({ task, adopt }) => queue.add(() => runTask(specs.get(task)!, adopt)));
     await save();
     await Promise.all(work);
     await queue.onIdle();
@@ -1003,22 +743,14 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     resources = await monitor.stop();
     // Shaping rules netem faults added must be gone once the injector stopped (it undoes them):
     // look inside the targets still running, before cleanup takes their namespaces away.
-    let rulesInContainers: string[] | undefined;
-    if (scenario.faults.some((f) => f.kind === 'netem') && !outageGaveUp) {
-      const ids = [...new Set(injector.records.filter((r) => r.kind === 'netem').flatMap((r) => r.targets.map((t) => t.containerId)))];
-      const running: { containerId: string; pid: number }[] = [];
-      for (const id of ids) {
-        const info = await docker.inspectContainer(id).catch(() => undefined);
-        if (info?.state.running && info.state.pid > 0) running.push({ containerId: id, pid: info.state.pid });
-      }
-      const found = await findRulesInContainers(runId, running);
-      if (found.checked) rulesInContainers = found.rules;
-    }
+    const rulesInContainers = scenario.faults.some((f) => f.kind === 'netem') && !outage.gaveUp
+      ? await netemRulesLeft(docker, runId, injector.records)
+      : undefined;
     if (options.captureWorkspaces) {
       // Before cleanup: docker workspaces are volumes that cleanup removes.
-      const snapshot = local
-        ? snapshotLocalWorkspaces(await local.workspaceDirectories())
-        : snapshotDockerWorkspaces(docker, { runId, image, labels: labelsFor(identity, 'probe'), sizeLimited: scenario.workspace.size !== undefined });
+      const snapshot = can.workspaceVolumes
+        ? snapshotDockerWorkspaces(docker, { runId, image, labels: labelsFor(identity, 'probe'), sizeLimited: scenario.workspace.size !== undefined })
+        : snapshotLocalWorkspaces(await backend.workspaceDirectories());
       await snapshot
         .catch((error: unknown) => ({ backend: scenario.backend, tasks: {}, unavailable: error instanceof Error ? error.message : String(error) }))
         .then((s) => writeWorkspaceSnapshot(runDir, s))
@@ -1026,87 +758,44 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
           runError ??= `cannot write workspaces.json: ${error instanceof Error ? error.message : String(error)}`;
         });
     }
-    if (local) {
-      cleanup = await local.close();
+    // A backend that owns its attempts (processes, tmpfs mounts) ends them itself; everything
+    // on the daemon carries the run's label and goes with the run's cleanup by label.
+    const own = await backend.cleanup();
+    if (own) {
+      cleanup = own.removed;
       log.emit({ type: 'cleanup.finished', ...cleanup, errors: [...cleanup.errors] });
-      leaks = local.leaks();
-    } else try {
-      await Promise.allSettled([...removals]);
-      if (!outageGaveUp) {
-        const workers = await docker.listContainers({ labels: { [Label.run]: runId, [Label.role]: 'worker' }, all: true });
-        // A launch the daemon failed part-way (created, then the daemon went away before the
-        // start or attach) left a container state.json could not name: its attempt is lost
-        // and has no id. Name it now by its labels; cleanup removes it like any other.
-        const orphans = new Set<string>();
-        for (const c of workers) {
-          const record = state.tasks[c.labels[Label.task] ?? '']?.attempts.find((a) => a.attempt === Number(c.labels[Label.attempt]));
-          if (record && !record.containerId && record.outcome === 'lost') {
-            record.containerId = c.id;
-            orphans.add(c.id);
-          }
-        }
-        workersOnDaemon = workers.filter((c) => !orphans.has(c.id)).map((c) => c.id);
-      }
-      cleanup = await removeRunResources(docker, runId);
-      log.emit({ type: 'cleanup.finished', ...cleanup, errors: [...cleanup.errors], removedBehind: { ...removedBehind } });
-      leaks = await findRunResources(docker, runId);
-      // removeRunResources took the guard's rules with the network; one left now is a leak.
-      if (rulesInContainers || guardedNetwork) {
-        const onHost = await findRulesOnHost(runId);
-        injectedRules = [...(rulesInContainers ?? []), ...onHost.rules];
-      }
-    } catch (error) {
-      runError ??= `cleanup failed: ${error instanceof Error ? error.message : String(error)}`;
-      leaks = { containers: ['<unknown: the daemon could not be queried>'], networks: [], volumes: [] };
+      leaks = own.leaks;
+    } else {
+      const byLabel = await cleanUpByLabel({
+        docker,
+        runId,
+        tasks: state.tasks,
+        daemonGone: outage.gaveUp,
+        removals: removals?.inFlight ?? [],
+        removedBehind: removals?.removed ?? { containers: 0, volumes: 0 },
+        rulesInContainers,
+        guardedNetwork,
+        emit: (event) => log.emit(event),
+      });
+      cleanup = byLabel.cleanup;
+      leaks = byLabel.leaks;
+      workersOnDaemon = byLabel.workersOnDaemon;
+      injectedRules = byLabel.injectedRules;
+      if (byLabel.error !== undefined) runError ??= byLabel.error;
     }
     await canary?.close();
     // After cleanup, so the timeline shows what cleanup itself killed.
-    watch.abort();
-    await dockerEvents;
+    await daemonEvents?.stop();
   }
 
   const records = injector.records;
-  const unfired = new Set(injector.unfired);
-  const faultFacts: FaultFacts[] = [];
-  scenario.faults.forEach((spec, i) => {
-    const id = faultId(spec, i);
-    const signal = spec.kind === 'kill' ? spec.params.signal : undefined;
-    const firings = records.filter((r) => r.faultId === id || r.faultId.startsWith(`${id}#`));
-    if (firings.length === 0 || unfired.has(id)) {
-      faultFacts.push({ faultId: id, kind: spec.kind, status: 'not-fired', targets: [], ...(signal ? { signal } : {}) });
-      return;
-    }
-    for (const record of firings) {
-      faultFacts.push({
-        faultId: record.faultId,
-        kind: spec.kind,
-        status: record.status,
-        firedAt: record.firedAt,
-        targets: record.targets,
-        ...(signal ? { signal } : {}),
-        ...(record.error ? { error: record.error } : {}),
-      });
-    }
-  });
-  const allAttempts = scenario.tasks.flatMap((t) => state.tasks[t.id]!.attempts.map((a) => ({ task: t.id, ...a })));
+  const faultFacts = faultFactsOf(scenario.faults, records, new Set(injector.unfired));
+  const taskIds = scenario.tasks.map((t) => t.id);
+  const allAttempts = attemptRows(taskIds, state.tasks);
   const ledgerEntries = await ledger.read();
-  const attemptFacts: AttemptFacts[] = allAttempts.map((a) => ({
-    task: a.task,
-    attempt: a.attempt,
-    containerId: a.containerId,
-    exitCode: a.exitCode,
-    oomKilled: a.oomKilled,
-    outcome: a.outcome ?? 'lost',
-    reason: a.reason ?? undefined,
-    completedAt: a.completedAt ?? undefined,
-    completedEvents: a.completedEvents,
-    ...(a.interfaces ? { interfaces: a.interfaces } : {}),
-    ...(isolationProbes.has(`${a.task}#${a.attempt}`) ? { probe: isolationProbes.get(`${a.task}#${a.attempt}`)! } : {}),
-    auditProblems: a.auditProblems,
-    audited: a.audited,
-  }));
-  const checks: CheckResult[] = runChecks({
-    taskIds: scenario.tasks.map((t) => t.id),
+  const attemptFacts = attemptFactsOf(allAttempts, (task, attempt) => book.get(task, attempt)?.probe);
+  let checks: CheckResult[] = runChecks({
+    taskIds,
     attempts: attemptFacts,
     faults: faultFacts,
     network: scenario.network,
@@ -1126,7 +815,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       timeline: [...priorRunEvents, ...recorded],
       controllerRss: resources?.controllerRss,
       backlog: { samples: backlogSamples, peakEvents: peakEventBacklog },
-      workspaceListings: listWorkspaces ? workspaceListings : undefined,
+      workspaceListings: listWorkspaces ? book.workspaceListings() : undefined,
     }),
   );
   const stateCheck = checkStateMatchesDaemon(
@@ -1136,22 +825,13 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     workersOnDaemon?.filter((id) => !allAttempts.some((a) => a.removedAt && a.containerId === id)),
   );
   if (stateCheck) checks.push(stateCheck);
-  if (local) {
-    // What only a container has (labels, HostConfig, a daemon's account) is not judged for processes.
-    for (const [i, check] of checks.entries()) {
-      if (check.name === 'containers-labelled-and-hardened' || check.name === 'state-matches-daemon') {
-        checks[i] = { ...check, ok: true, observed: 'not applicable on the local backend', evidence: [] };
-      }
-    }
-    if (!checks.some((c) => c.name === 'state-matches-daemon')) {
-      checks.push({ name: 'state-matches-daemon', ok: true, expected: 'the attempt containers in state.json are exactly the worker containers a label query finds before cleanup', observed: 'not applicable on the local backend', evidence: [] });
-    }
-  }
+  // What only a container has (labels, HostConfig, a daemon's account) is not judged for processes.
+  if (!can.containers) checks = withContainerChecksNotApplicable(checks, backend.kind);
   // Read back from the file, so that what reached events.jsonl is judged, not what was meant.
   await log.flush();
   checks.push(await checkEventsFile(join(runDir, 'events.jsonl')));
   const runUsage = summarizeUsage(
-    scenario.tasks.map((t) => t.id),
+    taskIds,
     allAttempts.map((a) => ({ task: a.task, outcome: a.outcome ?? 'lost', usage: usage.of(a.task, a.attempt) })),
   );
   checks.push(checkBudget(runUsage, scenario.budget));
@@ -1159,82 +839,47 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     log.emit({ type: 'check.result', name: check.name, ok: check.ok, expected: check.expected, observed: check.observed });
   }
 
-  const endedAtMs = Date.now();
-  const status = runError === undefined && checks.every((c) => c.ok) ? 'passed' : 'failed';
   const reportPath = join(runDir, 'report.json');
-  const unhardened = unhardenedBy(scenario) as ('dockerSocket' | 'hostNetwork' | 'privileged')[];
-  const report: RunReport = redactor.value<RunReport>({
-    schemaVersion: REPORT_SCHEMA_VERSION,
-    keelhaulVersion,
-    runId,
-    seed,
-    scenario: scenario.name,
-    scenarioFile: state.scenarioFile,
-    status,
-    ...(runError !== undefined ? { error: runError } : {}),
-    ...(unhardened.length > 0
-      ? { unhardened: { dangerouslyAllow: unhardened, warning: `the workers were NOT hardened: dangerouslyAllow let them ${unhardened.map((k) => UNHARDENED_MEANING[k] ?? k).join('; ')}` } }
-      : {}),
-    ...(redactor.count > 0 ? { redactedSecrets: redactor.count } : {}),
-    startedAt: new Date(state.startedAtMs).toISOString(),
-    endedAt: new Date(endedAtMs).toISOString(),
-    durationMs: endedAtMs - state.startedAtMs,
-    backend: scenario.backend,
-    image,
-    network: scenario.network,
-    daemon: { endpoint: docker.endpoint, version: options.daemon.version, apiVersion: options.daemon.negotiatedApiVersion },
-    controllers: state.controllers.length,
-    tasks: scenario.tasks.map((t) => {
-      const o = taskOutcomes.get(t.id);
-      return { task: t.id, outcome: o?.outcome ?? 'not-run', attempts: state.tasks[t.id]!.attempts.length };
+  const report: RunReport = redactor.value<RunReport>(
+    assembleReport({
+      keelhaulVersion,
+      runId,
+      seed,
+      scenario: { name: scenario.name, backend: scenario.backend, network: scenario.network, taskIds, faults: scenario.faults },
+      scenarioFile: state.scenarioFile,
+      runError,
+      unhardened: unhardenedBy(scenario) as ('dockerSocket' | 'hostNetwork' | 'privileged')[],
+      redactedSecrets: redactor.count,
+      startedAtMs: state.startedAtMs,
+      endedAtMs: Date.now(),
+      image,
+      daemon: { endpoint: docker.endpoint, version: options.daemon.version, apiVersion: options.daemon.negotiatedApiVersion },
+      controllers: state.controllers.length,
+      taskOutcomes,
+      attemptCount: (task) => state.tasks[task]!.attempts.length,
+      attempts: allAttempts,
+      faultsTargeting: (containerId) => injector.faultsTargeting(containerId),
+      usageOf: (task, attempt) => usage.of(task, attempt),
+      faultFacts,
+      records,
+      cleanup,
+      resources,
+      checks,
+      usage: runUsage,
     }),
-    attempts: allAttempts.map(
-      (a): ReportAttempt => ({
-        task: a.task,
-        attempt: a.attempt,
-        containerId: a.containerId,
-        containerName: a.containerName,
-        exitCode: a.exitCode,
-        oomKilled: a.oomKilled,
-        outcome: a.outcome ?? 'lost',
-        ...(a.reason ? { reason: a.reason } : {}),
-        startedAt: a.startedAt,
-        endedAt: a.endedAt,
-        faults: [...injector.faultsTargeting(a.containerId)],
-        usage: usage.of(a.task, a.attempt),
-      }),
-    ),
-    faults: faultFacts.map((f): ReportFault => {
-      const record = records.find((r) => r.faultId === f.faultId);
-      const spec = scenario.faults.find((s, i) => faultId(s, i) === f.faultId.split('#')[0]);
-      return {
-        faultId: f.faultId,
-        kind: f.kind,
-        trigger: record?.trigger ?? (spec ? describeTrigger(spec.trigger) : ''),
-        status: f.status,
-        firedAt: record?.firedAt ?? null,
-        offsetMs: record?.offsetMs ?? null,
-        params: { ...(spec?.params ?? {}) },
-        targets: f.targets,
-        ...(f.error ? { error: f.error } : {}),
-      };
-    }),
-    cleanup,
-    resources: resources ? { samplesFile: 'samples.jsonl', ...resources } : null,
-    checks,
-    usage: runUsage,
-  });
+  );
+  const status = report.status;
   await writeReportJson(reportPath, report);
   await store.update((s) => {
     // A run that lost its daemon stays resumable.
-    if (!outageGaveUp) s.status = 'finished';
+    if (!outage.gaveUp) s.status = 'finished';
     s.faults = [...records];
   });
   // A run given up on a lost daemon stays resumable: its reaper keeps watching it.
-  if (state.reaper && !outageGaveUp) stopReaper(state.reaper.pid, runDir);
+  if (state.reaper && !outage.gaveUp) stopReaper(state.reaper.pid, runDir);
   log.emit({ type: 'run.finished', status, durationMs: report.durationMs, reportPath });
   await log.close();
   // After close: events.jsonl is flushed and ends with run.finished, which the timeline reads.
   await writeRunReports(runDir, report, { formats: ['md', 'html', 'junit'] });
-  return { report, runDir, reportPath, resumable: outageGaveUp };
+  return { report, runDir, reportPath, resumable: outage.gaveUp };
 }

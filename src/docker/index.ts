@@ -29,7 +29,7 @@ export {
   type DockerErrorReason,
   type TargetUnavailableReason,
 } from './errors.js';
-export { ContainerExitTracker, subscribeEvents } from './events.js';
+export { ContainerExitTracker, subscribeEvents, type DaemonEvent } from './events.js';
 export { defaultDockerHost } from './host.js';
 export { ANY_VALUE, expandLabelKey, Label, labelsFor, type Role, type RunIdentity } from './labels.js';
 export {
