@@ -1,6 +1,7 @@
 import type { FaultSpec, Scenario } from '../scenario/index.js';
 import { describeTrigger, faultId, firingRandom, firingsOf } from './injector.js';
 import { createSeededRandom } from './random.js';
+import { FAULT_ACTIONS } from './actions.js';
 
 /** One planned firing of a fault. */
 export interface PlannedFiring {
@@ -14,8 +15,25 @@ export interface PlannedFiring {
   readonly fires: boolean;
   /** The probability draw in [0, 1), when the trigger has a probability. */
   readonly probabilityDraw?: number;
-  /** The target selector in words. */
+  /** The target selector in words; `the run's daemon` for daemon faults. */
   readonly target: string;
+  /**
+   * The target selector as data: `{ acts: 'daemon' }` for a fault that acts on the run's
+   * daemon (it has no container target), else the selector with defaults applied — the
+   * labels (short keys as written), the Compose `service` when it names one, the name
+   * pattern, and how many are picked.
+   */
+  readonly targetSelector:
+    | { readonly acts: 'daemon' }
+    | {
+        readonly acts: 'container';
+        readonly labels: Readonly<Record<string, string>>;
+        readonly service?: string;
+        readonly namePattern?: string;
+        readonly pick: 'random' | 'first' | 'all';
+        readonly count?: number;
+        readonly percent?: number;
+      };
   /**
    * The uniform draws in [0, 1) a `random` pick uses, in order: the i-th pick takes index
    * ⌊uᵢ × n⌋ of the n candidates not yet picked, in stable (task, attempt, id) order.
@@ -45,14 +63,30 @@ export function planFaults(scenario: Scenario, seed: number): FaultPlan {
     const random = faults.fork(`fault:${id}`);
     const trigger = spec.trigger;
     const t = spec.target;
+    const onDaemon = FAULT_ACTIONS[spec.kind].acts === 'daemon';
     const labels = Object.entries(t.labels).map(([k, v]) => `${k}=${v}`).join(',');
-    const target = `${t.pick}${t.pick === 'all' ? '' : ` ${t.percent !== undefined ? `${t.percent}%` : t.count}`} of running containers with ${labels || 'the run label'}${t.namePattern ? ` named /${t.namePattern}/` : ''}`;
+    const how = `${t.pick}${t.pick === 'all' ? '' : ` ${t.percent !== undefined ? `${t.percent}%` : t.count}`}`;
+    const target = onDaemon
+      ? "the run's daemon"
+      : t.service !== undefined
+        ? `${how} of the containers of service ${t.service}${labels ? ` with ${labels}` : ''}${t.namePattern ? ` named /${t.namePattern}/` : ''}`
+        : `${how} of running containers with ${labels || 'the run label'}${t.namePattern ? ` named /${t.namePattern}/` : ''}`;
+    const targetSelector: PlannedFiring['targetSelector'] = onDaemon
+      ? { acts: 'daemon' }
+      : {
+          acts: 'container',
+          labels: { ...t.labels },
+          ...(t.service !== undefined ? { service: t.service } : {}),
+          ...(t.namePattern !== undefined ? { namePattern: t.namePattern } : {}),
+          pick: t.pick,
+          ...(t.pick === 'all' ? {} : t.percent !== undefined ? { percent: t.percent } : { count: t.count }),
+        };
     for (let firing = 1; firing <= firingsOf(trigger); firing++) {
       let atMs: number | null = null;
       if ('at' in trigger) atMs = trigger.at;
       if ('every' in trigger) atMs = (trigger.startAt ?? trigger.every) + (firing - 1) * trigger.every;
       const draw = trigger.probability !== undefined ? firingRandom(random, firing, 'probability').next() : undefined;
-      const picks = t.pick === 'random' ? (t.percent !== undefined ? 0 : t.count) : 0;
+      const picks = !onDaemon && t.pick === 'random' ? (t.percent !== undefined ? 0 : t.count) : 0;
       const targetRandom = firingRandom(random, firing, 'targets');
       firings.push({
         faultId: firing === 1 ? id : `${id}#${firing}`,
@@ -63,6 +97,7 @@ export function planFaults(scenario: Scenario, seed: number): FaultPlan {
         fires: draw === undefined || draw < (trigger.probability ?? 1),
         ...(draw !== undefined ? { probabilityDraw: draw } : {}),
         target,
+        targetSelector,
         targetDraws: Array.from({ length: picks }, () => targetRandom.next()),
         params: { ...(spec.params as Record<string, unknown>) },
       });
@@ -79,7 +114,9 @@ export function renderPlan(plan: FaultPlan): string {
     lines.push(`- ${f.faultId} ${f.kind}${params ? ` (${params})` : ''}`);
     lines.push(`    when:   ${f.trigger}${f.atMs !== null ? ` → +${f.atMs} ms` : ''}`);
     if (f.probabilityDraw !== undefined) lines.push(`    fires:  ${f.fires ? 'yes' : 'no'} (draw ${f.probabilityDraw.toFixed(6)})`);
-    lines.push(`    target: ${f.target}${f.targetDraws.length ? `; draws ${f.targetDraws.map((u) => u.toFixed(6)).join(', ')}` : ''}`);
+    // A daemon fault has no container target: the line would only repeat the kind.
+    if (f.targetSelector.acts === 'container') lines.push(`    target: ${f.target}${f.targetDraws.length ? `; draws ${f.targetDraws.map((u) => u.toFixed(6)).join(', ')}` : ''}`);
+    else lines.push("    on:     the run's private daemon");
   }
   return `${lines.join('\n')}\n`;
 }

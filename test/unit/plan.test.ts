@@ -55,3 +55,36 @@ describe('scenario JSON Schema', () => {
     expect(onDisk).toEqual(JSON.parse(JSON.stringify(scenarioJsonSchema())));
   });
 });
+
+describe('plan: targets as the faults will find them', () => {
+  it('a daemon fault has no container target: no target line, no draws, { acts: daemon } as data', async () => {
+    const { planFaults: plan, renderPlan: render } = await import('../../src/chaos/index.js');
+    const { validateScenario: validate } = await import('../../src/scenario/index.js');
+    const scenario = validate({
+      name: 'd',
+      daemon: { mode: 'private' },
+      tasks: { count: 2, steps: [{ sleep: 10 }] },
+      faults: [{ kind: 'daemon-kill', trigger: { at: 100 } }],
+    });
+    const p = plan(scenario, 1);
+    expect(p.firings[0]?.targetSelector).toEqual({ acts: 'daemon' });
+    expect(p.firings[0]?.targetDraws).toEqual([]);
+    const text = render(p);
+    expect(text).not.toMatch(/target:/);
+    expect(text).toMatch(/on: +the run's private daemon/);
+  });
+
+  it('a Compose service target is named by its service, in words and as data', async () => {
+    const { planFaults: plan, renderPlan: render } = await import('../../src/chaos/index.js');
+    const { validateScenario: validate } = await import('../../src/scenario/index.js');
+    const scenario = validate({
+      name: 's',
+      network: 'internal',
+      tasks: { count: 1, steps: [{ sleep: 10 }] },
+      faults: [{ kind: 'stop', trigger: { at: 100 }, target: { service: 'model' } }],
+    });
+    const p = plan(scenario, 1);
+    expect(p.firings[0]?.targetSelector).toEqual({ acts: 'container', labels: {}, service: 'model', pick: 'random', count: 1 });
+    expect(render(p)).toMatch(/target: random 1 of the containers of service model; draws /);
+  });
+});
