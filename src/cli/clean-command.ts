@@ -14,6 +14,8 @@ export interface CleanOptions {
   /** Every keelhaul run on the daemon, live or not. */
   readonly all?: boolean;
   readonly runsDir?: string;
+  /** `--json`: one object on stdout, `{ kept: [{ run, pid }], runs: [{ run, containers, networks, volumes, errors }] }`, and nothing else there. */
+  readonly json?: boolean;
 }
 
 /**
@@ -29,6 +31,8 @@ export async function cleanCommand(options: CleanOptions, io: CliIo): Promise<Ex
   if (options.runId !== undefined) assertSafeName(options.runId, '--run');
   const docker = await connectDocker();
   let runIds: string[];
+  const kept: { run: string; pid: number }[] = [];
+  const cleaned: { run: string; containers: number; networks: number; volumes: number; errors: readonly string[] }[] = [];
   if (options.runId) {
     runIds = [options.runId];
   } else {
@@ -57,17 +61,24 @@ export async function cleanCommand(options: CleanOptions, io: CliIo): Promise<Ex
       const state = await readRunState(join(runsDir, run, 'state.json')).catch(() => undefined);
       const fromState = state && state.status === 'running' && isControllerAlive(state.controller) ? state.controller : undefined;
       const live = fromState ?? fromLabels;
-      if (live) io.out(`keeping run ${run}: its controller (pid ${live.pid}) is alive`);
-      else runIds.push(run);
+      if (live) {
+        kept.push({ run, pid: live.pid });
+        if (!options.json) io.out(`keeping run ${run}: its controller (pid ${live.pid}) is alive`);
+      } else {
+        runIds.push(run);
+      }
     }
   }
   let failed = false;
   for (const runId of runIds) {
     const result = await removeRunResources(docker, runId);
+    cleaned.push({ run: runId, containers: result.containers, networks: result.networks, volumes: result.volumes, errors: result.errors });
+    failed ||= result.errors.length > 0;
+    if (options.json) continue;
     io.out(`run ${runId}: removed ${result.containers} container(s), ${result.networks} network(s), ${result.volumes} volume(s)`);
     for (const e of result.errors) io.err(`  could not remove ${e}`);
-    failed ||= result.errors.length > 0;
   }
-  if (runIds.length === 0) io.out('nothing to clean');
+  if (options.json) io.out(JSON.stringify({ kept, runs: cleaned }));
+  else if (runIds.length === 0) io.out('nothing to clean');
   return failed ? ExitCode.failed : ExitCode.ok;
 }

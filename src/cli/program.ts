@@ -97,8 +97,9 @@ ${EXIT_CODES_HELP}`)
     .option('--iterations <n>', 'stop after this many iterations, even when time remains')
     .option('--warmup <n>', 'iterations not judged for growth (default 2)')
     .option('--no-reaper', 'start no reaper per run')
+    .option('--json', 'print one JSON line per iteration, then the soak report (soak.json\'s shape) as the last line, and nothing else on stdout')
     .addHelpText('after', SOAK_HELP)
-    .action(async (scenarioPath: string, opts: { duration: string; seed?: string; output?: string; maxRssGrowth?: string; maxFdGrowth?: string; maxDockerdRssGrowth?: string; iterations?: string; warmup?: string; reaper: boolean }) =>
+    .action(async (scenarioPath: string, opts: { duration: string; seed?: string; output?: string; maxRssGrowth?: string; maxFdGrowth?: string; maxDockerdRssGrowth?: string; iterations?: string; warmup?: string; reaper: boolean; json?: boolean }) =>
       act(() =>
         soakCommand(
           {
@@ -112,6 +113,7 @@ ${EXIT_CODES_HELP}`)
             ...(opts.iterations !== undefined ? { iterations: opts.iterations } : {}),
             ...(opts.warmup !== undefined ? { warmup: opts.warmup } : {}),
             reaper: opts.reaper,
+            json: opts.json ?? false,
             ...signal,
           },
           io,
@@ -231,8 +233,9 @@ Exit codes:
     .description('Without a run id: one line per run. With one: its tasks by state, its attempts, and its containers found by label query.')
     .argument('[run]', 'run id or run directory')
     .option('--runs-dir <dir>', 'where run directories are', '.keelhaul/runs')
-    .action(async (run: string | undefined, opts: { runsDir: string }) =>
-      act(() => statusCommand({ ...(run ? { run } : {}), runsDir: opts.runsDir }, io)),
+    .option('--json', 'print the runs (or the run) as one JSON object')
+    .action(async (run: string | undefined, opts: { runsDir: string; json?: boolean }) =>
+      act(() => statusCommand({ ...(run ? { run } : {}), runsDir: opts.runsDir, json: opts.json ?? false }, io)),
     );
 
   program
@@ -278,8 +281,9 @@ Exit codes:
     .option('--stale', 'every run whose controller (pid and start time) is no longer a live process')
     .option('--all', 'every keelhaul run on this daemon, live ones included')
     .option('--runs-dir <dir>', 'where run directories are (to read resumed runs\' controllers)', '.keelhaul/runs')
-    .action(async (opts: { run?: string; stale?: boolean; all?: boolean; runsDir: string }) =>
-      act(() => cleanCommand({ ...(opts.run ? { runId: opts.run } : {}), stale: opts.stale ?? false, all: opts.all ?? false, runsDir: opts.runsDir }, io)),
+    .option('--json', 'print what was kept and removed as one JSON object ({ kept: [{ run, pid }], runs: [{ run, containers, networks, volumes, errors }] })')
+    .action(async (opts: { run?: string; stale?: boolean; all?: boolean; runsDir: string; json?: boolean }) =>
+      act(() => cleanCommand({ ...(opts.run ? { runId: opts.run } : {}), stale: opts.stale ?? false, all: opts.all ?? false, runsDir: opts.runsDir, json: opts.json ?? false }, io)),
     );
 
   return program;

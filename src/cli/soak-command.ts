@@ -11,6 +11,8 @@ import { parseSeed } from './run-command.js';
 /** Flags of `keelhaul soak`, as typed (validated here). */
 export interface SoakCommandOptions {
   readonly scenarioPath: string;
+  /** `--json`: a JSON line per iteration (`{ iteration }`), then the report (`{ soak }`, soak.json's shape) as the last line; nothing else on stdout. */
+  readonly json?: boolean;
   /** `--duration`: a duration such as `30m`, `2m`, `90s`. */
   readonly duration: string;
   readonly seed?: string;
@@ -116,7 +118,8 @@ export async function soakCommand(options: SoakCommandOptions, io: CliIo): Promi
   const scenario = await loadScenarioFile(options.scenarioPath);
   const docker = await connectDocker();
   const outputDir = resolve(options.output ?? join('.keelhaul', 'soaks', createRunId()));
-  io.out(`soak of ${scenario.name} for ${formatLeft(durationMs)}: output ${outputDir}`);
+  const say = (line: string): void => (options.json ? io.err(line) : io.out(line));
+  say(`soak of ${scenario.name} for ${formatLeft(durationMs)}: output ${outputDir}`);
   const report = await runSoak({
     scenario,
     scenarioFile: resolve(options.scenarioPath),
@@ -129,8 +132,13 @@ export async function soakCommand(options: SoakCommandOptions, io: CliIo): Promi
     ...(maxIterations !== undefined ? { maxIterations } : {}),
     ...(options.reaper === false ? { reaper: false } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
-    onIteration: (it, soFar) => io.out(renderSoakIteration(it, soFar)),
+    onIteration: (it, soFar) => (options.json ? io.out(JSON.stringify({ iteration: it })) : io.out(renderSoakIteration(it, soFar))),
   });
+  if (options.json) {
+    io.out(JSON.stringify({ soak: report }));
+    if (report.status === 'interrupted') return ExitCode.interrupted;
+    return report.status === 'passed' ? ExitCode.ok : ExitCode.failed;
+  }
   const g = report.growth;
   const verdict = (name: string, v: typeof g.openFds | null, fmt: (n: number) => string): string =>
     v === null ? `${name} not sampled` : !v.judged ? `${name} not judged (${v.samples} sample(s))` : `${name} ${v.growth! >= 0 ? '+' : ''}${fmt(v.growth!)} (bound ${fmt(v.bound)})`;
