@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { Command, CommanderError, Option } from 'commander';
 import { keelhaulVersion } from '../version.js';
 import { cleanCommand } from './clean-command.js';
@@ -7,6 +8,7 @@ import { EXIT_CODES_HELP, ExitCode } from './exit-codes.js';
 import { imagesBuildCommand } from './images-command.js';
 import type { CliIo } from './render.js';
 import { resumeCommand, runCommand } from './run-command.js';
+import { suiteCommand, type SuiteCommandOptions } from './suite-command.js';
 import { statusCommand } from './status-command.js';
 import { planCommand, validateCommand } from './plan-command.js';
 import { reportCommand } from './report-command.js';
@@ -45,8 +47,10 @@ export function createProgram(io: CliIo, context: { signal?: AbortSignal; setExi
   program
     .command('run')
     .description('Run a scenario: launch its tasks as worker containers, inject its faults, clean up, check its invariants and write a report.')
-    .argument('<scenario>', 'scenario file (YAML), e.g. chaos/smoke.yaml')
+    .argument('<scenario...>', 'scenario file(s) (YAML), e.g. chaos/smoke.yaml; several files, a directory (its *.yaml) or a quoted pattern (\'chaos/*.yaml\') run as a suite')
     .option('--seed <n>', 'seed for every random choice (unsigned 32-bit); overrides the scenario\'s; printed and stored with the run')
+    .option('--parallel <n>', 'suites: run this many scenarios at once (default 1: in order)')
+    .option('--junit <file>', 'suites: write one JUnit file with a testsuite per run (each run also writes its own junit.xml)')
     .option('--runs-dir <dir>', 'where run directories go', '.keelhaul/runs')
     .option('--compose <file>', 'a Compose file to launch as the run\'s topology (overrides the scenario\'s topology.file; docs/compose.md)')
     .option('-v, --verbose', 'also print every worker event (same as --log-level verbose)')
@@ -63,12 +67,19 @@ Output: one line per attempt transition, fault and check. On a terminal a status
 under them shows tasks done / running / failed, faults injected, agent usage and the
 elapsed time; without a terminal (CI) there is no status line, only the event lines.
 --json prints the events themselves, one JSON object per line.
+
+Suites: several scenarios (files, a directory, a quoted pattern) run in order, or
+--parallel N at once (each line prefixed with its scenario); then a summary table, one
+merged JUnit file (--junit FILE) and suite-<time>.json in --runs-dir. The exit code is
+the worst of the runs (130, 4, 3, 2, 1, 0 in that order).
 ${EXIT_CODES_HELP}`)
-    .action(async (scenarioPath: string, opts: { seed?: string; runsDir: string; compose?: string; verbose?: boolean; json?: boolean; logLevel?: string; reaper: boolean; backend?: string }) =>
+    .action(async (scenarioPaths: string[], opts: { seed?: string; runsDir: string; compose?: string; verbose?: boolean; json?: boolean; logLevel?: string; reaper: boolean; backend?: string; parallel?: string; junit?: string }) =>
       act(() =>
-        runCommand(
+        runOrSuite(
           {
-            scenarioPath,
+            scenarioPaths,
+            ...(opts.parallel !== undefined ? { parallel: opts.parallel } : {}),
+            ...(opts.junit !== undefined ? { junit: opts.junit } : {}),
             ...(opts.compose !== undefined ? { compose: opts.compose } : {}),
             ...(opts.backend !== undefined ? { backend: opts.backend } : {}),
             ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
@@ -287,6 +298,17 @@ Exit codes:
     );
 
   return program;
+}
+
+/** One scenario file and no suite flag: a plain run, as ever; anything else: a suite. */
+async function runOrSuite(options: SuiteCommandOptions, io: CliIo): Promise<ExitCode> {
+  const [only, ...rest] = options.scenarioPaths;
+  const plainFile = only !== undefined && rest.length === 0 && !/[*?]/.test(only) && !(await stat(only).then((i) => i.isDirectory(), () => false));
+  if (plainFile && options.parallel === undefined && options.junit === undefined) {
+    const { scenarioPaths: _paths, parallel: _parallel, junit: _junit, ...run } = options;
+    return runCommand({ ...run, scenarioPath: only }, io);
+  }
+  return suiteCommand(options, io);
 }
 
 /**

@@ -76,6 +76,14 @@ function exitCodeOf(result: RunResult, io: CliIo, signal: AbortSignal | undefine
  * is created (the caller maps it to exit 2).
  */
 export async function runCommand(options: RunCommandOptions, io: CliIo): Promise<ExitCode> {
+  return (await runScenarioCommand(options, io)).code;
+}
+
+/**
+ * {@link runCommand}, also handing back the run's result (for suites: the summary table
+ * and the merged JUnit file). Throws as `runCommand` does.
+ */
+export async function runScenarioCommand(options: RunCommandOptions, io: CliIo): Promise<{ code: ExitCode; result: RunResult }> {
   const seed = options.seed !== undefined ? parseSeed(options.seed) : undefined;
   const output = outputFor(io, options);
   const loaded = await withBackend(await loadScenarioFile(options.scenarioPath), options.backend, options.scenarioPath);
@@ -98,7 +106,7 @@ export async function runCommand(options: RunCommandOptions, io: CliIo): Promise
   })
     .catch(runDir.rethrow)
     .finally(output.close);
-  return exitCodeOf(result, io, options.signal);
+  return { code: exitCodeOf(result, io, options.signal), result };
 }
 
 /** Flags of `keelhaul resume`. */
