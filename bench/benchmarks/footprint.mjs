@@ -211,6 +211,6 @@ export async function benchFootprint(ctx) {
       r.baseline = strip(r.baseline);
     }
   }
-  rows[0] && (rows[0].baselineDetails = { ...baseline, rssMiB: strip(baseline.rssMiB), cpuPercent: strip(baseline.cpuPercent), workerLagMs: strip(baseline.workerLagMs), workerLagFirstHalfMs: strip(baseline.workerLagFirstHalfMs), workerLagSecondHalfMs: strip(baseline.workerLagSecondHalfMs), dockerLagMs: baseline.dockerLagMs && strip(baseline.dockerLagMs) });
+  if (rows[0]) rows[0].baselineDetails = { ...baseline, rssMiB: strip(baseline.rssMiB), cpuPercent: strip(baseline.cpuPercent), workerLagMs: strip(baseline.workerLagMs), workerLagFirstHalfMs: strip(baseline.workerLagFirstHalfMs), workerLagSecondHalfMs: strip(baseline.workerLagSecondHalfMs), dockerLagMs: baseline.dockerLagMs && strip(baseline.dockerLagMs) };
   return rows;
 }

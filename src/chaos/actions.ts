@@ -670,10 +670,11 @@ async function partition(
     }
     const check = async (phase: 'cut' | 'restored'): Promise<void> => {
       const running = (await docker.inspectContainer(containerId).catch(() => undefined))?.state.running ?? false;
-      let [fromProbe, fromTarget] = await Promise.all([
+      const [probeReached, fromTarget] = await Promise.all([
         reaches(docker, probe, targetIp).catch(() => false),
         running ? reaches(docker, containerId, probeIp).catch(() => false) : Promise.resolve(false),
       ]);
+      let fromProbe = probeReached;
       if (phase === 'cut' && fromProbe && (await addressTakenByAnother(docker, ctx, network, targetIp, containerId))) {
         // Docker frees a disconnected container's address and may give it to a container
         // launched meanwhile: the probe reached that one, not the target.

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, parseDocument, type Document } from 'yaml';
-import type { z } from 'zod';
 import { byteSize, formatPath, isDockerSocketPath as isDockerSocket, locate, locateKey, zodIssueMessage as issueMessage } from '../scenario/index.js';
 import { composeFileSchema, SUPPORTED_SERVICE_KEYS, SUPPORTED_TOP_LEVEL_KEYS, type ComposeServiceInput } from './schema.js';
 

@@ -10,7 +10,6 @@ import { buildWorkerImage, WORKER_IMAGE_REPOSITORY } from '../images/index.js';
 import { loadScenarioTopology, topologyImage, type ScenarioTopology } from '../compose/index.js';
 import { loadScenarioFile, validateScenario, type Scenario } from '../scenario/index.js';
 import { keelhaulVersion } from '../version.js';
-import type { RunEvent } from '../events/index.js';
 import { currentController, isControllerAlive } from './liveness.js';
 import { executeRun } from './run.js';
 import type { RunHooks, RunResult } from './run-options.js';

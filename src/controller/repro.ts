@@ -6,7 +6,6 @@ import { attemptToCompose, loadScenarioTopology } from '../compose/index.js';
 import { labelsFor } from '../docker/index.js';
 import { writeFileAtomic } from '../atomic-file.js';
 import { validateScenario, type FaultSpec, type Scenario } from '../scenario/index.js';
-import { keelhaulVersion } from '../version.js';
 import { runScenario } from './controller.js';
 import type { RunHooks, RunResult } from './run-options.js';
 import { readRunEventLines, type AttemptOutcome } from '../events/index.js';

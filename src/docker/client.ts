@@ -7,6 +7,7 @@ import {
   ImageNotFoundError,
   ResourceNotFoundError,
   ResourceNotModifiedError,
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- imported for the {@link ResourceConflictError} in the DockerClient docstring
   type ResourceConflictError,
 } from './errors.js';
 import { buildImageFromDirectory, removeImageIfUntagged, type BuildImageOptions } from './image-build.js';

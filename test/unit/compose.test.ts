@@ -183,15 +183,20 @@ describe('compose: export of one attempt', () => {
       undefined,
       '0.1.0',
     );
-    const doc = parse(text) as Record<string, any>;
+    const doc = parse(text) as {
+      version: string;
+      services: Record<string, { environment: Record<string, string> }>;
+      volumes: Record<string, { driver_opts: unknown }>;
+      'x-keelhaul': unknown;
+    };
     expect(doc['version']).toBe('2.4');
-    const svc = doc['services']['t-01-a2'];
+    const svc = doc['services']['t-01-a2']!;
     expect(svc).toMatchObject({
       image: 'sha256:abc', user: '1000:1000', network_mode: 'none', read_only: true, cap_drop: ['ALL'], security_opt: ['no-new-privileges'],
       mem_limit: 1024, memswap_limit: 1024, pids_limit: 64, cpus: 0.5, volumes: ['workspace:/workspace'], tmpfs: ['/tmp:size=2048,mode=1777'],
     });
     expect(svc.environment.KEELHAUL_TASK).toContain('$$HOME');
-    expect(doc['volumes']['workspace']['driver_opts']).toMatchObject({ type: 'tmpfs', o: expect.stringContaining('size=4096') });
+    expect(doc['volumes']['workspace']!['driver_opts']).toMatchObject({ type: 'tmpfs', o: expect.stringContaining('size=4096') });
     expect(doc['x-keelhaul']).toMatchObject({ run: 'r1', task: 't-01', attempt: 2, seed: 9, outcome: 'killed', exitCode: 137 });
   });
 });

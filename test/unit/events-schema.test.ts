@@ -13,7 +13,9 @@ import { failedEvents } from './report-fixtures.js';
 // ajv-formats is CommonJS: its default export arrives wrapped under ESM.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv2020) => void;
 
-const clone = <T>(v: T): Record<string, any> => JSON.parse(JSON.stringify(v)) as Record<string, any>;
+type JsonObject = { [key: string]: unknown };
+const clone = <T>(v: T): JsonObject => JSON.parse(JSON.stringify(v)) as JsonObject;
+const obj = (v: unknown): JsonObject => v as JsonObject;
 
 describe('run-event JSON Schema', () => {
   it('docs/events.schema.json is the schema generated from the zod schema (run `npm run schema`)', () => {
@@ -43,7 +45,7 @@ describe('zod run-event schema and the generated JSON Schema agree', () => {
     const events = failedEvents().map(clone);
     const started = events.find((e) => e.type === 'run.started')!;
     const exited = events.find((e) => e.type === 'attempt.exited')!;
-    const progress = events.find((e) => e.type === 'worker.event' && e.event.type === 'task.progress')!;
+    const progress = events.find((e) => e.type === 'worker.event' && obj(e.event).type === 'task.progress')!;
     const injected = events.find((e) => e.type === 'fault.injected')!;
     const { seed: _seed, ...noSeed } = started;
     const bad: [string, unknown][] = [
@@ -53,17 +55,17 @@ describe('zod run-event schema and the generated JSON Schema agree', () => {
       ['unknown type', { ...started, type: 'run.exploded' }],
       ['bad ts', { ...started, ts: 'not a time' }],
       ['seed out of range', { ...started, seed: 2 ** 32 }],
-      ['fraction missing', { ...progress, event: { ...progress.event, fraction: undefined } }],
-      ['fraction above 1', { ...progress, event: { ...progress.event, fraction: 1.5 } }],
+      ['fraction missing', { ...progress, event: { ...obj(progress.event), fraction: undefined } }],
+      ['fraction above 1', { ...progress, event: { ...obj(progress.event), fraction: 1.5 } }],
       ['outcome unknown', { ...exited, outcome: 'vanished' }],
       ['attempt 0', { ...exited, attempt: 0 }],
-      ['fault record extra', { ...injected, fault: { ...injected.fault, extra: true } }],
+      ['fault record extra', { ...injected, fault: { ...obj(injected.fault), extra: true } }],
     ];
     for (const [what, value] of bad) expect(both(JSON.parse(JSON.stringify(value))), what).toEqual({ zod: false, ajv: false });
   });
 
   it('events schema: a worker event of a type the contract does not define, with its own fields, is valid for both', () => {
-    const progress = failedEvents().map(clone).find((e) => e.type === 'worker.event' && e.event.type === 'task.progress')!;
+    const progress = failedEvents().map(clone).find((e) => e.type === 'worker.event' && obj(e.event).type === 'task.progress')!;
     const custom = { ...progress, event: { ts: 'x', type: 'agent.tool_call', run: 'r', task: 't', attempt: 1, tool: 'grep' } };
     expect(both(custom)).toEqual({ zod: true, ajv: true });
   });

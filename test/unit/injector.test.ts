@@ -360,13 +360,12 @@ describe('injector: event triggers', () => {
 
   it('injector: faultsTargeting(containerId) is recorded before killContainer is called', async () => {
     const seenAtKill: (readonly string[])[] = [];
-    let injector: Injector | undefined;
     const docker = fakeDocker([container('c1', 't-01', 1)], {
       onKill: (id) => {
-        seenAtKill.push([...(injector?.faultsTargeting(id) ?? [])]);
+        seenAtKill.push([...injector.faultsTargeting(id)]);
       },
     });
-    ({ injector } = makeInjector([killFault({ on: { event: 'task.started', nth: 1 } }, { name: 'k' })], docker));
+    const { injector } = makeInjector([killFault({ on: { event: 'task.started', nth: 1 } }, { name: 'k' })], docker);
     expect(injector.faultsTargeting('c1')).toEqual([]);
     injector.start();
     injector.observe(workerEvent('task.started', 't-01'));

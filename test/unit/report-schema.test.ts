@@ -14,7 +14,28 @@ const addFormats = ((addFormatsModule as unknown as { default?: unknown }).defau
  * outgrow it), and with ajv (draft 2020-12, discriminator), the reference validator.
  */
 
-type Schema = boolean | { readonly [keyword: string]: unknown };
+/** The keywords the validator below reads, with the types a JSON Schema gives them. */
+interface SchemaObject {
+  readonly [keyword: string]: unknown;
+  readonly $ref?: string;
+  readonly $defs?: Readonly<Record<string, Schema>>;
+  readonly type?: string | readonly string[];
+  readonly enum?: readonly unknown[];
+  readonly minLength?: number;
+  readonly format?: string;
+  readonly minimum?: number;
+  readonly maximum?: number;
+  readonly required?: readonly string[];
+  readonly properties?: Readonly<Record<string, Schema>>;
+  readonly additionalProperties?: Schema;
+  readonly items?: Schema;
+  readonly oneOf?: readonly Schema[];
+  readonly allOf?: readonly Schema[];
+  readonly if?: Schema;
+  readonly then?: Schema;
+  readonly else?: Schema;
+}
+type Schema = boolean | SchemaObject;
 
 const SUPPORTED = new Set([
   '$schema', '$id', 'title', 'description', '$defs', '$ref', 'type', 'const', 'enum', 'minLength', 'format',
@@ -35,21 +56,21 @@ function validate(schema: Schema, value: unknown, root: Schema, path = '$'): str
   if (schema === true) return [];
   if (schema === false) return [`${path}: no value is allowed here`];
   for (const k of Object.keys(schema)) if (!SUPPORTED.has(k)) throw new Error(`test validator does not support keyword ${k} (at ${path})`);
-  const s = schema as Record<string, any>;
+  const s = schema;
   const errors: string[] = [];
   if (s.$ref !== undefined) {
-    const m = /^#\/\$defs\/(.+)$/.exec(s.$ref as string);
-    const target = m ? (root as Record<string, any>).$defs?.[m[1]!] : undefined;
+    const m = /^#\/\$defs\/(.+)$/.exec(s.$ref);
+    const target = m && typeof root === 'object' ? root.$defs?.[m[1]!] : undefined;
     if (target === undefined) throw new Error(`unresolvable $ref ${String(s.$ref)}`);
-    errors.push(...validate(target as Schema, value, root, path));
+    errors.push(...validate(target, value, root, path));
   }
   if (s.type !== undefined) {
-    const types = Array.isArray(s.type) ? (s.type as string[]) : [s.type as string];
+    const types: readonly string[] = typeof s.type === 'string' ? [s.type] : s.type;
     const t = typeOf(value);
     if (!types.some((want) => want === t || (want === 'number' && t === 'integer'))) return [...errors, `${path}: expected ${types.join('|')}, got ${t}`];
   }
   if ('const' in s && JSON.stringify(value) !== JSON.stringify(s.const)) errors.push(`${path}: expected ${JSON.stringify(s.const)}, got ${JSON.stringify(value)}`);
-  if (s.enum !== undefined && !(s.enum as unknown[]).some((e) => JSON.stringify(e) === JSON.stringify(value))) errors.push(`${path}: ${JSON.stringify(value)} is not one of ${JSON.stringify(s.enum)}`);
+  if (s.enum !== undefined && !s.enum.some((e) => JSON.stringify(e) === JSON.stringify(value))) errors.push(`${path}: ${JSON.stringify(value)} is not one of ${JSON.stringify(s.enum)}`);
   if (typeof value === 'string') {
     if (s.minLength !== undefined && value.length < s.minLength) errors.push(`${path}: shorter than ${s.minLength}`);
     if (s.format === 'date-time' && (!DATE_TIME.test(value) || !Number.isFinite(Date.parse(value)))) errors.push(`${path}: not a date-time: ${value}`);
@@ -60,37 +81,43 @@ function validate(schema: Schema, value: unknown, root: Schema, path = '$'): str
   }
   if (typeOf(value) === 'object') {
     const obj = value as Record<string, unknown>;
-    for (const r of (s.required as string[] | undefined) ?? []) if (!(r in obj)) errors.push(`${path}: missing ${r}`);
-    const props = (s.properties ?? {}) as Record<string, Schema>;
+    for (const r of s.required ?? []) if (!(r in obj)) errors.push(`${path}: missing ${r}`);
+    const props = s.properties ?? {};
     for (const [k, v] of Object.entries(obj)) {
       if (k in props) errors.push(...validate(props[k]!, v, root, `${path}.${k}`));
-      else if (s.additionalProperties !== undefined) errors.push(...validate(s.additionalProperties as Schema, v, root, `${path}.${k}`).map(() => `${path}: unexpected property ${k}`).slice(0, 1));
+      else if (s.additionalProperties !== undefined) errors.push(...validate(s.additionalProperties, v, root, `${path}.${k}`).map(() => `${path}: unexpected property ${k}`).slice(0, 1));
     }
   }
-  if (Array.isArray(value) && s.items !== undefined) value.forEach((v, i) => errors.push(...validate(s.items as Schema, v, root, `${path}[${i}]`)));
-  for (const sub of (s.allOf as Schema[] | undefined) ?? []) errors.push(...validate(sub, value, root, path));
+  const items = s.items;
+  if (Array.isArray(value) && items !== undefined) value.forEach((v, i) => errors.push(...validate(items, v, root, `${path}[${i}]`)));
+  for (const sub of s.allOf ?? []) errors.push(...validate(sub, value, root, path));
   if (s.if !== undefined) {
-    const branch = validate(s.if as Schema, value, root, path).length === 0 ? s.then : s.else;
-    if (branch !== undefined) errors.push(...validate(branch as Schema, value, root, path));
+    const branch = validate(s.if, value, root, path).length === 0 ? s.then : s.else;
+    if (branch !== undefined) errors.push(...validate(branch, value, root, path));
   }
   if (s.oneOf !== undefined) {
-    const results = (s.oneOf as Schema[]).map((sub) => validate(sub, value, root, path));
+    const results = s.oneOf.map((sub) => validate(sub, value, root, path));
     const passing = results.filter((r) => r.length === 0).length;
     if (passing !== 1) {
       // Name the branch whose `type` const matches, so the error says what is wrong with it.
       const type = typeOf(value) === 'object' ? (value as Record<string, unknown>)['type'] : undefined;
-      const i = (s.oneOf as Record<string, any>[]).findIndex((b) => typeof b === 'object' && b.properties?.type?.const === type);
+      const i = s.oneOf.findIndex((b) => {
+        const branchType = typeof b === 'object' ? b.properties?.['type'] : undefined;
+        return typeof branchType === 'object' && branchType.const === type;
+      });
       errors.push(passing === 0 ? (i >= 0 ? results[i]! : [`${path}: matches no branch of oneOf (${results.map((r) => r[0]).join('; ')})`]).join('; ') : `${path}: matches ${passing} branches of oneOf`);
     }
   }
   return errors;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the tests below walk the schema documents by path (`properties.daemon.oneOf[1]`)
 const load = (name: string): Record<string, any> => JSON.parse(readFileSync(new URL(`../../docs/${name}`, import.meta.url), 'utf8'));
 const reportSchema = load('report.schema.json');
 const eventSchema = load('events.schema.json');
 const checkReport = (v: unknown): string[] => validate(reportSchema, v, reportSchema);
 const checkEvent = (v: unknown): string[] => validate(eventSchema, v, eventSchema);
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a JSON copy the tests delete from and write invalid values into
 const clone = <T>(v: T): any => JSON.parse(JSON.stringify(v));
 
 /** report.json of a real run of chaos/smoke.yaml (seed 1), compacted. */
@@ -152,6 +179,7 @@ describe('docs/report.schema.json', () => {
   });
 
   it('report schema: rejects what RunReport does not allow', () => {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each mutation writes a value RunReport's type forbids
     const bad = (mutate: (r: any) => void): string[] => {
       const r = clone(failedReport());
       mutate(r);
@@ -172,6 +200,7 @@ describe('docs/report.schema.json', () => {
 });
 
 describe('docs/events.schema.json', () => {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- walked by path like the documents above
   const branches = eventSchema['oneOf'] as Record<string, any>[];
 
   it('events schema: a branch per RunEvent type, each closed, each with ts, run and type', () => {

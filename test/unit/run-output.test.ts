@@ -53,7 +53,8 @@ describe('run output: levels, --json, the status line', () => {
     expect(io.lines.some((l) => l.includes('t-01#1 running'))).toBe(true);
     expect(io.lines.some((l) => l.includes('heartbeat'))).toBe(false);
     expect(io.lines.filter((l) => l === 'checks:')).toHaveLength(1);
-    expect(io.raw.join('')).not.toMatch(/\x1b|\r/);
+    expect(io.raw.join('')).not.toContain('\x1b');
+    expect(io.raw.join('')).not.toContain('\r');
 
     const errorsOnly = recordingIo(false);
     const quiet = createRunOutput(errorsOnly, { logLevel: 'error' });
@@ -72,7 +73,7 @@ describe('run output: levels, --json, the status line', () => {
     for (const e of [started, heartbeat, okCheck]) output.onEvent(e);
     output.close();
     expect(io.lines.map((l) => JSON.parse(l) as RunEvent)).toEqual([started, heartbeat, okCheck]);
-    expect(io.raw.join('')).not.toMatch(/\x1b/);
+    expect(io.raw.join('')).not.toContain('\x1b');
   });
 
   it('TTY: a status line under the event lines, erased before each line and redrawn after it', () => {
@@ -86,7 +87,7 @@ describe('run output: levels, --json, the status line', () => {
     const statuses = text.split('\r\x1b[2K').filter((s) => s.startsWith('['));
     expect(statuses.at(-1)).toMatch(/^\[\d+\.\d s\] done 0\/2, running 1, failed 0 \| faults 1 \| tokens 350 \(\$0\.0021\)$/);
     // Each event line starts on an erased row: the status line never mixes with it.
-    expect(text).toMatch(/\r\x1b\[2K {2}t-01#1 running/);
+    expect(text).toContain('\r\x1b[2K  t-01#1 running');
     output.onEvent(ev({ type: 'run.finished', status: 'passed', durationMs: 10, reportPath: '/tmp/r/report.json' }));
     output.close();
     expect(io.raw.join('').endsWith('report: /tmp/r/report.json\n')).toBe(true);
