@@ -23,7 +23,11 @@ function parseArgs(argv) {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') args.quick = true;
-    else if (a === '--only') args.only = argv[++i].split(',').map((s) => s.trim()).filter(Boolean);
+    else if (a === '--only')
+      args.only = argv[++i]
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     else if (a === '--out') args.out = resolve(argv[++i]);
     else if (a === '--no-write') args.write = false;
     else if (a === '--help' || a === '-h') {
@@ -114,8 +118,16 @@ async function sweep(kh, raw, removeRunResources, benchId, runIds) {
   for (const v of strayVolumes) await kh.removeVolume(v.name, { force: true }).catch(() => undefined);
   // By name too: a daemon shutting down can create a volume and lose its labels ("database not open").
   const named = await byName(raw, benchId);
-  for (const id of named.containers) await raw.getContainer(id).remove({ force: true, v: true }).catch(() => undefined);
-  for (const name of named.volumes) await raw.getVolume(name).remove({ force: true }).catch(() => undefined);
+  for (const id of named.containers)
+    await raw
+      .getContainer(id)
+      .remove({ force: true, v: true })
+      .catch(() => undefined);
+  for (const name of named.volumes)
+    await raw
+      .getVolume(name)
+      .remove({ force: true })
+      .catch(() => undefined);
 }
 
 /** The bench's raw containers and volumes are named `khb-<bench id>-…`. */

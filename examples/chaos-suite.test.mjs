@@ -37,7 +37,10 @@ describe('our workers survive chaos', () => {
       { onEvent: (e) => events.push(e.type) },
     );
     assert.equal(report.status, 'passed');
-    assert.deepEqual(report.attempts.map((a) => a.reason), ['lint_errors', 'lint_errors']);
+    assert.deepEqual(
+      report.attempts.map((a) => a.reason),
+      ['lint_errors', 'lint_errors'],
+    );
     assert.ok(events.includes('attempt.retrying'));
   });
 

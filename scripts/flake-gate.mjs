@@ -24,7 +24,9 @@ const program = new Command('gate:flake')
   .option('--project <name>', 'the vitest project to run', 'docker')
   .option('--output <dir>', 'where run-N.json, flake.json and flake.md go (default: .keelhaul/flake-gate/<timestamp>)')
   .option('--only-problems', 'print only the flaky and failing rows (flake.md always has every row)')
-  .addHelpText('after', `
+  .addHelpText(
+    'after',
+    `
 Each run is \`vitest run --project <name> --reporter=json\`; a test's outcome is passed,
 failed, skipped or absent (not reported in that run; a file failing outside its tests is
 its own "(file)" row). A test whose outcome differs between runs is FLAKY; one that failed
@@ -35,7 +37,8 @@ Exit codes:
   0    every test had the same outcome in every run, and none failed
   1    a flake, or a test that failed in every run
   2    bad usage
-  130  interrupted (the suite run in flight is stopped)`)
+  130  interrupted (the suite run in flight is stopped)`,
+  )
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
@@ -86,7 +89,9 @@ for (let i = 1; i <= opts.runs && !interrupted; i++) {
   }
   const outcomes = outcomesOfReport(report, root);
   runs.push({ run: i, exitCode: result.exitCode ?? null, durationMs: Date.now() - started, outcomes });
-  process.stderr.write(`gate:flake: run ${i}: ${[...outcomes.values()].filter((o) => o === 'failed').length} failed of ${outcomes.size} row(s), vitest exit ${result.exitCode}, ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+  process.stderr.write(
+    `gate:flake: run ${i}: ${[...outcomes.values()].filter((o) => o === 'failed').length} failed of ${outcomes.size} row(s), vitest exit ${result.exitCode}, ${((Date.now() - started) / 1000).toFixed(0)} s\n`,
+  );
 }
 
 const table = compareRuns(runs.map((r) => r.outcomes));

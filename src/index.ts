@@ -18,16 +18,7 @@
  * test/unit/public-api.test.ts lists it, so a change to it is a conscious one.
  */
 import { planFaults, type FaultPlan } from './chaos/index.js';
-import {
-  findRunResources,
-  removeRunResources,
-  resumeRun,
-  runScenario,
-  type CleanupResult,
-  type LeakReport,
-  type RunEvent,
-  type RunResult,
-} from './controller/index.js';
+import { findRunResources, removeRunResources, resumeRun, runScenario, type CleanupResult, type LeakReport, type RunEvent, type RunResult } from './controller/index.js';
 import type { PrivateDaemon } from './daemon/index.js';
 import { connectDocker, type DockerClient } from './docker/index.js';
 import { loadScenarioFile, validateScenario, type Scenario, type ScenarioInput } from './scenario/index.js';
@@ -243,16 +234,7 @@ export {
   type RunScenarioOptions,
 } from './controller/index.js';
 // Fault plans and seeded choice.
-export {
-  createSeededRandom,
-  FaultSupportError,
-  pickTargets,
-  planFaults,
-  renderPlan,
-  type FaultPlan,
-  type PlannedFiring,
-  type SeededRandom,
-} from './chaos/index.js';
+export { createSeededRandom, FaultSupportError, pickTargets, planFaults, renderPlan, type FaultPlan, type PlannedFiring, type SeededRandom } from './chaos/index.js';
 // Invariants over your own facts.
 export {
   checkAllCompleted,

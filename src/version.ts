@@ -21,6 +21,4 @@ export const packageRoot: string = (() => {
 })();
 
 /** keelhaul's version from package.json, e.g. `0.1.0`; stamped on every label set and image tag. */
-export const keelhaulVersion: string = (
-  JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }
-).version;
+export const keelhaulVersion: string = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;

@@ -13,7 +13,8 @@ async function startSleepers(ctx, m, tag) {
   const labels = { [RUN_LABEL]: benchId, 'dev.keelhaul.role': 'worker' };
   const queue = new PQueue({ concurrency: 6 });
   // On a failure, start no further job (p-queue would go on with the rest).
-  await runAll(queue,
+  await runAll(
+    queue,
     Array.from({ length: m }, (_, i) => async () => {
       const taskId = `c-${i + 1}`;
       const container = await raw.createContainer(

@@ -68,13 +68,13 @@ export async function benchDetect(ctx) {
   const allStartedP = new Promise((resolve) => (allStarted = resolve));
   const events = await followDieEvents(ctx.raw, ctx.benchId);
   const run = ctx.runKeelhaul(scenario, inst.client, (e) => {
-      if (e.type === 'attempt.running') containerOf.set(e.task, e.containerId);
-      if (e.type === 'worker.event' && e.event.type === 'task.started' && ++started === k) allStarted();
-      if (e.type === 'attempt.exited') {
-        const t = wallNow();
-        exited.set(e.containerId, { ms: t, exitCode: e.exitCode, outcome: e.outcome });
-        waiters.get(e.containerId)?.(t);
-      }
+    if (e.type === 'attempt.running') containerOf.set(e.task, e.containerId);
+    if (e.type === 'worker.event' && e.event.type === 'task.started' && ++started === k) allStarted();
+    if (e.type === 'attempt.exited') {
+      const t = wallNow();
+      exited.set(e.containerId, { ms: t, exitCode: e.exitCode, outcome: e.outcome });
+      waiters.get(e.containerId)?.(t);
+    }
   });
   const kills = [];
   try {
@@ -95,7 +95,12 @@ export async function benchDetect(ctx) {
     }
   } finally {
     // Whatever happened above, the run ends (its containers are killed by now) and cleans up.
-    for (const id of containerOf.values()) if (!exited.has(id)) await ctx.raw.getContainer(id).kill({ signal: 'SIGKILL' }).catch(() => undefined);
+    for (const id of containerOf.values())
+      if (!exited.has(id))
+        await ctx.raw
+          .getContainer(id)
+          .kill({ signal: 'SIGKILL' })
+          .catch(() => undefined);
     await run;
     await sleep(200);
     events.stop();
@@ -103,22 +108,28 @@ export async function benchDetect(ctx) {
   const dies = events.byId;
   const out = [];
   for (const method of ['api', 'host-pid']) {
-    const rows = kills.filter((x) => x.method === method).map((x) => {
-      const die = dies.get(x.id);
-      if (!die) throw new Error(`detect: no die event for ${x.task} (${x.id.slice(0, 12)})`);
-      // Where the controller's time goes: the attach stream ends → inspect(s) → state.json save → event.
-      const after = inst.calls.filter((c) => c.arg === x.id && c.method === 'inspectContainer' && c.start >= x.killMs);
-      const b = breakdown(inst.calls.filter((c) => c.arg === x.id), x.killMs, x.knownMs);
-      return {
-        task: x.task,
-        knownMs: x.knownMs - x.killMs,
-        dieMs: die.ms - x.killMs,
-        streamEndMs: after[0] ? after[0].start - x.killMs : null,
-        inspects: after.length,
-        lastInspectEndMs: after.length ? after.at(-1).end - x.killMs : null,
-        dockerMs: b.dockerMs,
-      };
-    });
+    const rows = kills
+      .filter((x) => x.method === method)
+      .map((x) => {
+        const die = dies.get(x.id);
+        if (!die) throw new Error(`detect: no die event for ${x.task} (${x.id.slice(0, 12)})`);
+        // Where the controller's time goes: the attach stream ends → inspect(s) → state.json save → event.
+        const after = inst.calls.filter((c) => c.arg === x.id && c.method === 'inspectContainer' && c.start >= x.killMs);
+        const b = breakdown(
+          inst.calls.filter((c) => c.arg === x.id),
+          x.killMs,
+          x.knownMs,
+        );
+        return {
+          task: x.task,
+          knownMs: x.knownMs - x.killMs,
+          dieMs: die.ms - x.killMs,
+          streamEndMs: after[0] ? after[0].start - x.killMs : null,
+          inspects: after.length,
+          lastInspectEndMs: after.length ? after.at(-1).end - x.killMs : null,
+          dockerMs: b.dockerMs,
+        };
+      });
     const known = summarize(rows.map((r) => r.knownMs));
     const die = summarize(rows.map((r) => r.dieMs));
     const sorted = rows.map((r) => r.knownMs).sort((a, b) => a - b);

@@ -151,7 +151,12 @@ export async function benchFootprint(ctx) {
     const avail = availableBytes();
     if (avail < needBytes) {
       ctx.log(`footprint: skipping ${count} workers: ${Math.round(avail / MiB)} MiB available, ${Math.round(needBytes / MiB)} MiB wanted`);
-      rows.push({ id: `footprint-${count}`, title: `Controller footprint, ${count} live workers`, skipped: true, reason: `${Math.round(avail / MiB)} MiB available < ${Math.round(needBytes / MiB)} MiB wanted` });
+      rows.push({
+        id: `footprint-${count}`,
+        title: `Controller footprint, ${count} live workers`,
+        skipped: true,
+        reason: `${Math.round(avail / MiB)} MiB available < ${Math.round(needBytes / MiB)} MiB wanted`,
+      });
       continue;
     }
     const m = await measure(ctx, count, windowMs);
@@ -160,7 +165,16 @@ export async function benchFootprint(ctx) {
       `footprint: ${count} workers (launched in ${Math.round(m.launchMs)} ms): RSS ${m.rssMiB.median} MiB (max ${m.rssMiB.max}), CPU ${m.cpuPercent.median} % (mean ${m.cpuPercentMean}), ` +
         `worker-event lag p50 ${m.workerLagMs.median} / p99 ${m.workerLagMs.p99} ms, backlog max ${m.backlogEvents.max} events`,
     );
-    const details = { ...m, rssMiB: strip(m.rssMiB), cpuPercent: strip(m.cpuPercent), workerLagMs: strip(m.workerLagMs), workerLagFirstHalfMs: strip(m.workerLagFirstHalfMs), workerLagSecondHalfMs: strip(m.workerLagSecondHalfMs), dockerLagMs: m.dockerLagMs && strip(m.dockerLagMs), memAvailableMiBBefore: Math.round(avail / MiB) };
+    const details = {
+      ...m,
+      rssMiB: strip(m.rssMiB),
+      cpuPercent: strip(m.cpuPercent),
+      workerLagMs: strip(m.workerLagMs),
+      workerLagFirstHalfMs: strip(m.workerLagFirstHalfMs),
+      workerLagSecondHalfMs: strip(m.workerLagSecondHalfMs),
+      dockerLagMs: m.dockerLagMs && strip(m.dockerLagMs),
+      memAvailableMiBBefore: Math.round(avail / MiB),
+    };
     const at200 = count === 200;
     rows.push({
       id: `footprint-${count}-rss`,
@@ -211,6 +225,15 @@ export async function benchFootprint(ctx) {
       r.baseline = strip(r.baseline);
     }
   }
-  if (rows[0]) rows[0].baselineDetails = { ...baseline, rssMiB: strip(baseline.rssMiB), cpuPercent: strip(baseline.cpuPercent), workerLagMs: strip(baseline.workerLagMs), workerLagFirstHalfMs: strip(baseline.workerLagFirstHalfMs), workerLagSecondHalfMs: strip(baseline.workerLagSecondHalfMs), dockerLagMs: baseline.dockerLagMs && strip(baseline.dockerLagMs) };
+  if (rows[0])
+    rows[0].baselineDetails = {
+      ...baseline,
+      rssMiB: strip(baseline.rssMiB),
+      cpuPercent: strip(baseline.cpuPercent),
+      workerLagMs: strip(baseline.workerLagMs),
+      workerLagFirstHalfMs: strip(baseline.workerLagFirstHalfMs),
+      workerLagSecondHalfMs: strip(baseline.workerLagSecondHalfMs),
+      dockerLagMs: baseline.dockerLagMs && strip(baseline.dockerLagMs),
+    };
   return rows;
 }

@@ -13,8 +13,8 @@ async function keelhaulOnce(ctx, inst) {
   let exited;
   const t0 = wallNow();
   const result = await ctx.runKeelhaul(scenario, inst.client, (e) => {
-      if (e.type === 'attempt.running' && running === undefined) running = wallNow();
-      if (e.type === 'attempt.exited' && exited === undefined) exited = wallNow();
+    if (e.type === 'attempt.running' && running === undefined) running = wallNow();
+    if (e.type === 'attempt.exited' && exited === undefined) exited = wallNow();
   });
   const t1 = wallNow();
   if (running === undefined) throw new Error(`launch: run ${result.report.runId} emitted no attempt.running (status ${result.report.status}: ${result.report.error ?? ''})`);

@@ -49,13 +49,18 @@ export async function benchRecovery(ctx) {
   const replacement = new Map();
   let started = 0;
   const allStarted = deferred();
-  const run = ctx.runKeelhaul(scenario, inst.client, (e) => {
+  const run = ctx.runKeelhaul(
+    scenario,
+    inst.client,
+    (e) => {
       if (e.type === 'attempt.running' && e.attempt === 1) firstOf.set(e.task, e.containerId);
       if (e.type === 'attempt.exited' && e.attempt === 1) mark(e.task, 'exited');
       if (e.type === 'attempt.retrying') mark(e.task, 'retrying');
       if (e.type === 'attempt.running' && e.attempt === 2) replacement.get(e.task)?.resolve(wallNow());
       if (e.type === 'worker.event' && e.event.type === 'task.started' && e.attempt === 1 && ++started === k) allStarted.resolve();
-  }, { signal: abort.signal });
+    },
+    { signal: abort.signal },
+  );
 
   // Raw side.
   const rawSide = [];
@@ -65,7 +70,8 @@ export async function benchRecovery(ctx) {
   try {
     const queue = new PQueue({ concurrency: 4 });
     // On a failure, start no further job (p-queue would go on with the rest).
-    await runAll(queue,
+    await runAll(
+      queue,
       Array.from({ length: k }, (_, i) => async () => {
         const taskId = `r-${i + 1}`;
         const name = `khb-${benchId}-rec-${taskId}`;
@@ -92,7 +98,11 @@ export async function benchRecovery(ctx) {
           kh.push(end - t);
           const m = marks.get(task) ?? {};
           const b = breakdown(inst.calls, t, end);
-          khSteps.push({ exitedMs: m.exited - t, retryingMs: m.retrying - t, calls: b.calls.filter((c) => c.method !== 'inspectContainer' || c.ms > 0).map((c) => `${c.method}@${round(c.atMs, 1)}+${round(c.ms, 1)}`) });
+          khSteps.push({
+            exitedMs: m.exited - t,
+            retryingMs: m.retrying - t,
+            calls: b.calls.filter((c) => c.method !== 'inspectContainer' || c.ms > 0).map((c) => `${c.method}@${round(c.atMs, 1)}+${round(c.ms, 1)}`),
+          });
         } else {
           const r = rawSide[i];
           const t = wallNow();

@@ -25,11 +25,11 @@ async function keelhaulOnce(ctx, inst, n, c, { probe = false } = {}) {
   let completed = 0;
   const t0 = wallNow();
   const result = await ctx.runKeelhaul(scenario, inst.client, (e) => {
-      if (e.type === 'task.finished') {
-        lastFinished = wallNow();
-        if (e.outcome === 'completed') completed += 1;
-      }
-      if (e.type === 'cleanup.finished') cleaned = wallNow();
+    if (e.type === 'task.finished') {
+      lastFinished = wallNow();
+      if (e.outcome === 'completed') completed += 1;
+    }
+    if (e.type === 'cleanup.finished') cleaned = wallNow();
   });
   const t1 = wallNow();
   if (completed !== n) throw new Error(`throughput: run ${result.report.runId} completed ${completed} of ${n} tasks (${result.report.error ?? result.report.status})`);
@@ -55,7 +55,8 @@ async function rawOnce(ctx, n, c, tag) {
   const queue = new PQueue({ concurrency: c });
   const t0 = wallNow();
   // On a failure, start no further job (p-queue would go on with the rest).
-  await runAll(queue,
+  await runAll(
+    queue,
     Array.from({ length: n }, (_, i) => async () => {
       const taskId = `t-${String(i + 1).padStart(2, '0')}`;
       const name = `khb-${benchId}-tp-${tag}-${taskId}`;

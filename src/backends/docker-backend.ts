@@ -104,9 +104,6 @@ export function workerEnvironment(spec: Pick<AttemptSpec, 'runId' | 'taskId' | '
  */
 const DIE_EVENT_WAIT_MS = 250;
 
-/** How long to wait for attached output to drain after the container exited, ms. */
-const OUTPUT_DRAIN_TIMEOUT_MS = 5000;
-
 /**
  * Runs each attempt as one hardened, labelled container: non-root, `CapDrop: ALL`,
  * `no-new-privileges`, read-only root filesystem, a tmpfs `/tmp`, a per-task labelled
@@ -235,9 +232,7 @@ export class DockerBackend implements WorkerBackend {
         name: workspaceVolumeName(this.#options.run.runId, taskId, generation),
         labels: labelsFor(this.#options.run, 'workspace', { task: taskId }),
         // uid/gid 1000: the worker's user must own the tmpfs root to write to it.
-        ...(size !== undefined
-          ? { driverOpts: { type: 'tmpfs', device: 'tmpfs', o: `size=${size},uid=1000,gid=1000,mode=0750` } }
-          : {}),
+        ...(size !== undefined ? { driverOpts: { type: 'tmpfs', device: 'tmpfs', o: `size=${size},uid=1000,gid=1000,mode=0750` } } : {}),
       });
       // A failed create must not poison later attempts of the task.
       volume.catch(() => this.#volumes.delete(taskId));
@@ -294,12 +289,7 @@ export class DockerBackend implements WorkerBackend {
    *
    * @throws {ResourceNotFoundError} when the container is gone
    */
-  async reattach(
-    containerId: string,
-    spec: Pick<AttemptSpec, 'logDir'>,
-    observer: AttemptObserver,
-    options: { skipThroughSeq?: number } = {},
-  ): Promise<AttemptHandle> {
+  async reattach(containerId: string, spec: Pick<AttemptSpec, 'logDir'>, observer: AttemptObserver, options: { skipThroughSeq?: number } = {}): Promise<AttemptHandle> {
     const info = await this.#docker.inspectContainer(containerId);
     const output = await this.#docker.containerLogs(containerId, { follow: info.state.running });
     const stream = this.#consume(output, spec.logDir, observer, { skipLines: 0, skipThroughSeq: options.skipThroughSeq ?? 0 });
@@ -332,14 +322,7 @@ export class DockerBackend implements WorkerBackend {
     }
   }
 
-  #handle(
-    id: string,
-    name: string,
-    startedAt: string,
-    first: ConsumedOutput,
-    logDir: string,
-    observer: AttemptObserver,
-  ): AttemptHandle {
+  #handle(id: string, name: string, startedAt: string, first: ConsumedOutput, logDir: string, observer: AttemptObserver): AttemptHandle {
     const docker = this.#docker;
     let exit: Promise<AttemptExit> | undefined;
     // Not POST /wait: a wait pending while the daemon stops never settles (docker-modem does

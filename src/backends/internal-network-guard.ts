@@ -70,11 +70,7 @@ function guardRules(bridge: string, mark: string): string[][] {
  * otherwise nothing is changed and `reason` says why. Never throws; the isolation probe
  * then shows what the network lets through.
  */
-export async function guardInternalNetwork(
-  runId: string,
-  networkId: string,
-  options: { daemonIsLocal: boolean; exec?: GuardExec; isRoot?: boolean },
-): Promise<NetworkGuard> {
+export async function guardInternalNetwork(runId: string, networkId: string, options: { daemonIsLocal: boolean; exec?: GuardExec; isRoot?: boolean }): Promise<NetworkGuard> {
   const bridge = bridgeInterfaceOf(networkId);
   const exec = options.exec ?? defaultExec;
   if (!options.daemonIsLocal) return { applied: false, bridge, reason: 'the Docker daemon is not on this host: its iptables are out of reach' };
@@ -87,7 +83,10 @@ export async function guardInternalNetwork(
   try {
     // Inserted last rule first, each at position 1, so that they end up in guardRules' order.
     for (const [chain, ...spec] of guardRules(bridge, ruleMark(runId)).reverse()) {
-      const present = await exec('iptables', ['-w', '-C', chain!, ...spec]).then(() => true, () => false);
+      const present = await exec('iptables', ['-w', '-C', chain!, ...spec]).then(
+        () => true,
+        () => false,
+      );
       if (!present) await exec('iptables', ['-w', '-I', chain!, '1', ...spec]);
     }
     return { applied: true, bridge };
@@ -112,7 +111,10 @@ export async function removeRunHostRules(runId: string, options: { exec?: GuardE
     const args = splitRule(line.slice(3));
     // Exactly this run's mark: run `r1`'s cleanup must not touch run `r10`'s rules.
     if (args[args.indexOf('--comment') + 1] !== mark) continue;
-    const ok = await exec('iptables', ['-w', '-D', ...args]).then(() => true, () => false);
+    const ok = await exec('iptables', ['-w', '-D', ...args]).then(
+      () => true,
+      () => false,
+    );
     if (ok) removed += 1;
   }
   return removed;

@@ -276,12 +276,7 @@ export class LocalBackend implements WorkerBackend {
     const workspace = await this.#workspace(spec.taskId);
     const script = this.#script();
     const node = this.#options.nodePath ?? process.execPath;
-    const command = [
-      ...(await parentDeathPrefix()),
-      ...(this.#options.network === 'none' ? ['unshare', '--net', '--'] : []),
-      node,
-      script,
-    ];
+    const command = [...(await parentDeathPrefix()), ...(this.#options.network === 'none' ? ['unshare', '--net', '--'] : []), node, script];
     const name = attemptName(spec.runId, spec.taskId, spec.attempt);
     mkdirSync(spec.logDir, { recursive: true });
     const child = execa(command[0]!, command.slice(1), {
@@ -508,7 +503,7 @@ async function fillFile(path: string, bytes: number): Promise<void> {
   const handle = await open(path, 'w');
   const block = Buffer.alloc(65_536);
   try {
-    for (let written = 0; written < bytes; ) {
+    for (let written = 0; written < bytes;) {
       const n = Math.min(block.length, bytes - written);
       await handle.write(block, 0, n);
       written += n;

@@ -1,5 +1,4 @@
 import type { BackendApply, FaultClient, TargetSource } from '../chaos/index.js';
-import type { FaultSpec } from '../scenario/index.js';
 import type { WorkerEvent } from '../worker/events.js';
 
 /** The task as the worker receives it in `KEELHAUL_TASK` (docs/worker-contract.md). */
@@ -94,9 +93,7 @@ export interface BackendCapabilities {
  * answers the label query and every fault's client slice (containers), or only the label
  * query and `apply`, for a backend that acts on its own attempts (processes).
  */
-export type FaultTargets =
-  | { readonly docker: FaultClient; readonly apply?: undefined }
-  | { readonly docker: TargetSource; readonly apply: BackendApply };
+export type FaultTargets = { readonly docker: FaultClient; readonly apply?: undefined } | { readonly docker: TargetSource; readonly apply: BackendApply };
 
 /** What a backend that owns its resources itself removed at the run's end, and what it could not. */
 export interface BackendCleanup {

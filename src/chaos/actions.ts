@@ -1,12 +1,5 @@
 import { execa } from 'execa';
-import {
-  DaemonUnavailableError,
-  Label,
-  ResourceConflictError,
-  ResourceNotFoundError,
-  TargetUnavailableError,
-  type DockerClient,
-} from '../docker/index.js';
+import { DaemonUnavailableError, Label, ResourceConflictError, ResourceNotFoundError, TargetUnavailableError, type DockerClient } from '../docker/index.js';
 import type { FaultKind, FaultSpec } from '../scenario/index.js';
 
 /**
@@ -88,11 +81,7 @@ export interface FaultEnvironment {
  * label query and every registry action's slice ({@link FaultClient}; a `DockerClient`
  * does), or — for a backend that acts itself — only the label query and `apply`.
  */
-export type FaultContext = FaultEnvironment &
-  (
-    | { readonly docker: FaultClient; readonly apply?: undefined }
-    | { readonly docker: TargetSource; readonly apply: BackendApply }
-  );
+export type FaultContext = FaultEnvironment & ({ readonly docker: FaultClient; readonly apply?: undefined } | { readonly docker: TargetSource; readonly apply: BackendApply });
 
 /** The params of fault kind `K`, as the scenario schema defines them. */
 export type FaultParams<K extends FaultKind> = Extract<FaultSpec, { kind: K }>['params'];
@@ -246,7 +235,23 @@ function fallbackCommands(params: NetemParams, devices: readonly string[], mark:
   const commands: ShapingCommand[] = [];
   for (const dev of devices) {
     if (params.lossPercent !== undefined) {
-      const rule = ['OUTPUT', '-o', dev, '-m', 'statistic', '--mode', 'random', '--probability', String(params.lossPercent / 100), '-m', 'comment', '--comment', mark, '-j', 'DROP'];
+      const rule = [
+        'OUTPUT',
+        '-o',
+        dev,
+        '-m',
+        'statistic',
+        '--mode',
+        'random',
+        '--probability',
+        String(params.lossPercent / 100),
+        '-m',
+        'comment',
+        '--comment',
+        mark,
+        '-j',
+        'DROP',
+      ];
       commands.push({ apply: ['iptables', '-w', '-I', ...rule], undo: ['iptables', '-w', '-D', ...rule] });
     }
     if (params.rateKbit !== undefined) {
@@ -513,12 +518,7 @@ function sliceOf<M extends keyof DockerClient>(client: FaultClient, uses: readon
  * container that exited meanwhile, nsenter into a namespace gone with its process) when an
  * inspection then finds the target gone, not running or paused. Undefined: a real failure.
  */
-async function unavailableTarget(
-  error: unknown,
-  kind: FaultKind,
-  targetId: string,
-  docker: Pick<DockerClient, 'inspectContainer'>,
-): Promise<TargetUnavailableError | undefined> {
+async function unavailableTarget(error: unknown, kind: FaultKind, targetId: string, docker: Pick<DockerClient, 'inspectContainer'>): Promise<TargetUnavailableError | undefined> {
   if (error instanceof TargetUnavailableError) return error;
   if (error instanceof DaemonUnavailableError) return undefined;
   const words = error instanceof Error ? error.message : String(error);
@@ -542,7 +542,8 @@ async function unavailableTarget(
     try {
       state = (await docker.inspectContainer(targetId)).state;
     } catch (inspectError) {
-      if (inspectError instanceof ResourceNotFoundError) return new TargetUnavailableError(kind, targetId, { ...base, targetState: 'not-found', detail: `${words} (the container is gone)` });
+      if (inspectError instanceof ResourceNotFoundError)
+        return new TargetUnavailableError(kind, targetId, { ...base, targetState: 'not-found', detail: `${words} (the container is gone)` });
       return undefined;
     }
     if (!state.running || state.status === 'restarting' || state.status === 'removing') {
@@ -617,11 +618,7 @@ async function addressTakenByAnother(
   return false;
 }
 
-async function partition(
-  containerId: string,
-  params: FaultParams<'partition'>,
-  ctx: FaultActionContext<(typeof PARTITION_USES)[number]>,
-): Promise<Undo> {
+async function partition(containerId: string, params: FaultParams<'partition'>, ctx: FaultActionContext<(typeof PARTITION_USES)[number]>): Promise<Undo> {
   const { docker } = ctx;
   const info = await docker.inspectContainer(containerId);
   const network = params.network ?? ctx.networkName ?? info.networks[0];

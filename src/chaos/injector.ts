@@ -261,10 +261,12 @@ export class Injector {
     this.#stopped = true;
     for (const fault of this.#armed) for (const t of fault.timers) clearTimeout(t);
     await Promise.all([...this.#inFlight]);
-    await Promise.all([...this.#undos.values()].map(({ timer, run }) => {
-      clearTimeout(timer);
-      return run();
-    }));
+    await Promise.all(
+      [...this.#undos.values()].map(({ timer, run }) => {
+        clearTimeout(timer);
+        return run();
+      }),
+    );
     for (const fault of this.#armed) {
       if (fault.firings === 0) {
         this.#emit({
@@ -385,7 +387,12 @@ export class Injector {
       for (const h of hit) this.#restarting.delete(h.target.containerId);
       targets = hit.map((h) => h.target);
       if (targets.length === 0) {
-        const record: FaultRecord = { ...base, targets, status: 'no-target', error: `every chosen container exited or was held by another fault before this one could act (last: ${lastUnavailable})` };
+        const record: FaultRecord = {
+          ...base,
+          targets,
+          status: 'no-target',
+          error: `every chosen container exited or was held by another fault before this one could act (last: ${lastUnavailable})`,
+        };
         this.#records.push(record);
         this.#emit({ type: 'fault.failed', record });
         return;
@@ -448,9 +455,7 @@ export class Injector {
     if (selector.service !== undefined) labels[Label.service] = selector.service;
     const running = await this.#targets.listContainers({ labels, status: 'running' });
     const pattern = selector.namePattern !== undefined ? new RegExp(selector.namePattern) : undefined;
-    return running.filter(
-      (c) => c.labels[Label.skip] !== 'true' && (!pattern || c.names.some((n) => pattern.test(n.replace(/^\//, '')))),
-    );
+    return running.filter((c) => c.labels[Label.skip] !== 'true' && (!pattern || c.names.some((n) => pattern.test(n.replace(/^\//, '')))));
   }
 }
 
@@ -490,8 +495,7 @@ export function pickTargets(
     if (aa !== ab) return aa - ab;
     return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
   });
-  const count =
-    selector.percent !== undefined ? Math.max(1, Math.ceil((ordered.length * selector.percent) / 100)) : selector.count;
+  const count = selector.percent !== undefined ? Math.max(1, Math.ceil((ordered.length * selector.percent) / 100)) : selector.count;
   switch (selector.pick) {
     case 'all':
       return ordered;

@@ -64,7 +64,9 @@ export function planFaults(scenario: Scenario, seed: number): FaultPlan {
     const trigger = spec.trigger;
     const t = spec.target;
     const onDaemon = FAULT_ACTIONS[spec.kind].acts === 'daemon';
-    const labels = Object.entries(t.labels).map(([k, v]) => `${k}=${v}`).join(',');
+    const labels = Object.entries(t.labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
     const how = `${t.pick}${t.pick === 'all' ? '' : ` ${t.percent !== undefined ? `${t.percent}%` : t.count}`}`;
     const target = onDaemon
       ? "the run's daemon"
@@ -110,7 +112,9 @@ export function planFaults(scenario: Scenario, seed: number): FaultPlan {
 export function renderPlan(plan: FaultPlan): string {
   const lines = [`fault plan for scenario ${plan.scenario}, seed ${plan.seed}: ${plan.firings.length} firing(s)`];
   for (const f of plan.firings) {
-    const params = Object.entries(f.params).map(([k, v]) => `${k}=${String(v)}`).join(' ');
+    const params = Object.entries(f.params)
+      .map(([k, v]) => `${k}=${String(v)}`)
+      .join(' ');
     lines.push(`- ${f.faultId} ${f.kind}${params ? ` (${params})` : ''}`);
     lines.push(`    when:   ${f.trigger}${f.atMs !== null ? ` → +${f.atMs} ms` : ''}`);
     if (f.probabilityDraw !== undefined) lines.push(`    fires:  ${f.fires ? 'yes' : 'no'} (draw ${f.probabilityDraw.toFixed(6)})`);

@@ -102,9 +102,7 @@ export function measureRecoveries(
     const hit = attempts.find((a) => a.containerId === containerId);
     if (!hit) continue;
     // The next attempt that got a container (a launch lost to a daemon outage has none).
-    const replacement = attempts
-      .filter((a) => a.task === hit.task && a.attempt > hit.attempt && a.containerId)
-      .sort((a, b) => a.attempt - b.attempt)[0];
+    const replacement = attempts.filter((a) => a.task === hit.task && a.attempt > hit.attempt && a.containerId).sort((a, b) => a.attempt - b.attempt)[0];
     if (!replacement) continue; // not retried: the hit attempt completed, or the task gave up
     const faultId = [...new Set(faultIds)].join(', ');
     const label = `${faultId} → ${hit.task} attempt ${hit.attempt}`;
@@ -116,7 +114,9 @@ export function measureRecoveries(
     // The death that ended the attempt: the last die before the replacement started. A
     // restart fault makes a container die and start again; a restart that lands after the
     // attempt was judged makes it die once more, later, which is no part of this recovery.
-    const die = ofContainer(hit.containerId, 'die').filter((e) => eventMs(e) <= eventMs(start)).at(-1);
+    const die = ofContainer(hit.containerId, 'die')
+      .filter((e) => eventMs(e) <= eventMs(start))
+      .at(-1);
     if (!die) {
       problems.push(`${label}: no die event of container ${hit.containerId.slice(0, 12)} before the replacement started`);
       continue;

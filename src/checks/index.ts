@@ -1,10 +1,5 @@
 /** Checks: invariants over a finished run, each a CheckResult that can fail. */
-export {
-  checkAttemptsWithinBound,
-  checkRecoveryTime,
-  type ContainerEventFact,
-  type RecoveryFigure,
-} from './attempt-bounds.js';
+export { checkAttemptsWithinBound, checkRecoveryTime, type ContainerEventFact, type RecoveryFigure } from './attempt-bounds.js';
 export { checkBudget, type BudgetLimits, type BudgetUsage } from './budget.js';
 export { checkEventSchema, checkEventsFile } from './event-schema.js';
 export {
@@ -26,11 +21,6 @@ export {
   type FaultFacts,
   type RunFacts,
 } from './invariants.js';
-export {
-  attemptIntervals,
-  checkLockExclusion,
-  type AttemptInterval,
-  type TaskLocks,
-} from './lock-exclusion.js';
+export { attemptIntervals, checkLockExclusion, type AttemptInterval, type TaskLocks } from './lock-exclusion.js';
 export { checkResourceStability, type ResourceBounds, type ResourceFacts } from './resource-stability.js';
 export { checkWorkspaceCompliance, type WorkspaceListing } from './workspace-compliance.js';

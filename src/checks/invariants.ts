@@ -54,7 +54,13 @@ export interface FaultFacts {
   /** When the fault fired (ISO). */
   readonly firedAt?: string | undefined;
   /** `service`: a Compose topology container (not an attempt; the recovery checks leave it out). */
-  readonly targets: readonly { readonly containerId: string; readonly task?: string | undefined; readonly attempt?: number | undefined; readonly service?: string | undefined; readonly actedAt?: string | undefined }[];
+  readonly targets: readonly {
+    readonly containerId: string;
+    readonly task?: string | undefined;
+    readonly attempt?: number | undefined;
+    readonly service?: string | undefined;
+    readonly actedAt?: string | undefined;
+  }[];
   readonly error?: string;
 }
 
@@ -204,7 +210,9 @@ export function checkKilledAttemptsRecover(facts: RunFacts): CheckResult {
       // A kill that lands as the worker exits after reporting task.completed finds nothing
       // left to kill (exit 0); a worker that completed only after the kill was not killed at all.
       if (fault.signal === 'SIGKILL' && attempt.exitCode !== 137 && !(attempt.exitCode === 0 && completedBeforeFault(attempt, fault))) {
-        evidence.push(`${label}: exit ${attempt.exitCode ?? 'unknown'}, expected 137 after SIGKILL${attempt.completedAt ? ` (task.completed at ${attempt.completedAt}, fault at ${fault.firedAt ?? '?'})` : ''}`);
+        evidence.push(
+          `${label}: exit ${attempt.exitCode ?? 'unknown'}, expected 137 after SIGKILL${attempt.completedAt ? ` (task.completed at ${attempt.completedAt}, fault at ${fault.firedAt ?? '?'})` : ''}`,
+        );
       }
       // The attempt itself counts when it reported task.completed before the kill landed.
       const later = facts.attempts.find((a) => a.task === attempt.task && a.attempt >= attempt.attempt && a.outcome === 'completed');
@@ -290,8 +298,8 @@ export function checkPartitionsVerified(facts: RunFacts): CheckResult {
 
 /** What each `dangerouslyAllow` key let a worker do, for the check's evidence and the reports. */
 export const UNHARDENED_MEANING: Readonly<Record<string, string>> = {
-  dockerSocket: 'reach the Docker socket (root on the daemon\'s host)',
-  hostNetwork: 'share the host\'s network stack (network: host)',
+  dockerSocket: "reach the Docker socket (root on the daemon's host)",
+  hostNetwork: "share the host's network stack (network: host)",
   privileged: 'run privileged (every capability and device)',
 };
 
@@ -308,7 +316,8 @@ export function checkContainerAudit(facts: RunFacts): CheckResult {
   return {
     name: 'containers-labelled-and-hardened',
     ok: problems.length === 0 && facts.attempts.length > 0,
-    expected: 'every attempt container carries run/role/task/attempt/scenario/version labels, runs non-root with CapDrop ALL, no-new-privileges, a read-only root filesystem and the scenario network mode',
+    expected:
+      'every attempt container carries run/role/task/attempt/scenario/version labels, runs non-root with CapDrop ALL, no-new-privileges, a read-only root filesystem and the scenario network mode',
     observed: `${problems.length === 0 ? `${facts.attempts.length - unaudited.length} of ${facts.attempts.length} containers inspected, no problem found` : `${problems.length} problem(s)`}${
       unhardened.length ? `; UNHARDENED by dangerouslyAllow: ${unhardened.join(', ')}` : ''
     }`,
@@ -361,18 +370,17 @@ export function checkNetworkIsolation(facts: RunFacts): CheckResult | undefined 
   const unprobed = facts.attempts.filter((a) => a.probe?.error).length;
   const what = facts.canary
     ? `${probed} attempt(s) probed from inside${unprobed ? ` (${unprobed} not probed: exited, paused or the probe failed; see isolation.probed)` : ''}, ${reported} worker report(s)${
-        strangers.length ? `; ${strangers.length} connection(s) to the canary without a probe token, not counted (from ${[...new Set(strangers.map((c) => c.from))].slice(0, 5).join(', ')})` : ''
+        strangers.length
+          ? `; ${strangers.length} connection(s) to the canary without a probe token, not counted (from ${[...new Set(strangers.map((c) => c.from))].slice(0, 5).join(', ')})`
+          : ''
       }`
     : `${reported} worker report(s) (no probe from inside: ${facts.probeUnavailable ?? 'expect.isolationProbe is off'})`;
   return {
     name: 'network-isolation',
     ok: evidence.length === 0 && probed + reported > 0,
     expected: `workers with network ${facts.network} see only ${expectedInterfaces} and cannot open a connection to any address of the host`,
-    observed: probed + reported === 0
-      ? 'no worker was probed or reported its interfaces'
-      : evidence.length === 0
-        ? `${what}: no hole found`
-        : `${evidence.length} hole(s) found; ${what}`,
+    observed:
+      probed + reported === 0 ? 'no worker was probed or reported its interfaces' : evidence.length === 0 ? `${what}: no hole found` : `${evidence.length} hole(s) found; ${what}`,
     evidence: evidence.slice(0, 50),
   };
 }
@@ -386,7 +394,8 @@ export function checkExpectedFailures(facts: RunFacts): CheckResult {
     const last = attempts.at(-1);
     if (!last) evidence.push(`${task}: never ran`);
     else if (attempts.some((a) => a.outcome === 'completed')) evidence.push(`${task}: completed, expected to fail with ${want}`);
-    else if (last.outcome !== want && last.reason !== want) evidence.push(`${task}: last attempt ${last.attempt} ended ${last.outcome}${last.reason ? ` (${last.reason})` : ''}, expected ${want}`);
+    else if (last.outcome !== want && last.reason !== want)
+      evidence.push(`${task}: last attempt ${last.attempt} ended ${last.outcome}${last.reason ? ` (${last.reason})` : ''}, expected ${want}`);
   }
   return {
     name: 'expected-failures',

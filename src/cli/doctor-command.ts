@@ -48,18 +48,28 @@ export async function doctorCommand(io: CliIo, options: { scenarioPath?: string;
     const image = await docker.inspectImage(tag);
     findings.push(
       image
-        ? { name: 'worker image', ok: true, detail: `${tag} (${image.id.slice(7, 19)}, ${(image.size / 1024 ** 2).toFixed(0)} MB, context ${image.labels[Label.contextDigest]?.slice(0, 12) ?? 'unknown'})` }
+        ? {
+            name: 'worker image',
+            ok: true,
+            detail: `${tag} (${image.id.slice(7, 19)}, ${(image.size / 1024 ** 2).toFixed(0)} MB, context ${image.labels[Label.contextDigest]?.slice(0, 12) ?? 'unknown'})`,
+          }
         : {
             name: 'worker image',
             ok: false,
             detail: `${tag} is missing`,
-            fix: tag === workerImageTag() ? 'Build it with `keelhaul images build` (offline; needs busybox-static and `npm run build`).' : `Build or load ${tag} on this daemon (docker build / docker load).`,
+            fix:
+              tag === workerImageTag()
+                ? 'Build it with `keelhaul images build` (offline; needs busybox-static and `npm run build`).'
+                : `Build or load ${tag} on this daemon (docker build / docker load).`,
           },
     );
   } else {
     findings.push({ name: 'worker image', ok: false, detail: 'unknown: no daemon', fix: 'Start a daemon first.' });
   }
-  const busybox = await access('/bin/busybox').then(() => true, () => false);
+  const busybox = await access('/bin/busybox').then(
+    () => true,
+    () => false,
+  );
   findings.push(
     busybox
       ? { name: 'busybox-static', ok: true, detail: '/bin/busybox' }

@@ -63,10 +63,26 @@ export function reportError(error: unknown, io: CliIo): ExitCode {
 
 /** The exit code an error means; {@link ExitCode.internal} for any error keelhaul did not expect. */
 export function exitCodeOf(error: unknown): ExitCode {
-  if (error instanceof ScenarioError || error instanceof UsageError || error instanceof StateError || error instanceof ResumeError || error instanceof UnsafePathError || error instanceof MissingSecretError || error instanceof ReproError || error instanceof ComposeError) {
+  if (
+    error instanceof ScenarioError ||
+    error instanceof UsageError ||
+    error instanceof StateError ||
+    error instanceof ResumeError ||
+    error instanceof UnsafePathError ||
+    error instanceof MissingSecretError ||
+    error instanceof ReproError ||
+    error instanceof ComposeError
+  ) {
     return ExitCode.badInput;
   }
-  if (error instanceof FaultSupportError || error instanceof DaemonStartError || error instanceof ImageNotFoundError || error instanceof DaemonUnavailableError || error instanceof ImageBuildError || error instanceof DockerError) {
+  if (
+    error instanceof FaultSupportError ||
+    error instanceof DaemonStartError ||
+    error instanceof ImageNotFoundError ||
+    error instanceof DaemonUnavailableError ||
+    error instanceof ImageBuildError ||
+    error instanceof DockerError
+  ) {
     return ExitCode.environment;
   }
   // images/ words a missing busybox or node binary on the host this way (no import: a cycle).

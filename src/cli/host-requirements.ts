@@ -82,6 +82,7 @@ export async function hostRequirements(scenario: Scenario, isRoot = process.getu
 export function renderHostRequirements(requirements: readonly HostRequirement[]): string[] {
   if (requirements.length === 0) return ['host: needs nothing beyond a Docker daemon'];
   return requirements.map(
-    (r) => `${r.met ? 'ok  ' : r.without === 'refused' ? 'MISS' : 'WARN'} ${r.need.padEnd(10)} for ${r.for.join(', ')}${r.met ? '' : ` → ${r.fix}${r.without === 'degraded' ? ' (runs without it, reported unguarded)' : ' (the run would be refused)'}`}`,
+    (r) =>
+      `${r.met ? 'ok  ' : r.without === 'refused' ? 'MISS' : 'WARN'} ${r.need.padEnd(10)} for ${r.for.join(', ')}${r.met ? '' : ` → ${r.fix}${r.without === 'degraded' ? ' (runs without it, reported unguarded)' : ' (the run would be refused)'}`}`,
   );
 }

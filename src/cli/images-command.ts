@@ -20,7 +20,13 @@ export async function imagesBuildCommand(options: ImagesBuildOptions, io: CliIo)
   const result = await buildWorkerImage(docker, {
     force: options.force ?? false,
     ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.quiet ? {} : { onProgress: (line: string) => { if (line.trim()) io.err(`  ${line}`); } }),
+    ...(options.quiet
+      ? {}
+      : {
+          onProgress: (line: string) => {
+            if (line.trim()) io.err(`  ${line}`);
+          },
+        }),
   });
   io.out(
     result.cached

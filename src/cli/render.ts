@@ -15,7 +15,16 @@ export interface CliIo {
 export const processIo: CliIo = {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
-  ...(process.stdout.isTTY ? { tty: { write: (text: string) => process.stdout.write(text), get columns() { return process.stdout.columns || 80; } } } : {}),
+  ...(process.stdout.isTTY
+    ? {
+        tty: {
+          write: (text: string) => process.stdout.write(text),
+          get columns() {
+            return process.stdout.columns || 80;
+          },
+        },
+      }
+    : {}),
 };
 
 const short = (id: string): string => id.slice(0, 12);
@@ -44,10 +53,13 @@ export function renderEvent(event: RunEvent, options: { verbose?: boolean } = {}
       return `run ${event.run} reaped after its controller (pid ${event.deadControllerPid}) died`;
     case 'network.guarded':
       return event.applied
-        ? options.verbose ? `  network ${event.network} guarded: host rules on ${event.bridge} refuse its workers the host and other networks` : undefined
+        ? options.verbose
+          ? `  network ${event.network} guarded: host rules on ${event.bridge} refuse its workers the host and other networks`
+          : undefined
         : `  warning: network ${event.network} NOT guarded (${event.reason ?? 'unknown'}): its workers can reach the host's services through the gateway`;
     case 'isolation.probed':
-      if (event.reached.length > 0) return `  ${at(event.task, event.attempt)} ISOLATION HOLE reached ${event.reached.join(', ')} from inside (interfaces ${event.interfaces.join(', ')})`;
+      if (event.reached.length > 0)
+        return `  ${at(event.task, event.attempt)} ISOLATION HOLE reached ${event.reached.join(', ')} from inside (interfaces ${event.interfaces.join(', ')})`;
       return options.verbose
         ? `  ${at(event.task, event.attempt)} isolation     ${event.error ? `not probed: ${event.error}` : `interfaces ${event.interfaces.join(', ')}; ${event.unreachable.length} host address(es) unreachable`}`
         : undefined;
@@ -66,11 +78,17 @@ export function renderEvent(event: RunEvent, options: { verbose?: boolean } = {}
       }
       return options.verbose ? `  ${at(event.task, event.attempt)} ${event.event.type}` : undefined;
     case 'worker.invalid-line':
-      return options.verbose ? `  ${at(event.task, event.attempt)} ignored a non-event line${event.lineNumber !== undefined ? ` (stdout line ${event.lineNumber})` : ''}: ${event.error}` : undefined;
+      return options.verbose
+        ? `  ${at(event.task, event.attempt)} ignored a non-event line${event.lineNumber !== undefined ? ` (stdout line ${event.lineNumber})` : ''}: ${event.error}`
+        : undefined;
     case 'worker.invalid-lines-suppressed':
       return options.verbose ? `  ${at(event.task, event.attempt)} ignored ${event.lines} more non-event line(s) (${event.total} in all, every one in its stdout.log)` : undefined;
     case 'fault.injected':
-      return `  fault ${event.fault.faultId} (${event.fault.kind} ${Object.entries(event.fault.params).map(([k, v]) => `${k}=${String(v)}`).join(' ')}) ${event.fault.trigger}: hit ${event.fault.targets.length ? event.fault.targets.map((t) => (t.task ? at(t.task, t.attempt ?? 0) : 'service' in t && t.service ? `service ${t.service} (${short(t.containerId)})` : short(t.containerId))).join(', ') : 'the daemon'} at +${event.fault.offsetMs} ms`;
+      return `  fault ${event.fault.faultId} (${event.fault.kind} ${Object.entries(event.fault.params)
+        .map(([k, v]) => `${k}=${String(v)}`)
+        .join(
+          ' ',
+        )}) ${event.fault.trigger}: hit ${event.fault.targets.length ? event.fault.targets.map((t) => (t.task ? at(t.task, t.attempt ?? 0) : 'service' in t && t.service ? `service ${t.service} (${short(t.containerId)})` : short(t.containerId))).join(', ') : 'the daemon'} at +${event.fault.offsetMs} ms`;
     case 'fault.failed':
       return `  fault ${event.fault.faultId} (${event.fault.kind}) ${event.fault.trigger}: ${event.fault.status}${event.fault.error ? `: ${event.fault.error}` : ''}`;
     case 'fault.undone':
@@ -80,7 +98,9 @@ export function renderEvent(event: RunEvent, options: { verbose?: boolean } = {}
     case 'fault.verified':
       return `  partition ${event.phase.padEnd(8)} ${short(event.containerId)} on ${event.network}: probe→target ${event.fromProbe ? 'reaches' : 'cut'}, target→probe ${event.targetRunning ? (event.fromTarget ? 'reaches' : 'cut') : 'not running'}`;
     case 'docker.event':
-      return options.verbose ? `  docker ${event.action.padEnd(8)} ${event.task ? at(event.task, event.attempt ?? 0) : short(event.containerId)}${event.exitCode !== undefined ? ` exit ${event.exitCode}` : ''}` : undefined;
+      return options.verbose
+        ? `  docker ${event.action.padEnd(8)} ${event.task ? at(event.task, event.attempt ?? 0) : short(event.containerId)}${event.exitCode !== undefined ? ` exit ${event.exitCode}` : ''}`
+        : undefined;
     case 'topology.started':
       return `  topology ${event.file}: ${event.services.map((s) => `${s.service} (${short(s.containerId)})`).join(', ')}${event.networks.length ? ` on ${event.networks.join(', ')}` : ''}`;
     case 'docker.events':

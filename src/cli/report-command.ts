@@ -1,15 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, sep } from 'node:path';
-import {
-  renderReport,
-  readSamplesFile,
-  REPORT_FILE_NAMES,
-  REPORT_FORMATS,
-  REPORT_SCHEMA_VERSION,
-  writeRunReports,
-  type ReportFormat,
-  type RunReport,
-} from '../report/index.js';
+import { renderReport, readSamplesFile, REPORT_FILE_NAMES, REPORT_FORMATS, REPORT_SCHEMA_VERSION, writeRunReports, type ReportFormat, type RunReport } from '../report/index.js';
 import { assertSafeName, UnsafePathError } from '../controller/index.js';
 import { EventsFileReadError, readRunEventsFile, type RunEvent } from '../events/index.js';
 import { writeFileAtomic } from '../atomic-file.js';
@@ -123,10 +114,7 @@ export async function readRunReport(runDir: string): Promise<RunReport> {
     throw new UsageError(RUN_ARGUMENT, `\`${path}\` is not a keelhaul report: expected a JSON object.`);
   }
   if (obj.schemaVersion !== REPORT_SCHEMA_VERSION) {
-    throw new UsageError(
-      RUN_ARGUMENT,
-      `\`${path}\` has schemaVersion ${JSON.stringify(obj.schemaVersion)}; this keelhaul reads schemaVersion ${REPORT_SCHEMA_VERSION}.`,
-    );
+    throw new UsageError(RUN_ARGUMENT, `\`${path}\` has schemaVersion ${JSON.stringify(obj.schemaVersion)}; this keelhaul reads schemaVersion ${REPORT_SCHEMA_VERSION}.`);
   }
   for (const field of ['tasks', 'attempts', 'faults', 'checks'] as const) {
     if (!Array.isArray(obj[field])) throw new UsageError(RUN_ARGUMENT, `\`${path}\` is not a complete keelhaul report: \`${field}\` must be an array.`);
@@ -144,7 +132,10 @@ async function readEventsFor(runDir: string, io: CliIo): Promise<RunEvent[]> {
   try {
     const { events, invalidLines } = await readRunEventsFile(path);
     if (invalidLines.length) {
-      const shown = invalidLines.slice(0, 3).map((l) => `line ${l.line}: ${l.error}`).join('; ');
+      const shown = invalidLines
+        .slice(0, 3)
+        .map((l) => `line ${l.line}: ${l.error}`)
+        .join('; ');
       io.err(`keelhaul: ${path}: skipped ${invalidLines.length} unreadable line(s) (${shown}${invalidLines.length > 3 ? '; …' : ''})`);
     }
     return events;

@@ -90,7 +90,9 @@ export async function runScenarioCommand(options: RunCommandOptions, io: CliIo):
   const scenario = options.compose !== undefined ? { ...loaded, topology: { ...loaded.topology, file: resolve(options.compose) } } : loaded;
   const unhardened = unhardenedBy(scenario);
   if (unhardened.length > 0) {
-    io.err(`keelhaul: WARNING: UNHARDENED run: ${options.scenarioPath} sets dangerouslyAllow (${unhardened.join(', ')}); its workers ${unhardened.map((k) => UNHARDENED_MEANING[k] ?? k).join('; ')}`);
+    io.err(
+      `keelhaul: WARNING: UNHARDENED run: ${options.scenarioPath} sets dangerouslyAllow (${unhardened.join(', ')}); its workers ${unhardened.map((k) => UNHARDENED_MEANING[k] ?? k).join('; ')}`,
+    );
   }
   const docker = await connectDocker();
   const runDir = runDirTracker(options.runsDir, output.onEvent);

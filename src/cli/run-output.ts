@@ -168,10 +168,12 @@ export function createRunOutput(io: CliIo, options: RunOutputOptions = {}): RunO
     io.out(line);
     drawStatus();
   };
-  const timer = tty ? setInterval(() => {
-    clearStatus();
-    drawStatus();
-  }, 1000) : undefined;
+  const timer = tty
+    ? setInterval(() => {
+        clearStatus();
+        drawStatus();
+      }, 1000)
+    : undefined;
   timer?.unref();
   let printedChecksHeader = false;
   return {

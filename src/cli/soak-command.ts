@@ -76,7 +76,8 @@ function parseCount(flag: string, text: string): number {
 
 function parseDuration(text: string): number {
   const parsed = duration.safeParse(/^\d+$/.test(text) ? Number(text) : text);
-  if (!parsed.success || parsed.data <= 0) throw new UsageError('--duration', `Expected \`--duration\` to be a duration such as 30m, 2m, 90s or 1h (ms without a unit), greater than 0, got \`${text}\``);
+  if (!parsed.success || parsed.data <= 0)
+    throw new UsageError('--duration', `Expected \`--duration\` to be a duration such as 30m, 2m, 90s or 1h (ms without a unit), greater than 0, got \`${text}\``);
   return parsed.data;
 }
 
@@ -141,7 +142,11 @@ export async function soakCommand(options: SoakCommandOptions, io: CliIo): Promi
   }
   const g = report.growth;
   const verdict = (name: string, v: typeof g.openFds | null, fmt: (n: number) => string): string =>
-    v === null ? `${name} not sampled` : !v.judged ? `${name} not judged (${v.samples} sample(s))` : `${name} ${v.growth! >= 0 ? '+' : ''}${fmt(v.growth!)} (bound ${fmt(v.bound)})`;
+    v === null
+      ? `${name} not sampled`
+      : !v.judged
+        ? `${name} not judged (${v.samples} sample(s))`
+        : `${name} ${v.growth! >= 0 ? '+' : ''}${fmt(v.growth!)} (bound ${fmt(v.bound)})`;
   io.out(
     `growth: ${verdict('controller rss', g.controllerRssBytes, (n) => mib(n))}, ${verdict('fds', g.openFds, String)}, ${verdict('dockerd rss', g.dockerdRssBytes, (n) => mib(n))}`,
   );

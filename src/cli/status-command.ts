@@ -20,7 +20,9 @@ export interface StatusOptions {
 
 function controllerState(state: RunState): string {
   if (state.status !== 'running') return state.status;
-  return isControllerAlive(state.controller) ? `running (controller pid ${state.controller.pid})` : `interrupted (controller pid ${state.controller.pid} is gone: \`keelhaul resume ${state.runId}\`)`;
+  return isControllerAlive(state.controller)
+    ? `running (controller pid ${state.controller.pid})`
+    : `interrupted (controller pid ${state.controller.pid} is gone: \`keelhaul resume ${state.runId}\`)`;
 }
 
 async function liveContainers(docker: DockerClient | undefined, runId: string): Promise<{ total: number; running: number } | null> {
@@ -66,10 +68,30 @@ export async function statusCommand(options: StatusOptions, io: CliIo): Promise<
     const tasks = Object.fromEntries(
       Object.entries(state.tasks).map(([id, task]) => [
         id,
-        { status: task.status, attempts: task.attempts.map((a) => ({ attempt: a.attempt, status: a.status, outcome: a.outcome ?? null, containerId: a.containerId, exitCode: a.exitCode, reason: a.reason ?? null })) },
+        {
+          status: task.status,
+          attempts: task.attempts.map((a) => ({
+            attempt: a.attempt,
+            status: a.status,
+            outcome: a.outcome ?? null,
+            containerId: a.containerId,
+            exitCode: a.exitCode,
+            reason: a.reason ?? null,
+          })),
+        },
       ]),
     );
-    io.out(JSON.stringify({ run: state.runId, scenario: state.scenario.name, seed: state.seed, status: statusWord(state), controllerAlive: isControllerAlive(state.controller), tasks, containers }));
+    io.out(
+      JSON.stringify({
+        run: state.runId,
+        scenario: state.scenario.name,
+        seed: state.seed,
+        status: statusWord(state),
+        controllerAlive: isControllerAlive(state.controller),
+        tasks,
+        containers,
+      }),
+    );
     return ExitCode.ok;
   }
   io.out(`run ${state.runId}: scenario ${state.scenario.name}, seed ${state.seed}, ${controllerState(state)}`);
@@ -79,7 +101,9 @@ export async function statusCommand(options: StatusOptions, io: CliIo): Promise<
   io.out('attempts:');
   for (const [id, task] of Object.entries(state.tasks)) {
     for (const a of task.attempts) {
-      io.out(`  ${id}#${a.attempt} ${(a.outcome ?? a.status).padEnd(10)} ${a.containerId.slice(0, 12) || '-'} ${a.exitCode !== null ? `exit ${a.exitCode}` : ''}${a.reason ? ` (${a.reason})` : ''}`);
+      io.out(
+        `  ${id}#${a.attempt} ${(a.outcome ?? a.status).padEnd(10)} ${a.containerId.slice(0, 12) || '-'} ${a.exitCode !== null ? `exit ${a.exitCode}` : ''}${a.reason ? ` (${a.reason})` : ''}`,
+      );
     }
   }
   io.out(`resources: ${containers ? `${containers.total} container(s) on the daemon, ${containers.running} running` : 'unknown (no daemon)'}`);

@@ -10,7 +10,10 @@ import { runScenarioCommand, type RunCommandOptions } from './run-command.js';
 
 /** A name pattern with `*` (any run of characters but `/`) and `?` (one), as shells read them. */
 function patternToRegExp(pattern: string): RegExp {
-  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]');
+  const escaped = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '[^/]*')
+    .replace(/\?/g, '[^/]');
   return new RegExp(`^${escaped}$`);
 }
 
@@ -87,7 +90,8 @@ export interface SuiteCommandOptions extends Omit<RunCommandOptions, 'scenarioPa
  */
 export async function suiteCommand(options: SuiteCommandOptions, io: CliIo): Promise<ExitCode> {
   const parallel = options.parallel === undefined ? 1 : Number(options.parallel);
-  if (!Number.isInteger(parallel) || parallel < 1 || parallel > 16) throw new UsageError('--parallel', `Expected \`--parallel\` to be a whole number from 1 to 16, got \`${options.parallel}\``);
+  if (!Number.isInteger(parallel) || parallel < 1 || parallel > 16)
+    throw new UsageError('--parallel', `Expected \`--parallel\` to be a whole number from 1 to 16, got \`${options.parallel}\``);
   const files = await expandScenarioArgs(options.scenarioPaths);
   const runsDir = resolve(options.runsDir ?? join('.keelhaul', 'runs'));
   const rows: (SuiteRow | undefined)[] = files.map(() => undefined);
@@ -117,7 +121,15 @@ export async function suiteCommand(options: SuiteCommandOptions, io: CliIo): Pro
           const lines: string[] = [];
           const code = reportError(error, { out: (l) => lines.push(l), err: (l) => lines.push(l) });
           for (const l of lines) runIo.err(l);
-          rows[i] = { scenario: file, runId: null, status: 'error', exitCode: code, failed: [lines[0]?.replace(/^keelhaul: /, '') ?? String(error)], durationMs: Date.now() - started, runDir: null };
+          rows[i] = {
+            scenario: file,
+            runId: null,
+            status: 'error',
+            exitCode: code,
+            failed: [lines[0]?.replace(/^keelhaul: /, '') ?? String(error)],
+            durationMs: Date.now() - started,
+            runDir: null,
+          };
         }
       }),
     ),
@@ -133,7 +145,9 @@ export async function suiteCommand(options: SuiteCommandOptions, io: CliIo): Pro
   const width = Math.max(8, ...done.map((r) => r.scenario.length));
   say(`  ${'scenario'.padEnd(width)}  ${'status'.padEnd(7)}  exit  ${'time'.padStart(7)}  run / what failed`);
   for (const r of done) {
-    say(`  ${r.scenario.padEnd(width)}  ${r.status.padEnd(7)}  ${String(r.exitCode).padStart(4)}  ${`${(r.durationMs / 1000).toFixed(1)} s`.padStart(7)}  ${r.runId ?? '-'}${r.failed.length ? `: ${r.failed.join(', ')}` : ''}`);
+    say(
+      `  ${r.scenario.padEnd(width)}  ${r.status.padEnd(7)}  ${String(r.exitCode).padStart(4)}  ${`${(r.durationMs / 1000).toFixed(1)} s`.padStart(7)}  ${r.runId ?? '-'}${r.failed.length ? `: ${r.failed.join(', ')}` : ''}`,
+    );
   }
   say(`suite ${code === ExitCode.ok ? 'PASSED' : 'FAILED'}: ${done.filter((r) => r.status === 'passed').length} of ${files.length} passed; exit ${code}`);
   say(`suite report: ${suitePath}`);

@@ -53,9 +53,7 @@ function serviceToCompose(service: TopologyService, version: string): Record<str
     ...(Object.keys(service.environment).length ? { environment: escapeMap(service.environment) } : {}),
     ...(Object.keys(service.labels).length ? { labels: escapeMap(service.labels) } : {}),
     ...(service.networkMode ? { network_mode: service.networkMode } : {}),
-    ...(service.networks.length
-      ? { networks: Object.fromEntries(service.networks.map((n) => [n.name, n.aliases.length > 1 ? { aliases: n.aliases.slice(1) } : null])) }
-      : {}),
+    ...(service.networks.length ? { networks: Object.fromEntries(service.networks.map((n) => [n.name, n.aliases.length > 1 ? { aliases: n.aliases.slice(1) } : null])) } : {}),
     ...(service.mounts.some((m) => m.type !== 'tmpfs')
       ? { volumes: service.mounts.flatMap((m) => (m.type === 'tmpfs' ? [] : [`${m.source}:${m.target}${m.readOnly ? ':ro' : ''}`])) }
       : {}),
@@ -110,14 +108,16 @@ export function attemptToCompose(attempt: AttemptContainerDescription, topology:
   for (const service of topology?.services ?? []) services[service.name] = serviceToCompose(service, version);
   services[name] = worker;
   const volumes: Record<string, unknown> = {
-    [workspace]: attempt.workspaceSizeBytes !== undefined
-      ? { driver: 'local', driver_opts: { type: 'tmpfs', device: 'tmpfs', o: `size=${attempt.workspaceSizeBytes},uid=1000,gid=1000,mode=0750` } }
-      : null,
+    [workspace]:
+      attempt.workspaceSizeBytes !== undefined
+        ? { driver: 'local', driver_opts: { type: 'tmpfs', device: 'tmpfs', o: `size=${attempt.workspaceSizeBytes},uid=1000,gid=1000,mode=0750` } }
+        : null,
   };
   for (const v of topology?.volumes ?? []) {
-    volumes[v.name] = Object.keys(v.driverOpts).length || Object.keys(v.labels).length
-      ? { ...(Object.keys(v.driverOpts).length ? { driver_opts: v.driverOpts } : {}), ...(Object.keys(v.labels).length ? { labels: v.labels } : {}) }
-      : null;
+    volumes[v.name] =
+      Object.keys(v.driverOpts).length || Object.keys(v.labels).length
+        ? { ...(Object.keys(v.driverOpts).length ? { driver_opts: v.driverOpts } : {}), ...(Object.keys(v.labels).length ? { labels: v.labels } : {}) }
+        : null;
   }
   const networks: Record<string, unknown> | undefined = topology?.networks.length
     ? Object.fromEntries(topology.networks.map((n) => [n.name, { ...(n.internal ? { internal: true } : {}), ...(Object.keys(n.labels).length ? { labels: n.labels } : {}) }]))

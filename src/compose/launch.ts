@@ -30,9 +30,7 @@ export function serviceLabels(run: RunIdentity, service: TopologyService): Recor
 /** The container a service becomes (Engine API create body fields, src/docker/client.ts). */
 export function serviceContainerSpec(run: RunIdentity, service: TopologyService, networks: Readonly<Record<string, string>>, version: string): ContainerSpec {
   const first = service.networks[0];
-  const mounts: MountSpec[] = service.mounts.map((m) =>
-    m.type === 'volume' ? { ...m, source: topologyResourceName(run.runId, m.source) } : m,
-  );
+  const mounts: MountSpec[] = service.mounts.map((m) => (m.type === 'volume' ? { ...m, source: topologyResourceName(run.runId, m.source) } : m));
   return {
     name: topologyResourceName(run.runId, service.name),
     image: topologyImage(service, version),

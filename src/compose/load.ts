@@ -112,12 +112,7 @@ function toStringMap(value: Record<string, unknown> | string[] | undefined): Rec
  * @param file absolute path, named in every issue; bind sources are relative to its folder
  * @throws {ComposeError} naming each bad field with its line
  */
-export function validateCompose(
-  input: unknown,
-  file: string,
-  allow: DangerousAllowances = {},
-  source?: { doc: Document; lineCounter: LineCounter },
-): ComposeTopology {
+export function validateCompose(input: unknown, file: string, allow: DangerousAllowances = {}, source?: { doc: Document; lineCounter: LineCounter }): ComposeTopology {
   const lineCounter = source?.lineCounter ?? new LineCounter();
   const where = (path: readonly PropertyKey[]): { line?: number; column?: number } => locate(source?.doc, lineCounter, path);
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
@@ -160,10 +155,13 @@ export function validateCompose(
       issues.push({ field: formatPath(path), message, ...where(path) });
     };
     if (s.privileged && !allow.privileged) {
-      issue(at('privileged'), 'privileged: true gives the container every capability and the host\'s devices; refused unless the scenario sets dangerouslyAllow: { privileged: true }');
+      issue(
+        at('privileged'),
+        "privileged: true gives the container every capability and the host's devices; refused unless the scenario sets dangerouslyAllow: { privileged: true }",
+      );
     }
     if (s.network_mode === 'host' && !allow.hostNetwork) {
-      issue(at('network_mode'), 'network_mode: host puts the container in the host\'s network namespace; refused unless the scenario sets dangerouslyAllow: { hostNetwork: true }');
+      issue(at('network_mode'), "network_mode: host puts the container in the host's network namespace; refused unless the scenario sets dangerouslyAllow: { hostNetwork: true }");
     }
     if (s.network_mode !== undefined && s.networks !== undefined) issue(at('network_mode'), 'network_mode and networks exclude each other');
 
@@ -189,9 +187,7 @@ export function validateCompose(
 
     const networks: { name: string; aliases: string[] }[] = [];
     if (s.network_mode === undefined) {
-      const entries: [string, { aliases?: string[] | undefined } | null][] = Array.isArray(s.networks)
-        ? s.networks.map((n) => [n, null])
-        : Object.entries(s.networks ?? {});
+      const entries: [string, { aliases?: string[] | undefined } | null][] = Array.isArray(s.networks) ? s.networks.map((n) => [n, null]) : Object.entries(s.networks ?? {});
       if (entries.length === 0) {
         needsDefault = true;
         networks.push({ name: 'default', aliases: [name] });
@@ -225,7 +221,10 @@ export function validateCompose(
         }
         const hostPath = isAbsolute(src) ? src : resolve(dirname(file), src);
         if (isDockerSocket(hostPath) && !allow.dockerSocket) {
-          issue(at('volumes', i), `mounts the Docker socket (${hostPath}), which hands the container the whole daemon; refused unless the scenario sets dangerouslyAllow: { dockerSocket: true }`);
+          issue(
+            at('volumes', i),
+            `mounts the Docker socket (${hostPath}), which hands the container the whole daemon; refused unless the scenario sets dangerouslyAllow: { dockerSocket: true }`,
+          );
           return;
         }
         mounts.push({ type: 'bind', source: hostPath, target, readOnly });
@@ -295,7 +294,11 @@ export function validateCompose(
     const next = services.find((s) => !placed.has(s.name) && s.dependsOn.every((d) => placed.has(d) || !services.some((x) => x.name === d)));
     if (!next) {
       const stuck = services.filter((s) => !placed.has(s.name)).map((s) => s.name);
-      issues.push({ field: `services.${stuck[0]}.depends_on`, message: `depends_on forms a cycle among ${stuck.join(', ')}`, ...where(['services', stuck[0] ?? '', 'depends_on']) });
+      issues.push({
+        field: `services.${stuck[0]}.depends_on`,
+        message: `depends_on forms a cycle among ${stuck.join(', ')}`,
+        ...where(['services', stuck[0] ?? '', 'depends_on']),
+      });
       break;
     }
     placed.add(next.name);

@@ -41,9 +41,15 @@ export async function loadScenarioTopology(scenario: Scenario, scenarioFile = '<
     if (scenario.network !== 'internal') {
       issues.push({ field: 'topology.workerNetwork', message: `workers join a topology network only with network: internal (the scenario says ${scenario.network})` });
     } else if (!network) {
-      issues.push({ field: 'topology.workerNetwork', message: `names network "${workerNetwork}", which ${topology.file} does not declare (networks: ${topology.networks.map((n) => n.name).join(', ') || 'none'})` });
+      issues.push({
+        field: 'topology.workerNetwork',
+        message: `names network "${workerNetwork}", which ${topology.file} does not declare (networks: ${topology.networks.map((n) => n.name).join(', ') || 'none'})`,
+      });
     } else if (!network.internal) {
-      issues.push({ field: 'topology.workerNetwork', message: `network "${workerNetwork}" of ${topology.file} is not internal: with network: internal the workers need one (set internal: true on it)` });
+      issues.push({
+        field: 'topology.workerNetwork',
+        message: `network "${workerNetwork}" of ${topology.file} is not internal: with network: internal the workers need one (set internal: true on it)`,
+      });
     }
   }
   if (issues.length) throw new ScenarioError(scenarioFile, issues);

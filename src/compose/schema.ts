@@ -30,10 +30,7 @@ const dependsOn = z.union([
 ]);
 
 /** `networks` of a service: a list, or a mapping to `null` or `{aliases}`. */
-const serviceNetworks = z.union([
-  z.array(composeName),
-  z.record(composeName, z.union([z.null(), z.strictObject({ aliases: z.array(composeName).optional() })])),
-]);
+const serviceNetworks = z.union([z.array(composeName), z.record(composeName, z.union([z.null(), z.strictObject({ aliases: z.array(composeName).optional() })]))]);
 
 /** One service: image, entrypoint, command, environment, labels, networks, volumes, network_mode, mem_limit, read_only, cap_drop, user, tmpfs, depends_on, privileged. */
 export const composeServiceSchema = z.strictObject({

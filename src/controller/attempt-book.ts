@@ -44,8 +44,17 @@ export class AttemptBook {
     let state = attempts.get(attempt);
     if (!state) {
       state = {
-        task, attempt, maxSeq: 0, completedEvents: 0, completedAt: undefined, failedReason: undefined, interfaces: undefined,
-        invalidLines: 0, rearmHeartbeat: undefined, probe: undefined, workspaceListing: undefined,
+        task,
+        attempt,
+        maxSeq: 0,
+        completedEvents: 0,
+        completedAt: undefined,
+        failedReason: undefined,
+        interfaces: undefined,
+        invalidLines: 0,
+        rearmHeartbeat: undefined,
+        probe: undefined,
+        workspaceListing: undefined,
       };
       attempts.set(attempt, state);
     }

@@ -10,12 +10,7 @@ import { isDockerSocketPath, type Scenario } from '../scenario/index.js';
  *
  * @returns one message per problem; empty when the container is as expected
  */
-export function auditContainer(
-  info: ContainerInfo,
-  expectedLabels: Readonly<Record<string, string>>,
-  networkMode: string,
-  allow: Scenario['dangerouslyAllow'] = {},
-): string[] {
+export function auditContainer(info: ContainerInfo, expectedLabels: Readonly<Record<string, string>>, networkMode: string, allow: Scenario['dangerouslyAllow'] = {}): string[] {
   const problems: string[] = [];
   for (const [key, value] of Object.entries(expectedLabels)) {
     // A resumed run adopts containers an earlier controller labelled with its own identity.
@@ -32,8 +27,9 @@ export function auditContainer(
   if (info.hostConfig.memoryBytes <= 0) problems.push('no memory limit');
   if (info.hostConfig.pidsLimit <= 0) problems.push('no pids limit');
   if (info.hostConfig.networkMode !== networkMode) problems.push(`NetworkMode is ${info.hostConfig.networkMode}, expected ${networkMode}`);
-  if (!allow.dockerSocket && info.mounts.some((m) => m.type === 'bind' ? isDockerSocketPath(m.source) : m.source.endsWith('docker.sock'))) problems.push('the Docker socket is mounted');
+  if (!allow.dockerSocket && info.mounts.some((m) => (m.type === 'bind' ? isDockerSocketPath(m.source) : m.source.endsWith('docker.sock'))))
+    problems.push('the Docker socket is mounted');
   if (!allow.privileged && info.hostConfig.privileged) problems.push('runs privileged');
-  if (!allow.hostNetwork && info.hostConfig.networkMode === 'host') problems.push('shares the host\'s network stack (NetworkMode host)');
+  if (!allow.hostNetwork && info.hostConfig.networkMode === 'host') problems.push("shares the host's network stack (NetworkMode host)");
   return problems;
 }

@@ -55,22 +55,26 @@ export async function removeRunResources(docker: DockerClient, runId: string): P
     'container',
   );
   const networks = await docker.listNetworks({ labels });
-  const networkCount = await removeAll(networks.map((n) => n.id), (id) => docker.removeNetwork(id), 'network');
+  const networkCount = await removeAll(
+    networks.map((n) => n.id),
+    (id) => docker.removeNetwork(id),
+    'network',
+  );
   // An internal network's guard (host iptables rules with the run's mark) goes with it.
   if (networks.length > 0 && docker.endpoint?.startsWith('/')) await removeRunHostRules(runId);
   const volumes = await docker.listVolumes({ labels });
-  const volumeCount = await removeAll(volumes.map((v) => v.name), (name) => docker.removeVolume(name, { force: true }), 'volume');
+  const volumeCount = await removeAll(
+    volumes.map((v) => v.name),
+    (name) => docker.removeVolume(name, { force: true }),
+    'volume',
+  );
   return { containers: containerCount, networks: networkCount, volumes: volumeCount, errors };
 }
 
 /** Lists what still carries the run's label (names, or ids for containers). */
 export async function findRunResources(docker: DockerClient, runId: string): Promise<LeakReport> {
   const labels = { [Label.run]: runId };
-  const [containers, networks, volumes] = await Promise.all([
-    docker.listContainers({ labels, all: true }),
-    docker.listNetworks({ labels }),
-    docker.listVolumes({ labels }),
-  ]);
+  const [containers, networks, volumes] = await Promise.all([docker.listContainers({ labels, all: true }), docker.listNetworks({ labels }), docker.listVolumes({ labels })]);
   return {
     containers: containers.map((c) => c.names[0]?.replace(/^\//, '') ?? c.id),
     networks: networks.map((n) => n.name),

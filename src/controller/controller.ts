@@ -188,10 +188,7 @@ async function startRun(
   const runDir = resolve(options.runsDir ?? join('.keelhaul', 'runs'), runId);
   await mkdir(join(runDir, 'attempts'), { recursive: true });
   const redactor = redactorFor(scenario);
-  await writeFile(
-    join(runDir, 'scenario.yaml'),
-    `# as run by keelhaul ${keelhaulVersion}, run ${runId}\n${toYaml(redactor.value({ ...scenario, image, seed }))}`,
-  );
+  await writeFile(join(runDir, 'scenario.yaml'), `# as run by keelhaul ${keelhaulVersion}, run ${runId}\n${toYaml(redactor.value({ ...scenario, image, seed }))}`);
   const controller = currentController();
   const state: RunState = {
     schemaVersion: STATE_SCHEMA_VERSION,
@@ -273,7 +270,11 @@ export async function resumeRun(options: ResumeRunOptions): Promise<RunResult> {
   const stored = validateScenario(state.scenario, join(runDir, 'state.json'));
   if (stored.backend === 'local') {
     // Its workers were children of the controller that died, and died with it (execa cleanup).
-    throw new ResumeError(state.runId, 'local-backend', `Run ${state.runId} ran on the local backend: its worker processes ended with their controller, so there is nothing to re-attach; run the scenario again.`);
+    throw new ResumeError(
+      state.runId,
+      'local-backend',
+      `Run ${state.runId} ran on the local backend: its worker processes ended with their controller, so there is nothing to re-attach; run the scenario again.`,
+    );
   }
   // state.json holds [REDACTED:NAME] for secret env values: take them from the scenario file or the environment.
   const scenarioFile = state.scenarioFile;

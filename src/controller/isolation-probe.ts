@@ -178,8 +178,7 @@ async function execProbe(
     'for t in nc timeout; do command -v $t >/dev/null 2>&1 || { echo "missing $t"; exit 3; }; done',
     'for i in /sys/class/net/*; do echo "if ${i##*/}"; done',
     ...targets.map(
-      (ip) =>
-        `( if echo '${token}' | timeout ${CONNECT_TIMEOUT_S} nc ${ip} ${options.port} >/dev/null 2>&1; then echo "reached ${ip}"; else echo "unreachable ${ip}"; fi ) &`,
+      (ip) => `( if echo '${token}' | timeout ${CONNECT_TIMEOUT_S} nc ${ip} ${options.port} >/dev/null 2>&1; then echo "reached ${ip}"; else echo "unreachable ${ip}"; fi ) &`,
     ),
     'wait',
   ].join('\n');
@@ -190,15 +189,25 @@ async function execProbe(
     });
     const lines = output.split('\n').map((l) => l.trim());
     const missing = lines.find((l) => l.startsWith('missing '));
-    if (missing) return { probe: options.probe, interfaces: [], reached: [], unreachable: [], error: `the image has no ${missing.slice(8)} (set expect.isolationProbe: false for it)` };
-    const interfaces = lines.filter((l) => l.startsWith('if ')).map((l) => l.slice(3)).sort();
+    if (missing)
+      return { probe: options.probe, interfaces: [], reached: [], unreachable: [], error: `the image has no ${missing.slice(8)} (set expect.isolationProbe: false for it)` };
+    const interfaces = lines
+      .filter((l) => l.startsWith('if '))
+      .map((l) => l.slice(3))
+      .sort();
     if (interfaces.length === 0) {
       return { probe: options.probe, interfaces: [], reached: [], unreachable: [], error: `the probe printed no interface (exit ${exitCode}): ${output.slice(0, 200)}` };
     }
     const at = (ip: string): string => `${ip}:${options.port}`;
     const answered = lines.filter((l) => l.startsWith('reached ') || l.startsWith('unreachable ')).length;
     if (answered < targets.length) {
-      return { probe: options.probe, interfaces, reached: [], unreachable: [], error: `the probe answered for ${answered} of ${targets.length} host addresses (exit ${exitCode}; cut short?)` };
+      return {
+        probe: options.probe,
+        interfaces,
+        reached: [],
+        unreachable: [],
+        error: `the probe answered for ${answered} of ${targets.length} host addresses (exit ${exitCode}; cut short?)`,
+      };
     }
     return {
       probe: options.probe,

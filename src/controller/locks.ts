@@ -28,7 +28,10 @@ export class LockWaitAbortedError extends Error {
   /** The locks it waited for. */
   readonly request: LockRequest;
   constructor(owner: string, request: LockRequest, options: { cause?: unknown } = {}) {
-    super(`${owner} stopped waiting for lock(s) ${[...request.writes.map((w) => `${w} (write)`), ...request.reads.map((r) => `${r} (read)`)].join(', ')}: the run was aborted`, options);
+    super(
+      `${owner} stopped waiting for lock(s) ${[...request.writes.map((w) => `${w} (write)`), ...request.reads.map((r) => `${r} (read)`)].join(', ')}: the run was aborted`,
+      options,
+    );
     this.owner = owner;
     this.request = request;
   }
@@ -110,7 +113,7 @@ export class LockManager {
   }
 
   #grantWaiters(): void {
-    for (let i = 0; i < this.#waiting.length; ) {
+    for (let i = 0; i < this.#waiting.length;) {
       const waiter = this.#waiting[i]!;
       if (this.#grantable(waiter.request, i)) {
         this.#waiting.splice(i, 1);

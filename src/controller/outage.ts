@@ -3,8 +3,7 @@ import { DaemonUnavailableError } from '../docker/index.js';
 
 /** What an outage reports: `daemon.down` when it starts, `daemon.up` (after `downMs` ms) when the daemon answers again. */
 export type OutageEvent =
-  | { readonly type: 'daemon.down'; readonly endpoint: string; readonly limitMs: number }
-  | { readonly type: 'daemon.up'; readonly endpoint: string; readonly downMs: number };
+  { readonly type: 'daemon.down'; readonly endpoint: string; readonly limitMs: number } | { readonly type: 'daemon.up'; readonly endpoint: string; readonly downMs: number };
 
 /** How {@link DaemonOutage} watches the daemon. */
 export interface DaemonOutageOptions {
@@ -92,7 +91,10 @@ export class DaemonOutage {
   async waitIfGoingAway(): Promise<void> {
     const pause = this.#options.sleep ?? sleep;
     for (let i = 0; i < GOING_AWAY_PINGS; i++) {
-      const up = await this.#options.ping({ timeoutMs: PING_TIMEOUT_MS }).then(() => true, () => false);
+      const up = await this.#options.ping({ timeoutMs: PING_TIMEOUT_MS }).then(
+        () => true,
+        () => false,
+      );
       if (!up) {
         await this.wait();
         return;

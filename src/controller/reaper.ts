@@ -143,9 +143,13 @@ export async function runReaper(options: ReaperOptions): Promise<'reaped' | 'fin
           const result = await removeRunResources(docker, state.runId);
           if (state.privateDaemonRoot) {
             // The dead controller's private daemon outlives it; nothing else would stop it.
-            await removePrivateDaemonRoot(state.privateDaemonRoot).catch((error: unknown) => log(`could not remove the private daemon at ${state.privateDaemonRoot}: ${(error as Error).message}`));
+            await removePrivateDaemonRoot(state.privateDaemonRoot).catch((error: unknown) =>
+              log(`could not remove the private daemon at ${state.privateDaemonRoot}: ${(error as Error).message}`),
+            );
           }
-          log(`reaped: ${result.containers} container(s), ${result.networks} network(s), ${result.volumes} volume(s)${result.errors.length ? `; errors: ${result.errors.join('; ')}` : ''}`);
+          log(
+            `reaped: ${result.containers} container(s), ${result.networks} network(s), ${result.volumes} volume(s)${result.errors.length ? `; errors: ${result.errors.join('; ')}` : ''}`,
+          );
           await recordReaped(runDir, state, result).catch((error: unknown) => log(`could not record the reap: ${(error as Error).message}`));
           return 'reaped';
         } catch (error) {
@@ -155,7 +159,7 @@ export async function runReaper(options: ReaperOptions): Promise<'reaped' | 'fin
     }
     await sleep(pollMs, undefined, options.signal ? { signal: options.signal } : undefined).catch(() => undefined);
   }
-  log('giving up: past the reaper\'s maximum lifetime');
+  log("giving up: past the reaper's maximum lifetime");
   return 'gave-up';
 }
 

@@ -114,12 +114,7 @@ export interface PlannedTask {
  * @param onLost called once per attempt marked lost, in plan order (the caller emits `attempt.lost`)
  * @returns the tasks to run, in plan order, with the record each adopts
  */
-export function applyResumePlan(
-  tasks: Record<string, TaskRecord>,
-  plan: ResumePlan,
-  now: string,
-  onLost: (task: string, attempt: number, reason: string) => void,
-): PlannedTask[] {
+export function applyResumePlan(tasks: Record<string, TaskRecord>, plan: ResumePlan, now: string, onLost: (task: string, attempt: number, reason: string) => void): PlannedTask[] {
   const toRun: PlannedTask[] = [];
   for (const p of plan.tasks) {
     const task = tasks[p.task]!;
@@ -130,9 +125,20 @@ export function applyResumePlan(
     if (p.action === 'failed') continue;
     for (const c of p.discovered) {
       task.attempts.push({
-        attempt: c.attempt, containerId: c.containerId, containerName: c.containerName, status: 'launching',
-        startedAt: now, endedAt: null, exitCode: null, oomKilled: false, outcome: null, reason: null,
-        completedEvents: 0, interfaces: null, auditProblems: [], audited: false,
+        attempt: c.attempt,
+        containerId: c.containerId,
+        containerName: c.containerName,
+        status: 'launching',
+        startedAt: now,
+        endedAt: null,
+        exitCode: null,
+        oomKilled: false,
+        outcome: null,
+        reason: null,
+        completedEvents: 0,
+        interfaces: null,
+        auditProblems: [],
+        audited: false,
       });
     }
     task.attempts.sort((x, y) => x.attempt - y.attempt);

@@ -83,18 +83,25 @@ async function choose(options: AttemptSelection): Promise<Chosen> {
     .filter((t) => options.task === undefined || t.id === options.task)
     .flatMap((t) => (state.tasks[t.id]?.attempts ?? []).map((record) => ({ task: t.id, record })));
   if (options.task !== undefined && !scenario.tasks.some((t) => t.id === options.task)) {
-    throw new ReproError(state.runId, `Run ${state.runId} has no task "${options.task}" (tasks: ${scenario.tasks.map((t) => t.id).slice(0, 8).join(', ')}${scenario.tasks.length > 8 ? ', …' : ''}).`);
+    throw new ReproError(
+      state.runId,
+      `Run ${state.runId} has no task "${options.task}" (tasks: ${scenario.tasks
+        .map((t) => t.id)
+        .slice(0, 8)
+        .join(', ')}${scenario.tasks.length > 8 ? ', …' : ''}).`,
+    );
   }
   let chosen: { task: string; record: AttemptRecord } | undefined;
   if (options.attempt !== undefined) {
     chosen = candidates.find((c) => c.record.attempt === options.attempt);
     if (!chosen) throw new ReproError(state.runId, `Run ${state.runId} has no attempt ${options.attempt}${options.task ? ` of task ${options.task}` : ''}.`);
   } else {
-    chosen = candidates
-      .filter((c) => FAILED.includes(c.record.outcome))
-      .sort((a, b) => Date.parse(a.record.startedAt) - Date.parse(b.record.startedAt))[0];
+    chosen = candidates.filter((c) => FAILED.includes(c.record.outcome)).sort((a, b) => Date.parse(a.record.startedAt) - Date.parse(b.record.startedAt))[0];
     if (!chosen) {
-      throw new ReproError(state.runId, `Run ${state.runId} has no failed, killed, oom or hung attempt${options.task ? ` of task ${options.task}` : ''} to reproduce; name one with --task and --attempt.`);
+      throw new ReproError(
+        state.runId,
+        `Run ${state.runId} has no failed, killed, oom or hung attempt${options.task ? ` of task ${options.task}` : ''} to reproduce; name one with --task and --attempt.`,
+      );
     }
   }
   return { runDir, state, scenario, ...chosen };

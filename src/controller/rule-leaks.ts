@@ -67,7 +67,13 @@ export async function findRulesOnHost(runId: string, exec: RuleExec = defaultExe
       const args = splitRule(l);
       return args[args.indexOf('--comment') + 1] === mark;
     };
-    return { checked: true, rules: stdout.split('\n').filter((l) => l.includes(mark) && marked(l)).map((l) => `host: iptables ${l.trim()}`) };
+    return {
+      checked: true,
+      rules: stdout
+        .split('\n')
+        .filter((l) => l.includes(mark) && marked(l))
+        .map((l) => `host: iptables ${l.trim()}`),
+    };
   } catch (error) {
     return { checked: false, rules: [], reason: `iptables -S failed: ${error instanceof Error ? error.message : String(error)}` };
   }

@@ -85,7 +85,13 @@ export function withContainerChecksNotApplicable(checks: readonly CheckResult[],
   const observed = `not applicable on the ${backendKind} backend`;
   const out = checks.map((check) => ((CONTAINER_CHECKS as readonly string[]).includes(check.name) ? { ...check, ok: true, observed, evidence: [] } : check));
   if (!out.some((c) => c.name === 'state-matches-daemon')) {
-    out.push({ name: 'state-matches-daemon', ok: true, expected: 'the attempt containers in state.json are exactly the worker containers a label query finds before cleanup', observed, evidence: [] });
+    out.push({
+      name: 'state-matches-daemon',
+      ok: true,
+      expected: 'the attempt containers in state.json are exactly the worker containers a label query finds before cleanup',
+      observed,
+      evidence: [],
+    });
   }
   return out;
 }
@@ -100,7 +106,13 @@ export interface ReportInputs {
   readonly keelhaulVersion: string;
   readonly runId: string;
   readonly seed: number;
-  readonly scenario: { readonly name: string; readonly backend: 'docker' | 'local'; readonly network: string; readonly taskIds: readonly string[]; readonly faults: readonly FaultSpec[] };
+  readonly scenario: {
+    readonly name: string;
+    readonly backend: 'docker' | 'local';
+    readonly network: string;
+    readonly taskIds: readonly string[];
+    readonly faults: readonly FaultSpec[];
+  };
   readonly scenarioFile: string | null;
   readonly runError: string | undefined;
   /** The `dangerouslyAllow` keys the scenario used. */
@@ -143,7 +155,12 @@ export function assembleReport(input: ReportInputs): RunReport {
     status: runStatus(input.runError, input.checks),
     ...(input.runError !== undefined ? { error: input.runError } : {}),
     ...(unhardened.length > 0
-      ? { unhardened: { dangerouslyAllow: unhardened, warning: `the workers were NOT hardened: dangerouslyAllow let them ${unhardened.map((k) => UNHARDENED_MEANING[k] ?? k).join('; ')}` } }
+      ? {
+          unhardened: {
+            dangerouslyAllow: unhardened,
+            warning: `the workers were NOT hardened: dangerouslyAllow let them ${unhardened.map((k) => UNHARDENED_MEANING[k] ?? k).join('; ')}`,
+          },
+        }
       : {}),
     ...(input.redactedSecrets > 0 ? { redactedSecrets: input.redactedSecrets } : {}),
     startedAt: new Date(input.startedAtMs).toISOString(),
@@ -155,22 +172,20 @@ export function assembleReport(input: ReportInputs): RunReport {
     daemon: input.daemon,
     controllers: input.controllers,
     tasks: scenario.taskIds.map((task) => ({ task, outcome: input.taskOutcomes.get(task)?.outcome ?? 'not-run', attempts: input.attemptCount(task) })),
-    attempts: input.attempts.map(
-      (a): ReportAttempt => ({
-        task: a.task,
-        attempt: a.attempt,
-        containerId: a.containerId,
-        containerName: a.containerName,
-        exitCode: a.exitCode,
-        oomKilled: a.oomKilled,
-        outcome: a.outcome ?? 'lost',
-        ...(a.reason ? { reason: a.reason } : {}),
-        startedAt: a.startedAt,
-        endedAt: a.endedAt,
-        faults: [...input.faultsTargeting(a.containerId)],
-        usage: input.usageOf(a.task, a.attempt),
-      }),
-    ),
+    attempts: input.attempts.map((a): ReportAttempt => ({
+      task: a.task,
+      attempt: a.attempt,
+      containerId: a.containerId,
+      containerName: a.containerName,
+      exitCode: a.exitCode,
+      oomKilled: a.oomKilled,
+      outcome: a.outcome ?? 'lost',
+      ...(a.reason ? { reason: a.reason } : {}),
+      startedAt: a.startedAt,
+      endedAt: a.endedAt,
+      faults: [...input.faultsTargeting(a.containerId)],
+      usage: input.usageOf(a.task, a.attempt),
+    })),
     faults: input.faultFacts.map((f): ReportFault => {
       const record = input.records.find((r) => r.faultId === f.faultId);
       const spec = scenario.faults.find((s, i) => faultId(s, i) === f.faultId.split('#')[0]);

@@ -2,24 +2,8 @@ import { join } from 'node:path';
 import PQueue from 'p-queue';
 import type { AttemptHandle, AttemptObserver, AttemptTask, WorkerBackend } from '../backends/index.js';
 import { createSeededRandom, faultId, Injector, type PartitionCheck } from '../chaos/index.js';
-import {
-  checkBudget,
-  checkEventsFile,
-  checkStateMatchesDaemon,
-  runChecks,
-  type CheckResult,
-} from '../checks/index.js';
-import {
-  ContainerExitTracker,
-  DaemonUnavailableError,
-  DockerError,
-  ImageNotFoundError,
-  Label,
-  labelsFor,
-  type DaemonVersion,
-  type DockerClient,
-  type RunIdentity,
-} from '../docker/index.js';
+import { checkBudget, checkEventsFile, checkStateMatchesDaemon, runChecks, type CheckResult } from '../checks/index.js';
+import { ContainerExitTracker, DaemonUnavailableError, DockerError, ImageNotFoundError, Label, labelsFor, type DaemonVersion, type RunIdentity } from '../docker/index.js';
 import { writeReportJson, writeRunReports, type RunReport } from '../report/index.js';
 import { summarizeUsage, UsageTally } from '../report/usage.js';
 import type { PrivateDaemon } from '../daemon/index.js';
@@ -98,23 +82,13 @@ async function readPriorWorkerEvents(path: string): Promise<{ task: string; atte
  */
 const INVALID_LINE_EVENTS_PER_ATTEMPT = 100;
 
-/** Runs this process is driving now: a finished (or given-up) run of this same process may be resumed by it. */
-export const activeRuns = new Set<string>();
-
 /**
  * The run itself, shared by a fresh run and a resumed one. See `runScenario` and
- * `resumeRun` for the contract.
+ * `resumeRun` for the contract. Which runs a caller is driving is the caller's
+ * (`RunHooks.activeRuns`, one set per `Harness`), not a module's.
  */
 export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
-  const { scenario, docker, store, runDir, resumed } = options;
-  const state = store.state;
-  const { runId, seed, image } = state;
-  activeRuns.add(runId);
-  try {
-    return await executeRunInner(options);
-  } finally {
-    activeRuns.delete(runId);
-  }
+  return executeRunInner(options);
 }
 
 async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
@@ -187,12 +161,13 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   let canaryError: string | undefined;
   // network-isolation, probed from inside (issue 5): each attempt container of a `none` or
   // `internal` run tries to reach a listener on every address of the host.
-  const canary = can.containers && scenario.expect.isolationProbe && (scenario.network === 'none' || scenario.network === 'internal')
-    ? await startHostCanary().catch((error: unknown) => {
-        canaryError = error instanceof Error ? error.message : String(error);
-        return undefined;
-      })
-    : undefined;
+  const canary =
+    can.containers && scenario.expect.isolationProbe && (scenario.network === 'none' || scenario.network === 'internal')
+      ? await startHostCanary().catch((error: unknown) => {
+          canaryError = error instanceof Error ? error.message : String(error);
+          return undefined;
+        })
+      : undefined;
   /** Probes still executing, by container id: a pause fault waits for its target's. */
   const probesInFlight = new Map<string, Promise<void>>();
   // What an earlier controller of this run recorded, for the timeline checks.
@@ -200,7 +175,13 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   // What earlier controllers of this run saw from inside: a hole found before a crash stays found.
   for (const e of priorRunEvents) {
     if (e.type === 'isolation.probed') {
-      book.of(e.task, e.attempt).probe = { probe: `${e.task}#${e.attempt}`, interfaces: e.interfaces, reached: e.reached, unreachable: e.unreachable, ...(e.error ? { error: e.error } : {}) };
+      book.of(e.task, e.attempt).probe = {
+        probe: `${e.task}#${e.attempt}`,
+        interfaces: e.interfaces,
+        reached: e.reached,
+        unreachable: e.unreachable,
+        ...(e.error ? { error: e.error } : {}),
+      };
     }
   }
   const partitionChecks: PartitionCheck[] = [];
@@ -251,9 +232,11 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
         return;
       }
       log.emit({ type: event.type, fault: event.record });
-      void store.update((s) => {
-        s.faults = [...injector.records];
-      }).catch(() => undefined);
+      void store
+        .update((s) => {
+          s.faults = [...injector.records];
+        })
+        .catch(() => undefined);
     },
     ...(resumed ? { resume: { records: state.faults, priorEvents: prior.map((p) => p.event) } } : {}),
     beforeAct: async (pending) => {
@@ -288,50 +271,58 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     const audit = !inspected
       ? Promise.resolve(undefined)
       : inspected
-      .then((info) => {
-        // The image id, not the tag: what `keelhaul repro` re-runs, even after a rebuild.
-        record.imageId = info.imageId;
-        return auditContainer(info, labels, backend.networkName ?? scenario.network, scenario.dangerouslyAllow);
-      })
-      .catch(() => undefined);
-    // From inside, right after the audit's inspect: a container that exits first says so in `error`.
-    const probed = canary && inspected
-      ? probeIsolation(docker, handle.id, {
-          probe: `${taskId}#${record.attempt}`,
-          port: canary.port,
-          targets: canary.addresses(),
-          inspected,
-          // A pause fault notes its target before it acts and then waits for probes in flight
-          // (quiesce); this probe registered first and checks the note last: one of the two sees the other.
-          holdOff: () =>
-            injector.faultsTargeting(handle.id).some((id) => scenario.faults.find((f, i) => faultId(f, i) === id.split('#')[0])?.kind === 'pause')
-              ? 'a pause fault has chosen the container'
-              : undefined,
-        })
-          .then((probe) => {
-            book.of(taskId, record.attempt).probe = probe;
-            log.emit({
-              type: 'isolation.probed', task: taskId, attempt: record.attempt, containerId: handle.id,
-              interfaces: [...probe.interfaces], reached: [...probe.reached], unreachable: [...probe.unreachable], ...(probe.error ? { error: probe.error } : {}),
-            });
+          .then((info) => {
+            // The image id, not the tag: what `keelhaul repro` re-runs, even after a rebuild.
+            record.imageId = info.imageId;
+            return auditContainer(info, labels, backend.networkName ?? scenario.network, scenario.dangerouslyAllow);
           })
-          .finally(() => probesInFlight.delete(handle.id))
-      : undefined;
+          .catch(() => undefined);
+    // From inside, right after the audit's inspect: a container that exits first says so in `error`.
+    const probed =
+      canary && inspected
+        ? probeIsolation(docker, handle.id, {
+            probe: `${taskId}#${record.attempt}`,
+            port: canary.port,
+            targets: canary.addresses(),
+            inspected,
+            // A pause fault notes its target before it acts and then waits for probes in flight
+            // (quiesce); this probe registered first and checks the note last: one of the two sees the other.
+            holdOff: () =>
+              injector.faultsTargeting(handle.id).some((id) => scenario.faults.find((f, i) => faultId(f, i) === id.split('#')[0])?.kind === 'pause')
+                ? 'a pause fault has chosen the container'
+                : undefined,
+          })
+            .then((probe) => {
+              book.of(taskId, record.attempt).probe = probe;
+              log.emit({
+                type: 'isolation.probed',
+                task: taskId,
+                attempt: record.attempt,
+                containerId: handle.id,
+                interfaces: [...probe.interfaces],
+                reached: [...probe.reached],
+                unreachable: [...probe.unreachable],
+                ...(probe.error ? { error: probe.error } : {}),
+              });
+            })
+            .finally(() => probesInFlight.delete(handle.id))
+        : undefined;
     if (probed) probesInFlight.set(handle.id, probed);
     // The heartbeat watch: an attempt silent for heartbeatTimeoutMs (paused, hung, its
     // stdout blocked) is declared hung, killed and retried.
     let outputMayBeLost = false;
     const timeoutMs = scenario.heartbeatTimeoutMs;
-    const heartbeat = timeoutMs === undefined
-      ? undefined
-      : new HeartbeatWatch({
-          timeoutMs,
-          daemonDown: () => outage.active,
-          onHung: () => {
-            log.emit({ type: 'attempt.hung', task: taskId, attempt: record.attempt, containerId: handle.id, silentMs: timeoutMs });
-            handle.kill('SIGKILL').catch(() => undefined);
-          },
-        });
+    const heartbeat =
+      timeoutMs === undefined
+        ? undefined
+        : new HeartbeatWatch({
+            timeoutMs,
+            daemonDown: () => outage.active,
+            onHung: () => {
+              log.emit({ type: 'attempt.hung', task: taskId, attempt: record.attempt, containerId: handle.id, silentMs: timeoutMs });
+              handle.kill('SIGKILL').catch(() => undefined);
+            },
+          });
     if (heartbeat) book.of(taskId, record.attempt).rearmHeartbeat = () => heartbeat.rearm();
     try {
       const exit = await handle.wait();
@@ -503,12 +494,9 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   const adoptAttempt = async (taskId: string, record: AttemptRecord, container: FoundAttempt): Promise<AttemptRecord> => {
     const task = state.tasks[taskId]!;
     const labels = labelsFor(identity, 'worker', { task: taskId, attempt: record.attempt });
-    const handle = await backend.reattach(
-      container.containerId,
-      { logDir: attemptDirOf(runDir, taskId, record.attempt) },
-      observerFor(taskId, record.attempt),
-      { skipThroughSeq: book.of(taskId, record.attempt).maxSeq },
-    );
+    const handle = await backend.reattach(container.containerId, { logDir: attemptDirOf(runDir, taskId, record.attempt) }, observerFor(taskId, record.attempt), {
+      skipThroughSeq: book.of(taskId, record.attempt).maxSeq,
+    });
     log.emit({ type: 'attempt.adopted', task: taskId, attempt: record.attempt, containerId: container.containerId, state: container.state });
     const writes = scenario.tasks.find((t) => t.id === taskId)?.writes;
     try {
@@ -521,9 +509,9 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
           seen.workspaceListing = { error: 'adopted on resume with a tmpfs workspace: its contents went with the container' };
         } else {
           seen.workspaceListing = await listWorkspaceNow(docker, {
-              name: `kh-${runId}-${taskId}-a${record.attempt}-ls`.replace(/[^a-zA-Z0-9_.-]/g, '_'),
-              image,
-              volume: await backend.workspaceVolume(taskId),
+            name: `kh-${runId}-${taskId}-a${record.attempt}-ls`.replace(/[^a-zA-Z0-9_.-]/g, '_'),
+            image,
+            volume: await backend.workspaceVolume(taskId),
             labels: labelsFor(identity, 'probe', { task: taskId, attempt: record.attempt }),
           });
         }
@@ -576,8 +564,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
           },
           {
             signal: stop.signal,
-            onRetry: (_n, delayMs, failed) =>
-              log.emit({ type: 'attempt.retrying', task: taskSpec.id, attempt: next + 1, delayMs, previousOutcome: failed.outcome ?? 'lost' }),
+            onRetry: (_n, delayMs, failed) => log.emit({ type: 'attempt.retrying', task: taskSpec.id, attempt: next + 1, delayMs, previousOutcome: failed.outcome ?? 'lost' }),
           },
         );
         outcome = { outcome: result.ok ? 'completed' : 'failed', attempts: task.attempts.length };
@@ -588,8 +575,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
               ? `the Docker daemon did not come back within ${scenario.daemon.outageLimitMs} ms (daemon.outageLimitMs); state is saved: \`keelhaul resume ${runId}\` once it is back`
               : `the Docker daemon stopped answering: ${error.message}`,
           );
-        }
-        else if (!stop.signal.aborted) runError ??= `task ${taskSpec.id}: ${error instanceof Error ? error.message : String(error)}`;
+        } else if (!stop.signal.aborted) runError ??= `task ${taskSpec.id}: ${error instanceof Error ? error.message : String(error)}`;
         outcome = { outcome: 'failed', attempts: task.attempts.length };
       }
     }
@@ -642,9 +628,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   let dockerdPid: number | undefined;
   const dockerdNow = (): number | undefined =>
     options.daemonHandle?.pid ??
-    (dockerdPid !== undefined && existsSync(`/proc/${dockerdPid}`)
-      ? dockerdPid
-      : (dockerdPid = docker.endpoint.startsWith('/') ? findDockerdPid(docker.endpoint) : undefined));
+    (dockerdPid !== undefined && existsSync(`/proc/${dockerdPid}`) ? dockerdPid : (dockerdPid = docker.endpoint.startsWith('/') ? findDockerdPid(docker.endpoint) : undefined));
   const monitor = startMonitor({
     docker,
     intervalMs: scenario.monitor.intervalMs,
@@ -710,9 +694,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     injector.start(state.startedAtMs);
 
     // Reconcile with the daemon: which attempt containers exist, and in what state.
-    const found = resumed
-      ? await docker.listContainers({ labels: { [Label.run]: runId, [Label.role]: 'worker' }, all: true })
-      : [];
+    const found = resumed ? await docker.listContainers({ labels: { [Label.run]: runId, [Label.role]: 'worker' }, all: true }) : [];
     const plan = planResume(
       { taskIds: scenario.tasks.map((t) => t.id), tasks: state.tasks, completedInLedger, resumed },
       found.map((c) => ({
@@ -726,9 +708,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     for (const p of plan.tasks) {
       if (p.action !== 'run') taskOutcomes.set(p.task, { outcome: p.action, attempts: state.tasks[p.task]!.attempts.length });
     }
-    const toRun = applyResumePlan(state.tasks, plan, new Date().toISOString(), (task, attempt, reason) =>
-      log.emit({ type: 'attempt.lost', task, attempt, reason }),
-    );
+    const toRun = applyResumePlan(state.tasks, plan, new Date().toISOString(), (task, attempt, reason) => log.emit({ type: 'attempt.lost', task, attempt, reason }));
     const specs = new Map(scenario.tasks.map((t) => [t.id, t]));
     const work = toRun.map(({ task, adopt }) => queue.add(() => runTask(specs.get(task)!, adopt)));
     await save();
@@ -743,9 +723,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     resources = await monitor.stop();
     // Shaping rules netem faults added must be gone once the injector stopped (it undoes them):
     // look inside the targets still running, before cleanup takes their namespaces away.
-    const rulesInContainers = scenario.faults.some((f) => f.kind === 'netem') && !outage.gaveUp
-      ? await netemRulesLeft(docker, runId, injector.records)
-      : undefined;
+    const rulesInContainers = scenario.faults.some((f) => f.kind === 'netem') && !outage.gaveUp ? await netemRulesLeft(docker, runId, injector.records) : undefined;
     if (options.captureWorkspaces) {
       // Before cleanup: docker workspaces are volumes that cleanup removes.
       const snapshot = can.workspaceVolumes

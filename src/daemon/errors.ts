@@ -136,10 +136,7 @@ export class DaemonControlError extends DaemonError {
   readonly operation: DaemonOperation;
   readonly reason: DaemonControlFailure;
   readonly timedOut: boolean;
-  constructor(
-    message: string,
-    options: DaemonErrorContext & { operation: DaemonOperation; reason: DaemonControlFailure },
-  ) {
+  constructor(message: string, options: DaemonErrorContext & { operation: DaemonOperation; reason: DaemonControlFailure }) {
     super(message, options);
     this.operation = options.operation;
     this.reason = options.reason;
@@ -163,10 +160,10 @@ export class DaemonCleanupError extends DaemonError {
   readonly failures: readonly CleanupFailure[];
   constructor(failures: readonly CleanupFailure[], context: DaemonErrorContext) {
     const lines = failures.map((f) => `  - ${f.step}: ${f.error instanceof Error ? f.error.message : String(f.error)}`);
-    super(
-      `Removing the private Docker daemon at ${context.rootDir ?? context.socketPath ?? '?'} left ${failures.length} step(s) undone:\n${lines.join('\n')}`,
-      { ...context, cause: failures[0]?.error },
-    );
+    super(`Removing the private Docker daemon at ${context.rootDir ?? context.socketPath ?? '?'} left ${failures.length} step(s) undone:\n${lines.join('\n')}`, {
+      ...context,
+      cause: failures[0]?.error,
+    });
     this.failures = failures;
   }
 }

@@ -274,15 +274,7 @@ export async function listProcesses(): Promise<ProcessInfo[]> {
 }
 
 /** Programs of a Docker engine; only these are matched by command line (a shell that merely mentions the root is left alone). */
-const DAEMON_PROGRAMS = new Set([
-  'dockerd',
-  'containerd',
-  'containerd-shim',
-  'containerd-shim-runc-v1',
-  'containerd-shim-runc-v2',
-  'docker-proxy',
-  'runc',
-]);
+const DAEMON_PROGRAMS = new Set(['dockerd', 'containerd', 'containerd-shim', 'containerd-shim-runc-v1', 'containerd-shim-runc-v2', 'docker-proxy', 'runc']);
 
 /**
  * Processes that belong to the daemon rooted at `root`: every engine program (dockerd,
@@ -292,11 +284,7 @@ const DAEMON_PROGRAMS = new Set([
  */
 export async function processesOfRoot(root: string): Promise<ProcessInfo[]> {
   const all = await listProcesses();
-  const owned = new Set(
-    all
-      .filter((p) => DAEMON_PROGRAMS.has(basename(p.cmdline.split(' ')[0] ?? '')) && p.cmdline.includes(`${root}/`))
-      .map((p) => p.pid),
-  );
+  const owned = new Set(all.filter((p) => DAEMON_PROGRAMS.has(basename(p.cmdline.split(' ')[0] ?? '')) && p.cmdline.includes(`${root}/`)).map((p) => p.pid));
   let grew = true;
   while (grew) {
     grew = false;
@@ -398,7 +386,10 @@ export async function tailFile(path: string, lines = 30): Promise<string[]> {
     const length = Math.min(size, 64 * 1024);
     const buffer = Buffer.alloc(length);
     await handle.read(buffer, 0, length, size - length);
-    const all = buffer.toString('utf8').split('\n').filter((line) => line.trim() !== '');
+    const all = buffer
+      .toString('utf8')
+      .split('\n')
+      .filter((line) => line.trim() !== '');
     return all.slice(-lines);
   } catch {
     return [];

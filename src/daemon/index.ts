@@ -5,13 +5,7 @@
  * kill and restart. See docs/private-daemon.md.
  */
 export { attachExternalDaemon, ExternalDaemon } from './external-daemon.js';
-export {
-  DEFAULT_STOP_TIMEOUT_MS,
-  PrivateDaemon,
-  privateDaemonPrerequisites,
-  startPrivateDaemon,
-  STATE_FILE,
-} from './private-daemon.js';
+export { DEFAULT_STOP_TIMEOUT_MS, PrivateDaemon, privateDaemonPrerequisites, startPrivateDaemon, STATE_FILE } from './private-daemon.js';
 export { removePrivateDaemonRoot } from './teardown.js';
 export { findOnPath } from './host.js';
 export { DEFAULT_READY_TIMEOUT_MS, type PrivateDaemonOptions } from './options.js';

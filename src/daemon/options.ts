@@ -64,15 +64,13 @@ const MAX_ROOT_DIR_BYTES = 107 - '/exec/containerd/containerd.sock.ttrpc'.length
 export const DEFAULT_READY_TIMEOUT_MS = 30_000;
 
 function describe(value: unknown): string {
-  return `\`${typeof value === 'string' ? value : JSON.stringify(value) ?? String(value)}\` (${typeof value})`;
+  return `\`${typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value))}\` (${typeof value})`;
 }
 
 export function resolveOptions(options: PrivateDaemonOptions = {}): ResolvedPrivateDaemonOptions {
   const name = options.name ?? randomBytes(3).toString('hex');
   if (typeof name !== 'string' || !/^[a-z0-9][a-z0-9-]{0,11}$/.test(name)) {
-    throw new TypeError(
-      `Expected \`name\` to be 1–12 characters of a-z, 0-9 and "-" (it becomes the bridge name kh-<name>, at most 15 characters), got ${describe(name)}`,
-    );
+    throw new TypeError(`Expected \`name\` to be 1–12 characters of a-z, 0-9 and "-" (it becomes the bridge name kh-<name>, at most 15 characters), got ${describe(name)}`);
   }
   const rootDir = options.rootDir ?? join(tmpdir(), `keelhaul-dockerd-${name}`);
   if (typeof rootDir !== 'string' || rootDir === '' || !isAbsolute(rootDir) || resolve(rootDir) === '/') {

@@ -44,17 +44,7 @@ import {
   tailFile,
   waitGone,
 } from './host.js';
-import {
-  DEFAULT_STOP_TIMEOUT_MS,
-  KILL_WAIT_MS,
-  pathsOf,
-  STATE_FILE,
-  STATE_FORMAT,
-  TIMED_OUT,
-  withTimeout,
-  type DaemonState,
-  type Paths,
-} from './layout.js';
+import { DEFAULT_STOP_TIMEOUT_MS, KILL_WAIT_MS, pathsOf, STATE_FILE, STATE_FORMAT, TIMED_OUT, withTimeout, type DaemonState, type Paths } from './layout.js';
 import { writeFileAtomic } from '../atomic-file.js';
 import { resolveOptions, type PrivateDaemonOptions, type ResolvedPrivateDaemonOptions } from './options.js';
 import { purgeThroughApi, teardownRoot } from './teardown.js';
@@ -287,9 +277,7 @@ export class PrivateDaemon implements DaemonHandle {
     if (/^[0-9a-f]{12,64}$/.test(network)) bridge = `br-${network.slice(0, 12)}`;
     else if (/^[A-Za-z0-9_.-]{1,15}$/.test(network)) bridge = network;
     else {
-      return Promise.reject(
-        new TypeError(`Expected \`network\` to be a network id (12–64 hex digits) or a bridge name (≤ 15 characters), got \`${network}\``),
-      );
+      return Promise.reject(new TypeError(`Expected \`network\` to be a network id (12–64 hex digits) or a bridge name (≤ 15 characters), got \`${network}\``));
     }
     return this.#exclusive(async () => {
       if (!this.#state.forwardRules.includes(bridge)) {
@@ -366,12 +354,7 @@ export class PrivateDaemon implements DaemonHandle {
     return next;
   }
 
-  #transition(
-    operation: DaemonTransition['operation'],
-    started: number,
-    pidBefore: number | undefined,
-    flags: { noop: boolean; forced?: boolean },
-  ): DaemonTransition {
+  #transition(operation: DaemonTransition['operation'], started: number, pidBefore: number | undefined, flags: { noop: boolean; forced?: boolean }): DaemonTransition {
     return {
       operation,
       durationMs: Math.round(performance.now() - started),
@@ -505,11 +488,16 @@ export class PrivateDaemon implements DaemonHandle {
   #dockerdArgs(): string[] {
     const p = this.#paths;
     return [
-      '--host', `unix://${p.socket}`,
-      '--data-root', p.data,
-      '--exec-root', p.exec,
-      '--pidfile', p.pidfile,
-      '--config-file', p.config,
+      '--host',
+      `unix://${p.socket}`,
+      '--data-root',
+      p.data,
+      '--exec-root',
+      p.exec,
+      '--pidfile',
+      p.pidfile,
+      '--config-file',
+      p.config,
       // DOCKER-NOTES.md: a second daemon with iptables on rewrites the main daemon's chains.
       '--iptables=false',
       '--ip-masq=false',
@@ -607,16 +595,13 @@ export class PrivateDaemon implements DaemonHandle {
       }
       const remaining = deadline - performance.now();
       if (remaining <= 0) {
-        throw new DaemonStartError(
-          `dockerd (pid ${String(child.pid)}) did not answer a ping on ${this.#paths.socket} within ${timeoutMs} ms (readyTimeoutMs)`,
-          {
-            ...this.#context(),
-            reason: 'timeout',
-            readyTimeoutMs: timeoutMs,
-            logTail: await tailFile(this.#paths.log),
-            cause: lastError,
-          },
-        );
+        throw new DaemonStartError(`dockerd (pid ${String(child.pid)}) did not answer a ping on ${this.#paths.socket} within ${timeoutMs} ms (readyTimeoutMs)`, {
+          ...this.#context(),
+          reason: 'timeout',
+          readyTimeoutMs: timeoutMs,
+          logTail: await tailFile(this.#paths.log),
+          cause: lastError,
+        });
       }
       if (existsSync(this.#paths.socket)) {
         try {
@@ -647,10 +632,11 @@ export class PrivateDaemon implements DaemonHandle {
       await this.#waitContainerdGone();
       return this.#transition('stop', started, pidBefore, { noop: false, forced: true });
     }
-    throw new DaemonControlError(
-      `dockerd (pid ${pidBefore}) did not exit within ${timeoutMs} ms of SIGTERM nor ${KILL_WAIT_MS} ms of SIGKILL`,
-      { ...this.#context(), operation: 'stop', reason: 'timeout' },
-    );
+    throw new DaemonControlError(`dockerd (pid ${pidBefore}) did not exit within ${timeoutMs} ms of SIGTERM nor ${KILL_WAIT_MS} ms of SIGKILL`, {
+      ...this.#context(),
+      operation: 'stop',
+      reason: 'timeout',
+    });
   }
 
   async #kill(): Promise<DaemonTransition> {
@@ -698,21 +684,19 @@ export class PrivateDaemon implements DaemonHandle {
       }
       await sleep(25);
     }
-    throw new DaemonControlError(
-      `dockerd (pid ${pid}) did not log "Reloaded configuration" within ${RELOAD_TIMEOUT_MS} ms of SIGHUP (see ${this.#paths.log})`,
-      { ...this.#context(), operation: 'set-live-restore', reason: 'timeout' },
-    );
+    throw new DaemonControlError(`dockerd (pid ${pid}) did not log "Reloaded configuration" within ${RELOAD_TIMEOUT_MS} ms of SIGHUP (see ${this.#paths.log})`, {
+      ...this.#context(),
+      operation: 'set-live-restore',
+      reason: 'timeout',
+    });
   }
-
 }
 
 /**
  * Whether this machine can run a private daemon: root, and `dockerd` plus `containerd`,
  * `ip`, `iptables`, `umount` on PATH. `missing` names what is not there.
  */
-export async function privateDaemonPrerequisites(
-  dockerd = 'dockerd',
-): Promise<{ ok: boolean; missing: string[]; dockerdPath: string | undefined }> {
+export async function privateDaemonPrerequisites(dockerd = 'dockerd'): Promise<{ ok: boolean; missing: string[]; dockerdPath: string | undefined }> {
   const missing: string[] = [];
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) missing.push('root');
   const dockerdPath = await findOnPath(dockerd);

@@ -21,15 +21,7 @@ import {
   unmountAllUnder,
   waitGone,
 } from './host.js';
-import {
-  DEFAULT_STOP_TIMEOUT_MS,
-  KILL_WAIT_MS,
-  pathsOf,
-  STATE_FORMAT,
-  withTimeout,
-  type DaemonState,
-  type Paths,
-} from './layout.js';
+import { DEFAULT_STOP_TIMEOUT_MS, KILL_WAIT_MS, pathsOf, STATE_FORMAT, withTimeout, type DaemonState, type Paths } from './layout.js';
 
 /** Bound of the API clean-up (remove containers, networks, volumes) in ms. */
 const PURGE_TIMEOUT_MS = 30_000;

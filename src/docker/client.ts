@@ -277,12 +277,7 @@ export interface DockerClient {
    * `signal` aborts the request and destroys the stream. Most callers want
    * {@link subscribeEvents} (parsing, reconnects, de-duplication) instead.
    */
-  events(options: {
-    labels: Record<string, string>;
-    since?: Date | string;
-    until?: Date | string;
-    signal?: AbortSignal;
-  }): Promise<Readable>;
+  events(options: { labels: Record<string, string>; since?: Date | string; until?: Date | string; signal?: AbortSignal }): Promise<Readable>;
   /**
    * `GET /containers/{id}/stats?stream=false`: one sample; the daemon waits for two of its
    * 1 s collections so that the CPU figure has a previous reading, so this takes 1–2 s.
@@ -316,10 +311,9 @@ function parseHost(host: string | undefined): { options: Dockerode.DockerOptions
       endpoint: `tcp://${url.host}`,
     };
   }
-  throw new DockerError(
-    `Unsupported Docker host "${value}" (from ${host ? 'options.host' : 'DOCKER_HOST'}): expected unix:///path, an absolute socket path, or tcp://host:port`,
-    { operation: 'connect' },
-  );
+  throw new DockerError(`Unsupported Docker host "${value}" (from ${host ? 'options.host' : 'DOCKER_HOST'}): expected unix:///path, an absolute socket path, or tcp://host:port`, {
+    operation: 'connect',
+  });
 }
 
 /**
@@ -463,9 +457,7 @@ class DockerodeClient implements DockerClient {
   }
 
   async removeVolume(name: string, options: { force?: boolean } = {}): Promise<void> {
-    await this.#call('remove volume', `volume ${name}`, () =>
-      this.#docker.getVolume(name).remove({ force: options.force ?? false }),
-    );
+    await this.#call('remove volume', `volume ${name}`, () => this.#docker.getVolume(name).remove({ force: options.force ?? false }));
   }
 
   async createContainer(spec: ContainerSpec): Promise<string> {
@@ -490,9 +482,7 @@ class DockerodeClient implements DockerClient {
           CapDrop: [...spec.capDrop],
           ...(spec.capAdd ? { CapAdd: [...spec.capAdd] } : {}),
           SecurityOpt: [...spec.securityOpt],
-          ...(spec.memoryBytes !== undefined
-            ? { Memory: spec.memoryBytes, MemorySwap: spec.memoryBytes }
-            : {}),
+          ...(spec.memoryBytes !== undefined ? { Memory: spec.memoryBytes, MemorySwap: spec.memoryBytes } : {}),
           ...(spec.pidsLimit !== undefined ? { PidsLimit: spec.pidsLimit } : {}),
           ...(spec.nanoCpus !== undefined ? { NanoCpus: spec.nanoCpus } : {}),
           ...(spec.init !== undefined ? { Init: spec.init } : {}),
@@ -509,9 +499,7 @@ class DockerodeClient implements DockerClient {
                 },
           ),
         },
-        ...(spec.networkAliases?.length
-          ? { NetworkingConfig: { EndpointsConfig: { [spec.networkMode]: { Aliases: [...spec.networkAliases] } } } }
-          : {}),
+        ...(spec.networkAliases?.length ? { NetworkingConfig: { EndpointsConfig: { [spec.networkMode]: { Aliases: [...spec.networkAliases] } } } } : {}),
       });
       return container.id;
     } catch (error) {
@@ -534,9 +522,7 @@ class DockerodeClient implements DockerClient {
   }
 
   async attachContainer(id: string): Promise<ContainerOutput> {
-    const stream = await this.#onContainer('attach container', id, () =>
-      this.#docker.getContainer(id).attach({ stream: true, stdout: true, stderr: true, logs: true }),
-    );
+    const stream = await this.#onContainer('attach container', id, () => this.#docker.getContainer(id).attach({ stream: true, stdout: true, stderr: true, logs: true }));
     return this.#demux(stream);
   }
 
@@ -565,15 +551,11 @@ class DockerodeClient implements DockerClient {
       const stdout = new PassThrough();
       const stderr = new PassThrough();
       // Without follow dockerode resolves with the whole multiplexed body as a Buffer.
-      const body = (await this.#onContainer('container logs', id, () =>
-        container.logs({ follow: false, stdout: true, stderr: true }),
-      )) as unknown as Buffer;
+      const body = (await this.#onContainer('container logs', id, () => container.logs({ follow: false, stdout: true, stderr: true }))) as unknown as Buffer;
       demuxBuffer(body, stdout, stderr);
       return { stdout, stderr };
     }
-    const stream = await this.#onContainer('container logs', id, () =>
-      container.logs({ follow: true, stdout: true, stderr: true }),
-    );
+    const stream = await this.#onContainer('container logs', id, () => container.logs({ follow: true, stdout: true, stderr: true }));
     return this.#demux(stream);
   }
 
@@ -582,9 +564,7 @@ class DockerodeClient implements DockerClient {
   }
 
   async waitContainer(id: string): Promise<{ exitCode: number }> {
-    const result = (await this.#onContainer('wait container', id, () =>
-      this.#docker.getContainer(id).wait(),
-    )) as { StatusCode: number };
+    const result = (await this.#onContainer('wait container', id, () => this.#docker.getContainer(id).wait())) as { StatusCode: number };
     return { exitCode: result.StatusCode };
   }
 
@@ -619,9 +599,7 @@ class DockerodeClient implements DockerClient {
       user: c.Config.User ?? '',
       mounts: (c.Mounts ?? []).map((m) => ({ type: m.Type ?? '', source: m.Source, destination: m.Destination, name: m.Name ?? '' })),
       networks: Object.keys(c.NetworkSettings?.Networks ?? {}),
-      networkAddresses: Object.fromEntries(
-        Object.entries(c.NetworkSettings?.Networks ?? {}).map(([name, n]) => [name, (n as { IPAddress?: string }).IPAddress ?? '']),
-      ),
+      networkAddresses: Object.fromEntries(Object.entries(c.NetworkSettings?.Networks ?? {}).map(([name, n]) => [name, (n as { IPAddress?: string }).IPAddress ?? ''])),
     };
   }
 
@@ -630,9 +608,7 @@ class DockerodeClient implements DockerClient {
   }
 
   async removeContainer(id: string, options: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
-    await this.#onContainer('remove container', id, () =>
-      this.#docker.getContainer(id).remove({ force: options.force ?? false, v: options.volumes ?? false }),
-    );
+    await this.#onContainer('remove container', id, () => this.#docker.getContainer(id).remove({ force: options.force ?? false, v: options.volumes ?? false }));
   }
 
   async stopContainer(id: string, options: { timeoutSeconds: number }): Promise<void> {
@@ -658,12 +634,7 @@ class DockerodeClient implements DockerClient {
   }
 
   async disconnectNetwork(network: string, containerId: string): Promise<void> {
-    await this.#call(
-      'disconnect network',
-      `network ${network}`,
-      () => this.#docker.getNetwork(network).disconnect({ Container: containerId, Force: true }),
-      containerId,
-    );
+    await this.#call('disconnect network', `network ${network}`, () => this.#docker.getNetwork(network).disconnect({ Container: containerId, Force: true }), containerId);
   }
 
   async connectNetwork(network: string, containerId: string, options: { aliases?: readonly string[] } = {}): Promise<void> {
@@ -679,11 +650,7 @@ class DockerodeClient implements DockerClient {
     );
   }
 
-  async execInContainer(
-    id: string,
-    cmd: readonly string[],
-    options: { timeoutMs?: number; user?: string } = {},
-  ): Promise<{ exitCode: number; output: string }> {
+  async execInContainer(id: string, cmd: readonly string[], options: { timeoutMs?: number; user?: string } = {}): Promise<{ exitCode: number; output: string }> {
     const exec = await this.#onContainer('create exec', id, () =>
       this.#docker.getContainer(id).exec({ Cmd: [...cmd], AttachStdout: true, AttachStderr: true, ...(options.user ? { User: options.user } : {}) }),
     );
@@ -710,39 +677,24 @@ class DockerodeClient implements DockerClient {
     return { exitCode: info.ExitCode ?? -1, output: Buffer.concat(chunks).toString('utf8') };
   }
 
-  async listContainers(query: {
-    labels: Record<string, string>;
-    all?: boolean;
-    status?: string;
-  }): Promise<ContainerSummary[]> {
+  async listContainers(query: { labels: Record<string, string>; all?: boolean; status?: string }): Promise<ContainerSummary[]> {
     const filters: Record<string, string[]> = { label: labelFilter(query.labels) };
     if (query.status) filters['status'] = [query.status];
-    const rows = await this.#call('list containers', undefined, () =>
-      this.#docker.listContainers({ all: query.all ?? true, filters: JSON.stringify(filters) }),
-    );
+    const rows = await this.#call('list containers', undefined, () => this.#docker.listContainers({ all: query.all ?? true, filters: JSON.stringify(filters) }));
     return rows.map((r) => ({ id: r.Id, names: r.Names, image: r.Image, state: r.State, labels: r.Labels ?? {} }));
   }
 
   async listNetworks(query: { labels: Record<string, string> }): Promise<NetworkSummary[]> {
-    const rows = await this.#call('list networks', undefined, () =>
-      this.#docker.listNetworks({ filters: JSON.stringify({ label: labelFilter(query.labels) }) }),
-    );
+    const rows = await this.#call('list networks', undefined, () => this.#docker.listNetworks({ filters: JSON.stringify({ label: labelFilter(query.labels) }) }));
     return rows.map((n) => ({ id: n.Id, name: n.Name, internal: n.Internal, labels: n.Labels ?? {} }));
   }
 
   async listVolumes(query: { labels: Record<string, string> }): Promise<VolumeSummary[]> {
-    const result = await this.#call('list volumes', undefined, () =>
-      this.#docker.listVolumes({ filters: JSON.stringify({ label: labelFilter(query.labels) }) }),
-    );
+    const result = await this.#call('list volumes', undefined, () => this.#docker.listVolumes({ filters: JSON.stringify({ label: labelFilter(query.labels) }) }));
     return (result.Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {} }));
   }
 
-  async events(options: {
-    labels: Record<string, string>;
-    since?: Date | string;
-    until?: Date | string;
-    signal?: AbortSignal;
-  }): Promise<Readable> {
+  async events(options: { labels: Record<string, string>; since?: Date | string; until?: Date | string; signal?: AbortSignal }): Promise<Readable> {
     const apiTime = (t: Date | string): string => (typeof t === 'string' ? t : toApiTimestamp(t));
     // dockerode's types want numbers for since/until, but the API takes `seconds.nanos`
     // strings, and docker-modem passes them through to the query string as they are.
@@ -753,9 +705,7 @@ class DockerodeClient implements DockerClient {
       // docker-modem hands abortSignal to http.request; it is taken out of the query.
       ...(options.signal ? { abortSignal: options.signal } : {}),
     };
-    const stream = await this.#call('events', undefined, () =>
-      this.#docker.getEvents(query as Dockerode.GetEventsOptions),
-    );
+    const stream = await this.#call('events', undefined, () => this.#docker.getEvents(query as Dockerode.GetEventsOptions));
     return stream as Readable;
   }
 

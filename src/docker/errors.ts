@@ -111,10 +111,11 @@ export class DaemonUnavailableError extends DockerError {
             : options.code === 'ETIMEDOUT'
               ? 'the daemon did not answer in time'
               : `${options.code ?? 'unknown error'}`;
-    super(
-      `No Docker daemon answers at ${daemonSocket}: ${why}. Start one (scripts/docker-up.sh) or set DOCKER_HOST, then check with \`keelhaul doctor\`.`,
-      { operation: options.operation, reason: 'daemon-unavailable', cause: options.cause },
-    );
+    super(`No Docker daemon answers at ${daemonSocket}: ${why}. Start one (scripts/docker-up.sh) or set DOCKER_HOST, then check with \`keelhaul doctor\`.`, {
+      operation: options.operation,
+      reason: 'daemon-unavailable',
+      cause: options.cause,
+    });
     this.daemonSocket = daemonSocket;
     this.code = options.code;
   }
@@ -256,10 +257,7 @@ interface DockerodeErrorLike {
  *
  * @param endpoint the daemon's socket path or `tcp://host:port`, for {@link DaemonUnavailableError}
  */
-export function fromDockerodeError(
-  error: unknown,
-  context: { endpoint: string; operation: string; resource?: string; containerId?: string },
-): DockerError {
+export function fromDockerodeError(error: unknown, context: { endpoint: string; operation: string; resource?: string; containerId?: string }): DockerError {
   if (error instanceof DockerError) return error;
   const e = (error ?? {}) as DockerodeErrorLike;
   const { operation, resource, endpoint } = context;

@@ -85,9 +85,7 @@ export function parseDaemonEvent(line: string): DaemonEvent | undefined {
   // The top-level timeNano is the last one in the message; a label value cannot match the
   // pattern because its quotes are escaped and a digit never follows `":"` in a string.
   const matches = [...text.matchAll(/"timeNano":\s*(\d+)/g)];
-  const nanoText =
-    matches.at(-1)?.[1] ??
-    (raw.timeNano !== undefined ? BigInt(Math.round(raw.timeNano)).toString() : BigInt(raw.time ?? 0) * 1_000_000_000n + '');
+  const nanoText = matches.at(-1)?.[1] ?? (raw.timeNano !== undefined ? BigInt(Math.round(raw.timeNano)).toString() : BigInt(raw.time ?? 0) * 1_000_000_000n + '');
   const nano = BigInt(nanoText);
 
   const attributes = raw.Actor?.Attributes ?? {};
@@ -191,10 +189,7 @@ function validateDelay(name: string, value: number | undefined, fallback: number
  *   4xx, e.g. a filter it refuses), which no reconnect would fix; or whatever `onEvent`
  *   throws. Daemon unavailability never rejects: it is retried until `signal` aborts.
  */
-export async function subscribeEvents(
-  docker: Pick<DockerClient, 'events'>,
-  options: SubscribeEventsOptions,
-): Promise<void> {
+export async function subscribeEvents(docker: Pick<DockerClient, 'events'>, options: SubscribeEventsOptions): Promise<void> {
   const { signal, onEvent, onState } = options;
   const initialDelay = validateDelay('reconnectDelayMs', options.reconnectDelayMs, 100);
   const maxDelay = Math.max(initialDelay, validateDelay('maxReconnectDelayMs', options.maxReconnectDelayMs, 2000));
@@ -203,8 +198,7 @@ export async function subscribeEvents(
   // arrives, then the exact time of the newest event delivered. Only event times from the
   // daemon's own clock move it, so a client clock out of step with the daemon's cannot
   // make a reconnect skip or repeat events.
-  const initialSince =
-    typeof options.since === 'string' ? toApiTimestamp(parseTimeNano(options.since) + 1n) : toApiTimestamp(options.since ?? new Date());
+  const initialSince = typeof options.since === 'string' ? toApiTimestamp(parseTimeNano(options.since) + 1n) : toApiTimestamp(options.since ?? new Date());
   if (signal.aborted) return;
 
   let newest: bigint | undefined;
@@ -394,5 +388,4 @@ export class ContainerExitTracker {
       waiters.add(done);
     });
   }
-
 }

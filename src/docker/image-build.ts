@@ -53,10 +53,7 @@ interface BuildMessage {
  *   that a user's `skipLibCheck: false` build does not need `@types/dockerode`; callers use
  *   `DockerClient.buildImage`.
  */
-export async function buildImageFromDirectory(
-  docker: Dockerode,
-  options: BuildImageOptions,
-): Promise<{ imageId: string }> {
+export async function buildImageFromDirectory(docker: Dockerode, options: BuildImageOptions): Promise<{ imageId: string }> {
   const { contextDir, dockerfile, tag, labels, onProgress, signal } = options;
   signal?.throwIfAborted();
 
@@ -163,13 +160,7 @@ function statusCode(error: unknown): number | undefined {
 /** errno codes that mean "no daemon at the other end of the socket". */
 const UNAVAILABLE_CODES = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'ETIMEDOUT', 'ECONNRESET']);
 
-function translateError(
-  docker: Dockerode,
-  error: unknown,
-  ref: string,
-  log: readonly string[],
-  operation = 'build image',
-): Error {
+function translateError(docker: Dockerode, error: unknown, ref: string, log: readonly string[], operation = 'build image'): Error {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && UNAVAILABLE_CODES.has(code) && statusCode(error) === undefined) {
     return new DaemonUnavailableError(endpointOf(docker), { operation, code, cause: error });

@@ -49,11 +49,7 @@ export interface RunIdentity {
  * The label set for one resource of a run: run, role, scenario, version and controller
  * identity, plus task and attempt when given.
  */
-export function labelsFor(
-  run: RunIdentity,
-  role: Role,
-  extra: { task?: string; attempt?: number } = {},
-): Record<string, string> {
+export function labelsFor(run: RunIdentity, role: Role, extra: { task?: string; attempt?: number } = {}): Record<string, string> {
   const labels: Record<string, string> = {
     [Label.run]: run.runId,
     [Label.role]: role,

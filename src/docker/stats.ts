@@ -93,8 +93,7 @@ export function parseContainerStats(containerId: string, raw: RawContainerStats)
   const onlineCpus = cpu?.online_cpus || cpu?.cpu_usage?.percpu_usage?.length || 1;
   // A missing precpu reading (first frame, one-shot) has system_cpu_usage 0: the delta is
   // then the whole uptime and meaningless, hence the `pre` guard.
-  const cpuPercent =
-    pre?.system_cpu_usage && systemDelta > 0 && cpuDelta > 0 ? (cpuDelta / systemDelta) * onlineCpus * 100 : 0;
+  const cpuPercent = pre?.system_cpu_usage && systemDelta > 0 && cpuDelta > 0 ? (cpuDelta / systemDelta) * onlineCpus * 100 : 0;
 
   return {
     containerId,

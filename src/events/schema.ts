@@ -15,9 +15,7 @@ import type { WorkerEvent } from '../worker/events.js';
 
 // Schemas with an `id` become `$defs` (and `$ref`s to them) in the generated JSON Schema.
 
-const timestamp = z.iso
-  .datetime({ offset: true })
-  .meta({ id: 'timestamp', description: 'ISO 8601, UTC, e.g. 2026-11-22T02:17:45.930Z.' });
+const timestamp = z.iso.datetime({ offset: true }).meta({ id: 'timestamp', description: 'ISO 8601, UTC, e.g. 2026-11-22T02:17:45.930Z.' });
 const runId = z.string().min(1).meta({ id: 'runId' });
 const attemptNumber = z.int().min(1).meta({ id: 'attemptNumber' });
 const count = (): z.ZodInt => z.int().min(0);
@@ -73,7 +71,8 @@ const workerEventShape = z
   .superRefine((event, ctx) => {
     if (event.type === 'task.progress') {
       const fraction = event['fraction'];
-      if (typeof fraction !== 'number' || fraction < 0 || fraction > 1) ctx.addIssue({ code: 'custom', path: ['fraction'], message: 'task.progress needs `fraction`, a number from 0 to 1' });
+      if (typeof fraction !== 'number' || fraction < 0 || fraction > 1)
+        ctx.addIssue({ code: 'custom', path: ['fraction'], message: 'task.progress needs `fraction`, a number from 0 to 1' });
     }
     if (event.type === 'task.failed') {
       const reason = event['reason'];
@@ -100,7 +99,7 @@ export const workerEventSchema = workerEventShape
   .transform((event): WorkerEvent => event)
   .meta({
     id: 'workerEvent',
-    description: 'A worker event (WorkerEvent in src/worker/events.ts). Open: a user\'s worker may add event types and fields; the known types\' own required fields are checked.',
+    description: "A worker event (WorkerEvent in src/worker/events.ts). Open: a user's worker may add event types and fields; the known types' own required fields are checked.",
   });
 
 /** The fields every event has, first on every line. */
@@ -205,11 +204,7 @@ export const runEventSchema = z.discriminatedUnion('type', [
       .optional()
       .meta({ description: 'Containers and workspace volumes of completed tasks the controller removed as each task finished, before this cleanup.' }),
   }),
-  event(
-    'check.result',
-    { name: z.string(), ok: z.boolean(), expected: z.string(), observed: z.string() },
-    "One invariant's result; the evidence is in report.json.",
-  ),
+  event('check.result', { name: z.string(), ok: z.boolean(), expected: z.string(), observed: z.string() }, "One invariant's result; the evidence is in report.json."),
   event('run.aborted', { reason: z.string() }),
   event('run.finished', { status: z.enum(['passed', 'failed']), durationMs: count(), reportPath: z.string() }),
   event(

@@ -110,10 +110,7 @@ export class WorkerImageInputError extends Error {
  * @throws {ImageBuildError} when the daemon's build fails (its `log` holds the last lines).
  * @throws {DaemonUnavailableError} when no daemon answers.
  */
-export async function buildWorkerImage(
-  docker: ImageBuildClient,
-  options: BuildWorkerImageOptions = {},
-): Promise<WorkerImageBuild> {
+export async function buildWorkerImage(docker: ImageBuildClient, options: BuildWorkerImageOptions = {}): Promise<WorkerImageBuild> {
   const started = performance.now();
   const { force = false, onProgress, tag = workerImageTag(), signal } = options;
   signal?.throwIfAborted();
@@ -121,12 +118,9 @@ export async function buildWorkerImage(
 
   const dockerfilePath = join(packageRoot, 'images', 'worker', 'Dockerfile');
   const dockerfile = await readFile(dockerfilePath).catch((error: unknown) => {
-    throw new WorkerImageInputError(
-      'dockerfile',
-      dockerfilePath,
-      `The worker image's Dockerfile is missing at ${dockerfilePath}; keelhaul's package is incomplete.`,
-      { cause: error },
-    );
+    throw new WorkerImageInputError('dockerfile', dockerfilePath, `The worker image's Dockerfile is missing at ${dockerfilePath}; keelhaul's package is incomplete.`, {
+      cause: error,
+    });
   });
   const workerFiles = await collectWorkerFiles(join(packageRoot, 'dist', 'src', 'worker'));
   const hostFiles = await collectRuntimeFiles(process.execPath);
@@ -240,23 +234,16 @@ async function sharedLibraries(binary: string): Promise<string[]> {
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     const why = code === 'ENOENT' ? '`ldd` is not installed' : `\`ldd ${binary}\` failed: ${(error as Error).message}`;
-    throw new WorkerImageInputError(
-      'node-libraries',
-      binary,
-      `Cannot list the shared libraries of ${binary}: ${why}. The worker image copies them from the host.`,
-      { cause: error },
-    );
+    throw new WorkerImageInputError('node-libraries', binary, `Cannot list the shared libraries of ${binary}: ${why}. The worker image copies them from the host.`, {
+      cause: error,
+    });
   }
 
   const libraries: string[] = [];
   for (const line of stdout.split('\n')) {
     const notFound = /^\s*(\S+)\s+=>\s+not found/.exec(line);
     if (notFound) {
-      throw new WorkerImageInputError(
-        'node-libraries',
-        binary,
-        `\`ldd ${binary}\` cannot find the library ${notFound[1]}; the worker image needs every library node loads.`,
-      );
+      throw new WorkerImageInputError('node-libraries', binary, `\`ldd ${binary}\` cannot find the library ${notFound[1]}; the worker image needs every library node loads.`);
     }
     // "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x…)" or "/lib64/ld-linux-x86-64.so.2 (0x…)"
     const match = /^\s*(?:\S+\s+=>\s+)?(\/\S+)\s+\(0x[0-9a-f]+\)\s*$/.exec(line);
@@ -293,9 +280,7 @@ async function collectWorkerFiles(workerDir: string): Promise<WorkerFile[]> {
     );
   }
   relativePaths.sort();
-  const files = await Promise.all(
-    relativePaths.map(async (relativePath) => ({ relativePath, content: await readFile(join(workerDir, relativePath)) })),
-  );
+  const files = await Promise.all(relativePaths.map(async (relativePath) => ({ relativePath, content: await readFile(join(workerDir, relativePath)) })));
   const known = new Set(relativePaths);
   for (const file of files) {
     for (const specifier of importSpecifiers(file.content.toString('utf8'))) {
@@ -321,11 +306,7 @@ async function collectWorkerFiles(workerDir: string): Promise<WorkerFile[]> {
  */
 function importSpecifiers(source: string): string[] {
   const specifiers: string[] = [];
-  const patterns = [
-    /^\s*(?:import|export)\s[^'";]*?\sfrom\s*['"]([^'"]+)['"]/gm,
-    /^\s*import\s*['"]([^'"]+)['"]/gm,
-    /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
-  ];
+  const patterns = [/^\s*(?:import|export)\s[^'";]*?\sfrom\s*['"]([^'"]+)['"]/gm, /^\s*import\s*['"]([^'"]+)['"]/gm, /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g];
   for (const pattern of patterns) {
     for (const match of source.matchAll(pattern)) if (match[1]) specifiers.push(match[1]);
   }
@@ -333,12 +314,7 @@ function importSpecifiers(source: string): string[] {
 }
 
 /** sha256 (hex) over everything that decides the image's content. */
-function digestContext(inputs: {
-  version: string;
-  dockerfile: Buffer;
-  hostFiles: readonly HostFile[];
-  workerFiles: readonly WorkerFile[];
-}): string {
+function digestContext(inputs: { version: string; dockerfile: Buffer; hostFiles: readonly HostFile[]; workerFiles: readonly WorkerFile[] }): string {
   const hash = createHash('sha256');
   const field = (value: string | Buffer): void => {
     // Length-prefixed, so that no two different input lists hash the same bytes.
@@ -371,12 +347,7 @@ function digestContext(inputs: {
  *   so the image matches its digest) and a `package.json` with `{"type":"module"}`, which
  *   makes node load them as ES modules.
  */
-async function stageContext(
-  contextDir: string,
-  dockerfile: Buffer,
-  hostFiles: readonly HostFile[],
-  workerFiles: readonly WorkerFile[],
-): Promise<void> {
+async function stageContext(contextDir: string, dockerfile: Buffer, hostFiles: readonly HostFile[], workerFiles: readonly WorkerFile[]): Promise<void> {
   await writeFile(join(contextDir, 'Dockerfile'), dockerfile);
   const rootfs = join(contextDir, 'rootfs');
   for (const file of hostFiles) {

@@ -88,7 +88,9 @@ export function findDockerdPid(socketPath: string = DEFAULT_DOCKER_SOCKET): numb
     let args: string[];
     try {
       // Arguments are NUL-separated; a process that exited meanwhile throws ENOENT/ESRCH.
-      args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
+      args = readFileSync(`/proc/${entry}/cmdline`, 'utf8')
+        .split('\0')
+        .filter((a) => a !== '');
     } catch {
       continue;
     }

@@ -8,12 +8,4 @@
  */
 export { startMonitor, type Monitor, type MonitorOptions } from './monitor.js';
 export { DEFAULT_DOCKER_SOCKET, findDockerdPid, socketsServedBy } from './dockerd.js';
-export type {
-  BacklogSample,
-  ContainerSample,
-  MonitorAlert,
-  MonitoredProcess,
-  MonitorSample,
-  MonitorSummary,
-  ProcessSample,
-} from './types.js';
+export type { BacklogSample, ContainerSample, MonitorAlert, MonitoredProcess, MonitorSample, MonitorSummary, ProcessSample } from './types.js';

@@ -87,7 +87,13 @@ export async function digestRun(runDir: string): Promise<OutcomeDigest> {
     tasks[t.task] = {
       state: t.outcome,
       attempts,
-      files: tree ? Object.fromEntries(Object.entries(tree).sort(([a], [b]) => (a < b ? -1 : 1)).map(([path, f]) => [path, f.sha256])) : null,
+      files: tree
+        ? Object.fromEntries(
+            Object.entries(tree)
+              .sort(([a], [b]) => (a < b ? -1 : 1))
+              .map(([path, f]) => [path, f.sha256]),
+          )
+        : null,
     };
   }
   return {
@@ -173,5 +179,12 @@ export function renderParityTable(rows: readonly ParityRow[], options: { onlyDif
   const shown = options.onlyDifferences ? rows.filter((r) => !r.same) : rows;
   const table = [['task', 'field', 'docker', 'local', ''], ...shown.map((r) => [r.task ?? '(run)', r.field, cut(r.docker), cut(r.local), r.same ? '=' : '≠'])];
   const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
-  return table.map((row) => row.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n');
+  return table
+    .map((row) =>
+      row
+        .map((cell, c) => cell.padEnd(widths[c]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

@@ -1,11 +1,3 @@
 /** Parity: the same scenario on the docker and the local backend, compared by outcome digest. */
-export {
-  compareDigests,
-  digestRun,
-  renderParityTable,
-  type AttemptDigest,
-  type OutcomeDigest,
-  type ParityRow,
-  type TaskDigest,
-} from './digest.js';
+export { compareDigests, digestRun, renderParityTable, type AttemptDigest, type OutcomeDigest, type ParityRow, type TaskDigest } from './digest.js';
 export { renderParityMarkdown, runParity, type ParityOptions, type ParityResult } from './parity.js';

@@ -111,5 +111,3 @@ export function renderParityMarkdown(result: ParityResult): string {
   lines.push('', '## Comparison', '', ...table(result.rows), '');
   return lines.join('\n');
 }
-
-

@@ -1,14 +1,5 @@
 import type { RunEvent } from '../events/index.js';
-import {
-  attemptDurationMs,
-  countBy,
-  describeControllers,
-  describeTargets,
-  formatDuration,
-  offsetFromStart,
-  reproduceCommand,
-  shortContainerId,
-} from './markdown.js';
+import { attemptDurationMs, countBy, describeControllers, describeTargets, formatDuration, offsetFromStart, reproduceCommand, shortContainerId } from './markdown.js';
 import type { ReportAttempt, ReportFault, RunReport } from './report-json.js';
 import type { MonitorSample } from '../monitor/types.js';
 import { renderResourceCharts } from './resource-charts.js';
@@ -263,7 +254,9 @@ function timeline(report: RunReport, events: readonly RunEvent[]): string {
 
   // The axis: marker labels in rows, then tick labels. Sticky, so it stays above the lanes.
   const axis: string[] = [];
-  axis.push(`<svg class="axis" xmlns="http://www.w3.org/2000/svg" width="${SVG_W}" height="${axisH}" viewBox="0 0 ${SVG_W} ${axisH}" role="img" aria-label="time axis and faults">`);
+  axis.push(
+    `<svg class="axis" xmlns="http://www.w3.org/2000/svg" width="${SVG_W}" height="${axisH}" viewBox="0 0 ${SVG_W} ${axisH}" role="img" aria-label="time axis and faults">`,
+  );
   axis.push(`<rect width="${SVG_W}" height="${axisH}" fill="#fff"/>`);
   for (const t of ticks) {
     axis.push(`<text class="tick" x="${num(x(t))}" y="${axisH - 8}" text-anchor="middle">${esc(tickLabel(t, step, span))}</text>`);
@@ -290,12 +283,16 @@ function timeline(report: RunReport, events: readonly RunEvent[]): string {
 
   // The lanes: zebra background, grid, retry connectors, bars, then marker lines on top.
   const lanes: string[] = [];
-  lanes.push(`<svg class="lanes" xmlns="http://www.w3.org/2000/svg" width="${SVG_W}" height="${lanesH}" viewBox="0 0 ${SVG_W} ${lanesH}" role="img" aria-label="attempts per task over time">`);
+  lanes.push(
+    `<svg class="lanes" xmlns="http://www.w3.org/2000/svg" width="${SVG_W}" height="${lanesH}" viewBox="0 0 ${SVG_W} ${lanesH}" role="img" aria-label="attempts per task over time">`,
+  );
   laneIds.forEach((id, i) => {
     const y = i * laneH;
     if (i % 2 === 0) lanes.push(`<rect x="0" y="${y}" width="${SVG_W}" height="${laneH}" fill="#f1f3f5"/>`);
     const shown = id.length > 24 ? `${id.slice(0, 23)}…` : id;
-    lanes.push(`<text class="lane-label" x="${LABEL_W - 8}" y="${num(y + laneH / 2 + labelFont * 0.35)}" text-anchor="end" font-size="${labelFont}"><title>${esc(id)}</title>${esc(shown)}</text>`);
+    lanes.push(
+      `<text class="lane-label" x="${LABEL_W - 8}" y="${num(y + laneH / 2 + labelFont * 0.35)}" text-anchor="end" font-size="${labelFont}"><title>${esc(id)}</title>${esc(shown)}</text>`,
+    );
   });
   for (const t of ticks) lanes.push(`<line x1="${num(x(t))}" y1="0" x2="${num(x(t))}" y2="${lanesH}" stroke="#dee2e6"/>`);
 
@@ -307,7 +304,9 @@ function timeline(report: RunReport, events: readonly RunEvent[]): string {
     const rows = lanesHit.length ? lanesHit : laneIds.map((_, i) => i);
     const title = `fault ${fs.faultId} (${fs.kind}) active from +${fs.from} ms to +${fs.to} ms (${formatDuration(fs.to - fs.from)})`;
     for (const i of rows) {
-      lanes.push(`<rect class="fault-span" x="${num(x0)}" y="${i * laneH}" width="${num(w)}" height="${laneH}" fill="${FAULT_SPAN_COLOUR}" fill-opacity="0.3"><title>${esc(title)}</title></rect>`);
+      lanes.push(
+        `<rect class="fault-span" x="${num(x0)}" y="${i * laneH}" width="${num(w)}" height="${laneH}" fill="${FAULT_SPAN_COLOUR}" fill-opacity="0.3"><title>${esc(title)}</title></rect>`,
+      );
     }
   }
 
@@ -344,7 +343,9 @@ function timeline(report: RunReport, events: readonly RunEvent[]): string {
   }
   for (const m of markers) {
     const colour = MARKER_COLOURS[m.kind];
-    lanes.push(`<line class="marker-line" x1="${num(m.x)}" y1="0" x2="${num(m.x)}" y2="${lanesH}" stroke="${colour}" stroke-width="1.2" stroke-dasharray="4 3"><title>${esc(m.title)}</title></line>`);
+    lanes.push(
+      `<line class="marker-line" x1="${num(m.x)}" y1="0" x2="${num(m.x)}" y2="${lanesH}" stroke="${colour}" stroke-width="1.2" stroke-dasharray="4 3"><title>${esc(m.title)}</title></line>`,
+    );
   }
   lanes.push('</svg>');
 
@@ -427,7 +428,8 @@ function usageBlock(report: RunReport): string {
     ...Object.entries(u.wastedByOutcome).map(([outcome, t]) => row(`wasted by ${outcome} attempts`, t, 'usage-wasted-outcome')),
   ];
   const taskRows = u.tasks.map(
-    (t) => `<tr><td>${esc(t.task)}</td><td class="num">${esc(t.tokens)}</td><td class="num">${esc(formatUsd(t.costUsd))}</td><td class="num">${esc(formatUsd(t.wasted.costUsd))}</td></tr>`,
+    (t) =>
+      `<tr><td>${esc(t.task)}</td><td class="num">${esc(t.tokens)}</td><td class="num">${esc(formatUsd(t.costUsd))}</td><td class="num">${esc(formatUsd(t.wasted.costUsd))}</td></tr>`,
   );
   return `<p>Summed from the <code>usage</code> workers reported; usage of killed, failed, hung, OOM-killed or lost attempts counts as wasted.</p><table class="usage"><thead><tr><th></th><th>tokens in</th><th>tokens out</th><th>tokens</th><th>cost</th><th>reports</th></tr></thead><tbody>${rows.join('')}</tbody></table><details><summary>per task</summary><table class="usage-tasks"><thead><tr><th>task</th><th>tokens</th><th>cost</th><th>wasted</th></tr></thead><tbody>${taskRows.join('')}</tbody></table></details>`;
 }

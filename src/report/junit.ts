@@ -17,11 +17,7 @@ const INVALID_XML_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|
 
 /** Escapes text content: `&`, `<`, and `>` (so `]]>` cannot appear). */
 export function escapeXmlText(value: unknown): string {
-  return String(value)
-    .replace(INVALID_XML_CHARS, '\uFFFD')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;');
+  return String(value).replace(INVALID_XML_CHARS, '\uFFFD').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 /**
@@ -29,12 +25,7 @@ export function escapeXmlText(value: unknown): string {
  * character references: a parser would otherwise normalise them to spaces.
  */
 export function escapeXmlAttr(value: unknown): string {
-  return escapeXmlText(value)
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;')
-    .replace(/\t/g, '&#9;')
-    .replace(/\n/g, '&#10;')
-    .replace(/\r/g, '&#13;');
+  return escapeXmlText(value).replace(/"/g, '&quot;').replace(/'/g, '&apos;').replace(/\t/g, '&#9;').replace(/\n/g, '&#10;').replace(/\r/g, '&#13;');
 }
 
 const seconds = (ms: number): string => (Math.max(0, Number.isFinite(ms) ? ms : 0) / 1000).toFixed(3);
@@ -92,7 +83,9 @@ function suite(report: RunReport): Suite {
     ['keelhaul.image', report.image],
     ['keelhaul.network', report.network],
     ['keelhaul.version', report.keelhaulVersion],
-    ...(report.unhardened ? ([['keelhaul.unhardened', `dangerouslyAllow: ${report.unhardened.dangerouslyAllow.join(', ')}: ${report.unhardened.warning}`]] as [string, string][]) : []),
+    ...(report.unhardened
+      ? ([['keelhaul.unhardened', `dangerouslyAllow: ${report.unhardened.dangerouslyAllow.join(', ')}: ${report.unhardened.warning}`]] as [string, string][])
+      : []),
     ...(report.daemon ? ([['keelhaul.daemon', `${report.daemon.endpoint} (Docker ${report.daemon.version}, API ${report.daemon.apiVersion})`]] as [string, string][]) : []),
   ];
   const tests = cases.length;

@@ -81,9 +81,7 @@ export function attemptDurationMs(attempt: ReportAttempt): number | null {
 /** A fault's targets as `t-02#1 (6bef9766a327)`. */
 export function describeTargets(fault: ReportFault): string {
   if (fault.targets.length === 0) return '—';
-  return fault.targets
-    .map((t) => (t.task !== undefined ? `${t.task}#${t.attempt ?? '?'} (${shortContainerId(t.containerId)})` : shortContainerId(t.containerId)))
-    .join(', ');
+  return fault.targets.map((t) => (t.task !== undefined ? `${t.task}#${t.attempt ?? '?'} (${shortContainerId(t.containerId)})` : shortContainerId(t.containerId))).join(', ');
 }
 
 /** Quotes an argument for a POSIX shell when it needs it. */
@@ -134,7 +132,10 @@ function summarySection(report: RunReport): string {
     ['tasks', `${report.tasks.length}${report.tasks.length ? `: ${countBy(report.tasks.map((t) => t.outcome))}` : ''}`],
     ['attempts', `${report.attempts.length}${report.attempts.length ? `: ${countBy(report.attempts.map((a) => a.outcome))}` : ''}`],
     ['faults', `${report.faults.length}${report.faults.length ? `: ${countBy(report.faults.map((f) => f.status))}` : ''}`],
-    ['agent usage', `${report.usage.total.tokens} tokens, ${formatUsd(report.usage.total.costUsd)} (${formatUsd(report.usage.wasted.costUsd)} wasted on attempts that did not complete)`],
+    [
+      'agent usage',
+      `${report.usage.total.tokens} tokens, ${formatUsd(report.usage.total.costUsd)} (${formatUsd(report.usage.wasted.costUsd)} wasted on attempts that did not complete)`,
+    ],
     ['keelhaul', report.keelhaulVersion],
   ];
   return rows.map(([k, v]) => `- **${k}:** ${mdText(v)}`).join('\n');
@@ -203,7 +204,12 @@ function resourcesSection(report: RunReport): string {
   const r = report.resources;
   if (r === null) return '## Resources\n\nThe monitor took no samples.';
   const rows = r.peaks.map((p) => [p.name, mib(p.rssBytes), `${p.cpuPercent.toFixed(1)} %`]);
-  if (r.containers.sampled > 0) rows.push([`containers (${r.containers.sampled} sampled; all together ${mib(r.containers.peakTotalMemoryBytes)})`, mib(r.containers.peakMemoryBytes), `${r.containers.peakCpuPercent.toFixed(1)} %`]);
+  if (r.containers.sampled > 0)
+    rows.push([
+      `containers (${r.containers.sampled} sampled; all together ${mib(r.containers.peakTotalMemoryBytes)})`,
+      mib(r.containers.peakMemoryBytes),
+      `${r.containers.peakCpuPercent.toFixed(1)} %`,
+    ]);
   return [
     '## Resources',
     `${r.samples} sample(s) in ${mdText(r.samplesFile)} (${r.skipped} skipped), ${r.alerts} alert(s). Controller RSS ${mib(r.controllerRss.firstBytes)} → ${mib(r.controllerRss.lastBytes)} (growth ${mib(r.controllerRss.growthBytes)}).`,
@@ -261,7 +267,9 @@ function eventsSection(events: readonly RunEvent[]): string | undefined {
         notable.push(`${e.ts} no reaper for this run: ${e.reason}`);
         break;
       case 'run.reaped':
-        notable.push(`${e.ts} run reaped after its controller (pid ${e.deadControllerPid}) died: removed ${e.containers} container(s), ${e.networks} network(s), ${e.volumes} volume(s)`);
+        notable.push(
+          `${e.ts} run reaped after its controller (pid ${e.deadControllerPid}) died: removed ${e.containers} container(s), ${e.networks} network(s), ${e.volumes} volume(s)`,
+        );
         break;
       case 'fault.skipped':
         notable.push(`${e.ts} fault ${e.faultId} (${e.kind}) never fired: ${e.reason}`);

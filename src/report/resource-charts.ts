@@ -57,7 +57,9 @@ function lineChart(id: string, title: string, unit: string, series: readonly Ser
   const x = (ms: number): number => PAD_L + (Math.max(0, ms) / span) * plotW;
   const y = (v: number): number => PAD_T + plotH - (v / yTop) * plotH;
   const out: string[] = [];
-  out.push(`<svg class="chart" data-chart="${esc(id)}" xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}">`);
+  out.push(
+    `<svg class="chart" data-chart="${esc(id)}" xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}">`,
+  );
   out.push(`<text class="chart-title" x="${PAD_L}" y="16">${esc(title)}</text>`);
   for (let v = 0; v <= yTop + 1e-9; v += yStep) {
     out.push(`<line x1="${PAD_L}" y1="${num(y(v))}" x2="${W - PAD_R}" y2="${num(y(v))}" stroke="${v === 0 ? '#868e96' : '#e9ecef'}"/>`);
@@ -82,7 +84,12 @@ function lineChart(id: string, title: string, unit: string, series: readonly Ser
     );
   }
   out.push('</svg>');
-  const legend = drawn.map((s) => `<span class="legend-item"><svg width="18" height="10" aria-hidden="true"><line x1="0" y1="5" x2="18" y2="5" stroke="${s.colour}" stroke-width="3"/></svg>${esc(s.name)}</span>`).join('');
+  const legend = drawn
+    .map(
+      (s) =>
+        `<span class="legend-item"><svg width="18" height="10" aria-hidden="true"><line x1="0" y1="5" x2="18" y2="5" stroke="${s.colour}" stroke-width="3"/></svg>${esc(s.name)}</span>`,
+    )
+    .join('');
   return `<figure class="chart-box" data-chart="${esc(id)}">${out.join('')}<div class="legend chart-legend">${legend}</div></figure>`;
 }
 

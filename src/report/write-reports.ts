@@ -22,14 +22,8 @@ export const REPORT_FILE_NAMES: Readonly<Record<ReportFormat, string>> = {
   junit: 'junit.xml',
 };
 
-
 /** Renders one format other than json (json is the report itself). */
-export function renderReport(
-  format: Exclude<ReportFormat, 'json'>,
-  report: RunReport,
-  events: readonly RunEvent[],
-  samples: readonly MonitorSample[] = [],
-): string {
+export function renderReport(format: Exclude<ReportFormat, 'json'>, report: RunReport, events: readonly RunEvent[], samples: readonly MonitorSample[] = []): string {
   switch (format) {
     case 'md':
       return renderMarkdownReport(report, events);
@@ -67,11 +61,7 @@ export interface WriteRunReportsOptions {
  *
  * @returns the path of each file written, keyed by format (`json`, `md`, `html`, `junit`)
  */
-export async function writeRunReports(
-  runDir: string,
-  report: RunReport,
-  options: WriteRunReportsOptions = {},
-): Promise<{ paths: Record<string, string> }> {
+export async function writeRunReports(runDir: string, report: RunReport, options: WriteRunReportsOptions = {}): Promise<{ paths: Record<string, string> }> {
   const formats = [...new Set(options.formats ?? REPORT_FORMATS)];
   for (const format of formats) {
     if (!REPORT_FORMATS.includes(format)) {

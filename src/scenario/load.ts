@@ -53,18 +53,17 @@ function expandTasks(tasks: z.output<typeof scenarioSchema>['tasks']): TaskSpec[
  * @param file named in every error (`<inline>` for objects built in code)
  * @throws {ScenarioError} naming each bad field, with its line when `doc` is given
  */
-export function validateScenario(
-  input: unknown,
-  file = '<inline>',
-  source?: { doc: Document; lineCounter: LineCounter },
-): Scenario {
+export function validateScenario(input: unknown, file = '<inline>', source?: { doc: Document; lineCounter: LineCounter }): Scenario {
   const lineCounter = source?.lineCounter ?? new LineCounter();
-  const where = (path: readonly PropertyKey[]): { line?: number; column?: number } =>
-    locate(source?.doc, lineCounter, path);
+  const where = (path: readonly PropertyKey[]): { line?: number; column?: number } => locate(source?.doc, lineCounter, path);
 
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new ScenarioError(file, [
-      { field: '', message: `expected a mapping of scenario fields (name, tasks, faults, …), got ${Array.isArray(input) ? 'a list' : input === null ? 'an empty document' : typeof input}`, ...where([]) },
+      {
+        field: '',
+        message: `expected a mapping of scenario fields (name, tasks, faults, …), got ${Array.isArray(input) ? 'a list' : input === null ? 'an empty document' : typeof input}`,
+        ...where([]),
+      },
     ]);
   }
 
@@ -141,7 +140,8 @@ export function validateScenario(
     }
   });
   for (const task of Object.keys(scenario.expect.failedTasks)) {
-    if (!seen.has(task)) issues.push({ field: `expect.failedTasks.${task}`, message: `names task "${task}", which the scenario does not have`, ...where(['expect', 'failedTasks', task]) });
+    if (!seen.has(task))
+      issues.push({ field: `expect.failedTasks.${task}`, message: `names task "${task}", which the scenario does not have`, ...where(['expect', 'failedTasks', task]) });
   }
   if (scenario.heartbeatTimeoutMs !== undefined && scenario.heartbeatTimeoutMs <= scenario.heartbeatMs) {
     issues.push({
@@ -159,7 +159,11 @@ export function validateScenario(
       });
     }
     if (fault.kind === 'partition' && scenario.network === 'none' && fault.params.network === undefined) {
-      issues.push({ field: `faults[${i}].kind`, message: 'partition cuts a network, and with network: none the workers have none: use network: internal or bridge', ...where(['faults', i, 'kind']) });
+      issues.push({
+        field: `faults[${i}].kind`,
+        message: 'partition cuts a network, and with network: none the workers have none: use network: internal or bridge',
+        ...where(['faults', i, 'kind']),
+      });
     }
     if (fault.kind === 'fill-disk' && scenario.workspace.size === undefined) {
       issues.push({ field: `faults[${i}].kind`, message: 'fill-disk needs workspace.size (the size to fill to)', ...where(['faults', i, 'kind']) });
@@ -168,11 +172,19 @@ export function validateScenario(
     const labels = fault.target.labels;
     const role = labels['role'] ?? labels['dev.keelhaul.role'];
     if (role !== undefined && !['worker', 'filler', 'probe', 'service'].includes(role)) {
-      issues.push({ field: `faults[${i}].target.labels.role`, message: `"${role}" matches no container: roles are worker, filler, probe, service`, ...where(['faults', i, 'target', 'labels', 'role']) });
+      issues.push({
+        field: `faults[${i}].target.labels.role`,
+        message: `"${role}" matches no container: roles are worker, filler, probe, service`,
+        ...where(['faults', i, 'target', 'labels', 'role']),
+      });
     }
     const task = labels['task'] ?? labels['dev.keelhaul.task'];
     if (task !== undefined && !seen.has(task)) {
-      issues.push({ field: `faults[${i}].target.labels.task`, message: `"${task}" matches no container: the scenario has no such task`, ...where(['faults', i, 'target', 'labels', 'task']) });
+      issues.push({
+        field: `faults[${i}].target.labels.task`,
+        message: `"${task}" matches no container: the scenario has no such task`,
+        ...where(['faults', i, 'target', 'labels', 'task']),
+      });
     }
   });
   // Triggers that can never fire: past the run's bound, or counting more events than the tasks can produce.
@@ -221,12 +233,10 @@ function stepDepth(path: readonly PropertyKey[]): number {
  * A step's problems, each naming the step: an unknown kind lists the kinds and what each
  * takes; a known kind with a bad value gets that kind's own reason.
  */
-function stepIssues(
-  step: unknown,
-  path: (string | number)[],
-  where: (path: readonly PropertyKey[]) => { line?: number; column?: number },
-): ScenarioIssue[] {
-  const expected = `expected one of ${Object.entries(STEP_KINDS).map(([k, v]) => `${k} (${v})`).join(', ')}`;
+function stepIssues(step: unknown, path: (string | number)[], where: (path: readonly PropertyKey[]) => { line?: number; column?: number }): ScenarioIssue[] {
+  const expected = `expected one of ${Object.entries(STEP_KINDS)
+    .map(([k, v]) => `${k} (${v})`)
+    .join(', ')}`;
   const field = formatPath(path);
   if (typeof step !== 'object' || step === null || Array.isArray(step)) {
     return [{ field, message: `a step is a mapping with one key, got ${JSON.stringify(step) ?? String(step)}; ${expected}`, ...where(path) }];
@@ -237,7 +247,9 @@ function stepIssues(
     return unknown.map((k) => ({ field, message: `unknown step ${JSON.stringify(k)}; ${expected}`, ...where([...path, k]) }));
   }
   if (keys.length !== 1) {
-    return [{ field, message: keys.length === 0 ? `an empty step; ${expected}` : `a step has exactly one key, got ${keys.join(', ')} (write each as its own step)`, ...where(path) }];
+    return [
+      { field, message: keys.length === 0 ? `an empty step; ${expected}` : `a step has exactly one key, got ${keys.join(', ')} (write each as its own step)`, ...where(path) },
+    ];
   }
   const kind = keys[0] as string;
   const parsed = stepKindSchema(kind)?.safeParse(step);
@@ -309,8 +321,7 @@ export async function loadScenarioFile(path: string): Promise<Scenario> {
     text = await readFile(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const reason =
-      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a scenario file' : code === 'EACCES' ? 'permission denied' : String(error);
+    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a scenario file' : code === 'EACCES' ? 'permission denied' : String(error);
     throw new ScenarioError(path, [{ field: '', message: `cannot read the scenario: ${reason}` }], { cause: error });
   }
   const scenario = parseScenario(text, path);

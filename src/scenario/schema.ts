@@ -96,9 +96,7 @@ export function stepKindSchema(kind: string): z.ZodType | undefined {
   return stepSchema.options.find((option) => Object.keys(option.shape)[0] === kind);
 }
 
-const taskId = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'expected a task id of letters, digits, _ . - (at most 63, no path separators)');
+const taskId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'expected a task id of letters, digits, _ . - (at most 63, no path separators)');
 
 const lockName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$/, 'expected a lock name of letters, digits, _ . : / - (at most 128)');
 
@@ -126,7 +124,10 @@ export const tasksSchema = z.union([
   z.array(taskSchema).min(1),
   z.strictObject({
     count: z.number().int().positive().max(10_000),
-    idPrefix: z.string().regex(/^[A-Za-z0-9_.-]*$/).default('t-'),
+    idPrefix: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]*$/)
+      .default('t-'),
     steps: z.array(stepSchema).min(1),
   }),
 ]);
@@ -162,7 +163,10 @@ export const targetSchema = z.strictObject({
    * A Compose topology service by name (`dev.keelhaul.service=<name>`, docs/compose.md).
    * Without `labels` it matches the service's container(s) only, not workers.
    */
-  service: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'expected a Compose service name').optional(),
+  service: z
+    .string()
+    .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'expected a Compose service name')
+    .optional(),
 });
 export type TargetSelector = z.infer<typeof targetSchema>;
 
@@ -207,11 +211,17 @@ const signalName = z
   .string()
   .regex(/^SIG[A-Z0-9]+$/, 'expected a signal name such as SIGKILL or SIGTERM')
   .refine((name) => Object.hasOwn(osConstants.signals, name), {
-    error: (issue) => `unknown signal ${JSON.stringify(issue.input)}; expected one of ${Object.keys(osConstants.signals).filter((n) => n.startsWith('SIG')).join(', ')}`,
+    error: (issue) =>
+      `unknown signal ${JSON.stringify(issue.input)}; expected one of ${Object.keys(osConstants.signals)
+        .filter((n) => n.startsWith('SIG'))
+        .join(', ')}`,
   });
 
 const faultCommon = {
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'expected a name of letters, digits, _ . -').optional(),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'expected a name of letters, digits, _ . -')
+    .optional(),
   trigger: triggerSchema,
   target: targetSchema.default({ labels: { role: 'worker' }, pick: 'random', count: 1 }),
 };
@@ -266,7 +276,10 @@ export const faultSchema = z.discriminatedUnion('kind', [
         /** kbit/s */
         rateKbit: z.number().int().positive().optional(),
         /** Interface; default every interface but lo, or lo when it is the only one (network none). */
-        device: z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/).optional(),
+        device: z
+          .string()
+          .regex(/^[A-Za-z0-9_.-]{1,15}$/)
+          .optional(),
       })
       .refine(
         (p) => [p.delayMs, p.lossPercent, p.duplicatePercent, p.corruptPercent, p.rateKbit].some((v) => v !== undefined),
@@ -484,10 +497,7 @@ export const scenarioSchema = z.strictObject({
    * when it declares exactly one and `network` is internal).
    */
   topology: z
-    .union([
-      z.string().min(1),
-      z.strictObject({ file: z.string().min(1), workerNetwork: z.string().min(1).optional() }),
-    ])
+    .union([z.string().min(1), z.strictObject({ file: z.string().min(1), workerNetwork: z.string().min(1).optional() })])
     .transform((t) => (typeof t === 'string' ? { file: t } : t))
     .optional(),
   tasks: tasksSchema,

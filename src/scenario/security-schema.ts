@@ -13,14 +13,19 @@ export const DEFAULT_SECRET_NAME_PATTERNS: readonly string[] = ['*_KEY', '*_TOKE
 const envName = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'expected an environment variable name: letters, digits, _ (not starting with a digit)')
-  .refine((n) => !n.toUpperCase().startsWith('KEELHAUL_'), 'KEELHAUL_* names are the worker contract\'s own (docs/worker-contract.md)');
+  .refine((n) => !n.toUpperCase().startsWith('KEELHAUL_'), "KEELHAUL_* names are the worker contract's own (docs/worker-contract.md)");
 
 /**
  * `env: { NAME: value }`: passed to every worker container. Values of names matching
  * `redact.names` are secrets: replaced by `[REDACTED:NAME]` wherever keelhaul writes
  * (events.jsonl, state.json, scenario.yaml, attempt logs, reports, terminal).
  */
-export const envSchema = z.record(envName, z.string().refine((v) => !v.includes('\0'), 'expected a value without NUL')).default({});
+export const envSchema = z
+  .record(
+    envName,
+    z.string().refine((v) => !v.includes('\0'), 'expected a value without NUL'),
+  )
+  .default({});
 
 /**
  * `redact: { names: [...] }`: which env names hold secrets. Each entry is a pattern where
@@ -29,9 +34,7 @@ export const envSchema = z.record(envName, z.string().refine((v) => !v.includes(
  */
 export const redactSchema = z
   .strictObject({
-    names: z
-      .array(z.string().regex(/^[A-Za-z0-9_*]+$/, 'expected a name pattern of letters, digits, _ and * (any characters)'))
-      .default([...DEFAULT_SECRET_NAME_PATTERNS]),
+    names: z.array(z.string().regex(/^[A-Za-z0-9_*]+$/, 'expected a name pattern of letters, digits, _ and * (any characters)')).default([...DEFAULT_SECRET_NAME_PATTERNS]),
     /** Values shorter than this are not redacted (a 1-character "secret" would blank out every log). */
     minLength: z.number().int().min(1).max(64).default(4),
   })
@@ -43,9 +46,7 @@ export const redactSchema = z
  */
 export const bindMountSchema = z.strictObject({
   /** Absolute path on the daemon's host. */
-  source: z
-    .string()
-    .refine((p) => p.startsWith('/') && !p.includes('\0'), 'expected an absolute host path (starting with /, no NUL)'),
+  source: z.string().refine((p) => p.startsWith('/') && !p.includes('\0'), 'expected an absolute host path (starting with /, no NUL)'),
   /** Absolute path in the container; not /, /workspace or /tmp (keelhaul's own mounts). */
   target: z
     .string()

@@ -57,7 +57,7 @@ export function securityIssues(scenario: Scenario): SecurityIssue[] {
   if (scenario.network === 'host' && !allow.hostNetwork) {
     issues.push({
       path: ['network'],
-      message: 'host networking gives the workers the host\'s network stack (every port, every interface); refused unless the scenario sets dangerouslyAllow: { hostNetwork: true }',
+      message: "host networking gives the workers the host's network stack (every port, every interface); refused unless the scenario sets dangerouslyAllow: { hostNetwork: true }",
     });
   }
   if (scenario.privileged && !allow.privileged) {

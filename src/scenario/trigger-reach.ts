@@ -35,13 +35,20 @@ export function triggerIssues(scenario: Scenario): TriggerIssue[] {
     }
     if ('every' in trigger) {
       const first = trigger.startAt ?? trigger.every;
-      if (first >= timeoutMs) issues.push({ path: [...at, trigger.startAt !== undefined ? 'startAt' : 'every'], message: `first fires at ${first} ms, at or after the run's bound (timeoutMs ${timeoutMs} ms): it would never fire` });
+      if (first >= timeoutMs)
+        issues.push({
+          path: [...at, trigger.startAt !== undefined ? 'startAt' : 'every'],
+          message: `first fires at ${first} ms, at or after the run's bound (timeoutMs ${timeoutMs} ms): it would never fire`,
+        });
     }
     if (!('on' in trigger)) return;
     const on = trigger.on;
     const onAt = [...at, 'on'];
     if (isReferenceWorker(scenario.image) && !(KNOWN_WORKER_EVENT_TYPES as readonly string[]).includes(on.event)) {
-      issues.push({ path: [...onAt, 'event'], message: `no worker event has type ${JSON.stringify(on.event)} (keelhaul's worker emits ${KNOWN_WORKER_EVENT_TYPES.join(', ')}): it would never fire` });
+      issues.push({
+        path: [...onAt, 'event'],
+        message: `no worker event has type ${JSON.stringify(on.event)} (keelhaul's worker emits ${KNOWN_WORKER_EVENT_TYPES.join(', ')}): it would never fire`,
+      });
       return;
     }
     const maxAttempts = scenario.retry.maxAttempts;

@@ -94,7 +94,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const outputDir = resolve(options.outputDir);
   const runsDir = join(outputDir, 'runs');
   await mkdir(runsDir, { recursive: true });
-  const socket = options.daemonSocket ?? (docker.endpoint.startsWith('/') ? docker.endpoint : docker.endpoint.startsWith('unix://') ? docker.endpoint.slice('unix://'.length) : DEFAULT_DOCKER_SOCKET);
+  const socket =
+    options.daemonSocket ??
+    (docker.endpoint.startsWith('/') ? docker.endpoint : docker.endpoint.startsWith('unix://') ? docker.endpoint.slice('unix://'.length) : DEFAULT_DOCKER_SOCKET);
   const dockerdPid = findDockerdPid(socket) ?? null;
   const baseSeed = options.seed ?? scenario.seed ?? 0;
   const runIds: string[] = [];
@@ -104,7 +106,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     let dockerdRssBytes: number | null = null;
     // The monitor's maxage (5 s at its default interval): pidusage's history, and the
     // /proc/<pid>/stat fd it keeps, expire on one schedule for the whole process.
-    if (dockerdPid !== null) dockerdRssBytes = await pidusage(dockerdPid, { maxage: 5000 }).then((s) => s.memory, () => null);
+    if (dockerdPid !== null)
+      dockerdRssBytes = await pidusage(dockerdPid, { maxage: 5000 }).then(
+        (s) => s.memory,
+        () => null,
+      );
     return {
       ts: new Date().toISOString(),
       controllerRssBytes: memory.rss,
@@ -216,19 +222,36 @@ export function summarizeSoak(facts: SoakFacts): SoakReport {
   for (const it of iterations) {
     if (it.status === 'failed') failures.push(`iteration ${it.index} (run ${it.runId}, seed ${it.seed}) failed: ${it.error ?? `checks ${it.failedChecks.join(', ')}`}`);
     if (leakCount(it.leaked) > 0) {
-      failures.push(`iteration ${it.index} (run ${it.runId}) left ${it.leaked.containers.length} container(s), ${it.leaked.networks.length} network(s), ${it.leaked.volumes.length} volume(s) labelled ${Label.run}=${it.runId}`);
+      failures.push(
+        `iteration ${it.index} (run ${it.runId}) left ${it.leaked.containers.length} container(s), ${it.leaked.networks.length} network(s), ${it.leaked.volumes.length} volume(s) labelled ${Label.run}=${it.runId}`,
+      );
     }
   }
   const judge = (values: number[], bound: number): GrowthVerdict => judgeGrowth(values, { bound, warmup, minSamples });
-  const rss = judge(iterations.map((i) => i.sample.controllerRssBytes), bounds.controllerRssBytes);
-  const fds = judge(iterations.map((i) => i.sample.openFds), bounds.openFds);
-  const dockerd = dockerdPid === null ? null : judge(iterations.flatMap((i) => (i.sample.dockerdRssBytes === null ? [] : [i.sample.dockerdRssBytes])), bounds.dockerdRssBytes);
+  const rss = judge(
+    iterations.map((i) => i.sample.controllerRssBytes),
+    bounds.controllerRssBytes,
+  );
+  const fds = judge(
+    iterations.map((i) => i.sample.openFds),
+    bounds.openFds,
+  );
+  const dockerd =
+    dockerdPid === null
+      ? null
+      : judge(
+          iterations.flatMap((i) => (i.sample.dockerdRssBytes === null ? [] : [i.sample.dockerdRssBytes])),
+          bounds.dockerdRssBytes,
+        );
   const mib = (b: number): string => `${(b / MiB).toFixed(1)} MiB`;
-  if (!rss.ok) failures.push(`controller RSS grew ${mib(rss.growth!)} (median ${mib(rss.earlyMedian!)} → ${mib(rss.lateMedian!)}), past the bound of ${mib(bounds.controllerRssBytes)}`);
+  if (!rss.ok)
+    failures.push(`controller RSS grew ${mib(rss.growth!)} (median ${mib(rss.earlyMedian!)} → ${mib(rss.lateMedian!)}), past the bound of ${mib(bounds.controllerRssBytes)}`);
   if (!fds.ok) failures.push(`open file descriptors grew by ${fds.growth} (median ${fds.earlyMedian} → ${fds.lateMedian}), past the bound of ${bounds.openFds}`);
-  if (dockerd && !dockerd.ok) failures.push(`dockerd RSS grew ${mib(dockerd.growth!)} (median ${mib(dockerd.earlyMedian!)} → ${mib(dockerd.lateMedian!)}), past the bound of ${mib(bounds.dockerdRssBytes)}`);
+  if (dockerd && !dockerd.ok)
+    failures.push(`dockerd RSS grew ${mib(dockerd.growth!)} (median ${mib(dockerd.earlyMedian!)} → ${mib(dockerd.lateMedian!)}), past the bound of ${mib(bounds.dockerdRssBytes)}`);
   const last = iterations.at(-1);
-  if (last && last.sample.soakResources > 0) failures.push(`${last.sample.soakResources} resource(s) labelled with this soak's run ids are on the daemon after iteration ${last.index}`);
+  if (last && last.sample.soakResources > 0)
+    failures.push(`${last.sample.soakResources} resource(s) labelled with this soak's run ids are on the daemon after iteration ${last.index}`);
   return {
     scenario: facts.scenario,
     scenarioFile: facts.scenarioFile,

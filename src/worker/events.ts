@@ -134,24 +134,13 @@ export interface TaskFailedEvent extends WorkerEventBase {
 }
 
 /** The event types this contract defines. */
-export type KnownWorkerEvent =
-  | TaskStartedEvent
-  | TaskProgressEvent
-  | HeartbeatEvent
-  | TaskCompletedEvent
-  | TaskFailedEvent;
+export type KnownWorkerEvent = TaskStartedEvent | TaskProgressEvent | HeartbeatEvent | TaskCompletedEvent | TaskFailedEvent;
 
 /** A known event's `type`. */
 export type KnownWorkerEventType = KnownWorkerEvent['type'];
 
 /** The known event types. */
-export const KNOWN_WORKER_EVENT_TYPES: readonly KnownWorkerEventType[] = [
-  'task.started',
-  'task.progress',
-  'heartbeat',
-  'task.completed',
-  'task.failed',
-];
+export const KNOWN_WORKER_EVENT_TYPES: readonly KnownWorkerEventType[] = ['task.started', 'task.progress', 'heartbeat', 'task.completed', 'task.failed'];
 
 /**
  * An event of a type this contract does not define: user workers may add their own
@@ -210,14 +199,7 @@ function checkKnownFields(e: Obj): string | undefined {
         optional(
           'interfaces',
           (v) =>
-            Array.isArray(v) &&
-            v.every(
-              (i) =>
-                isObj(i) &&
-                typeof i['name'] === 'string' &&
-                Array.isArray(i['addresses']) &&
-                i['addresses'].every((a) => typeof a === 'string'),
-            ),
+            Array.isArray(v) && v.every((i) => isObj(i) && typeof i['name'] === 'string' && Array.isArray(i['addresses']) && i['addresses'].every((a) => typeof a === 'string')),
           'an array of {name: string, addresses: string[]}',
         ) ??
         optional('pid', (v) => isInt(v, 0), 'an integer ≥ 0') ??
@@ -238,20 +220,13 @@ function checkKnownFields(e: Obj): string | undefined {
         optional('durationMs', (v) => isNum(v) && v >= 0, 'a number ≥ 0') ??
         optional(
           'files',
-          (v) =>
-            Array.isArray(v) &&
-            v.every(
-              (f) => isObj(f) && typeof f['path'] === 'string' && isInt(f['bytes'], 0) && typeof f['sha256'] === 'string',
-            ),
+          (v) => Array.isArray(v) && v.every((f) => isObj(f) && typeof f['path'] === 'string' && isInt(f['bytes'], 0) && typeof f['sha256'] === 'string'),
           'an array of {path: string, bytes: integer, sha256: string}',
         )
       );
     case 'task.failed':
       if (!isNonEmptyString(e['reason'])) return '`reason` must be a non-empty string';
-      return (
-        optional('message', (v) => typeof v === 'string', 'a string') ??
-        optional('code', (v) => typeof v === 'string', 'a string')
-      );
+      return optional('message', (v) => typeof v === 'string', 'a string') ?? optional('code', (v) => typeof v === 'string', 'a string');
     default:
       return undefined;
   }

@@ -14,17 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KnownFailureReason, WorkerInterface, WrittenFile } from './events.js';
-import {
-  DEFAULT_HEARTBEAT_MS,
-  InvalidTaskError,
-  createSeededBytes,
-  parseWorkerTask,
-  roundUsd,
-  syntheticStepUsage,
-  type Step,
-  type Usage,
-  type WorkerTask,
-} from './task.js';
+import { DEFAULT_HEARTBEAT_MS, InvalidTaskError, createSeededBytes, parseWorkerTask, roundUsd, syntheticStepUsage, type Step, type Usage, type WorkerTask } from './task.js';
 
 /** Write and generate in 64 KiB chunks so a full volume fails part-way, as real writers do. */
 const CHUNK_BYTES = 64 * 1024;
@@ -180,13 +170,10 @@ function readEnvironment(env: NodeJS.ProcessEnv): { identity?: Identity; result:
   const task = env['KEELHAUL_TASK_ID'];
   const attemptText = env['KEELHAUL_ATTEMPT'];
   const attempt = attemptText !== undefined && /^[1-9][0-9]*$/.test(attemptText) ? Number(attemptText) : NaN;
-  const identity =
-    run && task && Number.isSafeInteger(attempt) ? { run, task, attempt } : undefined;
+  const identity = run && task && Number.isSafeInteger(attempt) ? { run, task, attempt } : undefined;
   const bad = (name: string, expected: string, value: string | undefined): { identity?: Identity; result: Error } => ({
     ...(identity ? { identity } : {}),
-    result: new InvalidEnvironmentError(
-      `Expected \`${name}\` to be ${expected}, got ${value === undefined ? 'nothing (unset)' : JSON.stringify(value)}`,
-    ),
+    result: new InvalidEnvironmentError(`Expected \`${name}\` to be ${expected}, got ${value === undefined ? 'nothing (unset)' : JSON.stringify(value)}`),
   });
   if (!run) return bad('KEELHAUL_RUN_ID', 'a non-empty run id', run);
   if (!task) return bad('KEELHAUL_TASK_ID', 'a non-empty task id', task);
@@ -317,7 +304,7 @@ function writeStdout(chunk: string): Promise<void> {
 /** A `flood` step: plain-text lines, then numbered `task.output` events (docs/worker-contract.md). */
 async function flood(spec: { bytes?: number; events?: number; perSecond?: number }): Promise<void> {
   const line = `${'flood '.repeat(FLOOD_LINE_BYTES / 4).slice(0, FLOOD_LINE_BYTES - 1)}\n`;
-  for (let left = spec.bytes ?? 0; left > 0; ) {
+  for (let left = spec.bytes ?? 0; left > 0;) {
     // 64 lines a write: few enough callbacks to be fast, small enough to stay a stream.
     const lines = Math.min(64, Math.ceil(left / line.length));
     let chunk = line.repeat(lines);

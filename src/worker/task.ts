@@ -318,8 +318,8 @@ export interface Usage {
 export function syntheticStepUsage(seed: number, taskId: string, index: number): Usage {
   const draw = new Uint8Array(4);
   createSeededBytes(seed, taskId, `usage:${index}`).fill(draw);
-  const tokensIn = 200 + (((draw[0] ?? 0) << 8) | (draw[1] ?? 0)) % 1000;
-  const tokensOut = 50 + (((draw[2] ?? 0) << 8) | (draw[3] ?? 0)) % 400;
+  const tokensIn = 200 + ((((draw[0] ?? 0) << 8) | (draw[1] ?? 0)) % 1000);
+  const tokensOut = 50 + ((((draw[2] ?? 0) << 8) | (draw[3] ?? 0)) % 400);
   return { tokensIn, tokensOut, costUsd: roundUsd(tokensIn * 3e-6 + tokensOut * 15e-6) };
 }
 

@@ -27,11 +27,7 @@ function keelhaul(args: string[], env: Record<string, string> = {}): { code: num
 /** Containers, networks and volumes the daemon has for a scenario name. */
 async function resourcesOfScenario(name: string): Promise<number> {
   const filters = JSON.stringify({ label: [`${Label.scenario}=${name}`] });
-  const [c, n, v] = await Promise.all([
-    observer.listContainers({ all: true, filters }),
-    observer.listNetworks({ filters }),
-    observer.listVolumes({ filters }),
-  ]);
+  const [c, n, v] = await Promise.all([observer.listContainers({ all: true, filters }), observer.listNetworks({ filters }), observer.listVolumes({ filters })]);
   return c.length + n.length + (v.Volumes ?? []).length;
 }
 

@@ -63,7 +63,10 @@ describe('keelhaul run: output on and off a terminal, --json, budget (docker)', 
     expect(events.filter((e) => e.type === 'check.result').length).toBeGreaterThan(5);
     // The same events, in the same order, as the run's events.jsonl.
     const runDir = join(runsDir, events[0]!.run);
-    const file = (await readFile(join(runDir, 'events.jsonl'), 'utf8')).trimEnd().split('\n').map((l) => (JSON.parse(l) as { type: string }).type);
+    const file = (await readFile(join(runDir, 'events.jsonl'), 'utf8'))
+      .trimEnd()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { type: string }).type);
     expect(events.map((e) => e.type)).toEqual(file.slice(0, events.length));
     for (const name of ['report.json', 'report.md', 'report.html', 'junit.xml']) expect(existsSync(join(runDir, name)), name).toBe(true);
   });

@@ -105,14 +105,31 @@ describe('keelhaul: security from the outside (docker)', () => {
     // The run directory as the brief lists it, so a file that is not written cannot pass unread.
     const names = files.map((f) => f.slice(runDir.length + 1)).sort();
     expect(names).toEqual(
-      expect.arrayContaining(['events.jsonl', 'state.json', 'scenario.yaml', 'report.json', 'report.md', 'report.html', 'junit.xml', 'completions.jsonl', 'attempts/echoes/1/stdout.log', 'attempts/echoes/1/stderr.log']),
+      expect.arrayContaining([
+        'events.jsonl',
+        'state.json',
+        'scenario.yaml',
+        'report.json',
+        'report.md',
+        'report.html',
+        'junit.xml',
+        'completions.jsonl',
+        'attempts/echoes/1/stdout.log',
+        'attempts/echoes/1/stderr.log',
+      ]),
     );
     const escaped = JSON.stringify(secret).slice(1, -1);
     for (const path of files) {
       const text = await readFile(path, 'latin1');
       expect(text.includes(secret) || text.includes(escaped), `secret found in ${path}`).toBe(false);
     }
-    for (const [label, text] of Object.entries({ runStdout: run.stdout, runStderr: run.stderr, status: status.stdout + status.stderr, md: md.stdout + md.stderr, rewrite: rewrite.stdout + rewrite.stderr })) {
+    for (const [label, text] of Object.entries({
+      runStdout: run.stdout,
+      runStderr: run.stderr,
+      status: status.stdout + status.stderr,
+      md: md.stdout + md.stderr,
+      rewrite: rewrite.stdout + rewrite.stderr,
+    })) {
       expect(text.includes(secret), `secret found in ${label}`).toBe(false);
     }
     // The routes were taken: the worker's echo reached events, the log, the report and the terminal, redacted.

@@ -34,7 +34,10 @@ describe('keelhaul run: suites (docker)', () => {
     await writeFile(join(suiteDir, 'b-fail.yaml'), scenario(`suite-fail-${tag}`, 'budget: { tokens: 1 }\n'));
     await writeFile(join(suiteDir, 'c-bad.yaml'), 'name: suite-bad\ntasks: {}\n');
     const junit = join(dir, 'suite.xml');
-    const r = spawnSync(process.execPath, [bin, 'run', suiteDir, '--parallel', '2', '--runs-dir', runsDir, '--junit', junit, '--no-reaper'], { encoding: 'utf8', timeout: 170_000 });
+    const r = spawnSync(process.execPath, [bin, 'run', suiteDir, '--parallel', '2', '--runs-dir', runsDir, '--junit', junit, '--no-reaper'], {
+      encoding: 'utf8',
+      timeout: 170_000,
+    });
     expect(r.status, r.stderr).toBe(2);
     expect(r.stdout).toMatch(/suite summary:/);
     expect(r.stdout).toMatch(/a-pass\.yaml\s+passed\s+0 /);

@@ -50,7 +50,11 @@ describe('checks able to fail (docker)', () => {
     runsDir = await mkdtemp(join(tmpdir(), 'keelhaul-checks-'));
   });
   afterAll(async () => {
-    for (const id of planted) await observer.getContainer(id).remove({ force: true }).catch(() => undefined);
+    for (const id of planted)
+      await observer
+        .getContainer(id)
+        .remove({ force: true })
+        .catch(() => undefined);
     await rm(runsDir, { recursive: true, force: true });
   });
 
@@ -74,7 +78,12 @@ describe('checks able to fail (docker)', () => {
         retry: { maxAttempts: 3, backoffMs: 50 },
         tasks: [
           // Declares out/a.txt, also writes sneaky.txt.
-          { id: 'w1', locks: locks.w1, writes: ['out/a.txt'], steps: [{ write: { path: 'out/a.txt', content: 'a' } }, { write: { path: 'sneaky.txt', content: 'x' } }, { sleep: 600 }] },
+          {
+            id: 'w1',
+            locks: locks.w1,
+            writes: ['out/a.txt'],
+            steps: [{ write: { path: 'out/a.txt', content: 'a' } }, { write: { path: 'sneaky.txt', content: 'x' } }, { sleep: 600 }],
+          },
           { id: 'w2', locks: locks.w2, writes: ['out/b.txt'], steps: [{ write: { path: 'out/b.txt', content: 'b' } }, { sleep: 600 }] },
           { id: 'r1', locks: locks.r1, steps: [{ sleep: 3000 }] },
           { id: 'r2', locks: locks.r2, steps: [{ sleep: 600 }] },
@@ -108,7 +117,7 @@ describe('checks able to fail (docker)', () => {
       expect(c.evidence).toEqual(['r1: 2 attempts (#1 killed, #2 completed), bound 1']);
     });
 
-    it('lock-exclusion holds, and the daemon\'s own start/die events show conflicting attempts never overlapped', () => {
+    it("lock-exclusion holds, and the daemon's own start/die events show conflicting attempts never overlapped", () => {
       const c = check(result, 'lock-exclusion');
       expect(c.ok).toBe(true);
       expect(c.observed).toMatch(/^5 attempt\(s\) of 4 locking task\(s\), \d+ conflicting pair\(s\), 0 overlapping$/);
@@ -136,7 +145,12 @@ describe('checks able to fail (docker)', () => {
 
     it('the run fails on those checks only; every task completed and nothing is left, the workspace listers included', async () => {
       expect(result.report.status).toBe('failed');
-      expect(result.report.checks.filter((c) => !c.ok).map((c) => c.name).sort()).toEqual(['attempts-within-bound', 'recovery-time', 'workspace-compliance']);
+      expect(
+        result.report.checks
+          .filter((c) => !c.ok)
+          .map((c) => c.name)
+          .sort(),
+      ).toEqual(['attempts-within-bound', 'recovery-time', 'workspace-compliance']);
       expect(result.report.tasks.every((t) => t.outcome === 'completed')).toBe(true);
       expect(await labelled(result.report.runId)).toBe(0);
     });
@@ -165,7 +179,10 @@ describe('checks able to fail (docker)', () => {
     expect(check(result, 'recovery-time').observed).toMatch(/^1 recovery\(ies\)/);
     expect(check(result, 'workspace-compliance').observed).toBe('2 completed attempt(s) checked, every path declared');
     expect(check(result, 'resource-stability').observed).toMatch(/controller RSS grew -?\d+ bytes .*; peak event backlog \d+ over \d+ sample\(s\)/);
-    const samples = (await readFile(join(result.runDir, 'samples.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { kind: string });
+    const samples = (await readFile(join(result.runDir, 'samples.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { kind: string });
     expect(samples.some((s) => s.kind === 'backlog')).toBe(true);
     expect(result.report.status).toBe('passed');
   });
@@ -209,7 +226,7 @@ describe('checks able to fail (docker)', () => {
     expect(result.report.status).toBe('failed');
   });
 
-  it('a shaping rule left in a running container\'s namespace is found by its run mark and fails no-leaks', async () => {
+  it("a shaping rule left in a running container's namespace is found by its run mark and fails no-leaks", async () => {
     const runId = `checks-rule-${Date.now().toString(36)}`;
     const container = await observer.createContainer({
       Image: workerImageTag(),
@@ -272,7 +289,10 @@ describe('checks able to fail (docker)', () => {
       expect(c).toMatchObject({ ok: true, observed: '2 attempt(s) probed from inside, 2 worker report(s): no hole found' });
       expect(rulesWhileRunning).toHaveLength(4);
       expect(rulesWhileRunning.join('\n')).toContain('-j REJECT --reject-with tcp-reset');
-      const events = readFileSync(join(result.runDir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as RunEvent);
+      const events = readFileSync(join(result.runDir, 'events.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as RunEvent);
       const probes = events.filter((e): e is Extract<RunEvent, { type: 'isolation.probed' }> => e.type === 'isolation.probed');
       expect(probes).toHaveLength(2);
       for (const p of probes) {
@@ -301,12 +321,14 @@ describe('checks able to fail (docker)', () => {
       expect(c.evidence).toContain(`${holed}: interfaces eth0, eth1, lo seen from inside (expected lo and one network interface)`);
       expect(docker0).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
       expect(c.evidence.some((line) => line.startsWith(`${holed}: opened a TCP connection to the host at ${docker0}:`))).toBe(true);
-      expect(c.evidence.some((line) => line.startsWith('host canary: accepted a connection from ') && line.includes(` to ${docker0}:`) && / \(probe t-0\d#1\) at /.test(line))).toBe(true);
+      expect(
+        c.evidence.some((line) => line.startsWith('host canary: accepted a connection from ') && line.includes(` to ${docker0}:`) && / \(probe t-0\d#1\) at /.test(line)),
+      ).toBe(true);
       expect(c.observed).toMatch(/^\d+ hole\(s\) found; 2 attempt\(s\) probed from inside/);
       expect(await labelled(result.report.runId)).toBe(0);
     });
 
-    it('internal without keelhaul\'s guard: Docker\'s --internal lets a worker reach the host through its gateway, and the check says so', async () => {
+    it("internal without keelhaul's guard: Docker's --internal lets a worker reach the host through its gateway, and the check says so", async () => {
       let runId = '';
       let removed = 0;
       let gateway = '';
@@ -337,7 +359,7 @@ describe('checks able to fail (docker)', () => {
       expect(c.evidence.filter((line) => line.startsWith('host canary: accepted a connection')).length).toBeGreaterThanOrEqual(2);
     });
 
-    it('none: a veth from the host moved into a running worker\'s namespace is found from inside, and the host saw the connection', async () => {
+    it("none: a veth from the host moved into a running worker's namespace is found from inside, and the host saw the connection", async () => {
       const suffix = Date.now().toString(36).slice(-5);
       const [hostEnd, workerEnd] = [`khvh${suffix}`, `khvc${suffix}`];
       let holed = '';
@@ -354,7 +376,8 @@ describe('checks able to fail (docker)', () => {
             ['ip', 'link', 'set', hostEnd, 'up'],
             [...ns, 'ip', 'addr', 'add', '10.251.77.2/30', 'dev', workerEnd],
             [...ns, 'ip', 'link', 'set', workerEnd, 'up'],
-          ]) execFileSync(cmd[0]!, cmd.slice(1));
+          ])
+            execFileSync(cmd[0]!, cmd.slice(1));
         }
       });
       const c = check(result, 'network-isolation');

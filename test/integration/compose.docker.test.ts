@@ -32,11 +32,7 @@ const dockerCompose = (args: string[]): ReturnType<typeof run> => run(requireToo
 /** Containers, networks and volumes carrying a label (`key=value`), asked of the daemon directly. */
 async function labelled(label: string): Promise<number> {
   const filters = JSON.stringify({ label: [label] });
-  const [c, n, v] = await Promise.all([
-    observer.listContainers({ all: true, filters }),
-    observer.listNetworks({ filters }),
-    observer.listVolumes({ filters }),
-  ]);
+  const [c, n, v] = await Promise.all([observer.listContainers({ all: true, filters }), observer.listNetworks({ filters }), observer.listVolumes({ filters })]);
   return c.length + n.length + (v.Volumes ?? []).length;
 }
 
@@ -115,7 +111,7 @@ describe('compose topology (docker)', () => {
     expect(await labelled(`${Label.run}=${runId}`)).toBe(0);
   });
 
-  it('compose: the example topology compose/agents.yml is also a file Debian\'s docker-compose accepts', () => {
+  it("compose: the example topology compose/agents.yml is also a file Debian's docker-compose accepts", () => {
     const config = dockerCompose(['-f', 'compose/agents.yml', 'config']);
     expect(config.code, config.stderr).toBe(0);
     expect(config.stdout).toMatch(/internal: true/);

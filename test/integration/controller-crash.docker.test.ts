@@ -38,11 +38,7 @@ faults:
 
 async function labelled(runId: string): Promise<number> {
   const filters = JSON.stringify({ label: [`${Label.run}=${runId}`] });
-  const [c, n, v] = await Promise.all([
-    observer.listContainers({ all: true, filters }),
-    observer.listNetworks({ filters }),
-    observer.listVolumes({ filters }),
-  ]);
+  const [c, n, v] = await Promise.all([observer.listContainers({ all: true, filters }), observer.listNetworks({ filters }), observer.listVolumes({ filters })]);
   return c.length + n.length + (v.Volumes ?? []).length;
 }
 
@@ -54,7 +50,12 @@ async function runAndKill(file: string, runsDir: string, scenarioName: string, a
   const before = new Set(await readdir(runsDir).catch(() => []));
   const child = spawn(process.execPath, [bin, 'run', file, '--runs-dir', runsDir], { stdio: 'ignore' });
   let ended = false;
-  const exited = new Promise<void>((r) => child.once('exit', () => { ended = true; r(); }));
+  const exited = new Promise<void>((r) =>
+    child.once('exit', () => {
+      ended = true;
+      r();
+    }),
+  );
   let runId: string | undefined;
   const deadline = Date.now() + 20_000;
   while (!runId && Date.now() < deadline && !ended) {
@@ -95,49 +96,47 @@ describe('controller crash (docker)', () => {
   // Ten crash moments drawn from one seed, spread over the run's ~2.5 s of work (ms after its run directory appears).
   const moments = Array.from({ length: 10 }, (_, i) => createSeededRandom(2026).fork(`moment-${i}`)).map((r) => r.int(2600));
 
-  it.each(moments.map((ms, i) => [i + 1, ms]))(
-    'controller crash %i: SIGKILL at +%i ms, then resume: every task completes exactly once and nothing is left',
-    async (_i, ms) => {
-      const { runId, exited } = await runAndKill(file, runsDir, 'crash-resume', ms);
-      const runDir = join(runsDir, runId);
-      // state.json is written atomically: it parses whatever the moment of the crash.
-      const state = JSON.parse(await readFile(join(runDir, 'state.json'), 'utf8')) as RunState;
-      expect(state.runId).toBe(runId);
-      if (!exited) expect(state.status).toBe('running');
+  it.each(moments.map((ms, i) => [i + 1, ms]))('controller crash %i: SIGKILL at +%i ms, then resume: every task completes exactly once and nothing is left', async (_i, ms) => {
+    const { runId, exited } = await runAndKill(file, runsDir, 'crash-resume', ms);
+    const runDir = join(runsDir, runId);
+    // state.json is written atomically: it parses whatever the moment of the crash.
+    const state = JSON.parse(await readFile(join(runDir, 'state.json'), 'utf8')) as RunState;
+    expect(state.runId).toBe(runId);
+    if (!exited) expect(state.status).toBe('running');
 
-      const resume = spawnSync(process.execPath, [bin, 'resume', runId, '--runs-dir', runsDir], { encoding: 'utf8', timeout: 120_000 });
-      if (exited) {
-        // The run finished before the kill landed: resume refuses with exit 2.
-        expect(resume.status).toBe(2);
-        expect(resume.stderr).toMatch(/already finished/);
-      } else {
-        expect(resume.stderr, resume.stdout).toBe('');
-        expect(resume.status, resume.stdout).toBe(0);
+    const resume = spawnSync(process.execPath, [bin, 'resume', runId, '--runs-dir', runsDir], { encoding: 'utf8', timeout: 120_000 });
+    if (exited) {
+      // The run finished before the kill landed: resume refuses with exit 2.
+      expect(resume.status).toBe(2);
+      expect(resume.stderr).toMatch(/already finished/);
+    } else {
+      expect(resume.stderr, resume.stdout).toBe('');
+      expect(resume.status, resume.stdout).toBe(0);
+    }
+    const report = JSON.parse(await readFile(join(runDir, 'report.json'), 'utf8')) as RunReport;
+    expect(report.status).toBe('passed');
+    expect(report.tasks.map((t) => t.outcome)).toEqual(['completed', 'completed', 'completed', 'completed']);
+    const ledger = (await readFile(join(runDir, 'completions.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { task: string }).task);
+    expect(ledger.sort()).toEqual(['t-01', 't-02', 't-03', 't-04']);
+    expect(report.checks.find((c) => c.name === 'exactly-once')?.ok).toBe(true);
+    // Agent usage across both controllers: every usage report in events.jsonl counted once
+    // (the resumed controller reads the first one's events; replayed lines are skipped).
+    const usageReports = (await readFile(join(runDir, 'events.jsonl'), 'utf8')).split('\n').flatMap((l) => {
+      try {
+        const e = JSON.parse(l) as { type?: string; event?: { usage?: { tokensIn: number; tokensOut: number } } };
+        return e.type === 'worker.event' && e.event?.usage ? [e.event.usage] : [];
+      } catch {
+        return []; // the line the SIGKILL tore
       }
-      const report = JSON.parse(await readFile(join(runDir, 'report.json'), 'utf8')) as RunReport;
-      expect(report.status).toBe('passed');
-      expect(report.tasks.map((t) => t.outcome)).toEqual(['completed', 'completed', 'completed', 'completed']);
-      const ledger = (await readFile(join(runDir, 'completions.jsonl'), 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as { task: string }).task);
-      expect(ledger.sort()).toEqual(['t-01', 't-02', 't-03', 't-04']);
-      expect(report.checks.find((c) => c.name === 'exactly-once')?.ok).toBe(true);
-      // Agent usage across both controllers: every usage report in events.jsonl counted once
-      // (the resumed controller reads the first one's events; replayed lines are skipped).
-      const usageReports = (await readFile(join(runDir, 'events.jsonl'), 'utf8'))
-        .split('\n')
-        .flatMap((l) => {
-          try {
-            const e = JSON.parse(l) as { type?: string; event?: { usage?: { tokensIn: number; tokensOut: number } } };
-            return e.type === 'worker.event' && e.event?.usage ? [e.event.usage] : [];
-          } catch {
-            return []; // the line the SIGKILL tore
-          }
-        });
-      expect(report.usage.total.reports).toBe(usageReports.length);
-      expect(report.usage.total.tokens).toBe(usageReports.reduce((n, u) => n + u.tokensIn + u.tokensOut, 0));
-      expect(report.usage.total.tokens).toBe(report.attempts.reduce((n, a) => n + a.usage.tokens, 0));
-      expect(await labelled(runId)).toBe(0);
-    },
-  );
+    });
+    expect(report.usage.total.reports).toBe(usageReports.length);
+    expect(report.usage.total.tokens).toBe(usageReports.reduce((n, u) => n + u.tokensIn + u.tokensOut, 0));
+    expect(report.usage.total.tokens).toBe(report.attempts.reduce((n, a) => n + a.usage.tokens, 0));
+    expect(await labelled(runId)).toBe(0);
+  });
 
   it('reaper: a SIGKILLed controller that nobody resumes is reaped after its TTL; a live run beside it is untouched', async () => {
     const abandoned = join(dir, 'abandoned.yaml');

@@ -103,7 +103,10 @@ describe('a dying test runner (docker)', () => {
     expect(after, `label query dev.keelhaul.run=${id} after the TTL; reaper.log:\n${reaperLog}`).toEqual({ containers: [], networks: [], volumes: [] });
     const finalState = JSON.parse(await readFile(join(runsDir, id, 'state.json'), 'utf8')) as RunState;
     expect(finalState.status).toBe('reaped');
-    const events = (await readFile(join(runsDir, id, 'events.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { type: string; deadControllerPid?: number });
+    const events = (await readFile(join(runsDir, id, 'events.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; deadControllerPid?: number });
     expect(events.find((e) => e.type === 'run.reaped')?.deadControllerPid).toBe(child.pid);
     runId = undefined;
   });

@@ -18,11 +18,7 @@ const observer = new Dockerode();
 
 async function labelled(labels: Record<string, string>): Promise<number> {
   const filters = JSON.stringify({ label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) });
-  const [c, n, v] = await Promise.all([
-    observer.listContainers({ all: true, filters }),
-    observer.listNetworks({ filters }),
-    observer.listVolumes({ filters }),
-  ]);
+  const [c, n, v] = await Promise.all([observer.listContainers({ all: true, filters }), observer.listNetworks({ filters }), observer.listVolumes({ filters })]);
   return c.length + n.length + (v.Volumes ?? []).length;
 }
 
@@ -77,13 +73,17 @@ describe('fault kinds (docker)', () => {
     expect(short.status).toBe('injected');
     const ridden = r.report.attempts.find((a) => a.containerId === short.targets[0]!.containerId)!;
     expect(ridden.outcome).toBe('completed');
-    expect(events.filter((e) => e.type === 'fault.undone').map((e) => (e as { faultId: string }).faultId).sort()).toEqual(['long-pause', 'short-pause']);
+    expect(
+      events
+        .filter((e) => e.type === 'fault.undone')
+        .map((e) => (e as { faultId: string }).faultId)
+        .sort(),
+    ).toEqual(['long-pause', 'short-pause']);
   });
 
-  it('netem: the shaping rules are in the target\'s namespace during the fault and gone after it; the worker completes', async () => {
+  it("netem: the shaping rules are in the target's namespace during the fault and gone after it; the worker completes", async () => {
     const seen: { during?: string; after?: string } = {};
-    const shaping = (pid: number): string =>
-      execFileSync('nsenter', ['-t', String(pid), '-n', 'sh', '-c', 'tc qdisc show; iptables -S OUTPUT'], { encoding: 'utf8' });
+    const shaping = (pid: number): string => execFileSync('nsenter', ['-t', String(pid), '-n', 'sh', '-c', 'tc qdisc show; iptables -S OUTPUT'], { encoding: 'utf8' });
     let pid = 0;
     const pending: Promise<void>[] = [];
     const r = await run('netem', (e) => {
@@ -127,7 +127,7 @@ describe('fault kinds (docker)', () => {
     expect(r.report.checks.find((c) => c.name === 'expected-failures')!.ok).toBe(true);
   });
 
-  it('netem without the kernel\'s netem qdisc: a delay is refused before anything starts, naming the field', async () => {
+  it("netem without the kernel's netem qdisc: a delay is refused before anything starts, naming the field", async () => {
     const { netemSupported } = await import('../../src/chaos/index.js');
     const scenario = await loadScenarioFile(resolve('chaos/netem.yaml'));
     const delayed = { ...scenario, faults: [{ ...scenario.faults[0]!, params: { durationMs: 1000, delayMs: 100 } }] } as typeof scenario;

@@ -80,7 +80,15 @@ describe('local backend: attempts as processes, found by label', () => {
       let resolveStarted!: () => void;
       taskStarted.push(new Promise((r) => (resolveStarted = r)));
       return backend.launch(
-        { runId: 'r-direct', taskId: task, attempt: 1, seed: 9, labels: labels(task), logDir: join(runDir, 'attempts', task, '1'), task: { id: task, heartbeatMs: 100, steps: [{ sleep: 20_000 }] } },
+        {
+          runId: 'r-direct',
+          taskId: task,
+          attempt: 1,
+          seed: 9,
+          labels: labels(task),
+          logDir: join(runDir, 'attempts', task, '1'),
+          task: { id: task, heartbeatMs: 100, steps: [{ sleep: 20_000 }] },
+        },
         {
           onEvent: (e) => {
             events.push(`${task} ${e.type}`);
@@ -93,7 +101,11 @@ describe('local backend: attempts as processes, found by label', () => {
     try {
       // Faults act on workers that run their task, as the injector's triggers do.
       await Promise.all(taskStarted);
-      const running = (labels: Record<string, string>, status = 'running') => backend.listAttempts({ labels, status }).map((c) => c.labels[Label.task]).sort();
+      const running = (labels: Record<string, string>, status = 'running') =>
+        backend
+          .listAttempts({ labels, status })
+          .map((c) => c.labels[Label.task])
+          .sort();
       expect(running({ [Label.run]: 'r-direct', [Label.role]: 'worker' })).toEqual(['t-01', 't-02']);
       expect(running({ [Label.run]: 'r-direct', [Label.task]: 't-02' })).toEqual(['t-02']);
       expect(running({ [Label.run]: 'r-direct', [Label.task]: '*' })).toEqual(['t-01', 't-02']);
@@ -113,9 +125,9 @@ describe('local backend: attempts as processes, found by label', () => {
       await expect(
         backend.applyFault({ kind: 'kill', trigger: { at: 0 }, target: { labels: {}, pick: 'first', count: 1 }, params: { signal: 'SIGKILL', mode: 'api' } }, b.id),
       ).rejects.toThrow(/not running/);
-      await expect(
-        backend.applyFault({ kind: 'restart', trigger: { at: 0 }, target: { labels: {}, pick: 'first', count: 1 }, params: { graceMs: 1000 } }, a.id),
-      ).rejects.toThrow(/restart on process pid:\d+: cannot be applied on the local backend/);
+      await expect(backend.applyFault({ kind: 'restart', trigger: { at: 0 }, target: { labels: {}, pick: 'first', count: 1 }, params: { graceMs: 1000 } }, a.id)).rejects.toThrow(
+        /restart on process pid:\d+: cannot be applied on the local backend/,
+      );
       expect(events).toContain('t-01 task.started');
       // The worker saw only lo, as in a container with --network none (unshare --net).
       const started = JSON.parse(readFileSync(join(runDir, 'attempts', 't-01', '1', 'stdout.log'), 'utf8').split('\n')[0]!) as { interfaces: { name: string }[] };
@@ -194,7 +206,9 @@ describe('local backend: processes, reaped on every exit path', () => {
         concurrency: 1,
         heartbeatMs: 200,
         workspace: { size: '1m' },
-        tasks: [{ id: 't-01', steps: [{ write: { path: 'a.txt', content: 'a\n' } }, { progress: 0.5 }, { sleep: 800 }, { write: { path: 'big.bin', bytes: 262_144 } }, { progress: 1 }] }],
+        tasks: [
+          { id: 't-01', steps: [{ write: { path: 'a.txt', content: 'a\n' } }, { progress: 0.5 }, { sleep: 800 }, { write: { path: 'big.bin', bytes: 262_144 } }, { progress: 1 }] },
+        ],
         faults: [
           {
             kind: 'fill-disk',

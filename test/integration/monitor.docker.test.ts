@@ -230,10 +230,7 @@ describe('docker events across a daemon outage (docker, private daemon)', () => 
 
       const after = await docker.createContainer(spec('after'));
       await docker.removeContainer(before, { force: true });
-      await vi.waitFor(
-        () => expect(events.filter((e) => e.action === 'destroy').map((e) => e.containerId)).toContain(before),
-        { timeout: 10_000, interval: 20 },
-      );
+      await vi.waitFor(() => expect(events.filter((e) => e.action === 'destroy').map((e) => e.containerId)).toContain(before), { timeout: 10_000, interval: 20 });
       const seen = events.map((e) => `${e.action} ${e.containerId}`);
       expect(seen).toEqual([`create ${before}`, `create ${after}`, `destroy ${before}`]);
       expect(states[0]?.state).toBe('connected');

@@ -18,12 +18,29 @@ const tsc = join(root, 'node_modules/typescript/bin/tsc');
 let project: string;
 
 function sh(cmd: string, args: string[], cwd = project): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: 240_000, env: { ...process.env, npm_config_loglevel: 'error', npm_config_fund: 'false', npm_config_audit: 'false' } });
+  const r = spawnSync(cmd, args, {
+    cwd,
+    encoding: 'utf8',
+    timeout: 240_000,
+    env: { ...process.env, npm_config_loglevel: 'error', npm_config_fund: 'false', npm_config_audit: 'false' },
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** A scenario small enough to run in seconds, written by the "team" in its own project. */
-const SCENARIO = ['name: team-smoke', 'seed: 3', 'tasks:', '  count: 2', '  steps:', '    - sleep: 1s', '    - write: { path: out.txt, content: ok }', 'faults:', '  - kind: kill', '    trigger: { on: { event: task.started, nth: 1 } }', ''].join('\n');
+const SCENARIO = [
+  'name: team-smoke',
+  'seed: 3',
+  'tasks:',
+  '  count: 2',
+  '  steps:',
+  '    - sleep: 1s',
+  '    - write: { path: out.txt, content: ok }',
+  'faults:',
+  '  - kind: kill',
+  '    trigger: { on: { event: task.started, nth: 1 } }',
+  '',
+].join('\n');
 
 const RUN = (label: string): string => `
 const harness = await Harness.create({ runsDir: 'runs', reaper: false });
@@ -39,7 +56,9 @@ try {
 describe('the packed package in a fresh project (docker)', () => {
   beforeAll(async () => {
     project = await mkdtemp(join(tmpdir(), 'keelhaul-package-'));
-    const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', project], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as { filename: string }[];
+    const packed = JSON.parse(
+      execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', project], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
+    ) as { filename: string }[];
     const tarball = join(project, packed[0]!.filename);
     await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'team-suite', private: true, type: 'module' }, null, 2));
     // @types/node as any Node.js TypeScript project has it; nothing of keelhaul's devDependencies.
@@ -53,7 +72,15 @@ describe('the packed package in a fresh project (docker)', () => {
 
   it('the tarball ships the compiled CLI and library, the worker image inputs, the LICENSE, and no tests or sources', async () => {
     const listing = sh('tar', ['-tzf', (await import('node:fs')).readdirSync(project).find((f) => f.endsWith('.tgz'))!]).stdout.split('\n');
-    for (const file of ['package/LICENSE', 'package/README.md', 'package/dist/src/cli/main.js', 'package/dist/src/index.js', 'package/dist/src/index.d.ts', 'package/dist/src/worker/main.js']) expect(listing).toContain(file);
+    for (const file of [
+      'package/LICENSE',
+      'package/README.md',
+      'package/dist/src/cli/main.js',
+      'package/dist/src/index.js',
+      'package/dist/src/index.d.ts',
+      'package/dist/src/worker/main.js',
+    ])
+      expect(listing).toContain(file);
     expect(listing.filter((f) => f.startsWith('package/test/') || f.startsWith('package/src/'))).toEqual([]);
   });
 
@@ -78,12 +105,12 @@ describe('the packed package in a fresh project (docker)', () => {
   it('a .ts file compiles against the shipped types with skipLibCheck: false, and its run passes', async () => {
     await writeFile(
       join(project, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: false, types: ['node'], outDir: 'out' }, include: ['suite.ts'] }),
+      JSON.stringify({
+        compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: false, types: ['node'], outDir: 'out' },
+        include: ['suite.ts'],
+      }),
     );
-    await writeFile(
-      join(project, 'suite.ts'),
-      `import { Harness, type RunReport } from 'keelhaul';\n${RUN('ts')}\nconst typed: RunReport['status'] = 'passed';\nvoid typed;\n`,
-    );
+    await writeFile(join(project, 'suite.ts'), `import { Harness, type RunReport } from 'keelhaul';\n${RUN('ts')}\nconst typed: RunReport['status'] = 'passed';\nvoid typed;\n`);
     const compiled = sh(process.execPath, [tsc, '-p', 'tsconfig.json']);
     expect(compiled.stdout + compiled.stderr).toBe('');
     expect(compiled.code).toBe(0);

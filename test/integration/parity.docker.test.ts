@@ -54,7 +54,9 @@ describe('parity: docker and local backends, same scenario and seed', () => {
     expect(result.docker.backend).toBe('docker');
     expect(result.local.backend).toBe('local');
     // The kill hit the same task and attempt on both, by the same seeded draw.
-    const killed = Object.entries(result.docker.tasks).filter(([, t]) => t.attempts.length === 2).map(([id]) => id);
+    const killed = Object.entries(result.docker.tasks)
+      .filter(([, t]) => t.attempts.length === 2)
+      .map(([id]) => id);
     expect(killed).toHaveLength(1);
     expect(row(result, killed[0]!, 'attempt 1 exit code')).toMatchObject({ docker: '137', local: '137' });
     // File trees were really compared: seeded bytes, same hashes.
@@ -66,13 +68,7 @@ describe('parity: docker and local backends, same scenario and seed', () => {
   });
 
   it('parity: kill, stop and pause faults each hit their own task the same way on both backends', async () => {
-    const steps = [
-      { write: { path: 'notes.md', content: '# notes\n' } },
-      { progress: 0.5 },
-      { sleep: 1200 },
-      { write: { path: 'result.bin', bytes: 8192 } },
-      { progress: 1 },
-    ];
+    const steps = [{ write: { path: 'notes.md', content: '# notes\n' } }, { progress: 0.5 }, { sleep: 1200 }, { write: { path: 'result.bin', bytes: 8192 } }, { progress: 1 }];
     // Each fault fires on its task's first progress event and targets that task by label:
     // it lands during the sleep, whatever the backend's speed.
     const on = (task: string) => ({ on: { event: 'task.progress', task, attempt: 1 } });

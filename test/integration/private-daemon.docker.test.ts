@@ -18,14 +18,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  attachExternalDaemon,
-  DaemonControlError,
-  DaemonStartError,
-  privateDaemonPrerequisites,
-  startPrivateDaemon,
-  type PrivateDaemon,
-} from '../../src/daemon/index.js';
+import { attachExternalDaemon, DaemonControlError, DaemonStartError, privateDaemonPrerequisites, startPrivateDaemon, type PrivateDaemon } from '../../src/daemon/index.js';
 import { DaemonUnavailableError, Label, type ContainerSpec, type DockerClient } from '../../src/docker/index.js';
 
 const testId = `test-private-daemon-${randomUUID().slice(0, 8)}`;
@@ -239,10 +232,7 @@ describe('private daemon (docker)', () => {
     requireSetup();
     contextDir = await mkdtemp(join(tmpdir(), 'keelhaul-busybox-'));
     await symlink('/bin/busybox', join(contextDir, 'busybox'));
-    await writeFile(
-      join(contextDir, 'Dockerfile'),
-      'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox","--install","-s","/bin"]\nENV PATH=/bin\n',
-    );
+    await writeFile(join(contextDir, 'Dockerfile'), 'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox","--install","-s","/bin"]\nENV PATH=/bin\n');
     const t0 = performance.now();
     const { imageId } = await client.buildImage({ contextDir, dockerfile: 'Dockerfile', tag: image, labels: runLabels });
     timings['busybox image build'] = Math.round(performance.now() - t0);

@@ -72,7 +72,12 @@ describe('report.html in headless Chromium, junit.xml in a JUnit parser (docker)
           return box.width > 0 && box.height > 0;
         });
       return {
-        bars: visible('svg.lanes rect.bar').map((e) => ({ task: e.getAttribute('data-task'), attempt: Number(e.getAttribute('data-attempt')), cls: e.getAttribute('class'), fill: getComputedStyle(e).fill })),
+        bars: visible('svg.lanes rect.bar').map((e) => ({
+          task: e.getAttribute('data-task'),
+          attempt: Number(e.getAttribute('data-attempt')),
+          cls: e.getAttribute('class'),
+          fill: getComputedStyle(e).fill,
+        })),
         faultMarkers: visible('svg.axis g.fault-marker').length,
         markerLabels: visible('svg.axis g.fault-marker text').map((e) => e.textContent),
         figures: visible('figure.chart-box').map((e) => e.getAttribute('data-chart')),
@@ -97,7 +102,10 @@ describe('report.html in headless Chromium, junit.xml in a JUnit parser (docker)
     // A chart per figure; the containers' only when the monitor caught a container (they
     // live ~1.5 s here, and a stats read can miss one on a loaded machine).
     expect(rendered.figures).toEqual(['process-rss', 'process-cpu', 'container-memory', 'container-cpu']);
-    const samples = (await readFile(join(run.runDir, 'samples.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { kind: string });
+    const samples = (await readFile(join(run.runDir, 'samples.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { kind: string });
     const containerSampled = samples.some((s) => s.kind === 'container');
     expect(rendered.charts).toEqual(['process-rss', 'process-cpu', ...(containerSampled ? ['container-memory', 'container-cpu'] : [])]);
     expect(rendered.chartLines).toBeGreaterThanOrEqual(4);
@@ -119,7 +127,13 @@ describe('report.html in headless Chromium, junit.xml in a JUnit parser (docker)
     const parsed = (await parseJunit(await readFile(join(run.runDir, 'junit.xml'), 'utf8'))) as {
       tests: number;
       failures: number;
-      testsuite: { name: string; tests: number; failures: number; properties: { name: string; value: unknown }[]; testcase: { name: string; classname: string; failure?: { message: string; type: string; inner: string }[] }[] }[];
+      testsuite: {
+        name: string;
+        tests: number;
+        failures: number;
+        properties: { name: string; value: unknown }[];
+        testcase: { name: string; classname: string; failure?: { message: string; type: string; inner: string }[] }[];
+      }[];
     };
     const report = run.report;
     expect(parsed.tests).toBe(report.checks.length);

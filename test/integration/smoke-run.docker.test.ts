@@ -90,9 +90,7 @@ describe('smoke run (docker)', () => {
       const failed = run.result.report.checks.filter((c) => !c.ok);
       expect(failed).toEqual([]);
       expect(run.result.report.status).toBe('passed');
-      expect(run.result.report.checks.map((c) => c.name)).toEqual(
-        expect.arrayContaining(['all-completed', 'exactly-once', 'killed-attempts-recover', 'no-leaks']),
-      );
+      expect(run.result.report.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['all-completed', 'exactly-once', 'killed-attempts-recover', 'no-leaks']));
     });
 
     it('kill fault: the killed attempt exited 137 and its task completed on a later attempt', () => {
@@ -107,10 +105,8 @@ describe('smoke run (docker)', () => {
       expect(later.some((a) => a.outcome === 'completed' && a.exitCode === 0)).toBe(true);
     });
 
-    it('exactly once: each task completed once, counting the workers\' own task.completed events', () => {
-      const completed = run.events.filter(
-        (e): e is Extract<RunEvent, { type: 'worker.event' }> => e.type === 'worker.event' && e.event.type === 'task.completed',
-      );
+    it("exactly once: each task completed once, counting the workers' own task.completed events", () => {
+      const completed = run.events.filter((e): e is Extract<RunEvent, { type: 'worker.event' }> => e.type === 'worker.event' && e.event.type === 'task.completed');
       const perTask = new Map<string, number>();
       for (const e of completed) perTask.set(e.task, (perTask.get(e.task) ?? 0) + 1);
       expect([...perTask.keys()].sort()).toEqual(['t-01', 't-02', 't-03', 't-04']);
@@ -147,9 +143,7 @@ describe('smoke run (docker)', () => {
 
     it('network none: HostConfig.NetworkMode was none and each worker reported only lo', () => {
       for (const { info } of run.inspected) expect(info.HostConfig.NetworkMode).toBe('none');
-      const started = run.events.filter(
-        (e): e is Extract<RunEvent, { type: 'worker.event' }> => e.type === 'worker.event' && e.event.type === 'task.started',
-      );
+      const started = run.events.filter((e): e is Extract<RunEvent, { type: 'worker.event' }> => e.type === 'worker.event' && e.event.type === 'task.started');
       expect(started.length).toBeGreaterThanOrEqual(4);
       for (const e of started) {
         const interfaces = (e.event as unknown as { interfaces: { name: string }[] }).interfaces.map((i) => i.name);

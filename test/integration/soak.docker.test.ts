@@ -78,7 +78,15 @@ describe('keelhaul soak (docker)', () => {
   afterAll(async () => {
     // A soak still running (its test timed out) is stopped the way a user would: SIGTERM
     // aborts its run in flight and removes what it created.
-    await Promise.all([...children].map((c) => new Promise((r) => { c.once('exit', r); c.kill('SIGTERM'); })));
+    await Promise.all(
+      [...children].map(
+        (c) =>
+          new Promise((r) => {
+            c.once('exit', r);
+            c.kill('SIGTERM');
+          }),
+      ),
+    );
     for (const id of runIds) await removeRunResources(docker, id);
     await rm(dir, { recursive: true, force: true });
   });

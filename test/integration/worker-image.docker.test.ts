@@ -45,10 +45,7 @@ function demux(buffer: Buffer): { stdout: string; stderr: string } {
 }
 
 /** Runs a container to its end and returns its exit code and output; the container is kept (caller removes). */
-async function runToEnd(
-  options: Dockerode.ContainerCreateOptions,
-  created: string[],
-): Promise<{ exitCode: number; stdout: string; stderr: string; durationMs: number }> {
+async function runToEnd(options: Dockerode.ContainerCreateOptions, created: string[]): Promise<{ exitCode: number; stdout: string; stderr: string; durationMs: number }> {
   const started = performance.now();
   const container = await docker.createContainer(options);
   created.push(container.id);
@@ -140,13 +137,7 @@ describe('worker image (docker)', () => {
           name: `${testRunId}-worker`,
           Image: workerImageTag(),
           Labels: { ...runLabels, [Label.role]: 'worker', [Label.task]: 't-01', [Label.attempt]: '1' },
-          Env: [
-            `KEELHAUL_RUN_ID=${testRunId}`,
-            'KEELHAUL_TASK_ID=t-01',
-            'KEELHAUL_ATTEMPT=1',
-            'KEELHAUL_SEED=42',
-            `KEELHAUL_TASK=${JSON.stringify(task)}`,
-          ],
+          Env: [`KEELHAUL_RUN_ID=${testRunId}`, 'KEELHAUL_TASK_ID=t-01', 'KEELHAUL_ATTEMPT=1', 'KEELHAUL_SEED=42', `KEELHAUL_TASK=${JSON.stringify(task)}`],
           HostConfig: {
             NetworkMode: 'none',
             ReadonlyRootfs: true,
@@ -193,7 +184,10 @@ describe('worker image (docker)', () => {
       expect(reader.stdout).toBe('hi');
     } finally {
       for (const id of created) await docker.getContainer(id).remove({ force: true, v: true });
-      await docker.getVolume(volume).remove({ force: true }).catch(() => undefined);
+      await docker
+        .getVolume(volume)
+        .remove({ force: true })
+        .catch(() => undefined);
     }
   });
 

@@ -49,7 +49,10 @@ describe('worker stdout lines (docker)', () => {
       expect(e.error).toBe('not a JSON object');
     }
     // The events around the plain text all arrived, in order.
-    const types = events.filter((e): e is Extract<RunEvent, { type: 'worker.event' }> => e.type === 'worker.event').map((e) => e.event.type).filter((t) => t !== 'heartbeat');
+    const types = events
+      .filter((e): e is Extract<RunEvent, { type: 'worker.event' }> => e.type === 'worker.event')
+      .map((e) => e.event.type)
+      .filter((t) => t !== 'heartbeat');
     expect(types).toEqual(['task.started', 'task.progress', 'task.progress', 'task.completed']);
     // Every line of stdout.log is either an event that arrived or a skipped line: none vanished.
     const nonBlank = stdout.filter((l) => l.trim() !== '').length;

@@ -11,8 +11,7 @@ export default async function setup(): Promise<void> {
     docker = await connectDocker({ pingTimeoutMs: 10_000 });
   } catch (error) {
     throw new Error(
-      `The docker test project needs a Docker daemon and none answers: ${(error as Error).message}\n` +
-        'Start one with `bash scripts/docker-up.sh` (or run `bash .ci/run`).',
+      `The docker test project needs a Docker daemon and none answers: ${(error as Error).message}\n` + 'Start one with `bash scripts/docker-up.sh` (or run `bash .ci/run`).',
       { cause: error },
     );
   }

@@ -61,7 +61,9 @@ function realImports(): Edge[] {
     const info = ts.preProcessFile(readFileSync(join(src, file), 'utf8'), true, true);
     for (const { fileName } of info.importedFiles) {
       if (!fileName.startsWith('.')) continue; // node: builtins and packages
-      const target = relative(src, resolve(dirname(join(src, file)), fileName)).split(sep).join('/');
+      const target = relative(src, resolve(dirname(join(src, file)), fileName))
+        .split(sep)
+        .join('/');
       if (target.startsWith('..')) throw new Error(`${file} imports ${fileName}, outside src/`);
       const to = partOf(target);
       if (to !== undefined && to !== from) edges.push({ from: from ?? file, to, file });

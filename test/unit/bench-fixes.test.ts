@@ -69,12 +69,25 @@ describe('ContainerExitTracker', () => {
 function runState(): RunState {
   const controller = currentController();
   return {
-    schemaVersion: STATE_SCHEMA_VERSION, runId: 'r-1', seed: 1,
+    schemaVersion: STATE_SCHEMA_VERSION,
+    runId: 'r-1',
+    seed: 1,
     scenario: validateScenario({ name: 's', tasks: { count: 1, steps: [{ sleep: 1 }] } }),
-    scenarioFile: null, image: 'img', keelhaulVersion: '0.0.0', status: 'running', startedAtMs: Date.now(),
-    controller, controllers: [controller], networkName: null, daemonHost: 'unix:///var/run/docker.sock',
-    privateDaemonRoot: null, tasks: { 't-01': { status: 'pending', attempts: [] } }, faults: [], reaper: null,
-    revision: 0, updatedAt: new Date().toISOString(),
+    scenarioFile: null,
+    image: 'img',
+    keelhaulVersion: '0.0.0',
+    status: 'running',
+    startedAtMs: Date.now(),
+    controller,
+    controllers: [controller],
+    networkName: null,
+    daemonHost: 'unix:///var/run/docker.sock',
+    privateDaemonRoot: null,
+    tasks: { 't-01': { status: 'pending', attempts: [] } },
+    faults: [],
+    reaper: null,
+    revision: 0,
+    updatedAt: new Date().toISOString(),
   };
 }
 

@@ -60,9 +60,7 @@ describe('checks: all-completed', () => {
   });
 
   it('checks: all-completed fails for a task without a completed attempt, naming it and its attempts', () => {
-    const r = checkAllCompleted(
-      goodFacts({ attempts: [attempt('t-01', 1), attempt('t-02', 1, { outcome: 'failed', exitCode: 1, completedEvents: 0 })] }),
-    );
+    const r = checkAllCompleted(goodFacts({ attempts: [attempt('t-01', 1), attempt('t-02', 1, { outcome: 'failed', exitCode: 1, completedEvents: 0 })] }));
     expect(r.ok).toBe(false);
     expect(r.observed).toBe('1 of 2 tasks completed');
     expect(r.evidence).toHaveLength(1);
@@ -89,7 +87,15 @@ describe('checks: exactly-once', () => {
   });
 
   it('checks: exactly-once fails for a task the completion ledger holds twice', () => {
-    const r = checkExactlyOnce(goodFacts({ ledger: [{ task: 't-01', attempt: 1 }, { task: 't-01', attempt: 1 }, { task: 't-02', attempt: 1 }] }));
+    const r = checkExactlyOnce(
+      goodFacts({
+        ledger: [
+          { task: 't-01', attempt: 1 },
+          { task: 't-01', attempt: 1 },
+          { task: 't-02', attempt: 1 },
+        ],
+      }),
+    );
     expect(r.ok).toBe(false);
     expect(r.evidence).toContain('t-01 is in the completion ledger 2 times');
   });
@@ -101,9 +107,7 @@ describe('checks: exactly-once', () => {
   });
 
   it('checks: exactly-once counts a task.completed event of an attempt the controller judged killed', () => {
-    const r = checkExactlyOnce(
-      goodFacts({ attempts: [attempt('t-01', 1, { outcome: 'killed', exitCode: 137, completedEvents: 1 }), attempt('t-01', 2), attempt('t-02', 1)] }),
-    );
+    const r = checkExactlyOnce(goodFacts({ attempts: [attempt('t-01', 1, { outcome: 'killed', exitCode: 137, completedEvents: 1 }), attempt('t-01', 2), attempt('t-02', 1)] }));
     expect(r.ok).toBe(false);
     expect(r.evidence[0]).toContain('t-01');
   });
@@ -115,18 +119,14 @@ describe('checks: faults-injected', () => {
   });
 
   it('checks: faults-injected fails for a fault that never fired, naming it', () => {
-    const r = checkFaultsInjected(
-      goodFacts({ faults: [killFault, { faultId: 'late-kill', kind: 'kill', status: 'not-fired', targets: [] }] }),
-    );
+    const r = checkFaultsInjected(goodFacts({ faults: [killFault, { faultId: 'late-kill', kind: 'kill', status: 'not-fired', targets: [] }] }));
     expect(r.ok).toBe(false);
     expect(r.observed).toBe('1 of 2 faults injected');
     expect(r.evidence).toEqual(['late-kill (kill): not-fired']);
   });
 
   it('checks: faults-injected fails for a fault with no target, with its error', () => {
-    const r = checkFaultsInjected(
-      goodFacts({ faults: [{ faultId: 'f1', kind: 'kill', status: 'no-target', targets: [], error: 'nothing matched' }] }),
-    );
+    const r = checkFaultsInjected(goodFacts({ faults: [{ faultId: 'f1', kind: 'kill', status: 'no-target', targets: [], error: 'nothing matched' }] }));
     expect(r.ok).toBe(false);
     expect(r.evidence[0]).toContain('f1');
     expect(r.evidence[0]).toContain('nothing matched');
@@ -158,7 +158,11 @@ describe('checks: killed-attempts-recover', () => {
     // Fired at 1.5 s, waited for its target and saved its record, delivered at 2.5 s: a worker
     // that completed at 2.0 s had finished before the kill could matter.
     const finished = attempt('t-01', 1, { completedAt: '2026-01-01T00:00:02.000Z' });
-    const fault = { ...killFault, firedAt: '2026-01-01T00:00:01.500Z', targets: [{ containerId: finished.containerId, task: 't-01', attempt: 1, actedAt: '2026-01-01T00:00:02.500Z' }] };
+    const fault = {
+      ...killFault,
+      firedAt: '2026-01-01T00:00:01.500Z',
+      targets: [{ containerId: finished.containerId, task: 't-01', attempt: 1, actedAt: '2026-01-01T00:00:02.500Z' }],
+    };
     expect(checkKilledAttemptsRecover(goodFacts({ attempts: [finished, attempt('t-02', 1)], faults: [fault] })).ok).toBe(true);
     // Delivered at 1.8 s, before the completion at 2.0 s: the kill did nothing.
     const early = { ...fault, targets: [{ ...fault.targets[0]!, actedAt: '2026-01-01T00:00:01.800Z' }] };
@@ -175,25 +179,19 @@ describe('checks: killed-attempts-recover', () => {
   });
 
   it('checks: killed-attempts-recover fails when no later attempt completed the task', () => {
-    const r = checkKilledAttemptsRecover(
-      goodFacts({ attempts: [killedT1, attempt('t-01', 2, { outcome: 'failed', exitCode: 1, completedEvents: 0 }), attempt('t-02', 1)] }),
-    );
+    const r = checkKilledAttemptsRecover(goodFacts({ attempts: [killedT1, attempt('t-01', 2, { outcome: 'failed', exitCode: 1, completedEvents: 0 }), attempt('t-02', 1)] }));
     expect(r.ok).toBe(false);
     expect(r.evidence).toEqual(['t-01 attempt 1: no later attempt completed the task']);
   });
 
   it('checks: killed-attempts-recover fails when the target is not an attempt of the run', () => {
-    const r = checkKilledAttemptsRecover(
-      goodFacts({ faults: [{ ...killFault, targets: [{ containerId: 'ffffffffffffffffffff' }] }] }),
-    );
+    const r = checkKilledAttemptsRecover(goodFacts({ faults: [{ ...killFault, targets: [{ containerId: 'ffffffffffffffffffff' }] }] }));
     expect(r.ok).toBe(false);
     expect(r.evidence[0]).toContain('ffffffffffff');
   });
 
   it('checks: killed-attempts-recover ignores faults that were not injected', () => {
-    const r = checkKilledAttemptsRecover(
-      goodFacts({ attempts: [attempt('t-01', 1), attempt('t-02', 1)], faults: [{ ...killFault, status: 'no-target', targets: [] }] }),
-    );
+    const r = checkKilledAttemptsRecover(goodFacts({ attempts: [attempt('t-01', 1), attempt('t-02', 1)], faults: [{ ...killFault, status: 'no-target', targets: [] }] }));
     expect(r.ok).toBe(true);
   });
 });
@@ -204,9 +202,7 @@ describe('checks: containers-labelled-and-hardened', () => {
   });
 
   it('checks: the container audit fails on an audit problem, naming the attempt and problem', () => {
-    const r = checkContainerAudit(
-      goodFacts({ attempts: [killedT1, attempt('t-01', 2), attempt('t-02', 1, { auditProblems: ['runs as root'] })] }),
-    );
+    const r = checkContainerAudit(goodFacts({ attempts: [killedT1, attempt('t-01', 2), attempt('t-02', 1, { auditProblems: ['runs as root'] })] }));
     expect(r.ok).toBe(false);
     expect(r.evidence).toContain('t-02 attempt 1: runs as root');
   });
@@ -223,19 +219,26 @@ describe('checks: network-isolation', () => {
   });
 
   it('checks: network isolation fails for a none worker reporting eth0, naming it', () => {
-    const r = checkNetworkIsolation(
-      goodFacts({ attempts: [killedT1, attempt('t-01', 2), attempt('t-02', 1, { interfaces: ['lo', 'eth0'] })] }),
-    );
+    const r = checkNetworkIsolation(goodFacts({ attempts: [killedT1, attempt('t-01', 2), attempt('t-02', 1, { interfaces: ['lo', 'eth0'] })] }));
     expect(r?.ok).toBe(false);
     expect(r?.evidence).toEqual(['t-02 attempt 1: reported interfaces lo, eth0 (expected lo)']);
   });
 
-  it('checks: network isolation fails on what the probe saw from inside and on the host canary\'s record, naming the attempt', () => {
-    const probe = (overrides: Partial<NonNullable<AttemptFacts['probe']>> = {}): AttemptFacts['probe'] => ({ interfaces: ['lo'], reached: [], unreachable: ['192.0.2.2:4000'], ...overrides });
+  it("checks: network isolation fails on what the probe saw from inside and on the host canary's record, naming the attempt", () => {
+    const probe = (overrides: Partial<NonNullable<AttemptFacts['probe']>> = {}): AttemptFacts['probe'] => ({
+      interfaces: ['lo'],
+      reached: [],
+      unreachable: ['192.0.2.2:4000'],
+      ...overrides,
+    });
     const clean = goodFacts({ attempts: goodFacts().attempts.map((a) => ({ ...a, probe: probe() })), canary: { port: 4000, contacts: [] } });
     expect(checkNetworkIsolation(clean)).toMatchObject({ ok: true, observed: '3 attempt(s) probed from inside, 3 worker report(s): no hole found' });
     const holed = goodFacts({
-      attempts: [killedT1, attempt('t-01', 2, { probe: probe({ interfaces: ['khv0', 'lo'], reached: ['10.251.0.1:4000'] }) }), attempt('t-02', 1, { probe: probe({ error: 'container is not running' }) })],
+      attempts: [
+        killedT1,
+        attempt('t-01', 2, { probe: probe({ interfaces: ['khv0', 'lo'], reached: ['10.251.0.1:4000'] }) }),
+        attempt('t-02', 1, { probe: probe({ error: 'container is not running' }) }),
+      ],
       canary: { port: 4000, contacts: [{ probe: 't-01#2', from: '10.251.0.2', to: '10.251.0.1', at: '2026-11-22T00:00:00.000Z' }] },
     });
     const r = checkNetworkIsolation(holed)!;
@@ -248,7 +251,7 @@ describe('checks: network-isolation', () => {
     ]);
   });
 
-  it('checks: network isolation does not count a canary connection without one of the run\'s probe tokens (a scanner), but says so', () => {
+  it("checks: network isolation does not count a canary connection without one of the run's probe tokens (a scanner), but says so", () => {
     const facts = goodFacts({ canary: { port: 4000, contacts: [{ probe: '?', from: '203.0.113.9', to: '192.0.2.2', at: '2026-11-22T00:00:00.000Z' }] } });
     const r = checkNetworkIsolation(facts)!;
     expect(r.ok).toBe(true);
@@ -307,9 +310,7 @@ describe('checks: runChecks', () => {
   });
 
   it('checks: runChecks leaves out the checks expect turns off', () => {
-    const names = runChecks(
-      goodFacts({ expect: { allCompleted: false, exactlyOnce: false, killedAttemptsRecover: false, noLeaks: false } }),
-    ).map((r) => r.name);
+    const names = runChecks(goodFacts({ expect: { allCompleted: false, exactlyOnce: false, killedAttemptsRecover: false, noLeaks: false } })).map((r) => r.name);
     expect(names).toEqual(['faults-injected', 'containers-labelled-and-hardened', 'network-isolation']);
   });
 

@@ -35,7 +35,7 @@ describe('exit codes', () => {
     expect(exitCodeOf(new FaultSupportError('faults[0].kind', 'netem acts from the host and needs root'))).toBe(3);
   });
 
-  it('4 for keelhaul\'s own error: the message says so and the stack is written to the run directory\'s error.log', async () => {
+  it("4 for keelhaul's own error: the message says so and the stack is written to the run directory's error.log", async () => {
     const runDir = await mkdtemp(join(tmpdir(), 'keelhaul-exit-'));
     dirs.push(runDir);
     const { lines, io } = sink();

@@ -52,7 +52,7 @@ describe('--json', () => {
     expect(JSON.parse(sink.stdout.join(''))).toEqual({ runs: [] });
   });
 
-  it('plan --json: each firing\'s target selector as data', async () => {
+  it("plan --json: each firing's target selector as data", async () => {
     const sink = io();
     expect(await runCli(['plan', 'chaos/smoke.yaml', '--json'], sink)).toBe(0);
     const plan = JSON.parse(sink.stdout.join('\n')) as { firings: { targetSelector: unknown }[] };

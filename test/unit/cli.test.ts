@@ -107,9 +107,7 @@ describe('cli: runCli', () => {
   });
 
   it('cli: run with an unknown fault kind exits 2 naming faults[0].kind, before connecting to Docker', async () => {
-    const path = tempScenario(
-      ['name: bad-kind', 'tasks:', '  count: 1', '  steps: [{sleep: 1}]', 'faults:', '  - kind: meteor', '    trigger: { at: 5 }', ''].join('\n'),
-    );
+    const path = tempScenario(['name: bad-kind', 'tasks:', '  count: 1', '  steps: [{sleep: 1}]', 'faults:', '  - kind: meteor', '    trigger: { at: 5 }', ''].join('\n'));
     const io = collectingIo();
     expect(await runCli(['run', path], io)).toBe(2);
     const err = io.stderr.join('\n');
@@ -181,7 +179,9 @@ describe('cli: renderEvent', () => {
     expect(renderEvent({ ...probe, reached: ['172.17.0.1:4000'] })).toBe('  t-01#2 ISOLATION HOLE reached 172.17.0.1:4000 from inside (interfaces eth0, eth1, lo)');
     expect(renderEvent({ ...probe, reached: [] })).toBeUndefined();
     expect(renderEvent({ ...probe, reached: [] }, { verbose: true })).toContain('isolation');
-    expect(renderEvent({ ...base, type: 'network.guarded', network: 'kh-r', bridge: 'br-1', applied: false, reason: 'not root: iptables needs uid 0' })).toMatch(/^ {2}warning: network kh-r NOT guarded \(not root/);
+    expect(renderEvent({ ...base, type: 'network.guarded', network: 'kh-r', bridge: 'br-1', applied: false, reason: 'not root: iptables needs uid 0' })).toMatch(
+      /^ {2}warning: network kh-r NOT guarded \(not root/,
+    );
     expect(renderEvent({ ...base, type: 'network.guarded', network: 'kh-r', bridge: 'br-1', applied: true })).toBeUndefined();
   });
 

@@ -27,7 +27,10 @@ async function load(text: string, allow = {}): Promise<Awaited<ReturnType<typeof
 }
 
 async function refusal(text: string, allow = {}): Promise<ComposeError> {
-  const error = await load(text, allow).then(() => undefined, (e: unknown) => e);
+  const error = await load(text, allow).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(ComposeError);
   return error as ComposeError;
 }
@@ -174,10 +177,21 @@ describe('compose: export of one attempt', () => {
   it('compose export: the attempt becomes a 2.4 service with its limits, hardening, escaped $ and an x-keelhaul note', () => {
     const text = attemptToCompose(
       {
-        runId: 'r1', task: 't-01', attempt: 2, seed: 9, image: 'sha256:abc',
+        runId: 'r1',
+        task: 't-01',
+        attempt: 2,
+        seed: 9,
+        image: 'sha256:abc',
         env: { KEELHAUL_TASK: '{"steps":[{"write":{"content":"$HOME"}}]}' },
-        labels: { 'dev.keelhaul.run': 'r1' }, user: '1000:1000', network: 'none', workspacePath: '/workspace',
-        workspaceSizeBytes: 4096, memoryBytes: 1024, pidsLimit: 64, cpus: 0.5, tmpfsBytes: 2048,
+        labels: { 'dev.keelhaul.run': 'r1' },
+        user: '1000:1000',
+        network: 'none',
+        workspacePath: '/workspace',
+        workspaceSizeBytes: 4096,
+        memoryBytes: 1024,
+        pidsLimit: 64,
+        cpus: 0.5,
+        tmpfsBytes: 2048,
         original: { outcome: 'killed', exitCode: 137 },
       },
       undefined,
@@ -192,8 +206,18 @@ describe('compose: export of one attempt', () => {
     expect(doc['version']).toBe('2.4');
     const svc = doc['services']['t-01-a2']!;
     expect(svc).toMatchObject({
-      image: 'sha256:abc', user: '1000:1000', network_mode: 'none', read_only: true, cap_drop: ['ALL'], security_opt: ['no-new-privileges'],
-      mem_limit: 1024, memswap_limit: 1024, pids_limit: 64, cpus: 0.5, volumes: ['workspace:/workspace'], tmpfs: ['/tmp:size=2048,mode=1777'],
+      image: 'sha256:abc',
+      user: '1000:1000',
+      network_mode: 'none',
+      read_only: true,
+      cap_drop: ['ALL'],
+      security_opt: ['no-new-privileges'],
+      mem_limit: 1024,
+      memswap_limit: 1024,
+      pids_limit: 64,
+      cpus: 0.5,
+      volumes: ['workspace:/workspace'],
+      tmpfs: ['/tmp:size=2048,mode=1777'],
     });
     expect(svc.environment.KEELHAUL_TASK).toContain('$$HOME');
     expect(doc['volumes']['workspace']!['driver_opts']).toMatchObject({ type: 'tmpfs', o: expect.stringContaining('size=4096') });

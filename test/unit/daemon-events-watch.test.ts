@@ -35,8 +35,13 @@ describe('daemon events watch: the run timeline from the daemon', () => {
     const connected: boolean[] = [];
     const emitted: RunEventInput[] = [];
     const watch = watchDaemonEvents({
-      docker: fakeDocker(text), runId: 'r-1', since: new Date(0),
-      onAnyEvent: (e) => any.push(e.action), onRecorded: (e) => recorded.push(e), onConnected: (c) => connected.push(c), emit: (e) => emitted.push(e),
+      docker: fakeDocker(text),
+      runId: 'r-1',
+      since: new Date(0),
+      onAnyEvent: (e) => any.push(e.action),
+      onRecorded: (e) => recorded.push(e),
+      onConnected: (c) => connected.push(c),
+      emit: (e) => emitted.push(e),
     });
     for (let i = 0; i < 100 && any.length < 3; i++) await new Promise((r) => setTimeout(r, 10));
     await watch.stop();
@@ -45,7 +50,17 @@ describe('daemon events watch: the run timeline from the daemon', () => {
     expect(connected[0]).toBe(true);
     const dockerEvents = emitted.filter((e) => e.type === 'docker.event');
     expect(dockerEvents).toEqual([
-      { type: 'docker.event', time: expect.any(String), timeNano: '1700000000000000002', action: 'die', containerId: 'c1', role: 'worker', task: 't-01', attempt: 2, exitCode: 137 },
+      {
+        type: 'docker.event',
+        time: expect.any(String),
+        timeNano: '1700000000000000002',
+        action: 'die',
+        containerId: 'c1',
+        role: 'worker',
+        task: 't-01',
+        attempt: 2,
+        exitCode: 137,
+      },
       { type: 'docker.event', time: expect.any(String), timeNano: '1700000000000000003', action: 'kill', containerId: 'c1', signal: '9' },
     ]);
     expect(emitted.some((e) => e.type === 'docker.events' && e.state === 'connected')).toBe(true);

@@ -9,13 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDocker, type ContainerSpec, type DockerClient } from '../../src/docker/client.js';
-import {
-  DockerError,
-  ImageNotFoundError,
-  ResourceConflictError,
-  ResourceNotFoundError,
-  TargetUnavailableError,
-} from '../../src/docker/errors.js';
+import { DockerError, ImageNotFoundError, ResourceConflictError, ResourceNotFoundError, TargetUnavailableError } from '../../src/docker/errors.js';
 
 /** `METHOD path-without-version` → [status, body]. Anything else: 500. */
 const answers = new Map<string, [number, unknown]>([
@@ -72,7 +66,7 @@ const spec = (image: string): ContainerSpec => ({
   securityOpt: [],
 });
 
-describe('docker client: the daemon\'s status survives the wrapper', () => {
+describe("docker client: the daemon's status survives the wrapper", () => {
   it('docker client: 404 on kill is ResourceNotFoundError naming the container', async () => {
     const error = await docker.killContainer('gone', 'SIGKILL').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ResourceNotFoundError);

@@ -29,7 +29,7 @@ describe('docker errors: status → typed error', () => {
     expect(error.cause).toBe(cause);
   });
 
-  it('docker errors: a 409 becomes ResourceConflictError, the daemon\'s words kept only as detail', () => {
+  it("docker errors: a 409 becomes ResourceConflictError, the daemon's words kept only as detail", () => {
     const error = fromDockerodeError(modemError(409, 'qwerty'), context);
     expect(error).toBeInstanceOf(ResourceConflictError);
     expect(error).toMatchObject({ status: 409, reason: 'conflict', resource: 'container c1', containerId: 'c1', detail: 'qwerty' });
@@ -50,7 +50,11 @@ describe('docker errors: status → typed error', () => {
     expect(error).not.toBeInstanceOf(TargetUnavailableError);
   });
 
-  it.each([[400, 'bad-request'], [403, 'forbidden'], [503, 'server-error']] as const)('docker errors: status %i has reason %s', (status, reason) => {
+  it.each([
+    [400, 'bad-request'],
+    [403, 'forbidden'],
+    [503, 'server-error'],
+  ] as const)('docker errors: status %i has reason %s', (status, reason) => {
     expect(fromDockerodeError(modemError(status), context)).toMatchObject({ status, reason });
   });
 
@@ -85,7 +89,15 @@ describe('docker errors: status → typed error', () => {
     const cause = fromDockerodeError(modemError(409), context);
     const error = new TargetUnavailableError('kill', 'c1', { targetState: 'conflict', detail: cause.message, status: 409, cause });
     expect(error).toBeInstanceOf(DockerError);
-    expect(error).toMatchObject({ name: 'TargetUnavailableError', kind: 'kill', containerId: 'c1', targetState: 'conflict', status: 409, reason: 'target-unavailable', resource: 'container c1' });
+    expect(error).toMatchObject({
+      name: 'TargetUnavailableError',
+      kind: 'kill',
+      containerId: 'c1',
+      targetState: 'conflict',
+      status: 409,
+      reason: 'target-unavailable',
+      resource: 'container c1',
+    });
     expect(error.cause).toBe(cause);
     const local = new TargetUnavailableError('pause', 'pid:42', { targetState: 'paused', detail: 'is paused already' });
     expect(local.message).toBe('pause on process pid:42: is paused already');

@@ -4,13 +4,7 @@
  */
 import { PassThrough, type Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import {
-  ContainerNotRunningError,
-  DaemonUnavailableError,
-  DockerError,
-  subscribeEvents,
-  type DockerClient,
-} from '../../src/docker/index.js';
+import { ContainerNotRunningError, DaemonUnavailableError, DockerError, subscribeEvents, type DockerClient } from '../../src/docker/index.js';
 import { parseDaemonEvent, type DaemonEvent } from '../../src/docker/events.js';
 import { parseContainerStats } from '../../src/docker/stats.js';
 import { toApiTimestamp } from '../../src/docker/api-time.js';
@@ -63,11 +57,7 @@ const daemonDown: Connect = async () => {
 };
 
 /** Collects events until `count` have arrived, then aborts the subscription. */
-async function collect(
-  docker: Pick<DockerClient, 'events'>,
-  count: number,
-  extra: { since?: Date } = {},
-): Promise<{ events: DaemonEvent[]; states: string[] }> {
+async function collect(docker: Pick<DockerClient, 'events'>, count: number, extra: { since?: Date } = {}): Promise<{ events: DaemonEvent[]; states: string[] }> {
   const events: DaemonEvent[] = [];
   const states: string[] = [];
   const controller = new AbortController();
@@ -171,9 +161,9 @@ describe('subscribeEvents', () => {
       },
     });
     expect(calls[0]?.since).toBe('1795316533.123456790');
-    await expect(
-      subscribeEvents(docker, { labels: RUN, since: '2024-01-01', signal: controller.signal, onEvent: () => undefined }),
-    ).rejects.toThrow('Expected `since` to be a Date or a timeNano');
+    await expect(subscribeEvents(docker, { labels: RUN, since: '2024-01-01', signal: controller.signal, onEvent: () => undefined })).rejects.toThrow(
+      'Expected `since` to be a Date or a timeNano',
+    );
   });
 
   it('after a break, reconnects with since = the last event time and drops the events it already delivered', async () => {
@@ -263,12 +253,10 @@ describe('subscribeEvents', () => {
         });
       },
     };
-    await expect(
-      subscribeEvents(docker, { labels: RUN, signal: new AbortController().signal, onEvent: () => undefined }),
-    ).rejects.toThrow(/invalid filter/);
+    await expect(subscribeEvents(docker, { labels: RUN, signal: new AbortController().signal, onEvent: () => undefined })).rejects.toThrow(/invalid filter/);
   });
 
-  it("rejects with what onEvent threw and closes the stream", async () => {
+  it('rejects with what onEvent threw and closes the stream', async () => {
     let s: PassThrough | undefined;
     const docker = {
       events: async (): Promise<Readable> => {

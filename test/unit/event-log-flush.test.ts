@@ -26,7 +26,10 @@ describe('EventLog.flush', () => {
     expect(lines.slice(0, 20_000).map((l) => (JSON.parse(l) as { task: string }).task)).toEqual(Array.from({ length: 20_000 }, (_, i) => `t-${i}`));
     log.emit({ type: 'attempt.lost', task: 'after', attempt: 1, reason: 'x' });
     await log.close();
-    const all = readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { task: string }).task);
+    const all = readFileSync(path, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => (JSON.parse(l) as { task: string }).task);
     expect(all).toHaveLength(20_002);
     expect(all.slice(-2)).toEqual(['during', 'after']);
   });

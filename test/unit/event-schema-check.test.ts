@@ -18,7 +18,9 @@ function file(text: string): string {
   writeFileSync(path, text);
   return path;
 }
-const good = failedEvents().map((e) => `${JSON.stringify(e)}\n`).join('');
+const good = failedEvents()
+  .map((e) => `${JSON.stringify(e)}\n`)
+  .join('');
 const count = failedEvents().length;
 
 describe('checkEventsFile', () => {

@@ -75,7 +75,13 @@ describe('readRunEventsFile', () => {
     const [a, b] = failedEvents();
     const text = [JSON.stringify(a), '', '   ', 'oops', JSON.stringify(b), ''].join('\r\n');
     const entries = await all(file(text));
-    expect(entries.map((e) => [e.kind, e.line])).toEqual([['event', 1], ['blank', 2], ['blank', 3], ['invalid', 4], ['event', 5]]);
+    expect(entries.map((e) => [e.kind, e.line])).toEqual([
+      ['event', 1],
+      ['blank', 2],
+      ['blank', 3],
+      ['invalid', 4],
+      ['event', 5],
+    ]);
     expect(entries[3]).toMatchObject({ problem: 'not-json', text: 'oops' });
     expect((await readRunEventsFile(file(text))).lines).toBe(5);
   });

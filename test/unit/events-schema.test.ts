@@ -65,7 +65,9 @@ describe('zod run-event schema and the generated JSON Schema agree', () => {
   });
 
   it('events schema: a worker event of a type the contract does not define, with its own fields, is valid for both', () => {
-    const progress = failedEvents().map(clone).find((e) => e.type === 'worker.event' && obj(e.event).type === 'task.progress')!;
+    const progress = failedEvents()
+      .map(clone)
+      .find((e) => e.type === 'worker.event' && obj(e.event).type === 'task.progress')!;
     const custom = { ...progress, event: { ts: 'x', type: 'agent.tool_call', run: 'r', task: 't', attempt: 1, tool: 'grep' } };
     expect(both(custom)).toEqual({ zod: true, ajv: true });
   });

@@ -32,7 +32,12 @@ describe('EventLog', () => {
     expect(heard).toEqual([first]);
     const text = readFileSync(file, 'utf8');
     expect(text.endsWith('\n')).toBe(true);
-    expect(text.split('\n').slice(0, -1).map((l) => JSON.parse(l) as RunEvent)).toEqual([first, expect.objectContaining({ type: 'run.aborted' })]);
+    expect(
+      text
+        .split('\n')
+        .slice(0, -1)
+        .map((l) => JSON.parse(l) as RunEvent),
+    ).toEqual([first, expect.objectContaining({ type: 'run.aborted' })]);
     expect(Object.keys(JSON.parse(text.split('\n')[0]!) as object).slice(0, 3)).toEqual(['ts', 'run', 'type']);
   });
 

@@ -136,9 +136,12 @@ describe('fault registry', () => {
 
   it('fault registry: a daemon fault on a daemon keelhaul did not start is refused', async () => {
     const { client } = recordingClient();
-    await expect(applyFault(specOf('daemon-kill'), 'daemon', { ...contextFor(client), daemon: { canControl: false, stop: async () => 0, kill: async () => 0, start: async () => 0, restart: async () => 0 } })).rejects.toThrow(
-      /only stops or kills a daemon it started/,
-    );
+    await expect(
+      applyFault(specOf('daemon-kill'), 'daemon', {
+        ...contextFor(client),
+        daemon: { canControl: false, stop: async () => 0, kill: async () => 0, start: async () => 0, restart: async () => 0 },
+      }),
+    ).rejects.toThrow(/only stops or kills a daemon it started/);
   });
 });
 
@@ -156,7 +159,7 @@ describe('fault registry: preflight', () => {
     expect(faultAction('stop').preflight).toBeUndefined();
   });
 
-  it('fault registry: preflightFaults asks each fault\'s entry and reports the first problem as faults[i].<field>', async () => {
+  it("fault registry: preflightFaults asks each fault's entry and reports the first problem as faults[i].<field>", async () => {
     // `preflight` is optional; stop has none: give it one for this test only.
     const stop = faultAction('stop') as { preflight?: unknown };
     stop.preflight = async () => ({ field: 'params', message: 'not on this host' });

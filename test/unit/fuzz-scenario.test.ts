@@ -47,10 +47,58 @@ const yamlish = fc
   .array(
     fc.oneof(
       fc.constantFrom(
-        'name: x', 'name:', 'tasks:', '  count: 2', '  steps:', '    - sleep: 1', '- ', '  ', '\n', '\n', ': ', '{', '}', '[', ']', ',', '"', "'",
-        '&a ', '*a', '*b', '<<: *a', '!!str ', '!!int ', '!!binary ', '!custom ', '|', '>-', '# c', '---\n', '...\n', '%YAML 1.2\n', '? ',
-        'faults:', '  - kind: kill', '    trigger: { at: 1s }', 'seed: -1', 'seed: 1e400', 'concurrency: .nan', '__proto__: {}', 'constructor: 1',
-        '\t', '\r\n', '\u0000', '\uFEFF', 'null', '~', 'true', '0x1F', '0o17', '1_000', '2026-11-22',
+        'name: x',
+        'name:',
+        'tasks:',
+        '  count: 2',
+        '  steps:',
+        '    - sleep: 1',
+        '- ',
+        '  ',
+        '\n',
+        '\n',
+        ': ',
+        '{',
+        '}',
+        '[',
+        ']',
+        ',',
+        '"',
+        "'",
+        '&a ',
+        '*a',
+        '*b',
+        '<<: *a',
+        '!!str ',
+        '!!int ',
+        '!!binary ',
+        '!custom ',
+        '|',
+        '>-',
+        '# c',
+        '---\n',
+        '...\n',
+        '%YAML 1.2\n',
+        '? ',
+        'faults:',
+        '  - kind: kill',
+        '    trigger: { at: 1s }',
+        'seed: -1',
+        'seed: 1e400',
+        'concurrency: .nan',
+        '__proto__: {}',
+        'constructor: 1',
+        '\t',
+        '\r\n',
+        '\u0000',
+        '\uFEFF',
+        'null',
+        '~',
+        'true',
+        '0x1F',
+        '0o17',
+        '1_000',
+        '2026-11-22',
       ),
       fc.string({ maxLength: 8 }),
     ),
@@ -60,8 +108,24 @@ const yamlish = fc
 
 /** A path into the smoke scenario and a value to put there. */
 const mutation = fc.record({
-  path: fc.array(fc.oneof(fc.constantFrom('name', 'tasks', 'count', 'steps', 'faults', 'kind', 'trigger', 'on', 'target', 'params', 'retry', 'resources', 'expect', 'reaper', 'daemon', 'workspace'), fc.nat({ max: 3 })), { minLength: 1, maxLength: 4 }),
-  value: fc.anything({ withBigInt: true, withNullPrototype: true, withBoxedValues: true, withSparseArray: true, withTypedArray: true, withDate: true, withMap: true, withSet: true, maxDepth: 3 }),
+  path: fc.array(
+    fc.oneof(
+      fc.constantFrom('name', 'tasks', 'count', 'steps', 'faults', 'kind', 'trigger', 'on', 'target', 'params', 'retry', 'resources', 'expect', 'reaper', 'daemon', 'workspace'),
+      fc.nat({ max: 3 }),
+    ),
+    { minLength: 1, maxLength: 4 },
+  ),
+  value: fc.anything({
+    withBigInt: true,
+    withNullPrototype: true,
+    withBoxedValues: true,
+    withSparseArray: true,
+    withTypedArray: true,
+    withDate: true,
+    withMap: true,
+    withSet: true,
+    maxDepth: 3,
+  }),
 });
 
 function mutate(base: Record<string, unknown>, path: readonly (string | number)[], value: unknown): unknown {
@@ -78,11 +142,17 @@ function mutate(base: Record<string, unknown>, path: readonly (string | number)[
 
 describe('scenario loader fuzzing (fast-check)', { timeout: FUZZ_TIMEOUT_MS }, () => {
   it('fuzz: arbitrary text never throws anything but a ScenarioError naming file and line', () => {
-    fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 200 }), (text) => expectLoaderContract(() => parseScenario(text, FILE), true)), { seed: SEED, numRuns: 400 });
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 200 }), (text) => expectLoaderContract(() => parseScenario(text, FILE), true)),
+      { seed: SEED, numRuns: 400 },
+    );
   });
 
   it('fuzz: YAML-shaped text (anchors, aliases, tags, merges) never throws anything but a ScenarioError', () => {
-    fc.assert(fc.property(yamlish, (text) => expectLoaderContract(() => parseScenario(text, FILE), true)), { seed: SEED, numRuns: 600 });
+    fc.assert(
+      fc.property(yamlish, (text) => expectLoaderContract(() => parseScenario(text, FILE), true)),
+      { seed: SEED, numRuns: 600 },
+    );
   });
 
   it('fuzz: the smoke scenario with one field replaced by anything, as YAML, gives a ScenarioError with field and line', () => {
@@ -102,15 +172,29 @@ describe('scenario loader fuzzing (fast-check)', { timeout: FUZZ_TIMEOUT_MS }, (
 
   it('fuzz: arbitrary objects through validateScenario (the library API) never throw anything but a ScenarioError', () => {
     fc.assert(
-      fc.property(fc.oneof(mutation.map(({ path, value }) => mutate(smoke, path, value)), fc.anything({ withBigInt: true, withNullPrototype: true, maxDepth: 3 })), (input) =>
-        expectLoaderContract(() => validateScenario(input), false),
+      fc.property(
+        fc.oneof(
+          mutation.map(({ path, value }) => mutate(smoke, path, value)),
+          fc.anything({ withBigInt: true, withNullPrototype: true, maxDepth: 3 }),
+        ),
+        (input) => expectLoaderContract(() => validateScenario(input), false),
       ),
       { seed: SEED, numRuns: 600 },
     );
   });
 
   it('fuzz: an alias bomb ("billion laughs") is refused with a ScenarioError, not a resource-exhaustion exception', () => {
-    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]', ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(9).fill(`*${String.fromCharCode(97 + i)}`).join(',')}]`), 'name: bomb'].join('\n');
+    const bomb = [
+      'a: &a ["x","x","x","x","x","x","x","x","x"]',
+      ...Array.from(
+        { length: 8 },
+        (_, i) =>
+          `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(9)
+            .fill(`*${String.fromCharCode(97 + i)}`)
+            .join(',')}]`,
+      ),
+      'name: bomb',
+    ].join('\n');
     expectLoaderContract(() => parseScenario(bomb, FILE), true);
     expect(() => parseScenario(bomb, FILE)).toThrow(/alias/i);
   });

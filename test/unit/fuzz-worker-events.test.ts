@@ -36,7 +36,18 @@ const validEvent = fc
 const garbageLine = fc
   .oneof(
     fc.string({ unit: 'binary', maxLength: 60 }),
-    fc.constantFrom('{', '{"ts":', '{}', '[]', 'null', '{"type":"task.progress"}', 'npm WARN deprecated', '\u0000\u0001', '{"ts":"x","type":"heartbeat","run":"r","task":"t","attempt":0}', '{"__proto__":{"ts":"x"}}'),
+    fc.constantFrom(
+      '{',
+      '{"ts":',
+      '{}',
+      '[]',
+      'null',
+      '{"type":"task.progress"}',
+      'npm WARN deprecated',
+      '\u0000\u0001',
+      '{"ts":"x","type":"heartbeat","run":"r","task":"t","attempt":0}',
+      '{"__proto__":{"ts":"x"}}',
+    ),
     fc.json().filter((j) => j.startsWith('{')),
   )
   // One line: a newline would make it two; blank lines are not reported at all.
@@ -46,11 +57,18 @@ const garbageLine = fc
 describe('worker-event parser fuzzing (fast-check)', { timeout: FUZZ_TIMEOUT_MS }, () => {
   it('fuzz: parseWorkerEventLine never throws, and a rejected line says why', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ unit: 'binary', maxLength: 300 }), fc.json(), fc.jsonValue().map((v) => JSON.stringify(v))), (line) => {
-        const parsed = parseWorkerEventLine(line);
-        if (!parsed.ok) expect(parsed.error.length).toBeGreaterThan(0);
-        else expect(typeof parsed.event.type).toBe('string');
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ unit: 'binary', maxLength: 300 }),
+          fc.json(),
+          fc.jsonValue().map((v) => JSON.stringify(v)),
+        ),
+        (line) => {
+          const parsed = parseWorkerEventLine(line);
+          if (!parsed.ok) expect(parsed.error.length).toBeGreaterThan(0);
+          else expect(typeof parsed.event.type).toBe('string');
+        },
+      ),
       { seed: SEED, numRuns: 2000 },
     );
   });
@@ -80,7 +98,10 @@ describe('worker-event parser fuzzing (fast-check)', { timeout: FUZZ_TIMEOUT_MS 
 });
 
 /** Feeds `bytes` to followWorkerEventLines in the given chunk sizes, `\n` or `\r\n` line ends. */
-async function follow(bytes: Buffer, cuts: readonly number[]): Promise<{ events: WorkerEvent[]; invalid: { line: string; lineNumber: number; error: string }[]; eventLines: number[] }> {
+async function follow(
+  bytes: Buffer,
+  cuts: readonly number[],
+): Promise<{ events: WorkerEvent[]; invalid: { line: string; lineNumber: number; error: string }[]; eventLines: number[] }> {
   const input = new PassThrough();
   const events: WorkerEvent[] = [];
   const eventLines: number[] = [];
@@ -108,7 +129,13 @@ describe('controller line-splitting stream fuzzing (fast-check)', { timeout: FUZ
   it('fuzz: arbitrary chunking of a stream of events and garbage yields the same events, and each garbage line is reported with its line number', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.oneof({ weight: 3, arbitrary: validEvent.map((e) => ({ kind: 'event' as const, e })) }, { weight: 2, arbitrary: garbageLine.map((g) => ({ kind: 'garbage' as const, g })) }), { minLength: 1, maxLength: 25 }),
+        fc.array(
+          fc.oneof(
+            { weight: 3, arbitrary: validEvent.map((e) => ({ kind: 'event' as const, e })) },
+            { weight: 2, arbitrary: garbageLine.map((g) => ({ kind: 'garbage' as const, g })) },
+          ),
+          { minLength: 1, maxLength: 25 },
+        ),
         fc.array(fc.integer({ min: 1, max: 64 }), { maxLength: 200 }),
         fc.boolean(),
         fc.boolean(),

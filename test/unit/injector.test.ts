@@ -1,12 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  describeTrigger,
-  faultId,
-  Injector,
-  pickTargets,
-  type FaultDockerClient,
-  type FaultEvent,
-} from '../../src/chaos/injector.js';
+import { describeTrigger, faultId, Injector, pickTargets, type FaultDockerClient, type FaultEvent } from '../../src/chaos/injector.js';
 import { createSeededRandom } from '../../src/chaos/random.js';
 import { ANY_VALUE, Label } from '../../src/docker/labels.js';
 import type { ContainerInfo, ContainerSummary } from '../../src/docker/client.js';
@@ -38,10 +31,7 @@ interface FakeDocker extends FaultDockerClient {
 }
 
 /** A plain-object fake: filters by labels (ANY_VALUE matches any) and status, records kills. */
-function fakeDocker(
-  containers: ContainerSummary[],
-  options: { onKill?: (id: string, signal: string) => void | Promise<void>; killError?: Error } = {},
-): FakeDocker {
+function fakeDocker(containers: ContainerSummary[], options: { onKill?: (id: string, signal: string) => void | Promise<void>; killError?: Error } = {}): FakeDocker {
   const queries: FakeDocker['queries'] = [];
   const kills: FakeDocker['kills'] = [];
   const unused = async (): Promise<never> => {
@@ -61,9 +51,7 @@ function fakeDocker(
     async listContainers(query) {
       queries.push(query);
       return containers.filter(
-        (c) =>
-          (query.status === undefined || c.state === query.status) &&
-          Object.entries(query.labels).every(([k, v]) => (v === ANY_VALUE ? k in c.labels : c.labels[k] === v)),
+        (c) => (query.status === undefined || c.state === query.status) && Object.entries(query.labels).every(([k, v]) => (v === ANY_VALUE ? k in c.labels : c.labels[k] === v)),
       );
     },
     async killContainer(id, signal) {
@@ -174,9 +162,7 @@ describe('injector: describeTrigger and faultId', () => {
 
   it('injector: describeTrigger puts an event trigger with ordinal, task and attempt in words', () => {
     expect(describeTrigger({ on: { event: 'task.started', nth: 2 } })).toBe('on the 2nd task.started');
-    expect(describeTrigger({ on: { event: 'heartbeat', nth: 11, task: 't-02', attempt: 1 } })).toBe(
-      'on the 11th heartbeat of t-02 (attempt 1)',
-    );
+    expect(describeTrigger({ on: { event: 'heartbeat', nth: 11, task: 't-02', attempt: 1 } })).toBe('on the 11th heartbeat of t-02 (attempt 1)');
     expect(describeTrigger({ on: { event: 'x', nth: 21 } })).toBe('on the 21st x');
     expect(describeTrigger({ on: { event: 'x', nth: 3 } })).toBe('on the 3rd x');
   });
@@ -222,10 +208,7 @@ describe('injector: event triggers', () => {
 
   it('injector: the injected record names the fault, trigger, signal and target', async () => {
     const docker = fakeDocker([container('c1', 't-01', 1)]);
-    const { injector, events } = makeInjector(
-      [killFault({ on: { event: 'task.started', nth: 1 } }, { name: 'k1', params: { signal: 'SIGTERM' } })],
-      docker,
-    );
+    const { injector, events } = makeInjector([killFault({ on: { event: 'task.started', nth: 1 } }, { name: 'k1', params: { signal: 'SIGTERM' } })], docker);
     injector.start();
     injector.observe(workerEvent('task.started', 't-01'));
     await injector.stop();
@@ -250,12 +233,10 @@ describe('injector: event triggers', () => {
     injector.start();
     injector.observe(workerEvent('task.started', 't-01'));
     await injector.stop();
-    expect(docker.queries).toEqual([
-      { labels: { [Label.run]: RUN, [Label.role]: 'worker', 'com.example.x': 'y' }, status: 'running' },
-    ]);
+    expect(docker.queries).toEqual([{ labels: { [Label.run]: RUN, [Label.role]: 'worker', 'com.example.x': 'y' }, status: 'running' }]);
   });
 
-  it('injector: a task filter counts only that task\'s events', async () => {
+  it("injector: a task filter counts only that task's events", async () => {
     const docker = fakeDocker([container('c1', 't-01', 1), container('c2', 't-02', 1)]);
     const { injector } = makeInjector([killFault({ on: { event: 'task.started', nth: 1, task: 't-02' } })], docker);
     injector.start();
@@ -267,7 +248,7 @@ describe('injector: event triggers', () => {
     expect(docker.kills).toHaveLength(1);
   });
 
-  it('injector: an attempt filter counts only that attempt\'s events', async () => {
+  it("injector: an attempt filter counts only that attempt's events", async () => {
     const docker = fakeDocker([container('c1', 't-01', 2)]);
     const { injector } = makeInjector([killFault({ on: { event: 'task.started', nth: 1, task: 't-01', attempt: 2 } })], docker);
     injector.start();
@@ -279,15 +260,8 @@ describe('injector: event triggers', () => {
   });
 
   it('injector: a skip-labelled container is never chosen', async () => {
-    const docker = fakeDocker([
-      container('c-skip', 't-01', 1, { [Label.skip]: 'true' }),
-      container('c1', 't-02', 1),
-      container('c2', 't-03', 1),
-    ]);
-    const { injector } = makeInjector(
-      [killFault({ on: { event: 'task.started', nth: 1 } }, { target: { labels: { role: 'worker' }, pick: 'all', count: 1 } })],
-      docker,
-    );
+    const docker = fakeDocker([container('c-skip', 't-01', 1, { [Label.skip]: 'true' }), container('c1', 't-02', 1), container('c2', 't-03', 1)]);
+    const { injector } = makeInjector([killFault({ on: { event: 'task.started', nth: 1 } }, { target: { labels: { role: 'worker' }, pick: 'all', count: 1 } })], docker);
     injector.start();
     injector.observe(workerEvent('task.started', 't-01'));
     await injector.stop();
@@ -401,10 +375,7 @@ describe('injector: event triggers', () => {
   it('injector: stop() emits fault.skipped for each unfired fault', async () => {
     const docker = fakeDocker([container('c1', 't-01', 1)]);
     const { injector, events } = makeInjector(
-      [
-        killFault({ on: { event: 'task.started', nth: 1 } }, { name: 'fires' }),
-        killFault({ on: { event: 'task.completed', nth: 1 } }, { name: 'never' }),
-      ],
+      [killFault({ on: { event: 'task.started', nth: 1 } }, { name: 'fires' }), killFault({ on: { event: 'task.completed', nth: 1 } }, { name: 'never' })],
       docker,
     );
     injector.start();
@@ -498,7 +469,7 @@ describe('injector: probability', () => {
   });
 });
 
-describe('injector: a target gone or held is decided on the error\'s class and the target\'s state, not its words', () => {
+describe("injector: a target gone or held is decided on the error's class and the target's state, not its words", () => {
   const oneOfTwo = { target: { labels: { role: 'worker' }, pick: 'first', count: 1 } } as Partial<FaultSpec>;
   const running = (id: string, status = 'running'): ContainerInfo =>
     ({ id, state: { status, running: status === 'running' || status === 'paused', paused: status === 'paused' } }) as ContainerInfo;

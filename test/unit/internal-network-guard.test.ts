@@ -39,17 +39,26 @@ describe('internal network guard', () => {
 
   it('guard: changes nothing and says why for a remote daemon, without root, or without the bridge', async () => {
     const { calls, exec } = recorder();
-    expect(await guardInternalNetwork('r1', 'abcdefabcdef99', { daemonIsLocal: false, exec, isRoot: true })).toMatchObject({ applied: false, reason: expect.stringContaining('not on this host') });
-    expect(await guardInternalNetwork('r1', 'abcdefabcdef99', { daemonIsLocal: true, exec, isRoot: false })).toMatchObject({ applied: false, reason: expect.stringContaining('not root') });
+    expect(await guardInternalNetwork('r1', 'abcdefabcdef99', { daemonIsLocal: false, exec, isRoot: true })).toMatchObject({
+      applied: false,
+      reason: expect.stringContaining('not on this host'),
+    });
+    expect(await guardInternalNetwork('r1', 'abcdefabcdef99', { daemonIsLocal: true, exec, isRoot: false })).toMatchObject({
+      applied: false,
+      reason: expect.stringContaining('not root'),
+    });
     expect(calls).toEqual([]);
     const noBridge = async (file: string, args: readonly string[]) => {
       if (file === 'ip') throw new Error('Device "br-abcdefabcdef" does not exist.');
       return { stdout: args.join(' ') };
     };
-    expect(await guardInternalNetwork('r1', 'abcdefabcdef99', { daemonIsLocal: true, exec: noBridge, isRoot: true })).toMatchObject({ applied: false, reason: expect.stringContaining('no host interface br-abcdefabcdef') });
+    expect(await guardInternalNetwork('r1', 'abcdefabcdef99', { daemonIsLocal: true, exec: noBridge, isRoot: true })).toMatchObject({
+      applied: false,
+      reason: expect.stringContaining('no host interface br-abcdefabcdef'),
+    });
   });
 
-  it('guard: removeRunHostRules deletes exactly the run\'s marked rules, quoted comments included, not run r10\'s', async () => {
+  it("guard: removeRunHostRules deletes exactly the run's marked rules, quoted comments included, not run r10's", async () => {
     const listing = [
       '-P INPUT ACCEPT',
       '-A INPUT -i br-0123456789ab -p tcp -m conntrack --ctstate NEW -m comment --comment keelhaul:r1 -j REJECT --reject-with tcp-reset',

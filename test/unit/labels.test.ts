@@ -1,13 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  ANY_VALUE,
-  expandLabelKey,
-  Label,
-  LABEL_PREFIX,
-  labelFilter,
-  labelsFor,
-  type RunIdentity,
-} from '../../src/docker/labels.js';
+import { ANY_VALUE, expandLabelKey, Label, LABEL_PREFIX, labelFilter, labelsFor, type RunIdentity } from '../../src/docker/labels.js';
 
 const run: RunIdentity = {
   runId: 'r-20250101-abcd',
@@ -70,17 +62,11 @@ describe('labels', () => {
   });
 
   it('labels: labelFilter turns each label into key=value', () => {
-    expect(labelFilter({ [Label.run]: 'r1', [Label.role]: 'worker' })).toEqual([
-      'dev.keelhaul.run=r1',
-      'dev.keelhaul.role=worker',
-    ]);
+    expect(labelFilter({ [Label.run]: 'r1', [Label.role]: 'worker' })).toEqual(['dev.keelhaul.run=r1', 'dev.keelhaul.role=worker']);
   });
 
   it('labels: labelFilter turns ANY_VALUE into the bare key', () => {
-    expect(labelFilter({ [Label.run]: ANY_VALUE, [Label.role]: 'probe' })).toEqual([
-      'dev.keelhaul.run',
-      'dev.keelhaul.role=probe',
-    ]);
+    expect(labelFilter({ [Label.run]: ANY_VALUE, [Label.role]: 'probe' })).toEqual(['dev.keelhaul.run', 'dev.keelhaul.role=probe']);
   });
 
   it('labels: labelFilter of no labels is an empty list', () => {

@@ -9,14 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ContainerNotRunningError, ResourceNotFoundError, type DockerClient } from '../../src/docker/index.js';
 import type { ContainerStatsSample } from '../../src/docker/stats.js';
-import {
-  findDockerdPid,
-  socketsServedBy,
-  startMonitor,
-  type MonitorAlert,
-  type MonitorOptions,
-  type MonitorSample,
-} from '../../src/monitor/index.js';
+import { findDockerdPid, socketsServedBy, startMonitor, type MonitorAlert, type MonitorOptions, type MonitorSample } from '../../src/monitor/index.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -140,9 +133,7 @@ describe('monitor', () => {
     await wait.done;
     const summary = await monitor.stop();
     // 300 − 100 = 200 is not past the bound; 301 is. Later growth does not alert again.
-    expect(alerts).toEqual([
-      { kind: 'rss-growth', time: expect.any(String), name: 'worker t-1', pid: 11, firstBytes: 100, rssBytes: 301, growthBytes: 201, limitBytes: 200 },
-    ]);
+    expect(alerts).toEqual([{ kind: 'rss-growth', time: expect.any(String), name: 'worker t-1', pid: 11, firstBytes: 100, rssBytes: 301, growthBytes: 201, limitBytes: 200 }]);
     expect(summary.alerts).toBe(1);
   });
 

@@ -1,14 +1,6 @@
 /** Resource names (src/docker/names.ts): the one home of `kh-<run>-…`. */
 import { describe, expect, it } from 'vitest';
-import {
-  attemptName,
-  runNetworkName,
-  topologyResourceName,
-  workspaceGeneration,
-  workspaceListerName,
-  workspaceSnapshotName,
-  workspaceVolumeName,
-} from '../../src/docker/index.js';
+import { attemptName, runNetworkName, topologyResourceName, workspaceGeneration, workspaceListerName, workspaceSnapshotName, workspaceVolumeName } from '../../src/docker/index.js';
 
 const RUN = '20261207-221500-3fa9';
 
@@ -28,7 +20,7 @@ describe('resource names', () => {
     expect(attemptName(RUN, 'täsk', 1)).toBe(`kh-${RUN}-t_sk-a1`);
   });
 
-  it('names: a workspace volume\'s generation reads back from its name', () => {
+  it("names: a workspace volume's generation reads back from its name", () => {
     for (const task of ['t-01', 't-w2']) {
       for (const generation of [1, 2, 17]) expect(workspaceGeneration(workspaceVolumeName(RUN, task, generation), RUN, task)).toBe(generation);
     }

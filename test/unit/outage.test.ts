@@ -22,7 +22,10 @@ describe('outage: waiting for the daemon', () => {
     const events: OutageEvent[] = [];
     let pings = 0;
     const outage = new DaemonOutage({
-      endpoint: '/run/docker.sock', limitMs: 10_000, emit: (e) => events.push(e), ...clock,
+      endpoint: '/run/docker.sock',
+      limitMs: 10_000,
+      emit: (e) => events.push(e),
+      ...clock,
       ping: async () => {
         pings += 1;
         if (pings < 4) throw new Error('ECONNREFUSED');
@@ -49,7 +52,15 @@ describe('outage: waiting for the daemon', () => {
     const clock = fakeClock();
     const events: OutageEvent[] = [];
     let up = false;
-    const outage = new DaemonOutage({ endpoint: '/s', limitMs: 1000, emit: (e) => events.push(e), ...clock, ping: async () => { if (!up) throw new Error('ECONNREFUSED'); } });
+    const outage = new DaemonOutage({
+      endpoint: '/s',
+      limitMs: 1000,
+      emit: (e) => events.push(e),
+      ...clock,
+      ping: async () => {
+        if (!up) throw new Error('ECONNREFUSED');
+      },
+    });
     const seen: { events: number; active: boolean }[] = [];
     outage.onUp(() => seen.push({ events: events.length, active: outage.active }));
     await expect(outage.wait()).rejects.toBeInstanceOf(DaemonUnavailableError);
@@ -88,7 +99,15 @@ describe('outage: waiting for the daemon', () => {
     const clock = fakeClock();
     const events: OutageEvent[] = [];
     let pings = 0;
-    const outage = new DaemonOutage({ endpoint: 'e', limitMs: 1000, emit: (e) => events.push(e), ...clock, ping: async () => { pings += 1; } });
+    const outage = new DaemonOutage({
+      endpoint: 'e',
+      limitMs: 1000,
+      emit: (e) => events.push(e),
+      ...clock,
+      ping: async () => {
+        pings += 1;
+      },
+    });
     await outage.waitIfGoingAway();
     expect(pings).toBe(6);
     expect(clock.slept).toEqual([500, 500, 500, 500, 500, 500]);
@@ -101,7 +120,10 @@ describe('outage: waiting for the daemon', () => {
     let pings = 0;
     // answers, then goes away for two pings, then is back
     const outage = new DaemonOutage({
-      endpoint: 'e', limitMs: 10_000, emit: (e) => events.push(e), ...clock,
+      endpoint: 'e',
+      limitMs: 10_000,
+      emit: (e) => events.push(e),
+      ...clock,
       ping: async () => {
         pings += 1;
         if (pings === 2 || pings === 3) throw new Error('ECONNREFUSED');

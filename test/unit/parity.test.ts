@@ -191,8 +191,7 @@ describe('workspace trees', () => {
 });
 
 describe('localBackendProblems', () => {
-  const scenario = (extra: object) =>
-    validateScenario({ name: 's', tasks: [{ id: 't-01', steps: [{ sleep: 1 }] }], ...extra });
+  const scenario = (extra: object) => validateScenario({ name: 's', tasks: [{ id: 't-01', steps: [{ sleep: 1 }] }], ...extra });
 
   it('accepts kill, stop and pause with network none as root', () => {
     const s = scenario({

@@ -34,7 +34,11 @@ describe('fault plan', () => {
   it('plan: an every trigger plans one firing per count at start + k × interval, durations in ms', () => {
     const plan = planFaults(parseScenario(SCENARIO), 7);
     const pauses = plan.firings.filter((f) => f.faultId.startsWith('pauses'));
-    expect(pauses.map((f) => [f.faultId, f.atMs])).toEqual([['pauses', 2000], ['pauses#2', 4000], ['pauses#3', 6000]]);
+    expect(pauses.map((f) => [f.faultId, f.atMs])).toEqual([
+      ['pauses', 2000],
+      ['pauses#2', 4000],
+      ['pauses#3', 6000],
+    ]);
     expect(pauses.every((f) => f.probabilityDraw !== undefined && f.fires === f.probabilityDraw < 0.5)).toBe(true);
     expect(plan.firings.find((f) => f.kind === 'netem')?.atMs).toBe(1500);
     expect(plan.firings.find((f) => f.kind === 'kill')?.targetDraws).toHaveLength(2);

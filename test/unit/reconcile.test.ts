@@ -20,7 +20,13 @@ const record = (attempt: number, overrides: Partial<AttemptRecord> = {}): Attemp
   ...overrides,
 });
 const running = (attempt: number): AttemptRecord => record(attempt, { status: 'running', exitCode: null, outcome: null, reason: null });
-const found = (task: string, attempt: number, state = 'running'): FoundAttempt => ({ containerId: `${task}-c${attempt}`, containerName: `kh-r-${task}-a${attempt}`, task, attempt, state });
+const found = (task: string, attempt: number, state = 'running'): FoundAttempt => ({
+  containerId: `${task}-c${attempt}`,
+  containerName: `kh-r-${task}-a${attempt}`,
+  task,
+  attempt,
+  state,
+});
 const input = (tasks: Record<string, TaskRecord>, overrides: Partial<ResumeInput> = {}): ResumeInput => ({
   taskIds: Object.keys(tasks),
   tasks,
@@ -59,9 +65,7 @@ describe('reconcile: planResume', () => {
 
   it('reconcile: a container state.json never recorded is discovered, adopted, and supersedes the earlier unfinished one', () => {
     const plan = planResume(input({ a: { status: 'running', attempts: [running(1)] } }), [found('a', 1), found('a', 2)]);
-    expect(plan.tasks).toEqual([
-      { task: 'a', action: 'run', discovered: [found('a', 2)], lost: [{ attempt: 1, reason: 'superseded by a later attempt' }], adopt: found('a', 2) },
-    ]);
+    expect(plan.tasks).toEqual([{ task: 'a', action: 'run', discovered: [found('a', 2)], lost: [{ attempt: 1, reason: 'superseded by a later attempt' }], adopt: found('a', 2) }]);
   });
 
   it('reconcile: containers of other tasks and exited attempts are left alone', () => {
@@ -85,7 +89,10 @@ describe('reconcile: applyResumePlan', () => {
     const toRun = applyResumePlan(tasks, plan, '2026-02-02T00:00:00.000Z', (t, n, reason) => lost.push(`${t}#${n}: ${reason}`));
     expect(lost).toEqual(['a#1: superseded by a later attempt', 'b#1: container gone when the run was resumed']);
     expect(tasks['c']!.status).toBe('completed');
-    expect(tasks['a']!.attempts.map((r) => [r.attempt, r.status, r.outcome])).toEqual([[1, 'exited', 'lost'], [2, 'launching', null]]);
+    expect(tasks['a']!.attempts.map((r) => [r.attempt, r.status, r.outcome])).toEqual([
+      [1, 'exited', 'lost'],
+      [2, 'launching', null],
+    ]);
     expect(tasks['a']!.attempts[1]).toMatchObject({ containerId: 'a-c2', containerName: 'kh-r-a-a2', startedAt: '2026-02-02T00:00:00.000Z' });
     expect(toRun.map((t) => t.task)).toEqual(['a', 'b']);
     expect(toRun[0]!.adopt?.record).toBe(tasks['a']!.attempts[1]);

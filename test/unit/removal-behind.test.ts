@@ -4,8 +4,20 @@ import type { AttemptRecord, TaskRecord } from '../../src/controller/state.js';
 import { ResourceNotFoundError } from '../../src/docker/index.js';
 
 const attempt = (n: number, overrides: Partial<AttemptRecord> = {}): AttemptRecord => ({
-  attempt: n, containerId: `c${n}`, containerName: '', status: 'exited', startedAt: '', endedAt: null,
-  exitCode: 0, oomKilled: false, outcome: 'completed', reason: null, completedEvents: 1, interfaces: null, auditProblems: [], audited: true,
+  attempt: n,
+  containerId: `c${n}`,
+  containerName: '',
+  status: 'exited',
+  startedAt: '',
+  endedAt: null,
+  exitCode: 0,
+  oomKilled: false,
+  outcome: 'completed',
+  reason: null,
+  completedEvents: 1,
+  interfaces: null,
+  auditProblems: [],
+  audited: true,
   ...overrides,
 });
 

@@ -16,7 +16,13 @@ function finishedRun(options: { report?: string | false; events?: string } = {})
   const runDir = join(runsDir, RUN_ID);
   mkdirSync(runDir, { recursive: true });
   if (options.report !== false) writeFileSync(join(runDir, 'report.json'), options.report ?? JSON.stringify(failedReport(), null, 2));
-  writeFileSync(join(runDir, 'events.jsonl'), options.events ?? `${failedEvents().map((e) => JSON.stringify(e)).join('\n')}\n`);
+  writeFileSync(
+    join(runDir, 'events.jsonl'),
+    options.events ??
+      `${failedEvents()
+        .map((e) => JSON.stringify(e))
+        .join('\n')}\n`,
+  );
   return { runsDir, runDir };
 }
 
@@ -90,13 +96,18 @@ describe('keelhaul report', () => {
   it('report command: a run directory without report.json is a UsageError naming report.json', async () => {
     const { runDir } = finishedRun({ report: false });
     await expect(reportCommand({ runDir }, collectingIo())).rejects.toThrow(
-      new UsageError('<run-dir-or-run-id>', `No report.json at \`${join(runDir, 'report.json')}\`: the run has not finished (or its controller died before the end). \`keelhaul run <scenario>\` writes one when a run ends.`),
+      new UsageError(
+        '<run-dir-or-run-id>',
+        `No report.json at \`${join(runDir, 'report.json')}\`: the run has not finished (or its controller died before the end). \`keelhaul run <scenario>\` writes one when a run ends.`,
+      ),
     );
   });
 
   it('report command: a broken or foreign report.json is a UsageError', async () => {
     await expect(reportCommand({ runDir: finishedRun({ report: '{"schemaVersion": 2, "runId": ' }).runDir }, collectingIo())).rejects.toThrow(/is not valid JSON/);
-    await expect(reportCommand({ runDir: finishedRun({ report: '{"schemaVersion": 1}' }).runDir }, collectingIo())).rejects.toThrow(/has schemaVersion 1; this keelhaul reads schemaVersion 2/);
+    await expect(reportCommand({ runDir: finishedRun({ report: '{"schemaVersion": 1}' }).runDir }, collectingIo())).rejects.toThrow(
+      /has schemaVersion 1; this keelhaul reads schemaVersion 2/,
+    );
     await expect(reportCommand({ runDir: finishedRun({ report: '{"schemaVersion": 2}' }).runDir }, collectingIo())).rejects.toThrow(/`tasks` must be an array/);
   });
 

@@ -18,7 +18,13 @@ export const usageOf = (tokensIn: number, tokensOut: number, reports = 2): Usage
 });
 
 /** The report's `usage`, summed from its attempts (as the controller sums it). */
-const withUsage = (r: Omit<RunReport, 'usage'>): RunReport => ({ ...r, usage: summarizeUsage(r.tasks.map((t) => t.task), r.attempts) });
+const withUsage = (r: Omit<RunReport, 'usage'>): RunReport => ({
+  ...r,
+  usage: summarizeUsage(
+    r.tasks.map((t) => t.task),
+    r.attempts,
+  ),
+});
 
 export const HOSTILE = `<script>alert("x")</script>&"'`;
 export const HOSTILE_TASK = `t-<b>&"02`;
@@ -154,9 +160,24 @@ export function failedReport(): RunReport {
       },
     ],
     cleanup: { containers: 4, networks: 0, volumes: 2, errors: ['volume kh-x: in use'] },
-    resources: { samplesFile: 'samples.jsonl', samples: 12, skipped: 1, peaks: [{ name: 'controller', rssBytes: 90_000_000, cpuPercent: 12.5 }], containers: { peakMemoryBytes: 30_000_000, peakCpuPercent: 40, peakTotalMemoryBytes: 60_000_000, sampled: 3 }, controllerRss: { firstBytes: 80_000_000, lastBytes: 90_000_000, growthBytes: 10_000_000 }, alerts: 1, writeError: 'ENOSPC' },
+    resources: {
+      samplesFile: 'samples.jsonl',
+      samples: 12,
+      skipped: 1,
+      peaks: [{ name: 'controller', rssBytes: 90_000_000, cpuPercent: 12.5 }],
+      containers: { peakMemoryBytes: 30_000_000, peakCpuPercent: 40, peakTotalMemoryBytes: 60_000_000, sampled: 3 },
+      controllerRss: { firstBytes: 80_000_000, lastBytes: 90_000_000, growthBytes: 10_000_000 },
+      alerts: 1,
+      writeError: 'ENOSPC',
+    },
     checks: [
-      { name: 'all-completed', ok: false, expected: '2 of 2 tasks completed', observed: '1 of 2 tasks completed', evidence: [`${HOSTILE_TASK}: attempt 1 oom (exit 137); attempt 2 lost`, HOSTILE] },
+      {
+        name: 'all-completed',
+        ok: false,
+        expected: '2 of 2 tasks completed',
+        observed: '1 of 2 tasks completed',
+        evidence: [`${HOSTILE_TASK}: attempt 1 oom (exit 137); attempt 2 lost`, HOSTILE],
+      },
       { name: 'exactly-once', ok: true, expected: 'every task completes at most once', observed: 'no task completed more than once', evidence: [] },
       { name: 'no-leaks', ok: true, expected: '0 containers | 0 networks', observed: '0 containers | 0 networks', evidence: [] },
     ],
@@ -172,7 +193,12 @@ export function failedEvents(): RunEvent[] {
   return [
     e(10, { type: 'run.started', scenario: 'kill|retry', seed: 42, image: 'keelhaul/worker:0.1.0', network: 'none', tasks: 2, concurrency: 2, runDir: `/runs/${RUN_ID}` }),
     e(20, { type: 'reaper.started', pid: 4242, ttlMs: 600_000 }),
-    e(30, { type: 'topology.started', file: '/work/compose/agents.yml', services: [{ service: 'api', containerId: cid(9), containerName: `kh-${RUN_ID}-api`, imageId: 'sha256:0123' }], networks: [`kh-${RUN_ID}-agents`] }),
+    e(30, {
+      type: 'topology.started',
+      file: '/work/compose/agents.yml',
+      services: [{ service: 'api', containerId: cid(9), containerName: `kh-${RUN_ID}-api`, imageId: 'sha256:0123' }],
+      networks: [`kh-${RUN_ID}-agents`],
+    }),
     e(40, { type: 'network.guarded', network: `kh-${RUN_ID}`, bridge: 'br-0123456789ab', applied: false, reason: 'not root: iptables needs uid 0' }),
     e(200, { type: 'attempt.running', task: 't-01', attempt: 1, containerId: cid(1), containerName: `kh-${RUN_ID}-t-01-a1` }),
     e(260, { type: 'isolation.probed', task: 't-01', attempt: 1, containerId: cid(1), interfaces: ['lo'], reached: [], unreachable: ['192.0.2.2:41000'] }),
@@ -182,13 +208,60 @@ export function failedEvents(): RunEvent[] {
     worker(500, HOSTILE_TASK, 1, { type: 'heartbeat', uptimeMs: 250 }),
     e(600, { type: 'worker.invalid-line', task: 't-01', attempt: 1, line: 'npm WARN <x>', error: 'not a JSON object' }),
     e(650, { type: 'worker.invalid-lines-suppressed', task: 't-01', attempt: 1, lines: 3, total: 103 }),
-    e(880, { type: 'fault.injected', fault: { faultId: 'kill-one', kind: 'kill', trigger: 'on the 1st task.started', firing: 1, firedAt: at(880), offsetMs: 870, params: { signal: 'SIGKILL' }, targets: [{ containerId: cid(1), task: 't-01', attempt: 1 }], status: 'injected' } }),
-    e(900, { type: 'attempt.exited', task: 't-01', attempt: 1, containerId: cid(1), exitCode: 137, oomKilled: false, outcome: 'killed', reason: 'fault kill-one', durationMs: 700 }),
+    e(880, {
+      type: 'fault.injected',
+      fault: {
+        faultId: 'kill-one',
+        kind: 'kill',
+        trigger: 'on the 1st task.started',
+        firing: 1,
+        firedAt: at(880),
+        offsetMs: 870,
+        params: { signal: 'SIGKILL' },
+        targets: [{ containerId: cid(1), task: 't-01', attempt: 1 }],
+        status: 'injected',
+      },
+    }),
+    e(900, {
+      type: 'attempt.exited',
+      task: 't-01',
+      attempt: 1,
+      containerId: cid(1),
+      exitCode: 137,
+      oomKilled: false,
+      outcome: 'killed',
+      reason: 'fault kill-one',
+      durationMs: 700,
+    }),
     e(901, { type: 'attempt.retrying', task: 't-01', attempt: 2, delayMs: 200, previousOutcome: 'killed' }),
     e(1200, { type: 'attempt.running', task: 't-01', attempt: 2, containerId: cid(2), containerName: `kh-${RUN_ID}-t-01-a2` }),
-    e(1500, { type: 'fault.failed', fault: { faultId: 'kill-<two>', kind: 'kill', trigger: 'at 1500 ms', firing: 1, firedAt: at(1500), offsetMs: 1490, params: { signal: 'SIGKILL' }, targets: [{ containerId: cid(3) }], status: 'failed', error: `409 Conflict: container ${HOSTILE} is not running` } }),
+    e(1500, {
+      type: 'fault.failed',
+      fault: {
+        faultId: 'kill-<two>',
+        kind: 'kill',
+        trigger: 'at 1500 ms',
+        firing: 1,
+        firedAt: at(1500),
+        offsetMs: 1490,
+        params: { signal: 'SIGKILL' },
+        targets: [{ containerId: cid(3) }],
+        status: 'failed',
+        error: `409 Conflict: container ${HOSTILE} is not running`,
+      },
+    }),
     worker(1900, HOSTILE_TASK, 1, { type: 'task.failed', reason: 'disk_full', message: `ENOSPC ${HOSTILE}` }),
-    e(2000, { type: 'attempt.exited', task: HOSTILE_TASK, attempt: 1, containerId: cid(3), exitCode: 137, oomKilled: true, outcome: 'oom', reason: `worker said ${HOSTILE} | piped`, durationMs: 1750 }),
+    e(2000, {
+      type: 'attempt.exited',
+      task: HOSTILE_TASK,
+      attempt: 1,
+      containerId: cid(3),
+      exitCode: 137,
+      oomKilled: true,
+      outcome: 'oom',
+      reason: `worker said ${HOSTILE} | piped`,
+      durationMs: 1750,
+    }),
     e(2001, { type: 'attempt.retrying', task: HOSTILE_TASK, attempt: 2, delayMs: 200, previousOutcome: 'oom' }),
     e(2200, { type: 'run.resumed', controllerPid: 5151, previousControllers: 1 }),
     e(2210, { type: 'attempt.adopted', task: 't-01', attempt: 2, containerId: cid(2), state: 'running' }),
@@ -196,13 +269,36 @@ export function failedEvents(): RunEvent[] {
     e(2300, { type: 'attempt.running', task: HOSTILE_TASK, attempt: 2, containerId: cid(4), containerName: `kh-${RUN_ID}-t-02-a2` }),
     e(3000, { type: 'attempt.exited', task: 't-01', attempt: 2, containerId: cid(2), exitCode: 0, oomKilled: false, outcome: 'completed', durationMs: 1800 }),
     e(3001, { type: 'task.finished', task: 't-01', outcome: 'completed', attempts: 2 }),
-    e(3200, { type: 'fault.injected', fault: { faultId: 'pause-it', kind: 'pause', trigger: 'at 3200 ms', firing: 1, firedAt: at(3200), offsetMs: 3190, params: { durationMs: 1000 }, targets: [{ containerId: cid(4), task: HOSTILE_TASK, attempt: 2 }], status: 'injected' } }),
+    e(3200, {
+      type: 'fault.injected',
+      fault: {
+        faultId: 'pause-it',
+        kind: 'pause',
+        trigger: 'at 3200 ms',
+        firing: 1,
+        firedAt: at(3200),
+        offsetMs: 3190,
+        params: { durationMs: 1000 },
+        targets: [{ containerId: cid(4), task: HOSTILE_TASK, attempt: 2 }],
+        status: 'injected',
+      },
+    }),
     e(4200, { type: 'fault.undone', faultId: 'pause-it', kind: 'pause', targets: [{ containerId: cid(4), task: HOSTILE_TASK, attempt: 2 }] }),
     e(5900, { type: 'attempt.hung', task: HOSTILE_TASK, attempt: 2, containerId: cid(4), silentMs: 1500 }),
     e(5920, { type: 'daemon.down', endpoint: '/var/run/docker.sock', limitMs: 60000 }),
     e(5940, { type: 'daemon.up', endpoint: '/var/run/docker.sock', downMs: 20 }),
     e(5950, { type: 'fault.verified', containerId: cid(4), network: 'kh-net', phase: 'cut', fromProbe: false, fromTarget: false, targetRunning: true }),
-    e(5952, { type: 'docker.event', time: at(5952), timeNano: '1767268805952000000', action: 'die', containerId: cid(4), role: 'worker', task: HOSTILE_TASK, attempt: 2, exitCode: 137 }),
+    e(5952, {
+      type: 'docker.event',
+      time: at(5952),
+      timeNano: '1767268805952000000',
+      action: 'die',
+      containerId: cid(4),
+      role: 'worker',
+      task: HOSTILE_TASK,
+      attempt: 2,
+      exitCode: 137,
+    }),
     e(5954, { type: 'docker.events', state: 'disconnected', reason: 'ECONNREFUSED' }),
     e(5956, { type: 'monitor.alert', kind: 'rss-growth', name: 'controller', pid: 42, firstBytes: 1, rssBytes: 2, growthBytes: 1, limitBytes: 1, time: at(5956) }),
     e(5960, { type: 'attempt.reattached', task: HOSTILE_TASK, attempt: 2, reason: 'the output stream ended while the container still ran' }),
@@ -230,11 +326,36 @@ export function bigReport(n: number): RunReport {
     const start = (i * 37) % 5000;
     const killed = i % 7 === 0;
     if (killed) {
-      attempts.push({ task, attempt: 1, containerId: cid(i % 10), containerName: `kh-${task}-a1`, exitCode: 137, oomKilled: false, outcome: 'killed', reason: 'fault kill-one', startedAt: at(start), endedAt: at(start + 300), faults: ['kill-one'], usage: usageOf(500, 100, 1) });
+      attempts.push({
+        task,
+        attempt: 1,
+        containerId: cid(i % 10),
+        containerName: `kh-${task}-a1`,
+        exitCode: 137,
+        oomKilled: false,
+        outcome: 'killed',
+        reason: 'fault kill-one',
+        startedAt: at(start),
+        endedAt: at(start + 300),
+        faults: ['kill-one'],
+        usage: usageOf(500, 100, 1),
+      });
     }
     const a = killed ? 2 : 1;
     const s2 = killed ? start + 600 : start;
-    attempts.push({ task, attempt: a, containerId: cid(i % 10), containerName: `kh-${task}-a${a}`, exitCode: 0, oomKilled: false, outcome: 'completed', startedAt: at(s2), endedAt: at(s2 + 1500 + (i % 5) * 200), faults: [], usage: usageOf(1000, 200) });
+    attempts.push({
+      task,
+      attempt: a,
+      containerId: cid(i % 10),
+      containerName: `kh-${task}-a${a}`,
+      exitCode: 0,
+      oomKilled: false,
+      outcome: 'completed',
+      startedAt: at(s2),
+      endedAt: at(s2 + 1500 + (i % 5) * 200),
+      faults: [],
+      usage: usageOf(1000, 200),
+    });
     tasks.push({ task, outcome: 'completed', attempts: a });
   }
   const { error: _error, usage: _usage, unhardened: _unhardened, redactedSecrets: _redacted, ...rest } = base;

@@ -58,7 +58,9 @@ describe('report.md', () => {
     expect(md).toContain('| task | attempt | container | outcome | exit | reason | duration | faults |');
     expect(md).toContain('| t-01 | 1 | 111111111111 | killed | 137 | fault kill-one | 700 ms | kill-one |');
     expect(md).toContain('| t-01 | 2 | 222222222222 | completed | 0 |  | 1.8 s |  |');
-    expect(md).toMatch(/\| t-&lt;b&gt;&"02 \| 1 \| 333333333333 \| oom \| 137 \(OOMKilled\) \| worker said &lt;script&gt;alert\("x"\)&lt;\/script&gt;&"' \\\| piped \| 1\.8 s \| {2}\|/);
+    expect(md).toMatch(
+      /\| t-&lt;b&gt;&"02 \| 1 \| 333333333333 \| oom \| 137 \(OOMKilled\) \| worker said &lt;script&gt;alert\("x"\)&lt;\/script&gt;&"' \\\| piped \| 1\.8 s \| {2}\|/,
+    );
     expect(md).toContain('| 444444444444 | lost | — | the Docker daemon stopped answering | no end recorded |');
   });
 

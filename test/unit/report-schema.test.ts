@@ -38,9 +38,29 @@ interface SchemaObject {
 type Schema = boolean | SchemaObject;
 
 const SUPPORTED = new Set([
-  '$schema', '$id', 'title', 'description', '$defs', '$ref', 'type', 'const', 'enum', 'minLength', 'format',
-  'minimum', 'maximum', 'required', 'properties', 'additionalProperties', 'items', 'oneOf', 'allOf', 'if', 'then',
-  'else', 'discriminator',
+  '$schema',
+  '$id',
+  'title',
+  'description',
+  '$defs',
+  '$ref',
+  'type',
+  'const',
+  'enum',
+  'minLength',
+  'format',
+  'minimum',
+  'maximum',
+  'required',
+  'properties',
+  'additionalProperties',
+  'items',
+  'oneOf',
+  'allOf',
+  'if',
+  'then',
+  'else',
+  'discriminator',
 ]);
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
@@ -70,7 +90,8 @@ function validate(schema: Schema, value: unknown, root: Schema, path = '$'): str
     if (!types.some((want) => want === t || (want === 'number' && t === 'integer'))) return [...errors, `${path}: expected ${types.join('|')}, got ${t}`];
   }
   if ('const' in s && JSON.stringify(value) !== JSON.stringify(s.const)) errors.push(`${path}: expected ${JSON.stringify(s.const)}, got ${JSON.stringify(value)}`);
-  if (s.enum !== undefined && !s.enum.some((e) => JSON.stringify(e) === JSON.stringify(value))) errors.push(`${path}: ${JSON.stringify(value)} is not one of ${JSON.stringify(s.enum)}`);
+  if (s.enum !== undefined && !s.enum.some((e) => JSON.stringify(e) === JSON.stringify(value)))
+    errors.push(`${path}: ${JSON.stringify(value)} is not one of ${JSON.stringify(s.enum)}`);
   if (typeof value === 'string') {
     if (s.minLength !== undefined && value.length < s.minLength) errors.push(`${path}: shorter than ${s.minLength}`);
     if (s.format === 'date-time' && (!DATE_TIME.test(value) || !Number.isFinite(Date.parse(value)))) errors.push(`${path}: not a date-time: ${value}`);
@@ -85,7 +106,12 @@ function validate(schema: Schema, value: unknown, root: Schema, path = '$'): str
     const props = s.properties ?? {};
     for (const [k, v] of Object.entries(obj)) {
       if (k in props) errors.push(...validate(props[k]!, v, root, `${path}.${k}`));
-      else if (s.additionalProperties !== undefined) errors.push(...validate(s.additionalProperties, v, root, `${path}.${k}`).map(() => `${path}: unexpected property ${k}`).slice(0, 1));
+      else if (s.additionalProperties !== undefined)
+        errors.push(
+          ...validate(s.additionalProperties, v, root, `${path}.${k}`)
+            .map(() => `${path}: unexpected property ${k}`)
+            .slice(0, 1),
+        );
     }
   }
   const items = s.items;
@@ -105,7 +131,11 @@ function validate(schema: Schema, value: unknown, root: Schema, path = '$'): str
         const branchType = typeof b === 'object' ? b.properties?.['type'] : undefined;
         return typeof branchType === 'object' && branchType.const === type;
       });
-      errors.push(passing === 0 ? (i >= 0 ? results[i]! : [`${path}: matches no branch of oneOf (${results.map((r) => r[0]).join('; ')})`]).join('; ') : `${path}: matches ${passing} branches of oneOf`);
+      errors.push(
+        passing === 0
+          ? (i >= 0 ? results[i]! : [`${path}: matches no branch of oneOf (${results.map((r) => r[0]).join('; ')})`]).join('; ')
+          : `${path}: matches ${passing} branches of oneOf`,
+      );
     }
   }
   return errors;
@@ -124,7 +154,8 @@ const clone = <T>(v: T): any => JSON.parse(JSON.stringify(v));
 const REAL_REPORT = `{"schemaVersion":2,"keelhaulVersion":"0.1.0","runId":"20261122-043445-8f9b","seed":1,"scenario":"smoke","scenarioFile":"/work/wt-reports/chaos/smoke.yaml","status":"passed","startedAt":"2026-11-22T04:34:45.817Z","endedAt":"2026-11-22T04:34:51.771Z","durationMs":5954,"backend":"docker","image":"keelhaul/worker:0.1.0","network":"none","daemon":{"endpoint":"/var/run/docker.sock","version":"20.10.24+dfsg1","apiVersion":"1.41"},"controllers":1,"tasks":[{"task":"t-01","outcome":"completed","attempts":1},{"task":"t-02","outcome":"completed","attempts":2},{"task":"t-03","outcome":"completed","attempts":1},{"task":"t-04","outcome":"completed","attempts":1}],"attempts":[{"task":"t-01","attempt":1,"containerId":"28ac29125f3fb97e7ae6c96476f9e5d443d7b1be9ec371bcb70084a4cee0a642","containerName":"kh-20261122-043445-8f9b-t-01-a1","exitCode":0,"oomKilled":false,"outcome":"completed","startedAt":"2026-11-22T04:34:46.870Z","endedAt":"2026-11-22T04:34:48.692Z","faults":[],"usage":{"tokensIn":3632,"tokensOut":1589,"tokens":5221,"costUsd":0.034731,"reports":3}},{"task":"t-02","attempt":1,"containerId":"078b664a164ad6cc3a1c2d9da78e3597f8400a6308c6a2ef064cc6c26d20ca50","containerName":"kh-20261122-043445-8f9b-t-02-a1","exitCode":137,"oomKilled":false,"outcome":"killed","reason":"fault kill-a-running-worker","startedAt":"2026-11-22T04:34:46.793Z","endedAt":"2026-11-22T04:34:47.134Z","faults":["kill-a-running-worker"],"usage":{"tokensIn":782,"tokensOut":63,"tokens":845,"costUsd":0.003291,"reports":1}},{"task":"t-02","attempt":2,"containerId":"7b818fd6d227422c44027d3375431173ac947ad96c48f31e4a701d698b51236c","containerName":"kh-20261122-043445-8f9b-t-02-a2","exitCode":0,"oomKilled":false,"outcome":"completed","startedAt":"2026-11-22T04:34:47.743Z","endedAt":"2026-11-22T04:34:49.316Z","faults":[],"usage":{"tokensIn":4034,"tokensOut":1088,"tokens":5122,"costUsd":0.028422,"reports":3}},{"task":"t-03","attempt":1,"containerId":"6b64e4bdd85982a30d9c14e3d5a5b71a9072f5ea588c236cf4e3ed8502859674","containerName":"kh-20261122-043445-8f9b-t-03-a1","exitCode":0,"oomKilled":false,"outcome":"completed","startedAt":"2026-11-22T04:34:49.193Z","endedAt":"2026-11-22T04:34:50.834Z","faults":[],"usage":{"tokensIn":4187,"tokensOut":1586,"tokens":5773,"costUsd":0.036351,"reports":3}},{"task":"t-04","attempt":1,"containerId":"b63b1f17423e79b13db78ce594a6e4b2d5ce6606b9c4ebebafc06663ed652969","containerName":"kh-20261122-043445-8f9b-t-04-a1","exitCode":0,"oomKilled":false,"outcome":"completed","startedAt":"2026-11-22T04:34:49.742Z","endedAt":"2026-11-22T04:34:51.286Z","faults":[],"usage":{"tokensIn":4024,"tokensOut":1662,"tokens":5686,"costUsd":0.037002,"reports":3}}],"faults":[{"faultId":"kill-a-running-worker","kind":"kill","trigger":"on the 2nd task.started","status":"injected","firedAt":"2026-11-22T04:34:47.101Z","offsetMs":1284,"params":{"signal":"SIGKILL","mode":"api"},"targets":[{"containerId":"078b664a164ad6cc3a1c2d9da78e3597f8400a6308c6a2ef064cc6c26d20ca50","task":"t-02","attempt":1}]}],"cleanup":{"containers":5,"networks":0,"volumes":4,"errors":[]},"resources":{"samplesFile":"samples.jsonl","samples":20,"skipped":3,"peaks":[{"name":"controller","rssBytes":101789696,"cpuPercent":4.040404040404041},{"name":"dockerd","rssBytes":95592448,"cpuPercent":5.319148936170213},{"name":"reaper","rssBytes":99127296,"cpuPercent":42.5531914893617}],"containers":{"peakMemoryBytes":9015296,"peakCpuPercent":0.2073724378109453,"peakTotalMemoryBytes":9015296,"sampled":2},"controllerRss":{"firstBytes":101265408,"lastBytes":101789696,"growthBytes":524288},"alerts":0},"checks":[{"name":"all-completed","ok":true,"expected":"4 of 4 tasks completed","observed":"4 of 4 tasks completed","evidence":[]},{"name":"exactly-once","ok":true,"expected":"every task completes at most once (outcomes, worker events and the completion ledger agree)","observed":"no task completed more than once","evidence":[]},{"name":"faults-injected","ok":true,"expected":"1 of 1 faults injected","observed":"1 of 1 faults injected","evidence":[]},{"name":"killed-attempts-recover","ok":true,"expected":"each killed attempt exits 137 and its task completes on a later attempt","observed":"1 killed attempt(s), all recovered","evidence":[]},{"name":"containers-labelled-and-hardened","ok":true,"expected":"every attempt container carries run/role/task/attempt/scenario/version labels, runs non-root with CapDrop ALL, no-new-privileges, a read-only root filesystem and the scenario network mode","observed":"5 of 5 containers inspected, no problem found","evidence":[]},{"name":"network-isolation","ok":true,"expected":"workers with network none report only the lo interface","observed":"5 of 5 reports show only lo","evidence":[]},{"name":"no-leaks","ok":true,"expected":"0 containers, 0 networks, 0 volumes with the run label","observed":"0 containers, 0 networks, 0 volumes with the run label","evidence":[]},{"name":"state-matches-daemon","ok":true,"expected":"the attempt containers in state.json are exactly the worker containers a label query finds before cleanup","observed":"5 container(s), the same on both sides","evidence":[]},{"name":"event-schema","ok":true,"expected":"every event of events.jsonl validates against docs/events.schema.json","observed":"75 of 75 events valid","evidence":[]},{"name":"budget","ok":true,"expected":"no budget set (scenario \`budget:\` absent): usage is not limited","observed":"22647 tokens, $0.139797 ($0.003291 wasted on attempts that did not complete) from 13 usage report(s)","evidence":[]}],"usage":{"total":{"tokensIn":16659,"tokensOut":5988,"tokens":22647,"costUsd":0.139797,"reports":13},"wasted":{"tokensIn":782,"tokensOut":63,"tokens":845,"costUsd":0.003291,"reports":1},"wastedByOutcome":{"killed":{"tokensIn":782,"tokensOut":63,"tokens":845,"costUsd":0.003291,"reports":1}},"tasks":[{"task":"t-01","tokensIn":3632,"tokensOut":1589,"tokens":5221,"costUsd":0.034731,"reports":3,"wasted":{"tokensIn":0,"tokensOut":0,"tokens":0,"costUsd":0,"reports":0}},{"task":"t-02","tokensIn":4816,"tokensOut":1151,"tokens":5967,"costUsd":0.031713,"reports":4,"wasted":{"tokensIn":782,"tokensOut":63,"tokens":845,"costUsd":0.003291,"reports":1}},{"task":"t-03","tokensIn":4187,"tokensOut":1586,"tokens":5773,"costUsd":0.036351,"reports":3,"wasted":{"tokensIn":0,"tokensOut":0,"tokens":0,"costUsd":0,"reports":0}},{"task":"t-04","tokensIn":4024,"tokensOut":1662,"tokens":5686,"costUsd":0.037002,"reports":3,"wasted":{"tokensIn":0,"tokensOut":0,"tokens":0,"costUsd":0,"reports":0}}]}}`;
 
 /** One line of each event type (and worker event type) from the same real run's events.jsonl. */
-const REAL_EVENT_LINES = `{"ts":"2026-11-22T02:30:35.112Z","run":"20261122-023035-0d97","type":"run.started","scenario":"smoke","seed":1,"image":"keelhaul/worker:0.1.0","network":"none","tasks":4,"concurrency":2,"runDir":"/tmp/kh/wtruns/20261122-023035-0d97"}
+const REAL_EVENT_LINES =
+  `{"ts":"2026-11-22T02:30:35.112Z","run":"20261122-023035-0d97","type":"run.started","scenario":"smoke","seed":1,"image":"keelhaul/worker:0.1.0","network":"none","tasks":4,"concurrency":2,"runDir":"/tmp/kh/wtruns/20261122-023035-0d97"}
 {"ts":"2026-11-22T02:30:35.127Z","run":"20261122-023035-0d97","type":"reaper.started","pid":11903,"ttlMs":60000}
 {"ts":"2026-11-22T02:30:35.734Z","run":"20261122-023035-0d97","type":"attempt.running","task":"t-01","attempt":1,"containerId":"94bc0d74c800d2793d0616c9918a3144d8853cf4fce59d843d8ee2038911b64b","containerName":"kh-20261122-023035-0d97-t-01-a1"}
 {"ts":"2026-11-22T02:30:35.806Z","run":"20261122-023035-0d97","type":"worker.event","task":"t-01","attempt":1,"event":{"ts":"2026-11-22T02:30:35.803Z","type":"task.started","run":"20261122-023035-0d97","task":"t-01","attempt":1,"seq":1,"interfaces":[{"name":"lo","addresses":["127.0.0.1"]}],"pid":1,"uid":1000,"node":"v20.20.2","workspace":"/workspace","steps":6}}
@@ -137,7 +168,9 @@ const REAL_EVENT_LINES = `{"ts":"2026-11-22T02:30:35.112Z","run":"20261122-02303
 {"ts":"2026-11-22T02:30:37.403Z","run":"20261122-023035-0d97","type":"task.finished","task":"t-01","outcome":"completed","attempts":1}
 {"ts":"2026-11-22T02:30:40.148Z","run":"20261122-023035-0d97","type":"cleanup.finished","containers":5,"networks":0,"volumes":4,"errors":[]}
 {"ts":"2026-11-22T02:30:40.169Z","run":"20261122-023035-0d97","type":"check.result","name":"all-completed","ok":true,"expected":"4 of 4 tasks completed","observed":"4 of 4 tasks completed"}
-{"ts":"2026-11-22T02:30:40.181Z","run":"20261122-023035-0d97","type":"run.finished","status":"passed","durationMs":5092,"reportPath":"/tmp/kh/wtruns/20261122-023035-0d97/report.json"}`.split('\n');
+{"ts":"2026-11-22T02:30:40.181Z","run":"20261122-023035-0d97","type":"run.finished","status":"passed","durationMs":5092,"reportPath":"/tmp/kh/wtruns/20261122-023035-0d97/report.json"}`.split(
+    '\n',
+  );
 
 describe('docs/report.schema.json', () => {
   it('report schema: draft 2020-12, closed at the top, schemaVersion 2', () => {
@@ -220,7 +253,7 @@ describe('docs/events.schema.json', () => {
     for (const line of REAL_EVENT_LINES) expect(checkEvent(JSON.parse(line)), line).toEqual([]);
   });
 
-  it('events schema: every fixture event is valid, and each branch lists exactly its event\'s fields', () => {
+  it("events schema: every fixture event is valid, and each branch lists exactly its event's fields", () => {
     for (const e of failedEvents()) {
       const value = clone(e);
       expect(checkEvent(value), e.type).toEqual([]);

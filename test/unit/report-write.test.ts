@@ -13,7 +13,13 @@ let n = 0;
 function runDir(withEvents = true): string {
   const dir = join(root, `run-${++n}`);
   mkdirSync(dir);
-  if (withEvents) writeFileSync(join(dir, 'events.jsonl'), `${failedEvents().map((e) => JSON.stringify(e)).join('\n')}\n{"ts":"2026-01-01T12:00:07`);
+  if (withEvents)
+    writeFileSync(
+      join(dir, 'events.jsonl'),
+      `${failedEvents()
+        .map((e) => JSON.stringify(e))
+        .join('\n')}\n{"ts":"2026-01-01T12:00:07`,
+    );
   return dir;
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MissingToolError, requireTool } from '../setup/require-tool.js';
 
-describe('requireTool (the integration tests\' host tools)', () => {
+describe("requireTool (the integration tests' host tools)", () => {
   it('finds a tool on PATH', () => {
     expect(requireTool('sh', 'apt-get install -y dash')).toMatch(/\/sh$/);
   });

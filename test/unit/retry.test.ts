@@ -9,8 +9,7 @@ const policy = (overrides: Partial<RetryPolicy> = {}): RetryPolicy => ({
   ...overrides,
 });
 
-const retryable = (n: number): AttemptFailedError<string> =>
-  new AttemptFailedError(`attempt ${n} failed`, `failed-${n}`, { retryable: true });
+const retryable = (n: number): AttemptFailedError<string> => new AttemptFailedError(`attempt ${n} failed`, `failed-${n}`, { retryable: true });
 
 describe('retry: backoffDelayMs', () => {
   it('retry: the delay before the 2nd attempt is backoffMs', () => {
@@ -175,9 +174,7 @@ describe('retry: runWithRetry', () => {
       if (n === 2) controller.abort(new Error('interrupted in attempt 2'));
       throw retryable(n);
     });
-    await expect(
-      runWithRetry(policy({ maxAttempts: 10 }), attempt, { signal: controller.signal }),
-    ).rejects.toThrow('interrupted in attempt 2');
+    await expect(runWithRetry(policy({ maxAttempts: 10 }), attempt, { signal: controller.signal })).rejects.toThrow('interrupted in attempt 2');
     expect(attempt).toHaveBeenCalledTimes(2);
   });
 });

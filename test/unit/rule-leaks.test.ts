@@ -6,7 +6,8 @@ describe('rule-leaks', () => {
   const exec: RuleExec = async (file, args) => {
     if (file === 'iptables') return { stdout: '-P OUTPUT ACCEPT\n-A OUTPUT -m comment --comment keelhaul:run-1 -j DROP\n-A OUTPUT -m comment --comment keelhaul:run-2 -j DROP' };
     if (args.includes('tc')) return { stdout: 'qdisc noqueue 0: dev lo root refcnt 2\nqdisc netem 8001: dev eth0 root refcnt 2 limit 1000 loss 50%' };
-    if (args.includes('iptables')) return { stdout: '-P OUTPUT ACCEPT\n-A OUTPUT -o eth0 -m statistic --mode random --probability 0.5 -m comment --comment keelhaul:run-1 -j DROP' };
+    if (args.includes('iptables'))
+      return { stdout: '-P OUTPUT ACCEPT\n-A OUTPUT -o eth0 -m statistic --mode random --probability 0.5 -m comment --comment keelhaul:run-1 -j DROP' };
     throw new Error('unexpected');
   };
   it('finds netem/tbf root qdiscs and the run-marked iptables rules in a container namespace', async () => {

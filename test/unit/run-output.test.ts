@@ -26,7 +26,12 @@ function recordingIo(tty: boolean) {
 const started = ev({ type: 'run.started', scenario: 's', seed: 1, image: 'i', network: 'none', tasks: 2, concurrency: 2, runDir: '/tmp/r' });
 const running = ev({ type: 'attempt.running', task: 't-01', attempt: 1, containerId: 'c'.repeat(64), containerName: 'kh-t-01-a1' });
 const heartbeat = ev({ type: 'worker.event', task: 't-01', attempt: 1, event: { ts: '2026-01-01T12:00:00.100Z', type: 'heartbeat', run: 'r1', task: 't-01', attempt: 1 } });
-const progress = ev({ type: 'worker.event', task: 't-01', attempt: 1, event: { ts: '2026-01-01T12:00:00.200Z', type: 'task.progress', run: 'r1', task: 't-01', attempt: 1, fraction: 0.5, usage: { tokensIn: 300, tokensOut: 50, costUsd: 0.0021 } } });
+const progress = ev({
+  type: 'worker.event',
+  task: 't-01',
+  attempt: 1,
+  event: { ts: '2026-01-01T12:00:00.200Z', type: 'task.progress', run: 'r1', task: 't-01', attempt: 1, fraction: 0.5, usage: { tokensIn: 300, tokensOut: 50, costUsd: 0.0021 } },
+});
 const failedCheck = ev({ type: 'check.result', name: 'budget', ok: false, expected: 'tokens ≤ 1', observed: '350 tokens' });
 const okCheck = ev({ type: 'check.result', name: 'no-leaks', ok: true, expected: '0', observed: '0' });
 
@@ -82,7 +87,12 @@ describe('run output: levels, --json, the status line', () => {
     output.onEvent(started);
     output.onEvent(running);
     output.onEvent(progress);
-    output.onEvent(ev({ type: 'fault.injected', fault: { faultId: 'f1', kind: 'kill', trigger: 'at 1 s', status: 'injected', firedAt: '2026-01-01T12:00:01.000Z', offsetMs: 1000, params: {}, targets: [] } }));
+    output.onEvent(
+      ev({
+        type: 'fault.injected',
+        fault: { faultId: 'f1', kind: 'kill', trigger: 'at 1 s', status: 'injected', firedAt: '2026-01-01T12:00:01.000Z', offsetMs: 1000, params: {}, targets: [] },
+      }),
+    );
     const text = io.raw.join('');
     const statuses = text.split('\r\x1b[2K').filter((s) => s.startsWith('['));
     expect(statuses.at(-1)).toMatch(/^\[\d+\.\d s\] done 0\/2, running 1, failed 0 \| faults 1 \| tokens 350 \(\$0\.0021\)$/);

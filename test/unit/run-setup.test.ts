@@ -53,10 +53,16 @@ describe('run setup: the internal network guard', () => {
   it('run setup: the run network is guarded and the result reported', async () => {
     const events: RunEventInput[] = [];
     const calls: unknown[] = [];
-    const applied = await guardRunNetwork(docker(['other', 'kh-r']), 'r', 'kh-r', (e) => events.push(e), async (runId, id, options) => {
-      calls.push([runId, id, options]);
-      return { applied: true, bridge: 'br-1' };
-    });
+    const applied = await guardRunNetwork(
+      docker(['other', 'kh-r']),
+      'r',
+      'kh-r',
+      (e) => events.push(e),
+      async (runId, id, options) => {
+        calls.push([runId, id, options]);
+        return { applied: true, bridge: 'br-1' };
+      },
+    );
     expect(applied).toBe(true);
     expect(calls).toEqual([['r', 'n1', { daemonIsLocal: true }]]);
     expect(events).toEqual([{ type: 'network.guarded', network: 'kh-r', bridge: 'br-1', applied: true }]);
@@ -64,9 +70,15 @@ describe('run setup: the internal network guard', () => {
 
   it('run setup: a network without the run label is not touched', async () => {
     const events: RunEventInput[] = [];
-    const applied = await guardRunNetwork(docker([]), 'r', 'kh-r', (e) => events.push(e), async () => {
-      throw new Error('must not be called');
-    });
+    const applied = await guardRunNetwork(
+      docker([]),
+      'r',
+      'kh-r',
+      (e) => events.push(e),
+      async () => {
+        throw new Error('must not be called');
+      },
+    );
     expect(applied).toBe(false);
     expect(events).toEqual([{ type: 'network.guarded', network: 'kh-r', bridge: '', applied: false, reason: "network kh-r does not carry the run's label" }]);
   });

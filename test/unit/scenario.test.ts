@@ -3,14 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  FAULT_KINDS,
-  loadScenarioFile,
-  parseScenario,
-  ScenarioError,
-  validateScenario,
-  type ScenarioIssue,
-} from '../../src/scenario/index.js';
+import { FAULT_KINDS, loadScenarioFile, parseScenario, ScenarioError, validateScenario, type ScenarioIssue } from '../../src/scenario/index.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const smokePath = join(repoRoot, 'chaos/smoke.yaml');
@@ -76,7 +69,17 @@ describe('scenario: valid input', () => {
   it('scenario: a minimal scenario has no faults and every expectation on', () => {
     const s = parseScenario(MINIMAL);
     expect(s.faults).toEqual([]);
-    expect(s.expect).toEqual({ allCompleted: true, exactlyOnce: true, killedAttemptsRecover: true, disruptedTasksRecover: true, noLeaks: true, failedTasks: {}, workspaceCompliance: true, lockExclusion: true, isolationProbe: true });
+    expect(s.expect).toEqual({
+      allCompleted: true,
+      exactlyOnce: true,
+      killedAttemptsRecover: true,
+      disruptedTasksRecover: true,
+      noLeaks: true,
+      failedTasks: {},
+      workspaceCompliance: true,
+      lockExclusion: true,
+      isolationProbe: true,
+    });
   });
 
   it('scenario: tasks {count: 3, steps} expand to ids t-01..t-03 with the same steps', () => {
@@ -181,9 +184,7 @@ describe('scenario: invalid input', () => {
   });
 
   it('scenario: a value of the wrong type is not reported as missing', () => {
-    const error = scenarioError(() =>
-      validateScenario({ name: 'x', concurrency: 'abc', tasks: { count: 1, steps: [{ sleep: 1 }] } }),
-    );
+    const error = scenarioError(() => validateScenario({ name: 'x', concurrency: 'abc', tasks: { count: 1, steps: [{ sleep: 1 }] } }));
     const issue = issueFor(error, 'concurrency');
     expect(issue.message).not.toMatch(/required/);
     expect(issue.message).toMatch(/number/);
@@ -280,9 +281,7 @@ describe('scenario: invalid input', () => {
   });
 
   it('scenario: a declared writes path with .. is refused', () => {
-    const error = scenarioError(() =>
-      validateScenario({ name: 'x', tasks: [{ id: 'a', steps: [{ sleep: 1 }], writes: ['a/../../b'] }] }),
-    );
+    const error = scenarioError(() => validateScenario({ name: 'x', tasks: [{ id: 'a', steps: [{ sleep: 1 }], writes: ['a/../../b'] }] }));
     expect(issueFor(error, 'tasks[0].writes[0]').message).toMatch(/no \.\./);
   });
 
@@ -343,6 +342,8 @@ expect: { maxAttempts: 2, recoveryTimeMs: 5s, resourceStability: { rssGrowthByte
     expect(s.expect.resourceStability).toEqual({ rssGrowthBytes: 64 * 1024 * 1024, eventBacklog: 100 });
   });
   it('a bad lock name is an error naming the field', () => {
-    expect(() => parseScenario('name: x\ntasks: [{ id: a, steps: [{ sleep: 1 }], locks: { writes: ["no spaces"] } }]\n')).toThrow(/tasks\[0\]\.locks\.writes\[0\]: expected a lock name/);
+    expect(() => parseScenario('name: x\ntasks: [{ id: a, steps: [{ sleep: 1 }], locks: { writes: ["no spaces"] } }]\n')).toThrow(
+      /tasks\[0\]\.locks\.writes\[0\]: expected a lock name/,
+    );
   });
 });

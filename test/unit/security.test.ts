@@ -41,12 +41,15 @@ describe('scenario: what breaks isolation needs dangerouslyAllow', () => {
   it('a mount of the Docker socket, or of a directory holding it, is refused without dangerouslyAllow.dockerSocket', () => {
     for (const source of ['/var/run/docker.sock', '/run/docker.sock', '/var/run', '/run', '/', '/srv/x/docker.sock', '/var/run/']) {
       const e = refusal(`${base}mounts:\n  - { source: ${source}, target: /sock }\n`);
-      expect(e.issues.map((i) => i.field), source).toEqual(['mounts[0].source']);
+      expect(
+        e.issues.map((i) => i.field),
+        source,
+      ).toEqual(['mounts[0].source']);
       expect(e.message).toContain('dangerouslyAllow: { dockerSocket: true }');
     }
   });
 
-  it('an ordinary host path may be mounted (read-only by default); keelhaul\'s own targets are refused', () => {
+  it("an ordinary host path may be mounted (read-only by default); keelhaul's own targets are refused", () => {
     const s = parseScenario(`${base}mounts:\n  - { source: /usr/share, target: /data }\n`, 'sec.yaml');
     expect(s.mounts).toEqual([{ source: '/usr/share', target: '/data', readOnly: true }]);
     expect(unhardenedBy(s)).toEqual([]);
@@ -80,7 +83,7 @@ describe('scenario: what breaks isolation needs dangerouslyAllow', () => {
     expect(isDockerSocketPath('/usr/share')).toBe(false);
   });
 
-  it('env names: KEELHAUL_* is the contract\'s, and names must be variable names', () => {
+  it("env names: KEELHAUL_* is the contract's, and names must be variable names", () => {
     expect(refusal(`${base}env: { KEELHAUL_SEED: "1" }\n`).issues[0]!.field).toBe('env.KEELHAUL_SEED');
     expect(refusal(`${base}env: { "A-B": "1" }\n`).issues[0]!.field).toBe('env.A-B');
   });
@@ -90,7 +93,11 @@ describe('secrets: redaction', () => {
   it('default patterns: *_KEY, *_TOKEN, *_SECRET, *PASSWORD*, case-insensitive; short values are left alone', () => {
     const env = { API_KEY: 'k-12345', GH_TOKEN: 't-12345', app_secret: 's-12345', DB_PASSWORD_FILE: 'p-12345', PLAIN: 'visible', X_TOKEN: 'abc' };
     const s = validateScenario({ name: 'x', tasks: { count: 1, steps: [{ sleep: 1 }] }, env });
-    expect(secretsOf(s.env, s.redact.names, s.redact.minLength).map((x) => x.name).sort()).toEqual(['API_KEY', 'DB_PASSWORD_FILE', 'GH_TOKEN', 'app_secret']);
+    expect(
+      secretsOf(s.env, s.redact.names, s.redact.minLength)
+        .map((x) => x.name)
+        .sort(),
+    ).toEqual(['API_KEY', 'DB_PASSWORD_FILE', 'GH_TOKEN', 'app_secret']);
   });
 
   it('redact.names replaces the defaults', () => {
@@ -263,14 +270,22 @@ describe('stdout line splitting with a bound per line', () => {
   it('lines split at any chunk boundary come out whole, CRLF trimmed, a last line without newline delivered at the end', () => {
     const text = '{"a":1}\r\nplain\n\nlast';
     for (let cut = 0; cut <= text.length; cut++) {
-      expect(split([text.slice(0, cut), text.slice(cut)], 1024)).toEqual([['{"a":1}', 0], ['plain', 0], ['', 0], ['last', 0]]);
+      expect(split([text.slice(0, cut), text.slice(cut)], 1024)).toEqual([
+        ['{"a":1}', 0],
+        ['plain', 0],
+        ['', 0],
+        ['last', 0],
+      ]);
     }
   });
 
   it('a line past the bound keeps its first bytes and counts the rest; the next line is whole again', () => {
     const long = 'x'.repeat(10_000);
     const chunks = [long.slice(0, 3000), long.slice(3000), '\nnext\n'];
-    expect(split(chunks, 100)).toEqual([['x'.repeat(100), 9_900], ['next', 0]]);
+    expect(split(chunks, 100)).toEqual([
+      ['x'.repeat(100), 9_900],
+      ['next', 0],
+    ]);
   });
 
   it('memory stays bounded: 50 MiB without a newline holds at most the bound', () => {

@@ -21,15 +21,47 @@ type SoakSample = import('../../src/soak/index.js').SoakSample;
 const MiB = 1024 * 1024;
 
 function sample(over: Partial<SoakSample> = {}): SoakSample {
-  return { ts: '2026-11-22T04:00:00.000Z', controllerRssBytes: 100 * MiB, heapUsedBytes: 20 * MiB, openFds: 29, dockerdRssBytes: 90 * MiB, soakResources: 0, labelledResources: 0, ...over };
+  return {
+    ts: '2026-11-22T04:00:00.000Z',
+    controllerRssBytes: 100 * MiB,
+    heapUsedBytes: 20 * MiB,
+    openFds: 29,
+    dockerdRssBytes: 90 * MiB,
+    soakResources: 0,
+    labelledResources: 0,
+    ...over,
+  };
 }
 
 function iteration(index: number, over: Partial<SoakIteration> = {}, sampleOver: Partial<SoakSample> = {}): SoakIteration {
-  return { index, runId: `r-${index}`, seed: index, status: 'passed', durationMs: 5000, failedChecks: [], leaked: { containers: [], networks: [], volumes: [] }, sample: sample(sampleOver), ...over };
+  return {
+    index,
+    runId: `r-${index}`,
+    seed: index,
+    status: 'passed',
+    durationMs: 5000,
+    failedChecks: [],
+    leaked: { containers: [], networks: [], volumes: [] },
+    sample: sample(sampleOver),
+    ...over,
+  };
 }
 
 function summarize(iterations: SoakIteration[], phase: 'running' | 'interrupted' | 'finished' = 'finished') {
-  return summarizeSoak({ scenario: 's', scenarioFile: null, startedAt: '2026-11-22T04:00:00.000Z', durationMs: 120_000, elapsedMs: 120_000, phase, bounds: DEFAULT_SOAK_BOUNDS, warmup: 2, minSamples: 6, dockerdPid: 1, baseline: sample(), iterations });
+  return summarizeSoak({
+    scenario: 's',
+    scenarioFile: null,
+    startedAt: '2026-11-22T04:00:00.000Z',
+    durationMs: 120_000,
+    elapsedMs: 120_000,
+    phase,
+    bounds: DEFAULT_SOAK_BOUNDS,
+    warmup: 2,
+    minSamples: 6,
+    dockerdPid: 1,
+    baseline: sample(),
+    iterations,
+  });
 }
 
 describe('soak growth (window medians)', () => {

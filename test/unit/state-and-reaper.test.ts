@@ -50,7 +50,13 @@ describe('state store', () => {
   it('state: every save leaves a file that parses, with a growing revision, and no temp file behind', async () => {
     const dir = tempDir();
     const store = new StateStore(join(dir, 'state.json'), state());
-    await Promise.all(Array.from({ length: 20 }, (_, i) => store.update((s) => { s.tasks['t-01']!.status = i % 2 ? 'running' : 'pending'; })));
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        store.update((s) => {
+          s.tasks['t-01']!.status = i % 2 ? 'running' : 'pending';
+        }),
+      ),
+    );
     const onDisk = await readRunState(join(dir, 'state.json'));
     expect(onDisk.revision).toBeGreaterThanOrEqual(1);
     expect(onDisk.revision).toBeLessThanOrEqual(20);
@@ -79,7 +85,10 @@ describe('completion ledger', () => {
     await ledger.append({ task: 't-01', attempt: 2, containerId: 'c1', controllerPid: 1, ts: 'x' });
     await ledger.append({ task: 't-02', attempt: 1, containerId: 'c2', controllerPid: 1, ts: 'y' });
     writeFileSync(join(dir, 'completions.jsonl'), `${readFileSync(join(dir, 'completions.jsonl'), 'utf8')}{"task":"t-0`);
-    expect((await ledger.read()).map((e) => [e.task, e.attempt])).toEqual([['t-01', 2], ['t-02', 1]]);
+    expect((await ledger.read()).map((e) => [e.task, e.attempt])).toEqual([
+      ['t-01', 2],
+      ['t-02', 1],
+    ]);
     rmSync(dir, { recursive: true });
   });
 });
@@ -129,7 +138,9 @@ describe('reaper loop', () => {
     const removed: string[] = [];
     const reaper = runReaper({ runDir: dir, ttlMs: 20, pollMs: 10, log: () => undefined, connect: async () => fakeDocker(removed) });
     await new Promise((r) => setTimeout(r, 150));
-    await store.update((s) => { s.status = 'finished'; });
+    await store.update((s) => {
+      s.status = 'finished';
+    });
     expect(await reaper).toBe('finished');
     expect(removed).toEqual([]);
     rmSync(dir, { recursive: true });

@@ -23,7 +23,7 @@ describe('suites: which scenarios, and the exit code', () => {
     expect(await expandScenarioArgs(['nope.yaml'])).toEqual(['nope.yaml']);
   });
 
-  it('the worst exit code wins: interrupted, keelhaul\'s error, environment, bad input, a failed check, passed', () => {
+  it("the worst exit code wins: interrupted, keelhaul's error, environment, bad input, a failed check, passed", () => {
     expect(worstExitCode([0, 0])).toBe(0);
     expect(worstExitCode([0, 1, 0])).toBe(1);
     expect(worstExitCode([1, 2])).toBe(2);

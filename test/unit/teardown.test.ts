@@ -5,12 +5,27 @@ import type { AttemptRecord, TaskRecord } from '../../src/controller/state.js';
 import { cleanUpByLabel, nameOrphanAttempts } from '../../src/controller/teardown.js';
 
 const attempt = (n: number, overrides: Partial<AttemptRecord> = {}): AttemptRecord => ({
-  attempt: n, containerId: `c${n}`, containerName: '', status: 'exited', startedAt: '2026-01-01T00:00:00.000Z', endedAt: null,
-  exitCode: 0, oomKilled: false, outcome: 'completed', reason: null, completedEvents: 1, interfaces: null, auditProblems: [], audited: true,
+  attempt: n,
+  containerId: `c${n}`,
+  containerName: '',
+  status: 'exited',
+  startedAt: '2026-01-01T00:00:00.000Z',
+  endedAt: null,
+  exitCode: 0,
+  oomKilled: false,
+  outcome: 'completed',
+  reason: null,
+  completedEvents: 1,
+  interfaces: null,
+  auditProblems: [],
+  audited: true,
   ...overrides,
 });
 const worker = (id: string, task: string, n: number): ContainerSummary => ({
-  id, names: [`/kh-r-${task}-a${n}`], image: 'img', state: 'exited',
+  id,
+  names: [`/kh-r-${task}-a${n}`],
+  image: 'img',
+  state: 'exited',
   labels: { [Label.run]: 'r', [Label.role]: 'worker', [Label.task]: task, [Label.attempt]: String(n) },
 });
 
@@ -58,7 +73,12 @@ describe('teardown: cleanup by label', () => {
     const { docker, removed } = fakeDocker([worker('c1', 't', 1)]);
     const events: RunEventInput[] = [];
     let settled = false;
-    const removal = new Promise<void>((r) => setTimeout(() => { settled = true; r(); }, 5));
+    const removal = new Promise<void>((r) =>
+      setTimeout(() => {
+        settled = true;
+        r();
+      }, 5),
+    );
     const tasks: Record<string, TaskRecord> = { t: { status: 'completed', attempts: [attempt(1)] } };
     const out = await cleanUpByLabel({ ...base, docker, tasks, daemonGone: false, removals: [removal], emit: (e) => events.push(e) });
     expect(settled).toBe(true);

@@ -21,26 +21,36 @@ describe('agent usage accounting', () => {
   });
 
   it('usage: what attempts that did not complete used is wasted, per outcome and per task', () => {
-    const u = summarizeUsage(['a', 'b', 'c'], [
-      { task: 'a', outcome: 'killed', usage: usageOf(100, 10, 1) },
-      { task: 'a', outcome: 'completed', usage: usageOf(300, 30) },
-      { task: 'b', outcome: 'hung', usage: usageOf(50, 5, 1) },
-      { task: 'b', outcome: 'lost', usage: ZERO_USAGE },
-    ]);
+    const u = summarizeUsage(
+      ['a', 'b', 'c'],
+      [
+        { task: 'a', outcome: 'killed', usage: usageOf(100, 10, 1) },
+        { task: 'a', outcome: 'completed', usage: usageOf(300, 30) },
+        { task: 'b', outcome: 'hung', usage: usageOf(50, 5, 1) },
+        { task: 'b', outcome: 'lost', usage: ZERO_USAGE },
+      ],
+    );
     expect(u.total.tokens).toBe(495);
     expect(u.wasted).toEqual(usageOf(150, 15, 2));
     expect(Object.keys(u.wastedByOutcome).sort()).toEqual(['hung', 'killed']);
     expect(u.wastedByOutcome.killed).toEqual(usageOf(100, 10, 1));
-    expect(u.tasks.map((t) => [t.task, t.tokens, t.wasted.tokens])).toEqual([['a', 440, 110], ['b', 55, 55], ['c', 0, 0]]);
+    expect(u.tasks.map((t) => [t.task, t.tokens, t.wasted.tokens])).toEqual([
+      ['a', 440, 110],
+      ['b', 55, 55],
+      ['c', 0, 0],
+    ]);
   });
 });
 
 describe('budget check', () => {
-  const usage = summarizeUsage(['a', 'b'], [
-    { task: 'a', outcome: 'killed', usage: usageOf(1000, 100, 1) },
-    { task: 'a', outcome: 'completed', usage: usageOf(2000, 200) },
-    { task: 'b', outcome: 'completed', usage: usageOf(500, 50) },
-  ]);
+  const usage = summarizeUsage(
+    ['a', 'b'],
+    [
+      { task: 'a', outcome: 'killed', usage: usageOf(1000, 100, 1) },
+      { task: 'a', outcome: 'completed', usage: usageOf(2000, 200) },
+      { task: 'b', outcome: 'completed', usage: usageOf(500, 50) },
+    ],
+  );
 
   it('budget: no budget passes and says that nothing was limited, with the figures', () => {
     const r = checkBudget(usage, undefined);
@@ -91,7 +101,17 @@ describe('usage and resources in report.md and report.html', () => {
   for (let tick = 0; tick < 5; tick++) {
     samples.push({ kind: 'process', time: at(tick * 1000), tick, name: 'controller', pid: 1, rssBytes: (80 + tick) * 1024 * 1024, cpuPercent: 10 * tick });
     samples.push({ kind: 'process', time: at(tick * 1000 + 5), tick, name: 'dockerd', pid: 2, rssBytes: 60 * 1024 * 1024, cpuPercent: 3 });
-    if (tick > 0) samples.push({ kind: 'container', time: at(tick * 1000 + 9), tick, containerId: 'c1', memoryBytes: 20 * 1024 * 1024, memoryLimitBytes: 256 * 1024 * 1024, cpuPercent: 30, pids: 4 });
+    if (tick > 0)
+      samples.push({
+        kind: 'container',
+        time: at(tick * 1000 + 9),
+        tick,
+        containerId: 'c1',
+        memoryBytes: 20 * 1024 * 1024,
+        memoryLimitBytes: 256 * 1024 * 1024,
+        cpuPercent: 30,
+        pids: 4,
+      });
   }
 
   it('html: four resource charts of inline SVG, a line per process, well-formed', () => {
@@ -100,7 +120,11 @@ describe('usage and resources in report.md and report.html', () => {
     const charts = findAll(tree, 'svg').filter((s) => s.attrs['class'] === 'chart');
     expect(charts.map((c) => c.attrs['data-chart'])).toEqual(['process-rss', 'process-cpu', 'container-memory', 'container-cpu']);
     const rss = charts[0]!;
-    expect(findAll(rss, 'g').filter((g) => g.attrs['class'] === 'series').map((g) => g.attrs['data-series'])).toEqual(['controller', 'dockerd']);
+    expect(
+      findAll(rss, 'g')
+        .filter((g) => g.attrs['class'] === 'series')
+        .map((g) => g.attrs['data-series']),
+    ).toEqual(['controller', 'dockerd']);
     expect(findAll(rss, 'polyline')[0]!.attrs['points']!.split(' ')).toHaveLength(5);
     expect(fragment).toContain('controller: peak 84.0 MiB, 5 sample(s)');
     expect(renderResourceCharts([], 0, 1000)).toMatch(/No resource samples/);

@@ -5,20 +5,8 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, s
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  InvalidTaskError,
-  createSeededBytes,
-  parseWorkerTask,
-  roundUsd,
-  syntheticStepUsage,
-  validateWorkerTask,
-} from '../../src/worker/task.js';
-import {
-  isKnownWorkerEvent,
-  isTerminalWorkerEvent,
-  parseWorkerEventLine,
-  type WorkerEvent,
-} from '../../src/worker/events.js';
+import { InvalidTaskError, createSeededBytes, parseWorkerTask, roundUsd, syntheticStepUsage, validateWorkerTask } from '../../src/worker/task.js';
+import { isKnownWorkerEvent, isTerminalWorkerEvent, parseWorkerEventLine, type WorkerEvent } from '../../src/worker/events.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const workerMain = join(repoRoot, 'dist/src/worker/main.js');
@@ -299,7 +287,7 @@ describe('worker usage and flood', () => {
   const usageOf = (e: WorkerEvent): { tokensIn: number; tokensOut: number; costUsd: number } | undefined =>
     (e as { usage?: { tokensIn: number; tokensOut: number; costUsd: number } }).usage;
 
-  it('reports seeded usage since the previous report; the sum equals every step\'s figure, on every attempt', async () => {
+  it("reports seeded usage since the previous report; the sum equals every step's figure, on every attempt", async () => {
     const task = { id: 'u1', steps: [{ sleep: 1 }, { progress: 0.5 }, { write: { path: 'a', content: 'x' } }, { progress: 1 }, { sleep: 1 }] };
     const runs = [await runWorker({ task, seed: 9, attempt: 1 }), await runWorker({ task, seed: 9, attempt: 2 })];
     const expected = task.steps.map((_, i) => syntheticStepUsage(9, 'u1', i));
