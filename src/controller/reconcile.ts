@@ -3,7 +3,7 @@
  * against the attempt containers a label query finds on the daemon. {@link planResume}
  * decides, without I/O; {@link applyResumePlan} writes the decision into the state.
  */
-import type { AttemptRecord, TaskRecord } from './state.js';
+import { newAttemptRecord, type AttemptRecord, type TaskRecord } from './state.js';
 
 /** An attempt container found on the daemon by the run's labels (role `worker`). */
 export interface FoundAttempt {
@@ -124,22 +124,7 @@ export function applyResumePlan(tasks: Record<string, TaskRecord>, plan: ResumeP
     }
     if (p.action === 'failed') continue;
     for (const c of p.discovered) {
-      task.attempts.push({
-        attempt: c.attempt,
-        containerId: c.containerId,
-        containerName: c.containerName,
-        status: 'launching',
-        startedAt: now,
-        endedAt: null,
-        exitCode: null,
-        oomKilled: false,
-        outcome: null,
-        reason: null,
-        completedEvents: 0,
-        interfaces: null,
-        auditProblems: [],
-        audited: false,
-      });
+      task.attempts.push(newAttemptRecord(c.attempt, now, c));
     }
     task.attempts.sort((x, y) => x.attempt - y.attempt);
     for (const l of p.lost) {

@@ -41,7 +41,7 @@ import { probeIsolation, startHostCanary } from './isolation-probe.js';
 import { listWorkspaceNow, startWorkspaceLister, type WorkspaceLister } from './workspace-lister.js';
 import { attemptDirOf } from './run-paths.js';
 import type { Redactor } from './redaction.js';
-import type { AttemptRecord, StateStore, TaskRecord } from './state.js';
+import { newAttemptRecord, type AttemptRecord, type StateStore, type TaskRecord } from './state.js';
 
 /** What {@link executeRun} needs beyond the hooks. */
 interface ExecuteOptions extends RunHooks {
@@ -414,22 +414,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   const launchAttempt = async (taskId: string, attemptNumber: number, spec: AttemptTask): Promise<AttemptRecord> => {
     stop.signal.throwIfAborted();
     const task = state.tasks[taskId]!;
-    const record: AttemptRecord = {
-      attempt: attemptNumber,
-      containerId: '',
-      containerName: '',
-      status: 'launching',
-      startedAt: new Date().toISOString(),
-      endedAt: null,
-      exitCode: null,
-      oomKilled: false,
-      outcome: null,
-      reason: null,
-      completedEvents: 0,
-      interfaces: null,
-      auditProblems: [],
-      audited: false,
-    };
+    const record: AttemptRecord = newAttemptRecord(attemptNumber, new Date().toISOString());
     const pendingOutage = outage.current;
     if (pendingOutage) await pendingOutage;
     task.attempts.push(record);

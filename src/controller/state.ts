@@ -47,6 +47,34 @@ export interface AttemptRecord {
   removedAt?: string | null;
 }
 
+/**
+ * A new attempt's record: `launching`, nothing judged yet. `containerId` and
+ * `containerName` are empty until the launch names the container (a fresh attempt), or the
+ * container found by label (an attempt discovered on resume).
+ */
+export function newAttemptRecord(
+  attempt: number,
+  startedAt: string,
+  container: { containerId: string; containerName: string } = { containerId: '', containerName: '' },
+): AttemptRecord {
+  return {
+    attempt,
+    containerId: container.containerId,
+    containerName: container.containerName,
+    status: 'launching',
+    startedAt,
+    endedAt: null,
+    exitCode: null,
+    oomKilled: false,
+    outcome: null,
+    reason: null,
+    completedEvents: 0,
+    interfaces: null,
+    auditProblems: [],
+    audited: false,
+  };
+}
+
 /** One task as state.json records it. */
 export interface TaskRecord {
   status: 'pending' | 'running' | 'completed' | 'failed';
