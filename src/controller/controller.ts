@@ -116,7 +116,8 @@ async function checkTopologyImages(docker: DockerClient, topology: ScenarioTopol
  * does not do) and locates every field in the scenario file.
  */
 export class BackendSupportError extends FaultSupportError {
-  override name = 'BackendSupportError';
+  // Its name stays FaultSupportError's: callers that match on the name (docs/api.md,
+  // examples/parity.test.mjs) keep working; `instanceof` tells the two apart.
   readonly backend: 'local';
   readonly problems: readonly BackendProblem[];
   constructor(backend: 'local', problems: readonly BackendProblem[]) {
