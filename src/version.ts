@@ -22,3 +22,11 @@ export const packageRoot: string = (() => {
 
 /** keelhaul's version from package.json, e.g. `0.1.0`; stamped on every label set and image tag. */
 export const keelhaulVersion: string = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+
+/**
+ * An image reference as a scenario or Compose file writes it, with `{version}` expanded to
+ * keelhaul's version (`keelhaul/worker:{version}` → `keelhaul/worker:0.1.0`).
+ */
+export function expandImageVersion(image: string, version: string = keelhaulVersion): string {
+  return image.replaceAll('{version}', version);
+}

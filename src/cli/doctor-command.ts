@@ -1,7 +1,7 @@
 import { access } from 'node:fs/promises';
 import { connectDocker, DaemonUnavailableError, Label, type DockerClient } from '../docker/index.js';
 import { workerImageTag } from '../images/index.js';
-import { keelhaulVersion } from '../version.js';
+import { expandImageVersion, keelhaulVersion } from '../version.js';
 import { loadScenarioFile } from '../scenario/index.js';
 import { ExitCode } from './exit-codes.js';
 import { hostRequirements } from './host-requirements.js';
@@ -43,7 +43,7 @@ export async function doctorCommand(io: CliIo, options: { scenarioPath?: string;
       fix: 'Start one with `bash scripts/docker-up.sh` (installs docker.io on Debian as root), or set DOCKER_HOST.',
     });
   }
-  const tag = scenario && scenario.daemon.mode !== 'private' ? scenario.image.replaceAll('{version}', keelhaulVersion) : workerImageTag();
+  const tag = scenario && scenario.daemon.mode !== 'private' ? expandImageVersion(scenario.image) : workerImageTag();
   if (docker) {
     const image = await docker.inspectImage(tag);
     findings.push(

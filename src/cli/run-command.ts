@@ -61,7 +61,7 @@ function runDirTracker(runsDir: string | undefined, onEvent: (event: RunEvent) =
   };
 }
 
-function exitCodeOf(result: RunResult, io: CliIo, signal: AbortSignal | undefined): ExitCode {
+function exitCodeOfRun(result: RunResult, io: CliIo, signal: AbortSignal | undefined): ExitCode {
   if (result.report.error) io.err(`keelhaul: run ${result.report.runId} failed: ${result.report.error}`);
   if (result.report.unhardened) io.err(`keelhaul: WARNING: run ${result.report.runId} was UNHARDENED: ${result.report.unhardened.warning}`);
   if (signal?.aborted) return ExitCode.interrupted;
@@ -108,7 +108,7 @@ export async function runScenarioCommand(options: RunCommandOptions, io: CliIo):
   })
     .catch(runDir.rethrow)
     .finally(output.close);
-  return { code: exitCodeOf(result, io, options.signal), result };
+  return { code: exitCodeOfRun(result, io, options.signal), result };
 }
 
 /** Flags of `keelhaul resume`. */
@@ -141,5 +141,5 @@ export async function resumeCommand(options: ResumeCommandOptions, io: CliIo): P
   })
     .catch(runDir.rethrow)
     .finally(output.close);
-  return exitCodeOf(result, io, options.signal);
+  return exitCodeOfRun(result, io, options.signal);
 }

@@ -1,3 +1,4 @@
+import { expandImageVersion } from '../version.js';
 import { Label, labelsFor, topologyResourceName, type ContainerSpec, type DockerClient, type MountSpec, type RunIdentity } from '../docker/index.js';
 import type { ComposeTopology, TopologyService } from './load.js';
 
@@ -19,7 +20,7 @@ export interface LaunchedTopology {
 
 /** A topology service's image with `{version}` expanded. */
 export function topologyImage(service: Pick<TopologyService, 'image'>, version: string): string {
-  return service.image.replaceAll('{version}', version);
+  return expandImageVersion(service.image, version);
 }
 
 /** The labels of one service container: the service's own, then keelhaul's (run, role=service, scenario, version, controller, service). */

@@ -9,7 +9,7 @@ import { connectDocker, ImageNotFoundError, type DaemonVersion, type DockerClien
 import { buildWorkerImage, WORKER_IMAGE_REPOSITORY } from '../images/index.js';
 import { loadScenarioTopology, topologyImage, type ScenarioTopology } from '../compose/index.js';
 import { loadScenarioFile, validateScenario, type Scenario } from '../scenario/index.js';
-import { keelhaulVersion } from '../version.js';
+import { expandImageVersion, keelhaulVersion } from '../version.js';
 import { currentController, isControllerAlive } from './liveness.js';
 import { executeRun } from './run.js';
 import type { RunHooks, RunResult } from './run-options.js';
@@ -78,7 +78,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<RunResul
   const seed = options.seed ?? scenario.seed ?? randomSeed();
   const startedAtMs = Date.now();
   const runId = createRunId(new Date(startedAtMs));
-  const image = scenario.image.replaceAll('{version}', keelhaulVersion);
+  const image = expandImageVersion(scenario.image);
 
   // Everything that can refuse the run does so before a resource or a file exists.
   options.signal?.throwIfAborted();

@@ -12,13 +12,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runStateFixture } from '../setup/run-state.js';
 import type { RunState } from '../../src/controller/index.js';
-import { currentController } from '../../src/controller/liveness.js';
-import { STATE_SCHEMA_VERSION, StateStore } from '../../src/controller/state.js';
+import { StateStore } from '../../src/controller/state.js';
 import { ContainerExitTracker, type DockerClient } from '../../src/docker/index.js';
 import type { DaemonEvent } from '../../src/docker/events.js';
 import { startMonitor } from '../../src/monitor/index.js';
-import { validateScenario } from '../../src/scenario/index.js';
 
 function event(action: string, containerId: string, extra: Partial<DaemonEvent> = {}): DaemonEvent {
   return { time: '2026-11-22T00:00:00.000Z', timeNano: '1', action, containerId, labels: {}, ...extra };
@@ -66,30 +65,7 @@ describe('ContainerExitTracker', () => {
   });
 });
 
-function runState(): RunState {
-  const controller = currentController();
-  return {
-    schemaVersion: STATE_SCHEMA_VERSION,
-    runId: 'r-1',
-    seed: 1,
-    scenario: validateScenario({ name: 's', tasks: { count: 1, steps: [{ sleep: 1 }] } }),
-    scenarioFile: null,
-    image: 'img',
-    keelhaulVersion: '0.0.0',
-    status: 'running',
-    startedAtMs: Date.now(),
-    controller,
-    controllers: [controller],
-    networkName: null,
-    daemonHost: 'unix:///var/run/docker.sock',
-    privateDaemonRoot: null,
-    tasks: { 't-01': { status: 'pending', attempts: [] } },
-    faults: [],
-    reaper: null,
-    revision: 0,
-    updatedAt: new Date().toISOString(),
-  };
-}
+const runState = (): RunState => runStateFixture();
 
 describe('StateStore.schedule', () => {
   it('state write-behind: scheduled writes coalesce, and an awaited save leaves the latest state on disk', async () => {

@@ -7,11 +7,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { resumeRun, type RunState } from '../../src/controller/index.js';
-import { currentController } from '../../src/controller/liveness.js';
-import { STATE_SCHEMA_VERSION } from '../../src/controller/state.js';
+import { runStateFixture } from '../setup/run-state.js';
+import { resumeRun } from '../../src/controller/index.js';
 import type { DockerClient } from '../../src/docker/index.js';
-import { validateScenario } from '../../src/scenario/index.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -22,28 +20,7 @@ afterEach(() => {
 function runOfThisProcess(): string {
   const dir = mkdtempSync(join(tmpdir(), 'keelhaul-resume-'));
   dirs.push(dir);
-  const controller = currentController();
-  const state: RunState = {
-    schemaVersion: STATE_SCHEMA_VERSION,
-    runId: 'r-1',
-    seed: 1,
-    scenario: validateScenario({ name: 's', tasks: { count: 1, steps: [{ sleep: 1 }] } }),
-    scenarioFile: null,
-    image: 'img',
-    keelhaulVersion: '0.0.0',
-    status: 'running',
-    startedAtMs: Date.now(),
-    controller,
-    controllers: [controller],
-    networkName: null,
-    daemonHost: 'unix:///fake.sock',
-    privateDaemonRoot: null,
-    tasks: { 't-01': { status: 'pending', attempts: [] } },
-    faults: [],
-    reaper: null,
-    revision: 0,
-    updatedAt: new Date().toISOString(),
-  };
+  const state = runStateFixture({ daemonHost: 'unix:///fake.sock' });
   writeFileSync(join(dir, 'state.json'), JSON.stringify(state));
   return dir;
 }

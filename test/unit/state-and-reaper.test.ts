@@ -3,12 +3,12 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isControllerAlive, readRunState, runReaper, StateError, type RunState } from '../../src/controller/index.js';
+import { runStateFixture } from '../setup/run-state.js';
+import { isControllerAlive, readRunState, runReaper, StateError } from '../../src/controller/index.js';
 import { CompletionLedger } from '../../src/controller/ledger.js';
 import { currentController, processStartTimeMs } from '../../src/controller/liveness.js';
-import { STATE_SCHEMA_VERSION, StateStore } from '../../src/controller/state.js';
+import { StateStore } from '../../src/controller/state.js';
 import type { DockerClient } from '../../src/docker/index.js';
-import { validateScenario } from '../../src/scenario/index.js';
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'keelhaul-state-'));
@@ -20,31 +20,7 @@ function deadPid(): number {
   return Number(r.stdout);
 }
 
-function state(overrides: Partial<RunState> = {}): RunState {
-  const controller = currentController();
-  return {
-    schemaVersion: STATE_SCHEMA_VERSION,
-    runId: 'r-1',
-    seed: 1,
-    scenario: validateScenario({ name: 's', tasks: { count: 1, steps: [{ sleep: 1 }] } }),
-    scenarioFile: null,
-    image: 'img',
-    keelhaulVersion: '0.0.0',
-    status: 'running',
-    startedAtMs: Date.now(),
-    controller,
-    controllers: [controller],
-    networkName: null,
-    daemonHost: 'unix:///var/run/docker.sock',
-    privateDaemonRoot: null,
-    tasks: { 't-01': { status: 'pending', attempts: [] } },
-    faults: [],
-    reaper: null,
-    revision: 0,
-    updatedAt: new Date().toISOString(),
-    ...overrides,
-  };
-}
+const state = runStateFixture;
 
 describe('state store', () => {
   it('state: every save leaves a file that parses, with a growing revision, and no temp file behind', async () => {
