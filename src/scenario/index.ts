@@ -1,5 +1,6 @@
 /** The scenario part: schema, YAML loading, validation errors that name file, line and field. */
 export { scenarioJsonSchema } from './json-schema.js';
+export { hasReference, interpolate, InterpolationError } from './interpolate.js';
 export { loadScenarioFile, locateScenarioIssues, parseScenario, ScenarioError, validateScenario, type ScenarioIssue } from './load.js';
 export {
   byteSize,
