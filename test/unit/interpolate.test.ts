@@ -14,7 +14,7 @@ describe('interpolate', () => {
   });
   it('refuses an unset variable without a default, naming it', () => {
     expect(() => interpolate('${NOPE}', env)).toThrow(InterpolationError);
-    expect(() => interpolate('${NOPE}', env)).toThrow(/NOPE is not set/);
+    expect(() => interpolate('${NOPE}', env)).toThrow(/NOPE} is not set/);
   });
   it('refuses a malformed reference', () => {
     expect(() => interpolate('${1BAD}', env)).toThrow(/not a variable reference/);
