@@ -50,6 +50,19 @@ export interface FaultDaemon {
   restart(): Promise<unknown>;
 }
 
+/**
+ * The run's system under test (scenario `sut`, docs/sut.md), for `sut-kill`: signals its
+ * whole process group, then resumes it with its `resume` command when asked.
+ */
+export interface FaultSut {
+  /**
+   * @param signal a signal name (`SIGKILL`)
+   * @returns once the signal is sent; the resume (when asked) follows in the background after `resumeAfterMs`
+   * @throws {FaultActionError} when no SUT process is running to receive it
+   */
+  kill(signal: string, options: { resume: boolean; resumeAfterMs: number }): Promise<void>;
+}
+
 /** What faults need beyond the target and the Docker client: the run's identity for labels, its image, its workspace size. */
 export interface FaultEnvironment {
   /** Labels for helper containers (the filler), carrying the run label so cleanup finds them. */
@@ -64,6 +77,8 @@ export interface FaultEnvironment {
   readonly workspaceSizeBytes?: number;
   /** The run's daemon, for daemon faults. */
   readonly daemon?: FaultDaemon;
+  /** The run's system under test, for `sut-kill`. */
+  readonly sut?: FaultSut;
   /** Runs a command on the host (tests may fake it). @default {@link runOnHost} */
   readonly exec?: HostExec;
   /**
@@ -108,9 +123,10 @@ export interface FaultAction<K extends FaultKind = FaultKind, M extends keyof Do
   readonly kind: K;
   /**
    * `container`: the injector chooses targets by label query and calls `apply` once per
-   * target; `daemon`: acts on the run's daemon, `target` ignored, the record has no targets.
+   * target; `daemon`: acts on the run's daemon, `target` ignored, the record has no targets;
+   * `sut`: acts on the run's system under test (its process group), likewise without targets.
    */
-  readonly acts: 'container' | 'daemon';
+  readonly acts: 'container' | 'daemon' | 'sut';
   /** The Docker client methods `apply` calls, and the only ones {@link applyFault} hands it. */
   readonly uses: readonly M[];
   /** The target's container exits and starts again while it acts: the backend follows it on instead of judging the exit (restart). */
@@ -144,7 +160,7 @@ export class FaultActionError extends Error {
   readonly kind: string;
   readonly target: string;
   constructor(kind: string, target: string, message: string, options: { cause?: unknown } = {}) {
-    super(`${kind} on container ${target.slice(0, 12)}: ${message}`, options);
+    super(target === 'sut' ? `${kind} on the system under test: ${message}` : `${kind} on container ${target.slice(0, 12)}: ${message}`, options);
     this.kind = kind;
     this.target = target;
   }
@@ -468,6 +484,16 @@ const registry = {
     uses: [],
     async apply(_params, _target, ctx) {
       await controllableDaemon('daemon-restart', ctx.daemon).restart();
+      return undefined;
+    },
+  }),
+  'sut-kill': defineFault({
+    kind: 'sut-kill',
+    acts: 'sut',
+    uses: [],
+    async apply(params, _target, ctx) {
+      if (!ctx.sut) throw new FaultActionError('sut-kill', 'sut', 'the run has no system under test (scenario `sut`) to signal');
+      await ctx.sut.kill(params.signal, { resume: params.resume, resumeAfterMs: params.resumeAfterMs });
       return undefined;
     },
   }),

@@ -89,6 +89,28 @@ export function firingRandom(faultRandom: SeededRandom, firing: number, purpose:
   return faultRandom.fork(`firing:${firing}:${purpose}`);
 }
 
+/**
+ * What an `on` trigger counts: a worker event, or what keelhaul sees of a system under test
+ * (`sut.container.start` of a task, a `sut.output` line). A `WorkerEvent` is one.
+ */
+export interface TriggerEvent {
+  readonly type: string;
+  readonly task?: string | undefined;
+  readonly attempt?: number | undefined;
+  /** `sut.output`: the line, matched by `on.pattern`. */
+  readonly line?: string | undefined;
+}
+
+/**
+ * Where target candidates come from. Default: the run's own containers (`dev.keelhaul.run`).
+ * A system under test's run: the containers its `selector` labels match, its task named by
+ * `taskLabel` (docs/sut.md).
+ */
+export interface TargetScope {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly taskLabel?: string | undefined;
+}
+
 interface ArmedFault {
   readonly id: string;
   readonly spec: FaultSpec;
@@ -110,6 +132,7 @@ export class Injector {
   readonly #targets: TargetSource;
   readonly #context: FaultContext;
   readonly #runId: string;
+  readonly #scope: TargetScope | undefined;
   readonly #emit: (event: FaultEvent) => void;
   readonly #armed: ArmedFault[];
   readonly #inFlight = new Set<Promise<void>>();
@@ -128,6 +151,8 @@ export class Injector {
     random: SeededRandom;
     context: FaultContext;
     runId: string;
+    /** Where candidates come from; default: the run's own containers. */
+    scope?: TargetScope;
     emit: (event: FaultEvent) => void;
     /**
      * For a resumed run: the records of firings that already happened (never repeated),
@@ -146,6 +171,7 @@ export class Injector {
     this.#targets = options.context.docker;
     this.#context = options.context;
     this.#runId = options.runId;
+    this.#scope = options.scope;
     this.#emit = options.emit;
     // A write-ahead record and the final one share their id: the last one stands.
     const byId = new Map((options.resume?.records ?? []).map((r) => [r.faultId, r]));
@@ -214,8 +240,8 @@ export class Injector {
     }
   }
 
-  /** Feeds a worker event to the `on` triggers. Synchronous: the fault runs in the background. */
-  observe(event: WorkerEvent): void {
+  /** Feeds a worker event (or a SUT's {@link TriggerEvent}) to the `on` triggers. Synchronous: the fault runs in the background. */
+  observe(event: TriggerEvent): void {
     if (this.#stopped) return;
     for (const fault of this.#count(event)) this.#fire(fault);
   }
@@ -230,7 +256,7 @@ export class Injector {
   }
 
   /** Counts an event against the `on` triggers; returns the faults whose nth match it is. */
-  #count(event: WorkerEvent): ArmedFault[] {
+  #count(event: TriggerEvent): ArmedFault[] {
     const due: ArmedFault[] = [];
     for (const fault of this.#armed) {
       const trigger = fault.spec.trigger;
@@ -239,6 +265,7 @@ export class Injector {
       if (event.type !== on.event) continue;
       if (on.task !== undefined && event.task !== on.task) continue;
       if (on.attempt !== undefined && event.attempt !== on.attempt) continue;
+      if (on.pattern !== undefined && (event.line === undefined || !new RegExp(on.pattern).test(event.line))) continue;
       fault.matched += 1;
       if (fault.matched === on.nth) {
         if (on.delayMs !== undefined && on.delayMs > 0) {
@@ -314,8 +341,8 @@ export class Injector {
     }
     let targets: FaultTarget[] = [];
     const action = faultAction(fault.spec.kind);
-    if (action.acts === 'daemon') {
-      await this.#runDaemonFault(fault, id, base);
+    if (action.acts !== 'container') {
+      await this.#runTargetlessFault(fault, id, base);
       return;
     }
     try {
@@ -348,7 +375,7 @@ export class Injector {
         for (const first of wanted) {
           let container: ContainerSummary | undefined = first;
           for (let tries = 0; container && tries < 4; tries++) {
-            const target = toTarget(container);
+            const target = toTarget(container, this.#scope?.taskLabel);
             this.#note(target.containerId, fault.id);
             if (action.restartsTarget) this.#restarting.add(target.containerId);
             let acted!: () => void;
@@ -410,11 +437,11 @@ export class Injector {
     }
   }
 
-  /** A daemon fault: its target is the run's daemon, not containers; the undo (start again) comes after `downMs`. */
-  async #runDaemonFault(fault: ArmedFault, id: string, base: Omit<FaultRecord, 'targets' | 'status'>): Promise<void> {
+  /** A daemon or SUT fault: its target is the run's daemon or SUT, not containers; a daemon's undo (start again) comes after `downMs`. */
+  async #runTargetlessFault(fault: ArmedFault, id: string, base: Omit<FaultRecord, 'targets' | 'status'>): Promise<void> {
     try {
       await this.#beforeAct?.({ ...base, targets: [], status: 'injected' });
-      const undo = await applyFault(fault.spec, 'daemon', this.#context);
+      const undo = await applyFault(fault.spec, faultAction(fault.spec.kind).acts, this.#context);
       const record: FaultRecord = { ...base, targets: [], status: 'injected' };
       this.#records.push(record);
       this.#emit({ type: 'fault.injected', record });
@@ -450,7 +477,7 @@ export class Injector {
   }
 
   async #candidates(selector: TargetSelector): Promise<ContainerSummary[]> {
-    const labels: Record<string, string> = { [Label.run]: this.#runId };
+    const labels: Record<string, string> = this.#scope ? { ...this.#scope.labels } : { [Label.run]: this.#runId };
     for (const [k, v] of Object.entries(selector.labels)) labels[expandLabelKey(k)] = v;
     if (selector.service !== undefined) labels[Label.service] = selector.service;
     const running = await this.#targets.listContainers({ labels, status: 'running' });
@@ -464,12 +491,12 @@ function baseId(id: string): string {
   return id.split('#')[0] ?? id;
 }
 
-function toTarget(c: ContainerSummary): FaultTarget {
+function toTarget(c: ContainerSummary, taskLabel: string | undefined): FaultTarget {
   const attempt = c.labels[Label.attempt];
   const service = c.labels[Label.service];
   return {
     containerId: c.id,
-    task: c.labels[Label.task],
+    task: c.labels[taskLabel ?? Label.task],
     attempt: attempt === undefined ? undefined : Number(attempt),
     ...(service !== undefined ? { service } : {}),
   };

@@ -24,7 +24,7 @@ export interface PlannedFiring {
    * pattern, and how many are picked.
    */
   readonly targetSelector:
-    | { readonly acts: 'daemon' }
+    | { readonly acts: 'daemon' | 'sut' }
     | {
         readonly acts: 'container';
         readonly labels: Readonly<Record<string, string>>;
@@ -63,18 +63,21 @@ export function planFaults(scenario: Scenario, seed: number): FaultPlan {
     const random = faults.fork(`fault:${id}`);
     const trigger = spec.trigger;
     const t = spec.target;
-    const onDaemon = FAULT_ACTIONS[spec.kind].acts === 'daemon';
+    const acts = FAULT_ACTIONS[spec.kind].acts;
+    const onDaemon = acts !== 'container';
     const labels = Object.entries(t.labels)
       .map(([k, v]) => `${k}=${v}`)
       .join(',');
     const how = `${t.pick}${t.pick === 'all' ? '' : ` ${t.percent !== undefined ? `${t.percent}%` : t.count}`}`;
     const target = onDaemon
-      ? "the run's daemon"
+      ? acts === 'sut'
+        ? 'the system under test'
+        : "the run's daemon"
       : t.service !== undefined
         ? `${how} of the containers of service ${t.service}${labels ? ` with ${labels}` : ''}${t.namePattern ? ` named /${t.namePattern}/` : ''}`
-        : `${how} of running containers with ${labels || 'the run label'}${t.namePattern ? ` named /${t.namePattern}/` : ''}`;
+        : `${how} of running containers with ${labels || (scenario.sut ? "the SUT's selector" : 'the run label')}${t.namePattern ? ` named /${t.namePattern}/` : ''}`;
     const targetSelector: PlannedFiring['targetSelector'] = onDaemon
-      ? { acts: 'daemon' }
+      ? { acts: acts === 'sut' ? 'sut' : 'daemon' }
       : {
           acts: 'container',
           labels: { ...t.labels },
@@ -120,7 +123,7 @@ export function renderPlan(plan: FaultPlan): string {
     if (f.probabilityDraw !== undefined) lines.push(`    fires:  ${f.fires ? 'yes' : 'no'} (draw ${f.probabilityDraw.toFixed(6)})`);
     // A daemon fault has no container target: the line would only repeat the kind.
     if (f.targetSelector.acts === 'container') lines.push(`    target: ${f.target}${f.targetDraws.length ? `; draws ${f.targetDraws.map((u) => u.toFixed(6)).join(', ')}` : ''}`);
-    else lines.push("    on:     the run's private daemon");
+    else lines.push(f.targetSelector.acts === 'sut' ? '    on:     the system under test (its process group)' : "    on:     the run's private daemon");
   }
   return `${lines.join('\n')}\n`;
 }

@@ -3,6 +3,7 @@ import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import { isCollection, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { FAULT_KINDS, scenarioSchema, STEP_KINDS, stepKindSchema, type Scenario, type TaskSpec } from './schema.js';
+import { sutIssues } from './sut-issues.js';
 import { triggerIssues } from './trigger-reach.js';
 import { securityIssues } from './security.js';
 import { formatPath, locate, valueAt, zodIssueMessage as issueMessage } from './yaml-location.js';
@@ -39,6 +40,7 @@ export class ScenarioError extends Error {
 
 /** Expands `tasks: {count, steps}` into `t-01 … t-NN`, zero-padded to the count's width (at least 2). */
 function expandTasks(tasks: z.output<typeof scenarioSchema>['tasks']): TaskSpec[] {
+  if (tasks === undefined) return [];
   if (Array.isArray(tasks)) return tasks;
   const width = Math.max(2, String(tasks.count).length);
   return Array.from({ length: tasks.count }, (_, i) => ({
@@ -119,11 +121,16 @@ export function validateScenario(input: unknown, file = '<inline>', source?: { d
   if (issues.length > 0 || !parsed.success) throw new ScenarioError(file, sortIssues(issues));
 
   const scenario: Scenario = { ...parsed.data, tasks: expandTasks(parsed.data.tasks) };
-  // A `service` target without `labels` means the service's containers, not role=worker (the default).
+  // A `service` target without `labels` means the service's containers, not role=worker (the
+  // default); with a `sut`, a target without `labels` means every container of the SUT's selector.
   scenario.faults.forEach((fault, i) => {
     const target = (faults as { target?: { labels?: unknown } }[] | undefined)?.[i]?.target;
-    if (fault.target.service !== undefined && target?.labels === undefined) fault.target.labels = {};
+    if ((fault.target.service !== undefined || scenario.sut !== undefined) && target?.labels === undefined) fault.target.labels = {};
   });
+  if (parsed.data.tasks === undefined && scenario.sut === undefined) {
+    issues.push({ field: 'tasks', message: 'a scenario needs tasks, or a sut (a system under test, docs/sut.md) that runs the work', ...where([]) });
+  }
+  issues.push(...sutIssues(scenario).map((issue) => ({ field: formatPath(issue.path), message: issue.message, ...where(issue.path) })));
 
   const seen = new Set<string>();
   scenario.tasks.forEach((task, i) => {
@@ -131,6 +138,8 @@ export function validateScenario(input: unknown, file = '<inline>', source?: { d
     seen.add(task.id);
   });
   scenario.faults.forEach((fault, i) => {
+    // A SUT's tasks are its own (named by its task label), unknown until it runs.
+    if (scenario.sut !== undefined) return;
     if ('on' in fault.trigger && fault.trigger.on.task !== undefined && !seen.has(fault.trigger.on.task)) {
       issues.push({
         field: `faults[${i}].trigger.on.task`,
@@ -168,7 +177,9 @@ export function validateScenario(input: unknown, file = '<inline>', source?: { d
     if (fault.kind === 'fill-disk' && scenario.workspace.size === undefined) {
       issues.push({ field: `faults[${i}].kind`, message: 'fill-disk needs workspace.size (the size to fill to)', ...where(['faults', i, 'kind']) });
     }
-    // A selector that can only match nothing is refused here rather than found out mid-run.
+    // A selector that can only match nothing is refused here rather than found out mid-run
+    // (a SUT's containers carry its own labels, which keelhaul cannot know beforehand).
+    if (scenario.sut !== undefined) return;
     const labels = fault.target.labels;
     const role = labels['role'] ?? labels['dev.keelhaul.role'];
     if (role !== undefined && !['worker', 'filler', 'probe', 'service'].includes(role)) {

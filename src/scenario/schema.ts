@@ -132,6 +132,16 @@ export const tasksSchema = z.union([
   }),
 ]);
 
+/** A JavaScript regular expression's source, checked when loaded. */
+const regexSource = z.string().refine((p) => {
+  try {
+    new RegExp(p);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'expected a valid regular expression');
+
 const percent = z.number().min(0, 'expected a percent from 0 to 100').max(100, 'expected a percent from 0 to 100');
 
 /**
@@ -143,17 +153,7 @@ const percent = z.number().min(0, 'expected a percent from 0 to 100').max(100, '
 export const targetSchema = z.strictObject({
   labels: z.record(z.string(), z.string()).default({ role: 'worker' }),
   /** A regular expression the container name must match, e.g. `-t-0[12]-`. */
-  namePattern: z
-    .string()
-    .refine((p) => {
-      try {
-        new RegExp(p);
-        return true;
-      } catch {
-        return false;
-      }
-    }, 'expected a valid regular expression')
-    .optional(),
+  namePattern: regexSource.optional(),
   pick: z.enum(['random', 'first', 'all']).default('random'),
   /** How many to pick (`random`, `first`). */
   count: z.number().int().positive().default(1),
@@ -199,6 +199,8 @@ export const triggerSchema = z.union([
       attempt: z.number().int().positive().optional(),
       /** Fire this long after the matching event instead of at once (repro re-times a fault from the task's start with it). */
       delayMs: duration.optional(),
+      /** `sut.output` only: a regular expression the SUT's output line must match (docs/sut.md). */
+      pattern: regexSource.optional(),
     }),
     ...triggerCommon,
   }),
@@ -333,10 +335,26 @@ export const faultSchema = z.discriminatedUnion('kind', [
     /** Stop and start the private dockerd at once. */
     params: z.strictObject({}).default({}),
   }),
+  z.strictObject({
+    kind: z.literal('sut-kill'),
+    ...faultCommon,
+    /**
+     * A signal to the system under test's whole process group (`sut:`, docs/sut.md), then
+     * its `resume` command after `resumeAfterMs` (when the scenario gives one and `resume`
+     * is true). `target` is ignored: the SUT is the target.
+     */
+    params: z
+      .strictObject({
+        signal: signalName.default('SIGKILL'),
+        resume: z.boolean().default(true),
+        resumeAfterMs: duration.default(0),
+      })
+      .default({ signal: 'SIGKILL', resume: true, resumeAfterMs: 0 }),
+  }),
 ]);
 export type FaultSpec = z.infer<typeof faultSchema>;
 export type FaultKind = FaultSpec['kind'];
-export const FAULT_KINDS: readonly FaultKind[] = ['kill', 'stop', 'restart', 'pause', 'netem', 'partition', 'fill-disk', 'daemon-stop', 'daemon-kill', 'daemon-restart'];
+export const FAULT_KINDS: readonly FaultKind[] = ['kill', 'stop', 'restart', 'pause', 'netem', 'partition', 'fill-disk', 'daemon-stop', 'daemon-kill', 'daemon-restart', 'sut-kill'];
 /** Faults that act on the daemon itself rather than on containers. */
 export const DAEMON_FAULT_KINDS: readonly FaultKind[] = ['daemon-stop', 'daemon-kill', 'daemon-restart'];
 
@@ -392,6 +410,90 @@ export const expectSchema = z.strictObject({
    */
   isolationProbe: z.boolean().default(true),
 });
+
+
+/** A path: absolute, or relative to the scenario file (`schema`, `cwd`) or to the SUT's state directory (`ledger.file`, `logs[].file`). */
+const pathText = z.string().min(1).refine((p) => !p.includes('\0'), 'expected a path without NUL');
+
+/**
+ * The system under test (docs/sut.md): a team's own orchestrator that keelhaul starts, whose
+ * containers it discovers by `selector`, injects faults into, and judges. Strings in
+ * `command`, `resume`, `env`, `selector` and `cwd` may use `${VAR}` / `${VAR:-default}` from
+ * keelhaul's environment, plus `KEELHAUL_RUN_ID`, `KEELHAUL_RUN_DIR` and `KEELHAUL_STATE_DIR`.
+ */
+export const sutSchema = z.strictObject({
+  /** argv of the SUT; no shell unless `shell: true` (then `command` is one script for `/bin/sh -c`). */
+  command: z.array(z.string().min(1)).min(1),
+  /** argv that resumes it after a `sut-kill`, or after an unexpected exit when `resumeOnFailure`. */
+  resume: z.array(z.string().min(1)).min(1).optional(),
+  shell: z.boolean().default(false),
+  /** Working directory, relative to the scenario file. @default the scenario file's directory */
+  cwd: pathText.optional(),
+  /** Environment for the SUT, beside keelhaul's own (`PATH`, `HOME` …) and `KEELHAUL_*`, `DOCKER_HOST`. */
+  env: envSchema,
+  /** The exit code of its last run (after every resume) that counts as success. */
+  expectExit: z.number().int().min(0).max(255).default(0),
+  /** Bound on each run of the command, ms; past it the process group is killed and the run fails. */
+  timeoutMs: duration.refine((ms) => ms > 0, 'expected a positive duration').default(300_000),
+  /** An exit other than `expectExit` (e.g. the daemon went away) is followed by `resume`, once the daemon answers again. */
+  resumeOnFailure: z.boolean().default(true),
+  /** Resumes at most (after sut-kill faults and failures together). */
+  maxResumes: z.number().int().nonnegative().max(50).default(5),
+  /**
+   * Labels the SUT puts on every container, network and volume it creates (`{key: value}`;
+   * value `*`: any value). The discovery, the fault targets and the cleanup check use them.
+   */
+  selector: z.record(z.string().min(1), z.string()).refine((labels) => Object.keys(labels).length > 0, 'expected at least one label'),
+  /** The label whose value names the task a container works on (timeline per task, recovery, `on.task`). */
+  taskLabel: z.string().min(1).optional(),
+  /** Labels every SUT container must carry (sut-labels check). */
+  requiredLabels: z.array(z.string().min(1)).default([]),
+  /** Hardening every SUT container must show (sut-hardening check); unset: no check. */
+  hardening: z
+    .strictObject({
+      nonRoot: z.boolean().default(false),
+      capDropAll: z.boolean().default(false),
+      readOnlyRootfs: z.boolean().default(false),
+      noNewPrivileges: z.boolean().default(false),
+      /** `HostConfig.NetworkMode` every container must have, e.g. `none`. */
+      networkMode: z.string().min(1).optional(),
+      noDockerSocket: z.boolean().default(true),
+      memoryLimit: z.boolean().default(false),
+      pidsLimit: z.boolean().default(false),
+    })
+    .optional(),
+  /** After the SUT's last exit, how long its containers, networks and volumes may take to go (sut-cleanup), ms. */
+  cleanupGraceMs: duration.default(5000),
+  /**
+   * Its own record of completed work (sut-exactly-once): a JSONL `file` (relative to the
+   * state directory), `key` the field naming the unit of work; `expectKeys` every key that
+   * must be there, or `expectCount` how many distinct keys.
+   */
+  ledger: z
+    .strictObject({
+      file: pathText,
+      key: z.string().min(1).default('task_id'),
+      expectKeys: z.array(z.string().min(1)).optional(),
+      expectCount: z.number().int().nonnegative().optional(),
+    })
+    .optional(),
+  /** Its JSONL logs (relative to the state directory), each line validated against a JSON Schema file (relative to the scenario file). */
+  logs: z.array(z.strictObject({ file: pathText, schema: pathText })).default([]),
+  /** Files or directories (relative to the state directory) `keelhaul parity` compares by SHA-256. */
+  outputs: z.array(pathText).default([]),
+  /** sut-recovery: every task whose container a fault hit had a later container of that task exit 0. */
+  expectRecovery: z.boolean().default(true),
+  /** recovery time bound: fault → the next container of the same task running, ms; unset: measured, not judged. */
+  recoveryTimeMs: duration.optional(),
+});
+export type SutSpec = z.infer<typeof sutSchema>;
+
+/**
+ * What `on` triggers count in a scenario with a `sut`: its containers' Docker events
+ * (`on.task` matches the container's `taskLabel` value) and its output lines
+ * (`sut.output`, with `on.pattern`).
+ */
+export const SUT_EVENT_TYPES = ['sut.container.create', 'sut.container.start', 'sut.container.die', 'sut.container.destroy', 'sut.output'] as const;
 
 export const scenarioSchema = z.strictObject({
   /** A name for reports and the `dev.keelhaul.scenario` label. */
@@ -500,7 +602,10 @@ export const scenarioSchema = z.strictObject({
     .union([z.string().min(1), z.strictObject({ file: z.string().min(1), workerNetwork: z.string().min(1).optional() })])
     .transform((t) => (typeof t === 'string' ? { file: t } : t))
     .optional(),
-  tasks: tasksSchema,
+  /** keelhaul's own tasks; optional when a `sut` runs the work. */
+  tasks: tasksSchema.optional(),
+  /** A system under test: the team's own orchestrator, started and judged by keelhaul (docs/sut.md). */
+  sut: sutSchema.optional(),
   faults: z.array(faultSchema).default([]),
   /**
    * Limits on the agent usage workers report (docs/worker-contract.md, `usage`); the

@@ -1,5 +1,5 @@
 import { KNOWN_WORKER_EVENT_TYPES } from '../worker/events.js';
-import type { Scenario } from './schema.js';
+import { SUT_EVENT_TYPES, type Scenario } from './schema.js';
 
 /** A trigger that can never fire, as a path into the scenario and a reason. */
 export interface TriggerIssue {
@@ -44,6 +44,17 @@ export function triggerIssues(scenario: Scenario): TriggerIssue[] {
     if (!('on' in trigger)) return;
     const on = trigger.on;
     const onAt = [...at, 'on'];
+    if (scenario.sut !== undefined) {
+      // With a SUT, `on` counts what keelhaul sees of it: its containers' events and its output.
+      if (!(SUT_EVENT_TYPES as readonly string[]).includes(on.event)) {
+        issues.push({ path: [...onAt, 'event'], message: `with a sut, triggers count ${SUT_EVENT_TYPES.join(', ')}; ${JSON.stringify(on.event)} is none of them` });
+      }
+      return;
+    }
+    if (on.event.startsWith('sut.')) {
+      issues.push({ path: [...onAt, 'event'], message: `${on.event} is an event of a system under test, and this scenario has no sut (docs/sut.md)` });
+      return;
+    }
     if (isReferenceWorker(scenario.image) && !(KNOWN_WORKER_EVENT_TYPES as readonly string[]).includes(on.event)) {
       issues.push({
         path: [...onAt, 'event'],
