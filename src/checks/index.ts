@@ -23,4 +23,23 @@ export {
 } from './invariants.js';
 export { attemptIntervals, checkLockExclusion, type AttemptInterval, type TaskLocks } from './lock-exclusion.js';
 export { checkResourceStability, type ResourceBounds, type ResourceFacts } from './resource-stability.js';
+export {
+  checkSutCleanup,
+  checkSutContainersSeen,
+  checkSutExactlyOnce,
+  checkSutExit,
+  checkSutHardening,
+  checkSutLabels,
+  checkSutLogs,
+  checkSutRecovery,
+  hardeningProblems,
+  sutRecoveryFigures,
+  type SutContainerFact,
+  type SutExitFact,
+  type SutHardening,
+  type SutLedgerFact,
+  type SutLeftovers,
+  type SutLogFact,
+  type SutRecoveryFigure,
+} from './sut.js';
 export { checkWorkspaceCompliance, type WorkspaceListing } from './workspace-compliance.js';

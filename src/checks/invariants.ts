@@ -178,7 +178,7 @@ export function checkExactlyOnce(facts: RunFacts): CheckResult {
 }
 
 /** Every fault in the scenario fired and acted on at least one target (a firing its probability skipped is fine). */
-export function checkFaultsInjected(facts: RunFacts): CheckResult {
+export function checkFaultsInjected(facts: Pick<RunFacts, 'faults'>): CheckResult {
   const bad = facts.faults.filter((f) => f.status !== 'injected' && f.status !== 'skipped');
   return {
     name: 'faults-injected',

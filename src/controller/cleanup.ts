@@ -29,7 +29,20 @@ export interface LeakReport {
  * @throws {DaemonUnavailableError} when the daemon cannot be listed at all
  */
 export async function removeRunResources(docker: DockerClient, runId: string): Promise<CleanupResult> {
-  const labels = { [Label.run]: runId };
+  return removeLabelledResources(docker, { [Label.run]: runId }, async (networks) => {
+    // An internal network's guard (host iptables rules with the run's mark) goes with it.
+    if (networks > 0 && docker.endpoint?.startsWith('/')) await removeRunHostRules(runId);
+  });
+}
+
+/**
+ * Removes every container, network and volume carrying all of `labels` (value `*`: any),
+ * as {@link removeRunResources} does for a run's label; a system under test's leftovers
+ * (its selector) go the same way. `afterNetworks` runs once the networks are removed.
+ *
+ * @throws {DaemonUnavailableError} when the daemon cannot be listed at all
+ */
+export async function removeLabelledResources(docker: DockerClient, labels: Record<string, string>, afterNetworks?: (removed: number) => Promise<void>): Promise<CleanupResult> {
   const errors: string[] = [];
   const queue = new PQueue({ concurrency: 8 });
   const removeAll = async (ids: readonly string[], remove: (id: string) => Promise<void>, what: string): Promise<number> => {
@@ -60,8 +73,7 @@ export async function removeRunResources(docker: DockerClient, runId: string): P
     (id) => docker.removeNetwork(id),
     'network',
   );
-  // An internal network's guard (host iptables rules with the run's mark) goes with it.
-  if (networks.length > 0 && docker.endpoint?.startsWith('/')) await removeRunHostRules(runId);
+  await afterNetworks?.(networks.length);
   const volumes = await docker.listVolumes({ labels });
   const volumeCount = await removeAll(
     volumes.map((v) => v.name),

@@ -12,6 +12,7 @@ import { loadScenarioFile, validateScenario, type Scenario } from '../scenario/i
 import { expandImageVersion, keelhaulVersion } from '../version.js';
 import { currentController, isControllerAlive } from './liveness.js';
 import { executeRun } from './run.js';
+import { executeSutRun } from './sut-run.js';
 import type { RunHooks, RunResult } from './run-options.js';
 import { runDirOf } from './run-paths.js';
 import { redactorFor, restoreSecretEnv } from './redaction.js';
@@ -38,9 +39,12 @@ export function createRunId(now = new Date()): string {
 export class ResumeError extends Error {
   override name = 'ResumeError';
   readonly runId: string;
-  /** `finished`, `live-controller`, `local-backend` (its processes died with their controller). */
-  readonly reason: 'finished' | 'live-controller' | 'local-backend';
-  constructor(runId: string, reason: 'finished' | 'live-controller' | 'local-backend', message: string) {
+  /**
+   * `finished`, `live-controller`, `local-backend` (its processes died with their controller),
+   * `sut` (a system under test's run: the SUT resumes itself; run the scenario again).
+   */
+  readonly reason: 'finished' | 'live-controller' | 'local-backend' | 'sut';
+  constructor(runId: string, reason: 'finished' | 'live-controller' | 'local-backend' | 'sut', message: string) {
     super(message);
     this.runId = runId;
     this.reason = reason;
@@ -215,6 +219,13 @@ async function startRun(
   };
   const store = new StateStore(join(runDir, 'state.json'), state, { redactor });
   await store.save();
+  const sut = scenario.sut;
+  if (sut !== undefined) {
+    // The work is the system under test's: keelhaul starts it, watches its containers and judges it (docs/sut.md).
+    return driving(options.activeRuns, ids.runId, () =>
+      executeSutRun({ ...options, scenario: { ...scenario, sut }, docker, runDir, store, daemon, daemonHandle: ids.privateDaemon, redactor, dockerHost: hostOf(docker) }),
+    );
+  }
   return driving(options.activeRuns, ids.runId, () =>
     executeRun({ ...options, docker, runDir, store, daemon, resumed: false, daemonHandle: ids.privateDaemon, redactor, topology: ids.topology }),
   );
@@ -275,6 +286,13 @@ export async function resumeRun(options: ResumeRunOptions): Promise<RunResult> {
       state.runId,
       'local-backend',
       `Run ${state.runId} ran on the local backend: its worker processes ended with their controller, so there is nothing to re-attach; run the scenario again.`,
+    );
+  }
+  if (stored.sut !== undefined) {
+    throw new ResumeError(
+      state.runId,
+      'sut',
+      `Run ${state.runId} drove a system under test, whose own resume is its command's business; the reaper killed what it left. Run the scenario again.`,
     );
   }
   // state.json holds [REDACTED:NAME] for secret env values: take them from the scenario file or the environment.

@@ -112,6 +112,11 @@ export interface RunState {
   faults: FaultRecord[];
   /** The reaper watching this run, if one was started. */
   reaper: { pid: number; ttlMs: number } | null;
+  /**
+   * A system under test's process now running (scenario `sut`): the leader of its own process
+   * group, which the reaper kills (`kill -<pid>`) when the controller died without doing so.
+   */
+  sut?: { pid: number; phase: 'run' | 'resume'; startedAt: string };
   /** Increases with every write; lets a reader tell two snapshots apart. */
   revision: number;
   updatedAt: string;

@@ -287,6 +287,35 @@ export const runEventSchema = z.discriminatedUnion('type', [
     },
     "What the isolation probe saw from inside one attempt container (docker exec of busybox sh/nc as the worker's user): every interface of its network namespace, and the host addresses (`ip:port` of the host canary) it could and could not open a TCP connection to. `error` when the probe could not run (the container had exited).",
   ),
+  event(
+    'sut.started',
+    { phase: z.enum(['run', 'resume']), pid: z.int().min(1), argv: z.array(z.string()), stateDir: z.string() },
+    'The system under test (scenario `sut`, docs/sut.md) was started: its command (`run`) or its resume command, as the leader of its own process group.',
+  ),
+  event(
+    'sut.exited',
+    {
+      phase: z.enum(['run', 'resume']),
+      pid: z.int().min(1),
+      exitCode: z.int().nullable(),
+      signal: z.string().nullable(),
+      killedBy: z.enum(['sut-kill', 'timeout', 'abort']).optional(),
+      durationMs: ms(),
+    },
+    'One run of the SUT ended: its exit code, or the signal that ended it, and whether keelhaul sent that signal.',
+  ),
+  event(
+    'sut.container',
+    {
+      action: z.string().meta({ description: 'The daemon event: create, start, die, oom, kill, pause, unpause, destroy.' }),
+      time: timestamp,
+      containerId: z.string(),
+      name: z.string().optional(),
+      task: z.string().optional().meta({ description: "The value of the scenario's `sut.taskLabel` on the container." }),
+      exitCode: z.int().optional(),
+    },
+    "The daemon's event for a container of the SUT (one its `sut.selector` labels match), from GET /events: its container timeline.",
+  ),
 ]);
 
 /** How an attempt ended. */

@@ -75,6 +75,42 @@ export interface RunReport {
   readonly checks: readonly CheckResult[];
   /** Agent usage per task and run, and what attempts that did not complete wasted. */
   readonly usage: RunUsage;
+  /**
+   * A system under test's run (scenario `sut`, docs/sut.md): its runs, its containers' timeline
+   * (the daemon's events; they are also this report's `attempts`, per task in creation order),
+   * and per disrupted task how long until a container of it ran again.
+   */
+  readonly sut?: ReportSut;
+}
+
+/** The `sut` section of {@link RunReport}. Times are ISO 8601. */
+export interface ReportSut {
+  readonly command: readonly string[];
+  /** `KEELHAUL_STATE_DIR`: where its ledger and logs are looked for. */
+  readonly stateDir: string;
+  /** Its stdout and stderr, whole, in the run directory. */
+  readonly output: { readonly stdout: string; readonly stderr: string };
+  readonly exits: readonly {
+    readonly phase: 'run' | 'resume';
+    readonly exitCode: number | null;
+    readonly signal: string | null;
+    readonly startedAt: string;
+    readonly endedAt: string;
+    readonly killedBy?: 'sut-kill' | 'timeout' | 'abort';
+  }[];
+  readonly containers: readonly {
+    readonly containerId: string;
+    readonly name: string;
+    readonly task?: string;
+    readonly createdAt: string | null;
+    readonly startedAt: readonly string[];
+    readonly diedAt: readonly { readonly time: string; readonly exitCode: number | null }[];
+    readonly destroyedAt: string | null;
+    readonly oomKilled: boolean;
+    readonly faults: readonly string[];
+  }[];
+  /** fault → the next container of the task started (ms, null: none), and whether a later one exited 0. */
+  readonly recovery: readonly { readonly faultId: string; readonly task: string; readonly containerId: string; readonly recoveryMs: number | null; readonly recovered: boolean }[];
 }
 
 /** Writes `report.json` atomically (see {@link writeFileAtomic}), so a reader never sees half a report. */

@@ -11,6 +11,8 @@ export {
   type Scenario,
   type ScenarioInput,
   type Step,
+  type SutSpec,
+  SUT_EVENT_TYPES,
   type TargetSelector,
   type TaskSpec,
   type Trigger,
