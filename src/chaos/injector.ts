@@ -70,8 +70,8 @@ export function describeTrigger(trigger: Trigger): string {
   if ('at' in trigger) return `at ${trigger.at} ms${p}`;
   if ('every' in trigger) return `every ${trigger.every} ms, ${trigger.count} time(s)${trigger.startAt !== undefined ? ` from ${trigger.startAt} ms` : ''}${p}`;
   if ('when' in trigger) return `when ${Math.round(trigger.when.progress * 100)}% of tasks completed${p}`;
-  const { event, nth, task, attempt, delayMs } = trigger.on;
-  return `${delayMs ? `${delayMs} ms after` : 'on'} the ${ordinal(nth)} ${event}${task ? ` of ${task}` : ''}${attempt ? ` (attempt ${attempt})` : ''}${p}`;
+  const { event, nth, task, attempt, delayMs, pattern } = trigger.on;
+  return `${delayMs ? `${delayMs} ms after` : 'on'} the ${ordinal(nth)} ${event}${pattern !== undefined ? ` matching /${pattern}/` : ''}${task ? ` of ${task}` : ''}${attempt ? ` (attempt ${attempt})` : ''}${p}`;
 }
 
 /** The id of the fault at `index`. */

@@ -241,11 +241,14 @@ export function sutRecoveryFigures(containers: readonly SutContainerFact[], faul
       const task = target.task ?? hit?.task;
       if (task === undefined) continue;
       const acted = Date.parse(target.actedAt ?? fault.firedAt ?? '');
-      const later = containers.filter((c) => c.task === task && c.containerId !== target.containerId && Date.parse(c.createdAt ?? c.startedAt[0] ?? '') >= acted - 1000);
+      // A stop waits out its grace: the action returns after the container exited, so whether
+      // the task recovered is judged from the firing, how fast from the action.
+      const fired = Date.parse(fault.firedAt ?? target.actedAt ?? '');
+      const later = containers.filter((c) => c.task === task && c.containerId !== target.containerId && Date.parse(c.createdAt ?? c.startedAt[0] ?? '') >= fired);
       const starts = later.flatMap((c) => c.startedAt.map((t) => Date.parse(t))).filter((t) => t >= acted);
       // A fault that stops or pauses the very container lets the SUT go on in it (restart, unpause): its exit 0 counts too.
       const candidates = [...later, ...(hit ? [hit] : [])];
-      const recovered = candidates.some((c) => c.diedAt.some((d) => d.exitCode === 0 && Date.parse(d.time) >= acted));
+      const recovered = candidates.some((c) => c.diedAt.some((d) => d.exitCode === 0 && Date.parse(d.time) >= fired));
       figures.push({ faultId: fault.faultId, task, containerId: target.containerId, recoveryMs: starts.length > 0 ? Math.max(0, Math.min(...starts) - acted) : null, recovered });
     }
   }

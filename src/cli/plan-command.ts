@@ -49,7 +49,7 @@ export async function validateCommand(options: { scenarioPath: string; backend?:
     return ExitCode.ok;
   }
   io.out(
-    `${options.scenarioPath}: valid scenario ${scenario.name}: ${scenario.tasks.length} task(s), ${scenario.faults.length} fault(s) (${[...new Set(scenario.faults.map((f) => f.kind))].join(', ') || 'none'}), network ${scenario.network}${scenario.backend === 'local' ? ', backend local' : ''}${topology ? `, topology ${topology.topology.services.length} service(s) (${topology.topology.services.map((s) => s.name).join(', ')})` : ''}`,
+    `${options.scenarioPath}: valid scenario ${scenario.name}: ${scenario.sut ? `a system under test (${scenario.sut.command.join(' ')})` : `${scenario.tasks.length} task(s)`}, ${scenario.faults.length} fault(s) (${[...new Set(scenario.faults.map((f) => f.kind))].join(', ') || 'none'}), network ${scenario.network}${scenario.backend === 'local' ? ', backend local' : ''}${topology ? `, topology ${topology.topology.services.length} service(s) (${topology.topology.services.map((s) => s.name).join(', ')})` : ''}`,
   );
   for (const line of renderHostRequirements(host)) io.out(`  ${line}`);
   return ExitCode.ok;

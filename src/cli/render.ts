@@ -88,11 +88,11 @@ export function renderEvent(event: RunEvent, options: { verbose?: boolean } = {}
         .map(([k, v]) => `${k}=${String(v)}`)
         .join(
           ' ',
-        )}) ${event.fault.trigger}: hit ${event.fault.targets.length ? event.fault.targets.map((t) => (t.task ? at(t.task, t.attempt ?? 0) : 'service' in t && t.service ? `service ${t.service} (${short(t.containerId)})` : short(t.containerId))).join(', ') : 'the daemon'} at +${event.fault.offsetMs} ms`;
+        )}) ${event.fault.trigger}: hit ${faultTargetsText(event.fault.kind, event.fault.targets)} at +${event.fault.offsetMs} ms`;
     case 'fault.failed':
       return `  fault ${event.fault.faultId} (${event.fault.kind}) ${event.fault.trigger}: ${event.fault.status}${event.fault.error ? `: ${event.fault.error}` : ''}`;
     case 'fault.undone':
-      return `  fault ${event.faultId} (${event.kind}) undone on ${event.targets.length ? event.targets.map((t) => (t.task ? at(t.task, t.attempt ?? 0) : 'service' in t && t.service ? `service ${t.service} (${short(t.containerId)})` : short(t.containerId))).join(', ') : 'the daemon'}`;
+      return `  fault ${event.faultId} (${event.kind}) undone on ${faultTargetsText(event.kind, event.targets)}`;
     case 'attempt.hung':
       return `  ${at(event.task, event.attempt)} hung          no event for ${event.silentMs} ms: killing it`;
     case 'fault.verified':
@@ -126,4 +126,24 @@ export function renderEvent(event: RunEvent, options: { verbose?: boolean } = {}
     case 'run.finished':
       return `run ${event.run} ${event.status.toUpperCase()} in ${(event.durationMs / 1000).toFixed(1)} s\nreport: ${event.reportPath}`;
   }
+}
+
+/**
+ * A fault's targets in words: an attempt (`t-01#2`), a SUT container by its task
+ * (`task-1 (c73c3994199f)`: a SUT's containers carry no attempt number), a Compose service,
+ * a bare container id, or — for faults without container targets — the daemon or the SUT.
+ */
+function faultTargetsText(kind: string, targets: readonly { containerId: string; task?: string | undefined; attempt?: number | undefined; service?: string | undefined }[]): string {
+  if (targets.length === 0) return kind === 'sut-kill' ? 'the system under test' : 'the daemon';
+  return targets
+    .map((t) =>
+      t.task !== undefined && t.attempt !== undefined
+        ? at(t.task, t.attempt)
+        : t.task !== undefined
+          ? `${t.task} (${short(t.containerId)})`
+          : t.service
+            ? `service ${t.service} (${short(t.containerId)})`
+            : short(t.containerId),
+    )
+    .join(', ');
 }

@@ -62,13 +62,13 @@ export interface ResolvedSut {
 
 /**
  * Expands the SUT's strings (docs/sut.md): `${VAR}` from `env`, and `KEELHAUL_RUN_ID`,
- * `KEELHAUL_RUN_DIR`, `KEELHAUL_STATE_DIR` of this run. `cwd` is relative to the scenario
+ * `KEELHAUL_RUN_DIR`, `KEELHAUL_STATE_DIR`, `KEELHAUL_IMAGE` (the scenario's image, expanded) of this run. `cwd` is relative to the scenario
  * file's directory (the current directory for scenarios built in code).
  * @throws {InterpolationError} for a variable that is unset with no default
  */
-export function resolveSut(sut: SutSpec, run: { runId: string; runDir: string; scenarioFile: string | null }, env: NodeJS.ProcessEnv = process.env): ResolvedSut {
+export function resolveSut(sut: SutSpec, run: { runId: string; runDir: string; scenarioFile: string | null; image: string }, env: NodeJS.ProcessEnv = process.env): ResolvedSut {
   const stateDir = join(run.runDir, 'sut-state');
-  const extra: Record<string, string> = { KEELHAUL_RUN_ID: run.runId, KEELHAUL_RUN_DIR: run.runDir, KEELHAUL_STATE_DIR: stateDir };
+  const extra: Record<string, string> = { KEELHAUL_RUN_ID: run.runId, KEELHAUL_RUN_DIR: run.runDir, KEELHAUL_STATE_DIR: stateDir, KEELHAUL_IMAGE: run.image };
   const names = new Set<string>();
   const expand = (value: string): string => {
     const out = interpolate(value, env, extra);
@@ -109,7 +109,7 @@ export async function executeSutRun(options: ExecuteSutOptions): Promise<RunResu
   const identity: RunIdentity = { runId, scenario: scenario.name, version: keelhaulVersion, controllerPid: state.controller.pid, controllerStart: state.controller.start };
   const log = new EventLog(runId, join(runDir, 'events.jsonl'), { redactor });
   if (options.onEvent) log.subscribe(options.onEvent);
-  const resolved = resolveSut(sut, { runId, runDir, scenarioFile: state.scenarioFile });
+  const resolved = resolveSut(sut, { runId, runDir, scenarioFile: state.scenarioFile, image });
   await mkdir(resolved.stateDir, { recursive: true });
   const sutDir = join(runDir, 'sut');
   await mkdir(sutDir, { recursive: true });
@@ -193,6 +193,7 @@ export async function executeSutRun(options: ExecuteSutOptions): Promise<RunResu
     KEELHAUL_RUN_ID: runId,
     KEELHAUL_RUN_DIR: runDir,
     KEELHAUL_STATE_DIR: resolved.stateDir,
+    KEELHAUL_IMAGE: image,
     KEELHAUL_SEED: String(seed),
     DOCKER_HOST: options.dockerHost,
   });

@@ -283,9 +283,12 @@ export function parseScenario(text: string, file = '<inline>'): Scenario {
   if (doc.errors.length > 0) {
     throw new ScenarioError(
       file,
-      doc.errors.map((e) => {
+      // The first syntax error only: the parser's later ones mostly follow from it (one
+      // unquoted `{` inside a flow mapping gave 200 lines).
+      doc.errors.slice(0, 1).map((e) => {
         const pos = lineCounter.linePos(e.pos[0]);
-        return { field: '', message: `not valid YAML: ${e.message.split('\n')[0]}`, line: pos.line, column: pos.col };
+        const more = doc.errors.length > 1 ? ` (and ${doc.errors.length - 1} more error(s) after it, most likely from this one)` : '';
+        return { field: '', message: `not valid YAML: ${e.message.split('\n')[0]}${more}`, line: pos.line, column: pos.col };
       }),
     );
   }

@@ -419,7 +419,8 @@ const pathText = z.string().min(1).refine((p) => !p.includes('\0'), 'expected a 
  * The system under test (docs/sut.md): a team's own orchestrator that keelhaul starts, whose
  * containers it discovers by `selector`, injects faults into, and judges. Strings in
  * `command`, `resume`, `env`, `selector` and `cwd` may use `${VAR}` / `${VAR:-default}` from
- * keelhaul's environment, plus `KEELHAUL_RUN_ID`, `KEELHAUL_RUN_DIR` and `KEELHAUL_STATE_DIR`.
+ * keelhaul's environment, plus `KEELHAUL_RUN_ID`, `KEELHAUL_RUN_DIR`, `KEELHAUL_STATE_DIR` and
+ * `KEELHAUL_IMAGE` (the scenario's `image`, expanded).
  */
 export const sutSchema = z.strictObject({
   /** argv of the SUT; no shell unless `shell: true` (then `command` is one script for `/bin/sh -c`). */

@@ -8,7 +8,7 @@ export interface SutIssue {
 }
 
 /** Values known only once a run starts; validation stands them in so that only unset user variables are refused. */
-const RUN_VARIABLES = { KEELHAUL_RUN_ID: 'run', KEELHAUL_RUN_DIR: '/run', KEELHAUL_STATE_DIR: '/state' };
+const RUN_VARIABLES = { KEELHAUL_RUN_ID: 'run', KEELHAUL_RUN_DIR: '/run', KEELHAUL_STATE_DIR: '/state', KEELHAUL_IMAGE: 'image' };
 
 /**
  * What cannot work in a scenario's system under test (docs/sut.md), found before anything
