@@ -38,7 +38,7 @@ const at = (task: string, attempt: number): string => `${task}#${attempt}`;
 export function renderEvent(event: RunEvent, options: { verbose?: boolean } = {}): string | undefined {
   switch (event.type) {
     case 'run.started':
-      return `run ${event.run}: scenario ${event.scenario}, seed ${event.seed}, ${event.tasks} task(s) at concurrency ${event.concurrency}, image ${event.image}, network ${event.network}\n  run directory ${event.runDir}`;
+      return `run ${event.run}: scenario ${event.scenario}, seed ${event.seed}, ${event.sut ? `system under test \`${event.sut.join(' ')}\`` : `${event.tasks} task(s) at concurrency ${event.concurrency}`}, image ${event.image}, network ${event.network}\n  run directory ${event.runDir}`;
     case 'run.resumed':
       return `run ${event.run} resumed by pid ${event.controllerPid} (controller #${event.previousControllers + 1})`;
     case 'attempt.adopted':

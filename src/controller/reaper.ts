@@ -6,9 +6,10 @@ import { removePrivateDaemonRoot } from '../daemon/index.js';
 import { appendRunEvent } from '../events/index.js';
 import { connectDocker, type DockerClient } from '../docker/index.js';
 import { packageRoot } from '../version.js';
-import { removeRunResources } from './cleanup.js';
+import { removeLabelledResources, removeRunResources } from './cleanup.js';
 import { isControllerAlive } from './liveness.js';
 import { readRunState, StateStore, type RunState } from './state.js';
+import { killOrphanedSut, sutSelectorOf } from './sut-resolve.js';
 
 /**
  * The reaper: one detached process per run (never shared between runs, never adopting
@@ -136,10 +137,16 @@ export async function runReaper(options: ReaperOptions): Promise<'reaped' | 'fin
         deadSince = Date.now();
         deadPid = state.controller.pid;
         log(`controller pid ${state.controller.pid} is gone; reaping in ${ttlMs} ms unless the run is resumed`);
+        // A system under test runs in its own process group and would outlive its controller;
+        // its run cannot be resumed, so it goes at once (docs/sut.md).
+        if (killOrphanedSut(state)) log(`killed the system under test's process group ${state.sut?.pid ?? ''}`);
       }
       if (Date.now() - deadSince >= ttlMs) {
         try {
           const docker = await connect(state);
+          const selector = sutSelectorOf(state, runDir);
+          const theirs = selector ? await removeLabelledResources(docker, selector) : undefined;
+          if (theirs) log(`removed what the system under test left: ${theirs.containers} container(s), ${theirs.networks} network(s), ${theirs.volumes} volume(s)`);
           const result = await removeRunResources(docker, state.runId);
           if (state.privateDaemonRoot) {
             // The dead controller's private daemon outlives it; nothing else would stop it.

@@ -116,7 +116,7 @@ export interface RunState {
    * A system under test's process now running (scenario `sut`): the leader of its own process
    * group, which the reaper kills (`kill -<pid>`) when the controller died without doing so.
    */
-  sut?: { pid: number; phase: 'run' | 'resume'; startedAt: string };
+  sut?: { pid: number; start: number | undefined; hostname: string; phase: 'run' | 'resume'; startedAt: string };
   /** Increases with every write; lets a reader tell two snapshots apart. */
   revision: number;
   updatedAt: string;

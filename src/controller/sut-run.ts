@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createSeededRandom, FaultActionError, Injector, type FaultRecord, type FaultSut } from '../chaos/index.js';
@@ -23,17 +24,19 @@ import { labelsFor, type DaemonVersion, type DockerClient, type RunIdentity } fr
 import { EventLog } from '../events/index.js';
 import { writeReportJson, writeRunReports, type ReportAttempt, type RunReport } from '../report/index.js';
 import { summarizeUsage, ZERO_USAGE } from '../report/usage.js';
-import { interpolate, type Scenario, type SutSpec } from '../scenario/index.js';
+import type { Scenario, SutSpec } from '../scenario/index.js';
 import { readSutLedger, SutProcess, SutSchemaError, SutTimeline, validateSutLog, type SutContainerRecord, type SutExit } from '../sut/index.js';
 import { keelhaulVersion } from '../version.js';
 import { removeLabelledResources, removeRunResources, type CleanupResult } from './cleanup.js';
 import type { PrivateDaemon } from '../daemon/index.js';
 import type { Redactor } from './redaction.js';
-import { stopReaper } from './reaper.js';
+import { processStartTimeMs } from './liveness.js';
 import { assembleReport, faultFactsOf } from './run-facts.js';
 import type { RunHooks, RunResult } from './run-options.js';
 import { ensureReaper } from './run-setup.js';
 import type { StateStore } from './state.js';
+import { stopReaper } from './reaper.js';
+import { resolveSut } from './sut-resolve.js';
 
 /** What {@link executeSutRun} needs beyond the hooks. */
 export interface ExecuteSutOptions extends RunHooks {
@@ -46,46 +49,6 @@ export interface ExecuteSutOptions extends RunHooks {
   readonly redactor: Redactor;
   /** `DOCKER_HOST` for the SUT: the run's daemon as the docker CLI reaches it. */
   readonly dockerHost: string;
-}
-
-/** The SUT's command, resume, cwd, env and selector with `${VAR}` expanded (keelhaul's environment plus the run's own variables). */
-export interface ResolvedSut {
-  readonly command: readonly string[];
-  readonly resume: readonly string[] | undefined;
-  readonly cwd: string;
-  readonly env: Readonly<Record<string, string>>;
-  readonly selector: Readonly<Record<string, string>>;
-  readonly stateDir: string;
-  /** Names of keelhaul's environment variables the values came from (redacted like secrets when their names say so). */
-  readonly fromEnvironment: readonly string[];
-}
-
-/**
- * Expands the SUT's strings (docs/sut.md): `${VAR}` from `env`, and `KEELHAUL_RUN_ID`,
- * `KEELHAUL_RUN_DIR`, `KEELHAUL_STATE_DIR`, `KEELHAUL_IMAGE` (the scenario's image, expanded) of this run. `cwd` is relative to the scenario
- * file's directory (the current directory for scenarios built in code).
- * @throws {InterpolationError} for a variable that is unset with no default
- */
-export function resolveSut(sut: SutSpec, run: { runId: string; runDir: string; scenarioFile: string | null; image: string }, env: NodeJS.ProcessEnv = process.env): ResolvedSut {
-  const stateDir = join(run.runDir, 'sut-state');
-  const extra: Record<string, string> = { KEELHAUL_RUN_ID: run.runId, KEELHAUL_RUN_DIR: run.runDir, KEELHAUL_STATE_DIR: stateDir, KEELHAUL_IMAGE: run.image };
-  const names = new Set<string>();
-  const expand = (value: string): string => {
-    const out = interpolate(value, env, extra);
-    for (const n of out.names) names.add(n);
-    return out.value;
-  };
-  const base = run.scenarioFile ? dirname(resolve(run.scenarioFile)) : process.cwd();
-  const cwd = sut.cwd !== undefined ? resolve(base, expand(sut.cwd)) : base;
-  return {
-    command: sut.command.map(expand),
-    resume: sut.resume?.map(expand),
-    cwd,
-    env: Object.fromEntries(Object.entries(sut.env).map(([k, v]) => [k, expand(v)])),
-    selector: Object.fromEntries(Object.entries(sut.selector).map(([k, v]) => [k, expand(v)])),
-    stateDir,
-    fromEnvironment: [...names],
-  };
 }
 
 /** A path of the SUT's files: absolute, or relative to `base`. */
@@ -200,7 +163,7 @@ export async function executeSutRun(options: ExecuteSutOptions): Promise<RunResu
   // DOCKER_HOST names the run's daemon; a context would point elsewhere.
   delete env['DOCKER_CONTEXT'];
 
-  log.emit({ type: 'run.started', scenario: scenario.name, seed, image, network: scenario.network, tasks: 0, concurrency: scenario.concurrency, runDir });
+  log.emit({ type: 'run.started', scenario: scenario.name, seed, image, network: scenario.network, tasks: 0, concurrency: scenario.concurrency, runDir, sut: [...resolved.command] });
   const reaperEnabled = options.reaper ?? scenario.reaper.enabled;
   let sutEndedAt = Date.now();
   try {
@@ -221,7 +184,8 @@ export async function executeSutRun(options: ExecuteSutOptions): Promise<RunResu
         timeoutMs: sut.timeoutMs,
         onLine: (line) => injector.observe({ type: 'sut.output', line }),
       });
-      await store.update((s) => void (s.sut = { pid: current?.pid ?? 0, phase, startedAt: new Date().toISOString() }));
+      const pid = current.pid;
+      await store.update((s) => void (s.sut = { pid, start: processStartTimeMs(pid), hostname: hostname(), phase, startedAt: new Date().toISOString() }));
       log.emit({ type: 'sut.started', phase, pid: current.pid, argv: [...argv], stateDir: resolved.stateDir });
       const exit = await current.exited;
       exits.push(exit);
@@ -466,3 +430,4 @@ function attemptRowsOf(containers: readonly SutContainerRecord[], faultsOf: (id:
     };
   });
 }
+

@@ -126,6 +126,7 @@ export const runEventSchema = z.discriminatedUnion('type', [
     tasks: count(),
     concurrency: z.int().min(1),
     runDir: z.string(),
+    sut: z.array(z.string()).optional().meta({ description: "A system under test's command (scenario `sut`, docs/sut.md): it runs the work, and `tasks` is 0." }),
   }),
   event(
     'run.resumed',
