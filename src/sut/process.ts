@@ -74,7 +74,7 @@ export class SutProcess {
         clearTimeout(this.#timer);
         // Whatever the leader left behind in its group goes with it.
         this.#signalGroup('SIGKILL');
-        Promise.all(outputs.map((s) => new Promise<void>((done) => s.end(done)))).finally(() =>
+        void Promise.all(outputs.map((s) => new Promise<void>((done) => s.end(done)))).finally(() =>
           resolve({
             phase: options.phase,
             argv: options.argv,
