@@ -117,6 +117,8 @@ def start_worker(state, task_id):
     name = f"acme-{RUN}-{task_id}-{task['attempts']}"
     volume = f"acme-{RUN}-{task_id}"
     docker("volume", "create", "--label", f"acme.run={RUN}", "--label", f"acme.task={task_id}", volume)
+    # A run killed after `docker run` but before saving its state left this name taken: launches are idempotent.
+    docker("rm", "-f", name, check=False)
     # A worker that ends on SIGTERM (docker stop) as a real one would: sh as pid 1 ignores it otherwise.
     script = f"trap 'exit 143' TERM; sleep {TASK_SECONDS} & wait $!; echo {task_id} > /workspace/result.txt"
     cid = docker(

@@ -13,6 +13,8 @@ export interface SutExitFact {
   readonly exitCode: number | null;
   readonly signal: string | null;
   readonly killedBy?: 'sut-kill' | 'timeout' | 'abort' | undefined;
+  /** Its last stderr lines: shown for the run that failed the check. */
+  readonly stderrTail?: readonly string[] | undefined;
 }
 
 /** One container of the SUT: its labels, what its inspection at creation showed, its daemon events. */
@@ -93,7 +95,11 @@ export function checkSutExit(exits: readonly SutExitFact[], expectExit: number):
     ok,
     expected: `the SUT's last run exits ${expectExit}`,
     observed: last === undefined ? 'the SUT never ran' : `${exits.length} run(s), the last ${word(last)}`,
-    evidence: [...exits.map(word), ...timedOut.map(() => 'a run was killed at sut.timeoutMs')],
+    evidence: [
+      ...exits.map(word),
+      ...timedOut.map(() => 'a run was killed at sut.timeoutMs'),
+      ...(!ok && last?.stderrTail?.length ? ['its last stderr lines:', ...last.stderrTail.map((l) => `  ${l}`)] : []),
+    ],
   };
 }
 

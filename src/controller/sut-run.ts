@@ -193,8 +193,8 @@ export async function executeSutRun(options: ExecuteSutOptions): Promise<RunResu
         type: 'sut.exited',
         phase,
         pid: exit.pid,
-        exitCode: exit.exitCode,
-        signal: exit.signal,
+        ...(exit.exitCode !== null ? { exitCode: exit.exitCode } : {}),
+        ...(exit.signal !== null ? { signal: exit.signal } : {}),
         ...(exit.killedBy ? { killedBy: exit.killedBy } : {}),
         durationMs: Date.parse(exit.endedAt) - Date.parse(exit.startedAt),
       });
@@ -316,7 +316,7 @@ export async function executeSutRun(options: ExecuteSutOptions): Promise<RunResu
       command: [...resolved.command],
       stateDir: resolved.stateDir,
       output: { stdout: join(sutDir, 'stdout.log'), stderr: join(sutDir, 'stderr.log') },
-      exits: exits.map((e) => ({ phase: e.phase, exitCode: e.exitCode, signal: e.signal, startedAt: e.startedAt, endedAt: e.endedAt, ...(e.killedBy ? { killedBy: e.killedBy } : {}) })),
+      exits: exits.map((e) => ({ phase: e.phase, exitCode: e.exitCode, signal: e.signal, startedAt: e.startedAt, endedAt: e.endedAt, ...(e.killedBy ? { killedBy: e.killedBy } : {}), ...(e.exitCode !== 0 && e.stderrTail.length > 0 ? { stderrTail: [...e.stderrTail] } : {}) })),
       containers: timeline.containers.map((c) => ({
         containerId: c.containerId,
         name: c.name,

@@ -298,8 +298,8 @@ export const runEventSchema = z.discriminatedUnion('type', [
     {
       phase: z.enum(['run', 'resume']),
       pid: z.int().min(1),
-      exitCode: z.int().nullable(),
-      signal: z.string().nullable(),
+      exitCode: z.int().optional().meta({ description: 'Absent when a signal ended it.' }),
+      signal: z.string().optional().meta({ description: 'The signal that ended it, when one did.' }),
       killedBy: z.enum(['sut-kill', 'timeout', 'abort']).optional(),
       durationMs: ms(),
     },

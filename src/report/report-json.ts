@@ -97,6 +97,8 @@ export interface ReportSut {
     readonly startedAt: string;
     readonly endedAt: string;
     readonly killedBy?: 'sut-kill' | 'timeout' | 'abort';
+    /** Its last stderr lines, for a run that did not exit 0. */
+    readonly stderrTail?: readonly string[];
   }[];
   readonly containers: readonly {
     readonly containerId: string;

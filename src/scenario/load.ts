@@ -128,7 +128,7 @@ export function validateScenario(input: unknown, file = '<inline>', source?: { d
     if ((fault.target.service !== undefined || scenario.sut !== undefined) && target?.labels === undefined) fault.target.labels = {};
   });
   if (parsed.data.tasks === undefined && scenario.sut === undefined) {
-    issues.push({ field: 'tasks', message: 'a scenario needs tasks, or a sut (a system under test, docs/sut.md) that runs the work', ...where([]) });
+    issues.push({ field: 'tasks', message: 'is required: a scenario needs tasks, or a sut (a system under test, docs/sut.md) that runs the work', ...where([]) });
   }
   issues.push(...sutIssues(scenario).map((issue) => ({ field: formatPath(issue.path), message: issue.message, ...where(issue.path) })));
 

@@ -16,7 +16,12 @@ export interface SutExit {
   readonly signal: string | null;
   /** keelhaul ended it: `sut-kill` (a fault), `timeout` (its `timeoutMs`), `abort` (the run ended first). */
   readonly killedBy?: 'sut-kill' | 'timeout' | 'abort';
+  /** Its last lines of stderr (at most {@link STDERR_TAIL_LINES}), for a report that says why it failed. */
+  readonly stderrTail: readonly string[];
 }
+
+/** How many of its last stderr lines an exit keeps. */
+export const STDERR_TAIL_LINES = 8;
 
 /** The SUT's command could not be started (no such file, not executable). */
 export class SutStartError extends Error {
@@ -60,6 +65,7 @@ export class SutProcess {
   readonly #startedAt = new Date().toISOString();
   readonly #timer: NodeJS.Timeout;
   #killedBy: SutExit['killedBy'];
+  readonly #stderrTail: string[] = [];
   readonly exited: Promise<SutExit>;
   readonly #outputs: WriteStream[];
 
@@ -84,6 +90,7 @@ export class SutProcess {
             exitCode: code,
             signal: signal,
             ...(this.#killedBy ? { killedBy: this.#killedBy } : {}),
+            stderrTail: [...this.#stderrTail],
           }),
         );
       });
@@ -115,9 +122,17 @@ export class SutProcess {
       if (!stream) continue;
       stream.pipe(file, { end: false });
       const lines = createInterface({ input: stream, crlfDelay: Infinity });
-      lines.on('line', (line) => options.onLine?.(line, name));
+      lines.on('line', (line) => {
+        if (name === 'stderr') process.#noteStderr(line);
+        options.onLine?.(line, name);
+      });
     }
     return process;
+  }
+
+  #noteStderr(line: string): void {
+    this.#stderrTail.push(line.slice(0, 500));
+    if (this.#stderrTail.length > STDERR_TAIL_LINES) this.#stderrTail.shift();
   }
 
   get pid(): number {

@@ -20,6 +20,7 @@ const PARAMS: Record<FaultKind, Record<string, unknown>> = {
   'daemon-stop': { downMs: 10 },
   'daemon-kill': { downMs: 10 },
   'daemon-restart': {},
+  'sut-kill': { signal: 'SIGKILL' },
 };
 
 function specOf(kind: FaultKind): FaultSpec {
@@ -69,6 +70,7 @@ function contextFor(client: DockerClient): FaultContext {
     networkName: 'net',
     workspaceSizeBytes: 1 << 20,
     daemon: { canControl: true, stop: async () => undefined, kill: async () => undefined, start: async () => undefined, restart: async () => undefined },
+    sut: { kill: async () => undefined },
     exec: async (_file, args) => ({ stdout: args.includes('link') ? '1: lo: <LOOPBACK,UP>\n2: eth0@if9: <BROADCAST,UP>' : '' }),
   };
 }
@@ -78,11 +80,11 @@ afterEach(() => {
 });
 
 describe('fault registry', () => {
-  it('fault registry: every kind of the scenario schema has an entry under its own name; daemon kinds act on the daemon', () => {
+  it('fault registry: every kind of the scenario schema has an entry under its own name; daemon kinds act on the daemon, sut-kill on the SUT', () => {
     expect(Object.keys(FAULT_ACTIONS).sort()).toEqual([...FAULT_KINDS].sort());
     for (const kind of FAULT_KINDS) {
       expect(faultAction(kind).kind).toBe(kind);
-      expect(faultAction(kind).acts, kind).toBe(DAEMON_FAULT_KINDS.includes(kind) ? 'daemon' : 'container');
+      expect(faultAction(kind).acts, kind).toBe(DAEMON_FAULT_KINDS.includes(kind) ? 'daemon' : kind === 'sut-kill' ? 'sut' : 'container');
     }
     expect(FAULT_KINDS.filter((k) => faultAction(k).restartsTarget)).toEqual(['restart']);
   });
@@ -92,7 +94,7 @@ describe('fault registry', () => {
     const action = faultAction(kind);
     const apply = vi.spyOn(action, 'apply');
     const spec = specOf(kind);
-    const undo = await applyFault(spec, DAEMON_FAULT_KINDS.includes(kind) ? 'daemon' : 'c1', contextFor(client));
+    const undo = await applyFault(spec, DAEMON_FAULT_KINDS.includes(kind) ? 'daemon' : kind === 'sut-kill' ? 'sut' : 'c1', contextFor(client));
     await undo?.();
     expect(apply).toHaveBeenCalledTimes(1);
     const given = apply.mock.calls[0]![2].docker;
@@ -132,6 +134,16 @@ describe('fault registry', () => {
     await applyFault(specOf('kill'), 'pid:1', ctx);
     expect(seen).toEqual(['kill pid:1']);
     expect(apply).not.toHaveBeenCalled();
+  });
+
+  it('fault registry: sut-kill signals the SUT with its params, and is refused without one', async () => {
+    const { client } = recordingClient();
+    const kills: unknown[] = [];
+    const ctx = { ...contextFor(client), sut: { kill: async (signal: string, resume: unknown) => void kills.push([signal, resume]) } };
+    await applyFault(faultSchema.parse({ kind: 'sut-kill', trigger: { at: 0 }, params: { signal: 'SIGTERM', resumeAfterMs: 50 } }), 'sut', ctx);
+    expect(kills).toEqual([['SIGTERM', { resume: true, resumeAfterMs: 50 }]]);
+    const { sut: _none, ...without } = contextFor(client);
+    await expect(applyFault(specOf('sut-kill'), 'sut', without)).rejects.toThrow(/no system under test/);
   });
 
   it('fault registry: a daemon fault on a daemon keelhaul did not start is refused', async () => {

@@ -199,6 +199,10 @@ export function failedEvents(): RunEvent[] {
       services: [{ service: 'api', containerId: cid(9), containerName: `kh-${RUN_ID}-api`, imageId: 'sha256:0123' }],
       networks: [`kh-${RUN_ID}-agents`],
     }),
+    // A system under test's events (docs/sut.md) belong to SUT runs; here so that every type has a fixture.
+    e(41, { type: 'sut.started', phase: 'run', pid: 4343, argv: ['python3', 'orchestrator.py', 'run'], stateDir: `/runs/${RUN_ID}/sut-state` }),
+    e(42, { type: 'sut.container', action: 'die', time: at(42), containerId: cid(8), name: 'acme-task-1-1', task: 'task-1', exitCode: 137 }),
+    e(43, { type: 'sut.exited', phase: 'run', pid: 4343, signal: 'SIGKILL', killedBy: 'sut-kill', durationMs: 2 }),
     e(40, { type: 'network.guarded', network: `kh-${RUN_ID}`, bridge: 'br-0123456789ab', applied: false, reason: 'not root: iptables needs uid 0' }),
     e(200, { type: 'attempt.running', task: 't-01', attempt: 1, containerId: cid(1), containerName: `kh-${RUN_ID}-t-01-a1` }),
     e(260, { type: 'isolation.probed', task: 't-01', attempt: 1, containerId: cid(1), interfaces: ['lo'], reached: [], unreachable: ['192.0.2.2:41000'] }),
