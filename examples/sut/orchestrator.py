@@ -74,7 +74,7 @@ def docker(*args, check=True):
     proc = subprocess.run(["docker", *args], capture_output=True, text=True)
     if proc.returncode != 0 and check:
         err = proc.stderr.strip()
-        if "Cannot connect to the Docker daemon" in err or "connection refused" in err.lower() or "error during connect" in err:
+        if any(s in err for s in ("Cannot connect to the Docker daemon", "error during connect", "unexpected EOF")) or "connection refused" in err.lower():
             raise DaemonDown(err)
         raise RuntimeError(f"docker {' '.join(args)}: {err}")
     return proc

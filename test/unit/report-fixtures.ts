@@ -181,6 +181,20 @@ export function failedReport(): RunReport {
       { name: 'exactly-once', ok: true, expected: 'every task completes at most once', observed: 'no task completed more than once', evidence: [] },
       { name: 'no-leaks', ok: true, expected: '0 containers | 0 networks', observed: '0 containers | 0 networks', evidence: [] },
     ],
+    // Only a SUT run has it (docs/sut.md); here so that every optional field is covered.
+    sut: {
+      command: ['python3', 'orchestrator.py', 'run'],
+      stateDir: `/runs/${RUN_ID}/sut-state`,
+      output: { stdout: `/runs/${RUN_ID}/sut/stdout.log`, stderr: `/runs/${RUN_ID}/sut/stderr.log` },
+      exits: [
+        { phase: 'run', exitCode: null, signal: 'SIGKILL', startedAt: at(0), endedAt: at(900), killedBy: 'sut-kill' },
+        { phase: 'resume', exitCode: 1, signal: null, startedAt: at(950), endedAt: at(5000), stderrTail: ['Traceback (most recent call last):', HOSTILE] },
+      ],
+      containers: [
+        { containerId: 'c'.repeat(64), name: 'acme-task-1-1', task: 'task-1', createdAt: at(100), startedAt: [at(110)], diedAt: [{ time: at(800), exitCode: 137 }], destroyedAt: null, oomKilled: false, faults: ['kill-one'] },
+      ],
+      recovery: [{ faultId: 'kill-one', task: 'task-1', containerId: 'c'.repeat(64), recoveryMs: null, recovered: false }],
+    },
   });
 }
 
