@@ -206,7 +206,7 @@ describe('docs/report.schema.json', () => {
     expect(keys(reportSchema['properties'].usage.properties)).toEqual(keys(r.usage));
     expect(keys(reportSchema['properties'].usage.properties.tasks.items.properties)).toEqual(keys(r.usage.tasks[0]!));
     // Required: every key but the optional ones (`?` in the TypeScript type).
-    expect([...reportSchema['required']].sort()).toEqual(keys(r).filter((k) => !['error', 'unhardened', 'redactedSecrets'].includes(k)));
+    expect([...reportSchema['required']].sort()).toEqual(keys(r).filter((k) => !['error', 'unhardened', 'redactedSecrets', 'sut'].includes(k)));
     expect([...defs.attempt.required].sort()).toEqual(keys(r.attempts[0]!).filter((k) => k !== 'reason'));
     expect([...defs.fault.required].sort()).toEqual(keys(r.faults[1]!).filter((k) => k !== 'error'));
   });
