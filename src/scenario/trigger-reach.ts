@@ -1,5 +1,5 @@
 import { KNOWN_WORKER_EVENT_TYPES } from '../worker/events.js';
-import type { Scenario } from './schema.js';
+import { runsReferenceWorker, type Scenario } from './schema.js';
 
 /** A trigger that can never fire, as a path into the scenario and a reason. */
 export interface TriggerIssue {
@@ -7,10 +7,6 @@ export interface TriggerIssue {
   readonly message: string;
 }
 
-/** Images whose worker is keelhaul's own, which emits only the contract's event types. */
-function isReferenceWorker(image: string): boolean {
-  return image.startsWith('keelhaul/worker:');
-}
 
 /**
  * The faults whose trigger cannot fire in this scenario, found before anything runs:
@@ -21,8 +17,8 @@ function isReferenceWorker(image: string): boolean {
  *   emits at most one `task.started` and one `task.completed` or `task.failed`
  *   (docs/worker-contract.md), so at most tasks × attempts of each (one task's, with
  *   `on.task`; one attempt's, with `on.attempt`). Heartbeats and progress are unbounded;
- * - `on.event` of a type keelhaul's own worker never emits, when the image is keelhaul's
- *   own (a user's worker may emit event types of its own, which triggers may count).
+ * - `on.event` of a type keelhaul's own worker never emits, when keelhaul's own worker
+ *   runs the tasks (its image, or the local backend) (a user's worker may emit event types of its own, which triggers may count).
  */
 export function triggerIssues(scenario: Scenario): TriggerIssue[] {
   const issues: TriggerIssue[] = [];
@@ -44,7 +40,7 @@ export function triggerIssues(scenario: Scenario): TriggerIssue[] {
     if (!('on' in trigger)) return;
     const on = trigger.on;
     const onAt = [...at, 'on'];
-    if (isReferenceWorker(scenario.image) && !(KNOWN_WORKER_EVENT_TYPES as readonly string[]).includes(on.event)) {
+    if (runsReferenceWorker(scenario) && !(KNOWN_WORKER_EVENT_TYPES as readonly string[]).includes(on.event)) {
       issues.push({
         path: [...onAt, 'event'],
         message: `no worker event has type ${JSON.stringify(on.event)} (keelhaul's worker emits ${KNOWN_WORKER_EVENT_TYPES.join(', ')}): it would never fire`,
