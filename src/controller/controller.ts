@@ -218,7 +218,18 @@ async function startRun(
   const store = new StateStore(join(runDir, 'state.json'), state, { redactor });
   await store.save();
   return driving(options.activeRuns, ids.runId, () =>
-    executeRun({ ...options, scenario: { ...scenario, env: workerEnv.values }, docker, runDir, store, daemon, resumed: false, daemonHandle: ids.privateDaemon, redactor, topology: ids.topology }),
+    executeRun({
+      ...options,
+      scenario: { ...scenario, env: workerEnv.values },
+      docker,
+      runDir,
+      store,
+      daemon,
+      resumed: false,
+      daemonHandle: ids.privateDaemon,
+      redactor,
+      topology: ids.topology,
+    }),
   );
 }
 

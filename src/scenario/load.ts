@@ -3,10 +3,10 @@ import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import { isCollection, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { hasReference, interpolate, InterpolationError } from './interpolate.js';
-import { FAULT_KINDS, runsReferenceWorker, scenarioSchema, STEP_KINDS, stepKindSchema, type Scenario, type TaskSpec } from './schema.js';
+import { FAULT_KINDS, runsReferenceWorker, scenarioSchema, TASK_FIELDS, STEP_KINDS, stepKindSchema, type Scenario, type TaskSpec } from './schema.js';
 import { triggerIssues } from './trigger-reach.js';
 import { securityIssues } from './security.js';
-import { formatPath, locate, valueAt, zodIssueMessage as issueMessage } from './yaml-location.js';
+import { formatPath, locate, locateKey, valueAt, zodIssueMessage as issueMessage } from './yaml-location.js';
 
 /** One problem in a scenario: the field's path (`faults[0].kind`) and, when known, its line. */
 export interface ScenarioIssue {
@@ -56,7 +56,19 @@ function expandTasks(tasks: z.output<typeof scenarioSchema>['tasks']): TaskSpec[
 }
 
 /** Top-level fields whose value is a mapping of keelhaul's own keys, where `x-*` keys are allowed too. */
-const EXTENSIBLE_FIELDS = ['workspace', 'retry', 'resources', 'daemon', 'monitor', 'reaper', 'redact', 'dangerouslyAllow', 'expect', 'budget', 'topology'];
+export const EXTENSIBLE_FIELDS: readonly string[] = [
+  'workspace',
+  'retry',
+  'resources',
+  'daemon',
+  'monitor',
+  'reaper',
+  'redact',
+  'dangerouslyAllow',
+  'expect',
+  'budget',
+  'topology',
+];
 
 /** A copy of `value` without its `x-*` keys when it is a mapping; anything else as it is. */
 function withoutExtensions(value: unknown): unknown {
@@ -132,6 +144,11 @@ export function validateScenario(input: unknown, file = '<inline>', source?: Sce
       const line = tasksFile.lines[path[1]];
       return line !== undefined ? { file: tasksFile.file, line } : { file: tasksFile.file };
     }
+    // A task's field of its own (or a typo of a known one): the key's line, not its value's.
+    const key = path[2];
+    if (path[0] === 'tasks' && typeof path[1] === 'number' && path.length === 3 && typeof key === 'string' && !(TASK_FIELDS as readonly string[]).includes(key)) {
+      return locateKey(source?.doc, lineCounter, path.slice(0, 2), key);
+    }
     return locate(source?.doc, lineCounter, path);
   };
 
@@ -188,7 +205,12 @@ export function validateScenario(input: unknown, file = '<inline>', source?: Sce
         for (const inner of best) {
           const path = [...issue.path, ...inner.path];
           if (checkedSteps.has(formatPath(path.slice(0, stepDepth(path))))) continue;
-          issues.push({ field: formatPath(path), message: issueMessage(inner, input), ...where(path) });
+          // A task's own field holds any JSON: the union of JSON types has no better reason to give.
+          const ownField = path.length === 3 && typeof path[2] === 'string' && !(TASK_FIELDS as readonly string[]).includes(path[2]) && inner.code === 'invalid_union';
+          const message = ownField
+            ? 'expected a JSON value: a string, a finite number, true/false, null, a list or a mapping'
+            : issueMessage({ ...inner, path } as typeof inner, input);
+          issues.push({ field: formatPath(path), message, ...where(path) });
         }
         continue;
       }
@@ -208,7 +230,7 @@ export function validateScenario(input: unknown, file = '<inline>', source?: Sce
   // keelhaul's own worker runs a task's steps: without them it could only fail it, attempt after attempt.
   if (runsReferenceWorker(scenario)) {
     const listed = Array.isArray(parsed.data.tasks);
-    const by = scenario.backend === 'local' ? 'the local backend runs keelhaul\'s reference worker' : `image ${scenario.image} is keelhaul's reference worker`;
+    const by = scenario.backend === 'local' ? "the local backend runs keelhaul's reference worker" : `image ${scenario.image} is keelhaul's reference worker`;
     for (const [i, task] of scenario.tasks.entries()) {
       if (task.steps !== undefined) continue;
       issues.push({
@@ -477,7 +499,12 @@ async function readTasksFile(path: string, scenarioFile: string, at: { line?: nu
       return;
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      issues.push({ field, message: `expected a task object ({"id": …}) on each line, got ${Array.isArray(value) ? 'a list' : JSON.stringify(value)}`, file: path, line: index + 1 });
+      issues.push({
+        field,
+        message: `expected a task object ({"id": …}) on each line, got ${Array.isArray(value) ? 'a list' : JSON.stringify(value)}`,
+        file: path,
+        line: index + 1,
+      });
     }
     tasks.push(value);
     lines.push(index + 1);
@@ -499,13 +526,21 @@ export async function loadScenarioFile(path: string): Promise<Scenario> {
     text = await readFile(path, 'utf8');
   } catch (error) {
     const reason = unreadable(error);
-    throw new ScenarioError(path, [{ field: '', message: `cannot read the scenario: ${reason === 'is a directory' ? 'is a directory, not a scenario file' : reason}` }], { cause: error });
+    throw new ScenarioError(path, [{ field: '', message: `cannot read the scenario: ${reason === 'is a directory' ? 'is a directory, not a scenario file' : reason}` }], {
+      cause: error,
+    });
   }
   const parsed = parseScenarioYaml(text, path);
   let { value, source } = parsed;
   // `tasks: { file: tasks.jsonl }`: the file's tasks stand in the list's place, each located by its line there.
   const tasks = (value as { tasks?: unknown } | null)?.tasks;
-  if (typeof tasks === 'object' && tasks !== null && !Array.isArray(tasks) && typeof (tasks as { file?: unknown }).file === 'string' && Object.keys(tasks).every((k) => k === 'file' || k.startsWith('x-'))) {
+  if (
+    typeof tasks === 'object' &&
+    tasks !== null &&
+    !Array.isArray(tasks) &&
+    typeof (tasks as { file?: unknown }).file === 'string' &&
+    Object.keys(tasks).every((k) => k === 'file' || k.startsWith('x-'))
+  ) {
     const tasksPath = resolvePath(dirname(path), (tasks as { file: string }).file);
     const read = await readTasksFile(tasksPath, path, locate(source.doc, source.lineCounter, ['tasks', 'file']));
     value = { ...(value as Record<string, unknown>), tasks: read.tasks };

@@ -7,7 +7,6 @@ export interface TriggerIssue {
   readonly message: string;
 }
 
-
 /**
  * The faults whose trigger cannot fire in this scenario, found before anything runs:
  *
