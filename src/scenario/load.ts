@@ -77,7 +77,7 @@ function withoutExtensions(value: unknown): unknown {
 }
 
 /**
- * The scenario without what keelhaul ignores: `$schema` (a string, for editors) and `x-*`
+ * The scenario without what keelhaul ignores: `$schema` (for editors; checked to be a string first) and `x-*`
  * extension keys (as Compose has them: a home for YAML anchors and the user's notes) at the
  * top level, in each task, each fault and its trigger, target and params, and in the
  * top-level mappings ({@link EXTENSIBLE_FIELDS}). Not in steps, and not in mappings whose
@@ -87,11 +87,11 @@ function withoutExtensions(value: unknown): unknown {
 function stripIgnoredKeys(input: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(input)) {
-    if (key.startsWith('x-') || (key === '$schema' && typeof value === 'string')) continue;
+    if (key.startsWith('x-') || key === '$schema') continue;
     out[key] = EXTENSIBLE_FIELDS.includes(key) ? withoutExtensions(value) : value;
   }
   if (Array.isArray(out['tasks'])) out['tasks'] = out['tasks'].map(withoutExtensions);
-  else out['tasks'] = withoutExtensions(out['tasks']);
+  else if ('tasks' in out) out['tasks'] = withoutExtensions(out['tasks']);
   if (Array.isArray(out['faults'])) {
     out['faults'] = out['faults'].map((fault: unknown) => {
       const f = withoutExtensions(fault);
@@ -162,9 +162,17 @@ export function validateScenario(input: unknown, file = '<inline>', source?: Sce
     ]);
   }
 
-  input = stripIgnoredKeys(input as Record<string, unknown>);
   // Unknown fault kinds get their own message: the schema's union error would not list the kinds.
   const issues: ScenarioIssue[] = [];
+  const schemaRef = (input as { $schema?: unknown }).$schema;
+  if (schemaRef !== undefined && typeof schemaRef !== 'string') {
+    issues.push({
+      field: '$schema',
+      message: `expected a string (the URL or path of the scenario's JSON Schema, for editors), got ${JSON.stringify(schemaRef)}`,
+      ...where(['$schema']),
+    });
+  }
+  input = stripIgnoredKeys(input as Record<string, unknown>);
   const badFaultKinds = new Set<number>();
   const faults = (input as { faults?: unknown }).faults;
   if (Array.isArray(faults)) {

@@ -216,6 +216,15 @@ describe('YAML niceties', () => {
     expect(Object.keys(s).some((k) => k.startsWith('x-') || k === '$schema')).toBe(false);
   });
 
+  it('$schema that is not a string is refused by name', () => {
+    expect(
+      issue(
+        refusal(() => parseScenario('$schema: 3\nname: x\ntasks: { count: 1, steps: [{ sleep: 1 }] }\n')),
+        '$schema',
+      ),
+    ).toMatchObject({ line: 1 });
+  });
+
   it('x-* keys stay data where keys are data (env names, labels) and in steps', () => {
     expect(() => validateScenario({ name: 'x', tasks: [{ id: 'a', steps: [{ sleep: 1, 'x-a': 1 }] }] })).toThrow(ScenarioError);
     const s = validateScenario({ name: 'x', tasks: [{ id: 'a', steps: [{ sleep: 1 }] }], faults: [{ kind: 'kill', trigger: { at: 5 }, target: { labels: { 'x-team': 'a' } } }] });
