@@ -10,7 +10,10 @@ import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { attemptTaskOf, localBackendProblems, workerEnvironment } from '../../src/backends/index.js';
+import { resumeRun } from '../../src/controller/index.js';
 import { Redactor, redactorFor, restoreSecretEnv, secretsOfResolved } from '../../src/controller/redaction.js';
+import type { DockerClient } from '../../src/docker/index.js';
+import { runStateFixture } from '../setup/run-state.js';
 import { loadScenarioFile, parseScenario, resolveScenarioEnv, ScenarioError, scenarioJsonSchema, validateScenario, type ScenarioIssue } from '../../src/scenario/index.js';
 import { parse as parseYaml } from 'yaml';
 
@@ -321,6 +324,28 @@ describe('${VAR} in env', () => {
       expect(resolveScenarioEnv(again, 's', {}).values['DB_PASSWORD']).toBe('a$b');
     } finally {
       delete process.env['DB_PASSWORD'];
+    }
+  });
+
+  it('resume: state.json keeps ${VAR}, and resume reads it again from its own environment (refused by name when unset)', async () => {
+    process.env['KH_RESUME_TOKEN'] = 'first-value';
+    const scenario = validateScenario({ name: 's', env: { API_TOKEN: '${KH_RESUME_TOKEN}' }, tasks: { count: 1, steps: [{ sleep: 1 }] } });
+    delete process.env['KH_RESUME_TOKEN'];
+    const dir = tempDir();
+    writeFileSync(join(dir, 'state.json'), JSON.stringify(runStateFixture({ scenario, daemonHost: 'unix:///fake.sock' })));
+    const reached = new Error('reached the daemon');
+    const docker = new Proxy({ endpoint: '/fake.sock' } as DockerClient, {
+      get: (target, key) => (key in target ? target[key as keyof DockerClient] : () => Promise.reject(reached)),
+    });
+    const error = await resumeRun({ run: dir, docker }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ScenarioError);
+    expect((error as ScenarioError).file).toBe(join(dir, 'state.json'));
+    expect((error as ScenarioError).issues[0]).toMatchObject({ field: 'env.API_TOKEN', message: expect.stringMatching(/KH_RESUME_TOKEN} is not set/) as unknown as string });
+    process.env['KH_RESUME_TOKEN'] = 'second-value';
+    try {
+      await expect(resumeRun({ run: dir, docker })).rejects.toBe(reached);
+    } finally {
+      delete process.env['KH_RESUME_TOKEN'];
     }
   });
 });
