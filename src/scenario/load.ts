@@ -131,9 +131,15 @@ function envIssues(env: Readonly<Record<string, string>>, from: NodeJS.ProcessEn
 
 /**
  * Validates a scenario object (from YAML or the library API) and applies defaults.
+ * `$schema` and `x-*` keys are dropped first; a task's own fields are kept as they are;
+ * `env` values keep their `${VAR}` text (checked here against `process.env`, expanded by
+ * the controller when a run starts: `resolveScenarioEnv`). Validating a validated scenario
+ * (state.json on resume) gives it back unchanged.
  *
  * @param file named in every error (`<inline>` for objects built in code)
- * @throws {ScenarioError} naming each bad field, with its line when `doc` is given
+ * @param source the YAML document (and a tasks JSONL file) the input came from, for lines
+ * @throws {ScenarioError} naming each bad field, with its line when `source` is given
+ *   (and the JSONL file and line for a task read from one)
  */
 export function validateScenario(input: unknown, file = '<inline>', source?: ScenarioSource): Scenario {
   const lineCounter = source?.lineCounter ?? new LineCounter();
@@ -523,10 +529,12 @@ async function readTasksFile(path: string, scenarioFile: string, at: { line?: nu
 }
 
 /**
- * Reads and validates a scenario file.
+ * Reads and validates a scenario file; `tasks: { file }` is read here (relative to the
+ * scenario file) and stands in the tasks list's place, so the scenario holds the tasks
+ * themselves and a resumed run does not need the JSONL file again.
  *
- * @throws {ScenarioError} when the file cannot be read (ENOENT, EISDIR, EACCES), is not
- *   YAML, or is not a valid scenario
+ * @throws {ScenarioError} when the file (or its tasks file) cannot be read (ENOENT, EISDIR,
+ *   EACCES), is not YAML (a JSONL line not JSON), or is not a valid scenario
  */
 export async function loadScenarioFile(path: string): Promise<Scenario> {
   let text: string;
