@@ -110,15 +110,17 @@ export const TASK_FIELDS = ['id', 'steps', 'writes', 'locks'] as const;
 export const RESERVED_TASK_FIELDS: readonly string[] = ['heartbeatMs'];
 
 /**
- * Damerau (optimal string alignment) distance of `a` and `b`, at most `limit + 1` — enough
- * to tell a typo (`step`, `stpes`, `Writes`) from a field of the user's own.
+ * Edit distance of `a` and `b` counting a missing or extra letter and two swapped letters
+ * as 1 and a changed letter as 2 (optimal string alignment without substitutions), at most
+ * `limit + 1`: `step`, `stpes`, `lock` are typos of known fields, while names such as
+ * `writer` or `looks` (a letter changed) stay free for the user's own fields.
  */
 function editDistance(a: string, b: string, limit: number): number {
   if (Math.abs(a.length - b.length) > limit) return limit + 1;
   const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      const cost = a[i - 1] === b[j - 1] ? 0 : 2;
       let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
       if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, d[i - 2]![j - 2]! + 1);
       d[i]![j] = best;
@@ -129,7 +131,8 @@ function editDistance(a: string, b: string, limit: number): number {
 
 /**
  * The known task field a key of a task is most likely a typo of (`step` → `steps`, `ID` →
- * `id`): the same name in another case, or one edit away for names of 4 letters or more.
+ * `id`): the same name in another case, or a letter missing, extra or swapped for names of 4
+ * letters or more.
  * Undefined for a key that is no near miss (a field of the user's own).
  */
 export function nearTaskField(key: string): string | undefined {

@@ -89,6 +89,8 @@ describe('task fields', () => {
     for (const typo of ['Steps', 'stpes', 'write', 'lock', 'ID']) {
       expect(() => validateScenario({ name: 'x', image: 'acme/agent:1', tasks: [{ id: 'a', [typo]: [] }] }), typo).toThrow(ScenarioError);
     }
+    // A changed letter is a name of its own, not a typo: it goes to the worker.
+    expect(validateScenario({ name: 'x', image: 'acme/agent:1', tasks: [{ id: 'a', writer: 'me', looks: 1 }] }).tasks[0]).toEqual({ id: 'a', writer: 'me', looks: 1 });
   });
 
   it('task fields: known fields stay strict (a bad writes path, an unknown key in locks)', () => {
