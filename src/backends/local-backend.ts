@@ -95,6 +95,8 @@ export interface LocalBackendScenario {
   readonly faults: readonly FaultSpec[];
   readonly workspace: { readonly size?: number | undefined };
   readonly daemon: { readonly mode: 'external' | 'private' };
+  /** The tasks: the reference worker the local backend runs needs each one's `steps`. */
+  readonly tasks?: readonly { readonly id: string; readonly steps?: readonly unknown[] | undefined }[];
 }
 
 /**
@@ -128,6 +130,14 @@ export function localBackendProblems(scenario: LocalBackendScenario, isRoot = pr
   }
   if (scenario.workspace.size !== undefined && !isRoot) {
     problems.push({ field: 'workspace.size', message: 'a size-limited workspace on the local backend is a tmpfs mount, which needs root' });
+  }
+  // The local backend runs keelhaul's reference worker, which runs a task's steps (a task for a worker of the user's own may have none).
+  const stepless = (scenario.tasks ?? []).findIndex((task) => task.steps === undefined);
+  if (stepless >= 0) {
+    problems.push({
+      field: `tasks[${stepless}].steps`,
+      message: `task "${scenario.tasks?.[stepless]?.id ?? ''}" has no steps, and the local backend runs keelhaul's reference worker, which runs a task's steps`,
+    });
   }
   scenario.faults.forEach((fault, i) => {
     const name = fault.name ? ` (${fault.name})` : '';

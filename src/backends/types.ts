@@ -1,13 +1,33 @@
 import type { BackendApply, FaultClient, TargetSource } from '../chaos/index.js';
+import type { TaskSpec } from '../scenario/index.js';
 import type { WorkerEvent } from '../worker/events.js';
 
-/** The task as the worker receives it in `KEELHAUL_TASK` (docs/worker-contract.md). */
+/**
+ * The task as the worker receives it in `KEELHAUL_TASK` (docs/worker-contract.md): the
+ * task's fields as the scenario has them (its own fields, any JSON, unchanged) and the
+ * scenario's heartbeat interval; `locks` stay with the controller.
+ */
 export interface AttemptTask {
   readonly id: string;
-  readonly steps: readonly unknown[];
+  /** The reference worker's steps; absent for a task of a worker of the user's own. */
+  readonly steps?: readonly unknown[];
   /** Heartbeat interval, ms. */
   readonly heartbeatMs: number;
   readonly writes?: readonly string[];
+  /** The task's own fields, handed over as written. */
+  readonly [field: string]: unknown;
+}
+
+/**
+ * The `KEELHAUL_TASK` object of a task: every field of the task but `locks` (the
+ * controller's, not the worker's), in the order written, then `heartbeatMs`.
+ *
+ * @param heartbeatMs the scenario's heartbeat interval, ms
+ */
+export function attemptTaskOf(task: TaskSpec, heartbeatMs: number): AttemptTask {
+  const fields: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(task)) if (key !== 'locks') fields[key] = value;
+  return { ...fields, id: task.id, heartbeatMs };
 }
 
 /** Everything needed to launch one attempt of one task. */

@@ -8,7 +8,7 @@ import { removePrivateDaemonRoot, startPrivateDaemon, type PrivateDaemon } from 
 import { connectDocker, ImageNotFoundError, type DaemonVersion, type DockerClient } from '../docker/index.js';
 import { buildWorkerImage, WORKER_IMAGE_REPOSITORY } from '../images/index.js';
 import { loadScenarioTopology, topologyImage, type ScenarioTopology } from '../compose/index.js';
-import { loadScenarioFile, validateScenario, type Scenario } from '../scenario/index.js';
+import { loadScenarioFile, resolveScenarioEnv, validateScenario, type Scenario } from '../scenario/index.js';
 import { expandImageVersion, keelhaulVersion } from '../version.js';
 import { currentController, isControllerAlive } from './liveness.js';
 import { executeRun } from './run.js';
@@ -192,7 +192,9 @@ async function startRun(
 
   const runDir = resolve(options.runsDir ?? join('.keelhaul', 'runs'), runId);
   await mkdir(join(runDir, 'attempts'), { recursive: true });
-  const redactor = redactorFor(scenario);
+  // env as written (`${VAR}`) goes to scenario.yaml and state.json; the expanded values only to the workers.
+  const workerEnv = resolveScenarioEnv(scenario.env, options.scenarioFile ?? '<inline>');
+  const redactor = redactorFor(scenario, workerEnv);
   await writeFile(join(runDir, 'scenario.yaml'), `# as run by keelhaul ${keelhaulVersion}, run ${runId}\n${toYaml(redactor.value({ ...scenario, image, seed }))}`);
   const controller = currentController();
   const state: RunState = {
@@ -227,7 +229,18 @@ async function startRun(
     );
   }
   return driving(options.activeRuns, ids.runId, () =>
-    executeRun({ ...options, docker, runDir, store, daemon, resumed: false, daemonHandle: ids.privateDaemon, redactor, topology: ids.topology }),
+    executeRun({
+      ...options,
+      scenario: { ...scenario, env: workerEnv.values },
+      docker,
+      runDir,
+      store,
+      daemon,
+      resumed: false,
+      daemonHandle: ids.privateDaemon,
+      redactor,
+      topology: ids.topology,
+    }),
   );
 }
 
@@ -299,7 +312,9 @@ export async function resumeRun(options: ResumeRunOptions): Promise<RunResult> {
   const scenarioFile = state.scenarioFile;
   const env = await restoreSecretEnv(stored.env, async () => (scenarioFile ? (await loadScenarioFile(scenarioFile)).env : undefined));
   const scenario: Scenario = { ...stored, env };
-  const redactor = redactorFor(scenario);
+  // `${VAR}` is read again from this process's environment: state.json keeps the reference, not the value.
+  const workerEnv = resolveScenarioEnv(env, join(runDir, 'state.json'));
+  const redactor = redactorFor(scenario, workerEnv);
   store.useRedactor(redactor);
   await preflightFaults(scenario.faults);
   const topology = await loadScenarioTopology(scenario, join(runDir, 'state.json'));
@@ -314,7 +329,7 @@ export async function resumeRun(options: ResumeRunOptions): Promise<RunResult> {
     if (s.status === 'reaped') s.status = 'running';
   });
   const result = await driving(options.activeRuns, state.runId, () =>
-    executeRun({ ...options, docker, scenario, runDir, store, daemon, resumed: true, daemonHandle: undefined, redactor, topology }),
+    executeRun({ ...options, docker, scenario: { ...scenario, env: workerEnv.values }, runDir, store, daemon, resumed: true, daemonHandle: undefined, redactor, topology }),
   );
   // The run's private daemon outlived its first controller; once the run is finished, it goes.
   if (state.privateDaemonRoot && !result.resumable && !options.privateDaemon) {

@@ -1,5 +1,5 @@
 import { PassThrough, Transform, type TransformCallback } from 'node:stream';
-import type { Scenario } from '../scenario/index.js';
+import type { ResolvedEnv, Scenario } from '../scenario/index.js';
 
 /**
  * Redaction of secret env values (docs/security.md "Secrets"). A scenario's `env` values
@@ -123,15 +123,45 @@ export class Redactor {
   }
 }
 
-/** The redactor of a validated scenario: its `env` values whose names match `redact.names`. */
-export function redactorFor(scenario: Pick<Scenario, 'env' | 'redact'>): Redactor {
+/**
+ * The secrets of an env whose values were expanded from keelhaul's environment
+ * (`${VAR}`, src/scenario/env.ts): a value is secret when its env name or the name of a
+ * variable it read matches one of `patterns`; the value of each such variable is a secret of
+ * its own too (`AUTH: "Bearer ${API_TOKEN}"` hides the whole header as AUTH and the token
+ * alone as API_TOKEN, wherever a worker prints it); and a secret's written form, when it
+ * differs without reading a variable (`$$`), so the scenario as written hides it as well.
+ * Values shorter than `minLength` are never secrets.
+ */
+export function secretsOfResolved(env: ResolvedEnv, patterns: readonly string[], minLength = 4): Secret[] {
+  const regexes = patterns.map(namePattern);
+  const secretName = (name: string): boolean => regexes.some((r) => r.test(name));
+  const secrets: Secret[] = [];
+  for (const [name, value] of Object.entries(env.values)) {
+    const variables = env.variables[name] ?? [];
+    for (const variable of variables) if (secretName(variable.name)) secrets.push({ name: variable.name, value: variable.value });
+    if (!secretName(name) && !variables.some((v) => secretName(v.name))) continue;
+    secrets.push({ name, value });
+    const written = env.written[name];
+    if (written !== undefined && variables.length === 0) secrets.push({ name, value: written });
+  }
+  return secrets.filter((s) => s.value.length >= minLength);
+}
+
+/**
+ * The redactor of a validated scenario: its `env` values whose names match `redact.names`,
+ * or, given the env as expanded for the run, {@link secretsOfResolved} of it.
+ */
+export function redactorFor(scenario: Pick<Scenario, 'env' | 'redact'>, resolved?: ResolvedEnv): Redactor {
+  if (resolved) return new Redactor(secretsOfResolved(resolved, scenario.redact.names, scenario.redact.minLength));
   return new Redactor(secretsOf(scenario.env, scenario.redact.names, scenario.redact.minLength));
 }
 
 /**
- * A resumed run's env with its secrets back: state.json holds `[REDACTED:NAME]` in their
- * place, so each comes from the scenario file the run started from, else from the resuming
- * process's own environment variable of the same name.
+ * A resumed run's env with its secrets back, as the scenario writes them: state.json holds
+ * `[REDACTED:NAME]` in their place (or inside them: a `${VAR:-default}` whose default is the
+ * secret), so each comes from the scenario file the run started from, else — a value that is
+ * the marker alone — from the resuming process's own environment variable of the same name
+ * (its `$` doubled, since the result is expanded again like any written value).
  *
  * @param lookup reads the original scenario's env (undefined when the file is gone or invalid)
  * @throws {Error} `MissingSecretError` naming the variable when neither has it
@@ -141,12 +171,13 @@ export async function restoreSecretEnv(
   lookup: () => Promise<Readonly<Record<string, string>> | undefined>,
 ): Promise<Record<string, string>> {
   const out = { ...env };
-  const redacted = Object.entries(env).filter(([name, value]) => value === redactionMarker(name));
+  const redacted = Object.entries(env).filter(([name, value]) => value.includes(redactionMarker(name)));
   if (redacted.length === 0) return out;
   const original = await lookup().catch(() => undefined);
-  for (const [name] of redacted) {
-    const value = original?.[name] ?? process.env[name];
-    if (value === undefined || value === redactionMarker(name)) throw new MissingSecretError(name);
+  for (const [name, stored] of redacted) {
+    const fromEnv = stored === redactionMarker(name) ? process.env[name]?.replaceAll('$', '$$$$') : undefined;
+    const value = original?.[name] ?? fromEnv;
+    if (value === undefined || value.includes(redactionMarker(name))) throw new MissingSecretError(name);
     out[name] = value;
   }
   return out;

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { WORKSPACE_PATH, workerEnvironment } from '../backends/index.js';
+import { attemptTaskOf, WORKSPACE_PATH, workerEnvironment } from '../backends/index.js';
 import { faultId } from '../chaos/index.js';
 import { attemptToCompose, loadScenarioTopology } from '../compose/index.js';
 import { labelsFor } from '../docker/index.js';
@@ -223,7 +223,7 @@ export async function exportAttemptCompose(options: AttemptSelection & { readonl
         taskId: task,
         attempt: record.attempt,
         seed: state.seed,
-        task: { id: task, steps: taskSpec.steps, heartbeatMs: scenario.heartbeatMs, ...(taskSpec.writes ? { writes: taskSpec.writes } : {}) },
+        task: attemptTaskOf(taskSpec, scenario.heartbeatMs),
       }),
       labels: labelsFor(identity, 'worker', { task, attempt: record.attempt }),
       user: '1000:1000',

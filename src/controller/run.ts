@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import PQueue from 'p-queue';
 import type { AttemptHandle, AttemptObserver, AttemptTask, WorkerBackend } from '../backends/index.js';
+import { attemptTaskOf } from '../backends/index.js';
 import { createSeededRandom, faultId, Injector, type PartitionCheck } from '../chaos/index.js';
 import { checkBudget, checkEventsFile, checkStateMatchesDaemon, runChecks, type CheckResult } from '../checks/index.js';
 import { ContainerExitTracker, DaemonUnavailableError, DockerError, ImageNotFoundError, Label, labelsFor, type DaemonVersion, type RunIdentity } from '../docker/index.js';
@@ -519,12 +520,8 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   const runTask = async (taskSpec: Scenario['tasks'][number], adopt?: { readonly record: AttemptRecord; readonly container: FoundAttempt }): Promise<void> => {
     const task = state.tasks[taskSpec.id]!;
     if (stop.signal.aborted && !adopt) return; // never started: reported as not-run
-    const attemptTask: AttemptTask = {
-      id: taskSpec.id,
-      steps: taskSpec.steps,
-      heartbeatMs: scenario.heartbeatMs,
-      ...(taskSpec.writes ? { writes: taskSpec.writes } : {}),
-    };
+    // The task's own fields go to the worker unchanged (docs/worker-contract.md).
+    const attemptTask: AttemptTask = attemptTaskOf(taskSpec, scenario.heartbeatMs);
     // Attempts already judged count against maxAttempts; an adopted one is the first of this loop.
     const budget = taskBudget(task.attempts, scenario.retry.maxAttempts, adopt !== undefined);
     const lastNumber = task.attempts.at(-1)?.attempt ?? 0;

@@ -1,11 +1,16 @@
 /** The scenario part: schema, YAML loading, validation errors that name file, line and field. */
 export { scenarioJsonSchema } from './json-schema.js';
+export { resolveScenarioEnv, type ResolvedEnv } from './env.js';
 export { hasReference, interpolate, InterpolationError } from './interpolate.js';
-export { loadScenarioFile, locateScenarioIssues, parseScenario, ScenarioError, validateScenario, type ScenarioIssue } from './load.js';
+export { loadScenarioFile, locateScenarioIssues, parseScenario, ScenarioError, validateScenario, type ScenarioIssue, type ScenarioSource } from './load.js';
 export {
   byteSize,
   duration,
   FAULT_KINDS,
+  nearTaskField,
+  RESERVED_TASK_FIELDS,
+  runsReferenceWorker,
+  TASK_FIELDS,
   type FaultKind,
   type FaultSpec,
   type Scenario,

@@ -40,7 +40,11 @@ export function interpolate(value: string, env: NodeJS.ProcessEnv, extra: Readon
     const split = /^([^:-]*)(:?-)(.*)$/s.exec(text);
     const name = split ? (split[1] ?? '') : text;
     if (!NAME.test(name)) {
-      throw new InterpolationError(text, value, `\${${text}} is not a variable reference: expected \${NAME} or \${NAME:-default} with NAME of letters, digits and _ (write $$ for a literal $)`);
+      throw new InterpolationError(
+        text,
+        value,
+        `\${${text}} is not a variable reference: expected \${NAME} or \${NAME:-default} with NAME of letters, digits and _ (write $$ for a literal $)`,
+      );
     }
     const given = Object.hasOwn(extra, name) ? extra[name] : env[name];
     if (split) {

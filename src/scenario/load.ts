@@ -2,11 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import { isCollection, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
-import { FAULT_KINDS, scenarioSchema, STEP_KINDS, stepKindSchema, type Scenario, type TaskSpec } from './schema.js';
+import { hasReference, interpolate, InterpolationError } from './interpolate.js';
+import { FAULT_KINDS, runsReferenceWorker, scenarioSchema, TASK_FIELDS, STEP_KINDS, stepKindSchema, type Scenario, type TaskSpec } from './schema.js';
 import { sutIssues } from './sut-issues.js';
 import { triggerIssues } from './trigger-reach.js';
 import { securityIssues } from './security.js';
-import { formatPath, locate, valueAt, zodIssueMessage as issueMessage } from './yaml-location.js';
+import { formatPath, locate, locateKey, valueAt, zodIssueMessage as issueMessage } from './yaml-location.js';
 
 /** One problem in a scenario: the field's path (`faults[0].kind`) and, when known, its line. */
 export interface ScenarioIssue {
@@ -16,6 +17,8 @@ export interface ScenarioIssue {
   /** 1-based line and column in the file, when the parser located the field. */
   readonly line?: number;
   readonly column?: number;
+  /** The file the line is in, when it is not the scenario file: a `tasks: { file }` JSONL file. */
+  readonly file?: string;
 }
 
 /**
@@ -29,7 +32,8 @@ export class ScenarioError extends Error {
   readonly issues: readonly ScenarioIssue[];
   constructor(file: string, issues: readonly ScenarioIssue[], options: { cause?: unknown } = {}) {
     const lines = issues.map((i) => {
-      const where = i.line !== undefined ? `${file}:${i.line}${i.column !== undefined ? `:${i.column}` : ''}` : file;
+      const at = i.file ?? file;
+      const where = i.line !== undefined ? `${at}:${i.line}${i.column !== undefined ? `:${i.column}` : ''}` : at;
       return `  ${where}: ${i.field ? `${i.field}: ` : ''}${i.message}`;
     });
     super(`Invalid scenario ${file}:\n${lines.join('\n')}`, options);
@@ -38,26 +42,123 @@ export class ScenarioError extends Error {
   }
 }
 
-/** Expands `tasks: {count, steps}` into `t-01 … t-NN`, zero-padded to the count's width (at least 2). */
+/**
+ * Expands `tasks: {count, steps}` into `t-01 … t-NN`, zero-padded to the count's width (at
+ * least 2). `tasks: {file}` has no tasks until `loadScenarioFile` reads the file: none.
+ */
 function expandTasks(tasks: z.output<typeof scenarioSchema>['tasks']): TaskSpec[] {
   if (tasks === undefined) return [];
   if (Array.isArray(tasks)) return tasks;
+  if (!('count' in tasks)) return [];
   const width = Math.max(2, String(tasks.count).length);
   return Array.from({ length: tasks.count }, (_, i) => ({
     id: `${tasks.idPrefix}${String(i + 1).padStart(width, '0')}`,
-    steps: tasks.steps,
+    ...(tasks.steps ? { steps: tasks.steps } : {}),
   }));
+}
+
+/** Top-level fields whose value is a mapping of keelhaul's own keys, where `x-*` keys are allowed too. */
+export const EXTENSIBLE_FIELDS: readonly string[] = [
+  'workspace',
+  'retry',
+  'resources',
+  'daemon',
+  'monitor',
+  'reaper',
+  'redact',
+  'dangerouslyAllow',
+  'expect',
+  'budget',
+  'topology',
+];
+
+/** A copy of `value` without its `x-*` keys when it is a mapping; anything else as it is. */
+function withoutExtensions(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  return Object.fromEntries(Object.entries(value).filter(([key]) => !key.startsWith('x-')));
+}
+
+/**
+ * The scenario without what keelhaul ignores: `$schema` (for editors; checked to be a string first) and `x-*`
+ * extension keys (as Compose has them: a home for YAML anchors and the user's notes) at the
+ * top level, in each task, each fault and its trigger, target and params, and in the
+ * top-level mappings ({@link EXTENSIBLE_FIELDS}). Not in steps, and not in mappings whose
+ * keys are data (`env`, labels, `expect.failedTasks`) or in a task's own field values,
+ * which reach the worker unchanged.
+ */
+function stripIgnoredKeys(input: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(input)) {
+    if (key.startsWith('x-') || key === '$schema') continue;
+    out[key] = EXTENSIBLE_FIELDS.includes(key) ? withoutExtensions(value) : value;
+  }
+  if (Array.isArray(out['tasks'])) out['tasks'] = out['tasks'].map(withoutExtensions);
+  else if ('tasks' in out) out['tasks'] = withoutExtensions(out['tasks']);
+  if (Array.isArray(out['faults'])) {
+    out['faults'] = out['faults'].map((fault: unknown) => {
+      const f = withoutExtensions(fault);
+      if (typeof f !== 'object' || f === null) return f;
+      const copy = { ...(f as Record<string, unknown>) };
+      for (const key of ['trigger', 'target', 'params']) if (key in copy) copy[key] = withoutExtensions(copy[key]);
+      const trigger = copy['trigger'];
+      if (typeof trigger === 'object' && trigger !== null && !Array.isArray(trigger)) {
+        const t = { ...(trigger as Record<string, unknown>) };
+        for (const key of ['on', 'when']) if (key in t) t[key] = withoutExtensions(t[key]);
+        copy['trigger'] = t;
+      }
+      return copy;
+    });
+  }
+  return out;
+}
+
+/**
+ * Each `${VAR}` of the scenario's `env` that cannot be expanded from `from` (unset without a
+ * default, or malformed), as an issue naming `env.NAME`. The values stay as written in the
+ * scenario: the controller expands them when a run starts or resumes (`resolveScenarioEnv`).
+ */
+function envIssues(env: Readonly<Record<string, string>>, from: NodeJS.ProcessEnv, where: (path: readonly PropertyKey[]) => { line?: number; column?: number }): ScenarioIssue[] {
+  const issues: ScenarioIssue[] = [];
+  for (const [name, value] of Object.entries(env)) {
+    if (!hasReference(value)) continue;
+    try {
+      interpolate(value, from);
+    } catch (error) {
+      if (!(error instanceof InterpolationError)) throw error;
+      issues.push({ field: `env.${name}`, message: error.message, ...where(['env', name]) });
+    }
+  }
+  return issues;
 }
 
 /**
  * Validates a scenario object (from YAML or the library API) and applies defaults.
+ * `$schema` and `x-*` keys are dropped first; a task's own fields are kept as they are;
+ * `env` values keep their `${VAR}` text (checked here against `process.env`, expanded by
+ * the controller when a run starts: `resolveScenarioEnv`). Validating a validated scenario
+ * (state.json on resume) gives it back unchanged.
  *
  * @param file named in every error (`<inline>` for objects built in code)
- * @throws {ScenarioError} naming each bad field, with its line when `doc` is given
+ * @param source the YAML document (and a tasks JSONL file) the input came from, for lines
+ * @throws {ScenarioError} naming each bad field, with its line when `source` is given
+ *   (and the JSONL file and line for a task read from one)
  */
-export function validateScenario(input: unknown, file = '<inline>', source?: { doc: Document; lineCounter: LineCounter }): Scenario {
+export function validateScenario(input: unknown, file = '<inline>', source?: ScenarioSource): Scenario {
   const lineCounter = source?.lineCounter ?? new LineCounter();
-  const where = (path: readonly PropertyKey[]): { line?: number; column?: number } => locate(source?.doc, lineCounter, path);
+  const tasksFile = source?.tasksFile;
+  const where = (path: readonly PropertyKey[]): { line?: number; column?: number; file?: string } => {
+    // A task read from a JSONL file is located by its line there.
+    if (tasksFile && path[0] === 'tasks' && typeof path[1] === 'number') {
+      const line = tasksFile.lines[path[1]];
+      return line !== undefined ? { file: tasksFile.file, line } : { file: tasksFile.file };
+    }
+    // A task's field of its own (or a typo of a known one): the key's line, not its value's.
+    const key = path[2];
+    if (path[0] === 'tasks' && typeof path[1] === 'number' && path.length === 3 && typeof key === 'string' && !(TASK_FIELDS as readonly string[]).includes(key)) {
+      return locateKey(source?.doc, lineCounter, path.slice(0, 2), key);
+    }
+    return locate(source?.doc, lineCounter, path);
+  };
 
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new ScenarioError(file, [
@@ -71,6 +172,15 @@ export function validateScenario(input: unknown, file = '<inline>', source?: { d
 
   // Unknown fault kinds get their own message: the schema's union error would not list the kinds.
   const issues: ScenarioIssue[] = [];
+  const schemaRef = (input as { $schema?: unknown }).$schema;
+  if (schemaRef !== undefined && typeof schemaRef !== 'string') {
+    issues.push({
+      field: '$schema',
+      message: `expected a string (the URL or path of the scenario's JSON Schema, for editors), got ${JSON.stringify(schemaRef)}`,
+      ...where(['$schema']),
+    });
+  }
+  input = stripIgnoredKeys(input as Record<string, unknown>);
   const badFaultKinds = new Set<number>();
   const faults = (input as { faults?: unknown }).faults;
   if (Array.isArray(faults)) {
@@ -111,7 +221,12 @@ export function validateScenario(input: unknown, file = '<inline>', source?: { d
         for (const inner of best) {
           const path = [...issue.path, ...inner.path];
           if (checkedSteps.has(formatPath(path.slice(0, stepDepth(path))))) continue;
-          issues.push({ field: formatPath(path), message: issueMessage(inner, input), ...where(path) });
+          // A task's own field holds any JSON: the union of JSON types has no better reason to give.
+          const ownField = path.length === 3 && typeof path[2] === 'string' && !(TASK_FIELDS as readonly string[]).includes(path[2]) && inner.code === 'invalid_union';
+          const message = ownField
+            ? 'expected a JSON value: a string, a finite number, true/false, null, a list or a mapping'
+            : issueMessage({ ...inner, path } as typeof inner, input);
+          issues.push({ field: formatPath(path), message, ...where(path) });
         }
         continue;
       }
@@ -121,6 +236,28 @@ export function validateScenario(input: unknown, file = '<inline>', source?: { d
   if (issues.length > 0 || !parsed.success) throw new ScenarioError(file, sortIssues(issues));
 
   const scenario: Scenario = { ...parsed.data, tasks: expandTasks(parsed.data.tasks) };
+  if (parsed.data.tasks !== undefined && !Array.isArray(parsed.data.tasks) && 'file' in parsed.data.tasks) {
+    issues.push({
+      field: 'tasks.file',
+      message: 'a tasks file is read by loadScenarioFile (relative to the scenario file); a scenario given as text or as an object lists its tasks',
+      ...where(['tasks', 'file']),
+    });
+  }
+  // keelhaul's own worker runs a task's steps: without them it could only fail it, attempt after attempt.
+  if (runsReferenceWorker(scenario)) {
+    const listed = Array.isArray(parsed.data.tasks);
+    const by = scenario.backend === 'local' ? "the local backend runs keelhaul's reference worker" : `image ${scenario.image} is keelhaul's reference worker`;
+    for (const [i, task] of scenario.tasks.entries()) {
+      if (task.steps !== undefined) continue;
+      issues.push({
+        field: listed ? `tasks[${i}].steps` : 'tasks.steps',
+        message: `task "${task.id}" has no steps, and ${by}, which runs a task's steps: give it steps, or use a worker image of your own`,
+        ...where(listed ? ['tasks', i] : ['tasks']),
+      });
+      if (!listed) break;
+    }
+  }
+  issues.push(...envIssues(scenario.env, process.env, where));
   // A `service` target without `labels` means the service's containers, not role=worker (the
   // default); with a `sut`, a target without `labels` means every container of the SUT's selector.
   scenario.faults.forEach((fault, i) => {
@@ -206,7 +343,10 @@ export function validateScenario(input: unknown, file = '<inline>', source?: { d
   return scenario;
 }
 
-/** One message per problem (the same field and message once), in file order: by line, then column; unlocated last. */
+/**
+ * One message per problem (the same field and message once), in file order: the scenario
+ * file's by line, then column, then a tasks file's; unlocated last.
+ */
 function sortIssues(issues: readonly ScenarioIssue[]): ScenarioIssue[] {
   const seen = new Set<string>();
   const unique = issues.filter((i) => {
@@ -215,10 +355,10 @@ function sortIssues(issues: readonly ScenarioIssue[]): ScenarioIssue[] {
     seen.add(key);
     return true;
   });
-  const rank = (i: ScenarioIssue): [number, number] => [i.line ?? Number.MAX_SAFE_INTEGER, i.column ?? 0];
+  const rank = (i: ScenarioIssue): [number, number, number] => [i.file === undefined ? 0 : 1, i.line ?? Number.MAX_SAFE_INTEGER, i.column ?? 0];
   return unique
     .map((issue, index) => ({ issue, index }))
-    .sort((a, b) => rank(a.issue)[0] - rank(b.issue)[0] || rank(a.issue)[1] - rank(b.issue)[1] || a.index - b.index)
+    .sort((a, b) => rank(a.issue)[0] - rank(b.issue)[0] || rank(a.issue)[1] - rank(b.issue)[1] || rank(a.issue)[2] - rank(b.issue)[2] || a.index - b.index)
     .map(({ issue }) => issue);
 }
 
@@ -273,13 +413,39 @@ function stepIssues(step: unknown, path: (string | number)[], where: (path: read
 }
 
 /**
+ * Where a scenario came from, for the lines of its issues: the parsed YAML document and,
+ * when its tasks came from a JSONL file, that file and the 1-based line of each task.
+ */
+export interface ScenarioSource {
+  readonly doc: Document;
+  readonly lineCounter: LineCounter;
+  readonly tasksFile?: { readonly file: string; readonly lines: readonly number[] };
+}
+
+/**
+ * YAML parsing options shared by the loader and {@link locateScenarioIssues}: merge keys
+ * (`<<: *defaults`, YAML 1.1's, which the `yaml` package supports on request) are accepted.
+ */
+const YAML_OPTIONS = { merge: true } as const;
+
+/**
  * Parses YAML text into a validated scenario.
  *
  * @throws {ScenarioError} on YAML syntax errors (with the parser's line) or invalid fields
  */
 export function parseScenario(text: string, file = '<inline>'): Scenario {
+  const { value, source } = parseScenarioYaml(text, file);
+  return validateScenario(value, file, source);
+}
+
+/**
+ * YAML text to a plain value and its document (for lines), not validated.
+ *
+ * @throws {ScenarioError} on YAML syntax errors, a collection used as a key, or an alias that cannot be resolved
+ */
+function parseScenarioYaml(text: string, file: string): { value: unknown; source: ScenarioSource } {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
+  const doc = parseDocument(text, { ...YAML_OPTIONS, lineCounter, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
   if (doc.errors.length > 0) {
     throw new ScenarioError(
       file,
@@ -320,25 +486,97 @@ export function parseScenario(text: string, file = '<inline>'): Scenario {
     const culprit = aliases.find((a) => message.endsWith(`: ${a.source}`)) ?? aliases[0];
     throw new ScenarioError(file, [{ field: '', message: `not a usable YAML document: ${message}`, ...at(culprit) }], { cause: error });
   }
-  return validateScenario(value, file, { doc, lineCounter });
+  return { value, source: { doc, lineCounter } };
+}
+
+/** Why a file could not be read, as a reader wants it. */
+function unreadable(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : String(error);
 }
 
 /**
- * Reads and validates a scenario file.
+ * The tasks of a JSONL file: one task object a line (blank lines skipped), each with its
+ * 1-based line for the issues that name it. The tasks themselves are validated with the
+ * scenario, as a list written in it would be.
  *
- * @throws {ScenarioError} when the file cannot be read (ENOENT, EISDIR, EACCES), is not
- *   YAML, or is not a valid scenario
+ * @throws {ScenarioError} naming the JSONL file and line when it cannot be read, a line is
+ *   not JSON or not an object, or it holds no task
+ */
+async function readTasksFile(path: string, scenarioFile: string, at: { line?: number; column?: number }): Promise<{ tasks: unknown[]; lines: number[] }> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ScenarioError(scenarioFile, [{ field: 'tasks.file', message: `cannot read the tasks file ${path}: ${unreadable(error)}`, ...at }], { cause: error });
+  }
+  const tasks: unknown[] = [];
+  const lines: number[] = [];
+  const issues: ScenarioIssue[] = [];
+  text.split('\n').forEach((raw, index) => {
+    const line = raw.replace(/\r$/, '');
+    if (line.trim() === '') return;
+    const field = `tasks[${tasks.length}]`;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (error) {
+      issues.push({ field, message: `not JSON: ${(error as Error).message}`, file: path, line: index + 1 });
+      tasks.push(undefined);
+      lines.push(index + 1);
+      return;
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      issues.push({
+        field,
+        message: `expected a task object ({"id": …}) on each line, got ${Array.isArray(value) ? 'a list' : JSON.stringify(value)}`,
+        file: path,
+        line: index + 1,
+      });
+    }
+    tasks.push(value);
+    lines.push(index + 1);
+  });
+  if (tasks.length === 0) issues.push({ field: 'tasks.file', message: `the tasks file ${path} holds no task (one JSON object a line)`, ...at });
+  if (issues.length > 0) throw new ScenarioError(scenarioFile, issues);
+  return { tasks, lines };
+}
+
+/**
+ * Reads and validates a scenario file; `tasks: { file }` is read here (relative to the
+ * scenario file) and stands in the tasks list's place, so the scenario holds the tasks
+ * themselves and a resumed run does not need the JSONL file again.
+ *
+ * @throws {ScenarioError} when the file (or its tasks file) cannot be read (ENOENT, EISDIR,
+ *   EACCES), is not YAML (a JSONL line not JSON), or is not a valid scenario
  */
 export async function loadScenarioFile(path: string): Promise<Scenario> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a scenario file' : code === 'EACCES' ? 'permission denied' : String(error);
-    throw new ScenarioError(path, [{ field: '', message: `cannot read the scenario: ${reason}` }], { cause: error });
+    const reason = unreadable(error);
+    throw new ScenarioError(path, [{ field: '', message: `cannot read the scenario: ${reason === 'is a directory' ? 'is a directory, not a scenario file' : reason}` }], {
+      cause: error,
+    });
   }
-  const scenario = parseScenario(text, path);
+  const parsed = parseScenarioYaml(text, path);
+  let { value, source } = parsed;
+  // `tasks: { file: tasks.jsonl }`: the file's tasks stand in the list's place, each located by its line there.
+  const tasks = (value as { tasks?: unknown } | null)?.tasks;
+  if (
+    typeof tasks === 'object' &&
+    tasks !== null &&
+    !Array.isArray(tasks) &&
+    typeof (tasks as { file?: unknown }).file === 'string' &&
+    Object.keys(tasks).every((k) => k === 'file' || k.startsWith('x-'))
+  ) {
+    const tasksPath = resolvePath(dirname(path), (tasks as { file: string }).file);
+    const read = await readTasksFile(tasksPath, path, locate(source.doc, source.lineCounter, ['tasks', 'file']));
+    value = { ...(value as Record<string, unknown>), tasks: read.tasks };
+    source = { ...source, tasksFile: { file: tasksPath, lines: read.lines } };
+  }
+  const scenario = validateScenario(value, path, source);
   // A topology file is relative to the scenario file; stored absolute so that resume and repro find it.
   if (scenario.topology && !isAbsolute(scenario.topology.file)) {
     return { ...scenario, topology: { ...scenario.topology, file: resolvePath(dirname(path), scenario.topology.file) } };
@@ -360,7 +598,7 @@ export async function locateScenarioIssues(file: string, problems: readonly { fi
   let source: { doc: Document; lineCounter: LineCounter } | undefined;
   try {
     const lineCounter = new LineCounter();
-    source = { doc: parseDocument(await readFile(file, 'utf8'), { lineCounter, logLevel: 'silent' }), lineCounter };
+    source = { doc: parseDocument(await readFile(file, 'utf8'), { ...YAML_OPTIONS, lineCounter, logLevel: 'silent' }), lineCounter };
   } catch {
     source = undefined;
   }

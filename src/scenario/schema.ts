@@ -100,26 +100,106 @@ const taskId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'expected a
 
 const lockName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$/, 'expected a lock name of letters, digits, _ . : / - (at most 128)');
 
-export const taskSchema = z.strictObject({
-  id: taskId,
-  steps: z.array(stepSchema).min(1),
-  /** Paths the task declares it writes (workspace compliance checks use it). */
-  writes: z.array(relativePath).optional(),
-  /**
-   * Named locks, readers-writer: two attempts conflict when one writes a lock the other
-   * reads or writes. The controller never runs conflicting attempts at once; a task waits
-   * for its locks without spending an attempt (src/controller/locks.ts).
-   */
-  locks: z
-    .strictObject({
-      reads: z.array(lockName).default([]),
-      writes: z.array(lockName).default([]),
-    })
-    .optional(),
-});
-export type TaskSpec = z.infer<typeof taskSchema>;
+/** keelhaul's own fields of a task: validated strictly; every other key goes to the worker as written. */
+export const TASK_FIELDS = ['id', 'steps', 'writes', 'locks'] as const;
 
-/** `tasks:` is either a list of tasks or `count` copies of the same steps, ids `t-01`, `t-02`, … */
+/**
+ * Keys of `KEELHAUL_TASK` that keelhaul sets itself (from the scenario, not the task), so a
+ * task may not carry a field of that name: its value would never reach the worker.
+ */
+export const RESERVED_TASK_FIELDS: readonly string[] = ['heartbeatMs'];
+
+/**
+ * Edit distance of `a` and `b` counting a missing or extra letter and two swapped letters
+ * as 1 and a changed letter as 2 (optimal string alignment without substitutions), at most
+ * `limit + 1`: `step`, `stpes`, `lock` are typos of known fields, while names such as
+ * `writer` or `looks` (a letter changed) stay free for the user's own fields.
+ */
+function editDistance(a: string, b: string, limit: number): number {
+  if (Math.abs(a.length - b.length) > limit) return limit + 1;
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 2;
+      let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = best;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/**
+ * The known task field a key of a task is most likely a typo of (`step` → `steps`, `ID` →
+ * `id`): the same name in another case, or a letter missing, extra or swapped for names of 4
+ * letters or more.
+ * Undefined for a key that is no near miss (a field of the user's own).
+ */
+export function nearTaskField(key: string): string | undefined {
+  return TASK_FIELDS.find((field) => key !== field && (key.toLowerCase() === field.toLowerCase() || (field.length >= 4 && editDistance(key.toLowerCase(), field, 1) <= 1)));
+}
+
+/** A task field of the user's own: any JSON value, handed to the worker unchanged. */
+const taskFieldValue = z.json({ error: 'expected a JSON value: a string, a finite number, true/false, null, a list or a mapping' });
+
+/**
+ * One task. `id`, `steps`, `writes` and `locks` are keelhaul's and checked strictly; any
+ * other key is the worker's own (docs/worker-contract.md) and reaches it unchanged in
+ * `KEELHAUL_TASK` — except near misses of keelhaul's own names (a typo), reserved names
+ * ({@link RESERVED_TASK_FIELDS}) and `x-*` keys, which the loader strips before this schema.
+ * `steps` is optional: a worker of the user's own may have no use for the step language;
+ * the loader requires it when the reference worker runs the task.
+ */
+export const taskSchema = z
+  .object({
+    id: taskId,
+    /** The reference worker's step language (docs/worker-contract.md); required when it runs the task. */
+    steps: z.array(stepSchema).min(1).optional(),
+    /** Paths the task declares it writes (workspace compliance checks use it). */
+    writes: z.array(relativePath).optional(),
+    /**
+     * Named locks, readers-writer: two attempts conflict when one writes a lock the other
+     * reads or writes. The controller never runs conflicting attempts at once; a task waits
+     * for its locks without spending an attempt (src/controller/locks.ts).
+     */
+    locks: z
+      .strictObject({
+        reads: z.array(lockName).default([]),
+        writes: z.array(lockName).default([]),
+      })
+      .optional(),
+  })
+  .catchall(taskFieldValue)
+  .superRefine((task, ctx) => {
+    for (const key of Object.keys(task)) {
+      if ((TASK_FIELDS as readonly string[]).includes(key)) continue;
+      const near = nearTaskField(key);
+      if (near !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `unknown field "${key}": did you mean "${near}"? (a task's other fields go to the worker as they are, so a near miss of keelhaul's own ${TASK_FIELDS.join(', ')} is refused as a typo; rename it if it is your worker's)`,
+        });
+      } else if (RESERVED_TASK_FIELDS.includes(key)) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `"${key}" is set by keelhaul from the scenario's own ${key}, so a task cannot carry it; set it at the top level` });
+      }
+    }
+  });
+
+/** keelhaul's own fields of a task, as validated. */
+type KnownTaskFields = Pick<z.output<typeof taskSchema>, (typeof TASK_FIELDS)[number]>;
+
+/**
+ * A validated task: keelhaul's fields, and the worker's own fields (any JSON value) as
+ * written. `steps` is absent for a task that a worker of the user's own interprets.
+ */
+export type TaskSpec = KnownTaskFields & { readonly [field: string]: unknown };
+
+/**
+ * `tasks:` is a list of tasks, `count` copies of the same steps (ids `t-01`, `t-02`, …), or
+ * `file`: a JSONL file of tasks (one task object a line, path relative to the scenario
+ * file), which `loadScenarioFile` reads into a list before validation.
+ */
 export const tasksSchema = z.union([
   z.array(taskSchema).min(1),
   z.strictObject({
@@ -128,7 +208,11 @@ export const tasksSchema = z.union([
       .string()
       .regex(/^[A-Za-z0-9_.-]*$/)
       .default('t-'),
-    steps: z.array(stepSchema).min(1),
+    steps: z.array(stepSchema).min(1).optional(),
+  }),
+  z.strictObject({
+    /** A JSONL file of tasks, relative to the scenario file. */
+    file: z.string().min(1),
   }),
 ]);
 
@@ -141,6 +225,15 @@ const regexSource = z.string().refine((p) => {
     return false;
   }
 }, 'expected a valid regular expression');
+
+/**
+ * Whether keelhaul's reference worker runs this scenario's tasks: the local backend (which
+ * runs it as a process) or an image of `keelhaul/worker`. It runs a task's `steps`, emits
+ * only the contract's event types, and ignores a task's other fields.
+ */
+export function runsReferenceWorker(scenario: { readonly image: string; readonly backend: string }): boolean {
+  return scenario.backend === 'local' || scenario.image.startsWith('keelhaul/worker:');
+}
 
 const percent = z.number().min(0, 'expected a percent from 0 to 100').max(100, 'expected a percent from 0 to 100');
 

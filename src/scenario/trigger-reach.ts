@@ -1,15 +1,10 @@
 import { KNOWN_WORKER_EVENT_TYPES } from '../worker/events.js';
-import { SUT_EVENT_TYPES, type Scenario } from './schema.js';
+import { runsReferenceWorker, SUT_EVENT_TYPES, type Scenario } from './schema.js';
 
 /** A trigger that can never fire, as a path into the scenario and a reason. */
 export interface TriggerIssue {
   readonly path: (string | number)[];
   readonly message: string;
-}
-
-/** Images whose worker is keelhaul's own, which emits only the contract's event types. */
-function isReferenceWorker(image: string): boolean {
-  return image.startsWith('keelhaul/worker:');
 }
 
 /**
@@ -21,8 +16,8 @@ function isReferenceWorker(image: string): boolean {
  *   emits at most one `task.started` and one `task.completed` or `task.failed`
  *   (docs/worker-contract.md), so at most tasks × attempts of each (one task's, with
  *   `on.task`; one attempt's, with `on.attempt`). Heartbeats and progress are unbounded;
- * - `on.event` of a type keelhaul's own worker never emits, when the image is keelhaul's
- *   own (a user's worker may emit event types of its own, which triggers may count).
+ * - `on.event` of a type keelhaul's own worker never emits, when keelhaul's own worker
+ *   runs the tasks (its image, or the local backend) (a user's worker may emit event types of its own, which triggers may count).
  */
 export function triggerIssues(scenario: Scenario): TriggerIssue[] {
   const issues: TriggerIssue[] = [];
@@ -55,7 +50,7 @@ export function triggerIssues(scenario: Scenario): TriggerIssue[] {
       issues.push({ path: [...onAt, 'event'], message: `${on.event} is an event of a system under test, and this scenario has no sut (docs/sut.md)` });
       return;
     }
-    if (isReferenceWorker(scenario.image) && !(KNOWN_WORKER_EVENT_TYPES as readonly string[]).includes(on.event)) {
+    if (runsReferenceWorker(scenario) && !(KNOWN_WORKER_EVENT_TYPES as readonly string[]).includes(on.event)) {
       issues.push({
         path: [...onAt, 'event'],
         message: `no worker event has type ${JSON.stringify(on.event)} (keelhaul's worker emits ${KNOWN_WORKER_EVENT_TYPES.join(', ')}): it would never fire`,
