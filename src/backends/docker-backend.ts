@@ -315,7 +315,16 @@ export class DockerBackend implements WorkerBackend {
     const id = await this.#docker.createContainer(containerSpec);
     // Attach before start: output written before a later attach would be missed.
     const stream = this.#consume(await this.#docker.attachContainer(id), spec.logDir, observer, { skipLines: 0, skipThroughSeq: 0 });
-    await this.#docker.startContainer(id);
+    try {
+      await this.#docker.startContainer(id);
+    } catch (error) {
+      // The daemon refused to start it (an entrypoint missing from the image, a ulimit above
+      // the host's hard limit): the attempt never ran, so its `created` container is removed
+      // at once rather than left for cleanup as a worker no attempt recorded. Best effort: a
+      // daemon that went away leaves it to the run's cleanup by label.
+      await this.#docker.removeContainer(id, { force: true }).catch(() => undefined);
+      throw error;
+    }
     return this.#handle(id, name, new Date().toISOString(), stream, spec.logDir, observer);
   }
 
