@@ -53,8 +53,11 @@ export interface ForeignWorker {
 /** The distroless worker's source: C99 and POSIX, linked statically. */
 export const DISTROLESS_WORKER_C = String.raw`
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,6 +106,35 @@ static void string_field(const char *json, const char *key, char *out, size_t si
   out[i] = 0;
 }
 
+/* "interfaces":[{"name":"lo","addresses":["127.0.0.1","::1"]},…] from getifaddrs (netlink, no NSS). */
+static void interfaces_field(char *out, size_t size) {
+  struct ifaddrs *all = NULL, *a, *b;
+  size_t used = (size_t)snprintf(out, size, "\"interfaces\":[");
+  if (getifaddrs(&all) == 0) {
+    int first = 1;
+    for (a = all; a; a = a->ifa_next) {
+      for (b = all; b != a && strcmp(b->ifa_name, a->ifa_name) != 0; b = b->ifa_next) {}
+      if (b != a) continue; /* named before */
+      used += (size_t)snprintf(out + used, size - used, "%s{\"name\":\"%s\",\"addresses\":[", first ? "" : ",", a->ifa_name);
+      first = 0;
+      int firstAddr = 1;
+      for (b = a; b; b = b->ifa_next) {
+        if (strcmp(b->ifa_name, a->ifa_name) != 0 || !b->ifa_addr) continue;
+        char text[INET6_ADDRSTRLEN] = "";
+        if (b->ifa_addr->sa_family == AF_INET) inet_ntop(AF_INET, &((struct sockaddr_in *)b->ifa_addr)->sin_addr, text, sizeof text);
+        else if (b->ifa_addr->sa_family == AF_INET6) inet_ntop(AF_INET6, &((struct sockaddr_in6 *)b->ifa_addr)->sin6_addr, text, sizeof text);
+        else continue;
+        used += (size_t)snprintf(out + used, size - used, "%s\"%s\"", firstAddr ? "" : ",", text);
+        firstAddr = 0;
+      }
+      used += (size_t)snprintf(out + used, size - used, "]}");
+      if (used >= size - 64) break;
+    }
+    freeifaddrs(all);
+  }
+  snprintf(out + used, size - used, "]");
+}
+
 static void fail_write(const char *path, int err) {
   char extra[512];
   snprintf(extra, sizeof extra, "\"reason\":\"%s\",\"message\":\"writing %s: %s\",\"code\":\"%s\"",
@@ -127,8 +159,9 @@ int main(void) {
   sa.sa_handler = on_term;
   sigaction(SIGTERM, &sa, NULL);
 
-  char extra[256];
-  snprintf(extra, sizeof extra, "\"uid\":%d,\"pid\":%d,\"workspace\":\"%s\"", (int)getuid(), (int)getpid(), ws);
+  char extra[2048], ifs[1536];
+  interfaces_field(ifs, sizeof ifs);
+  snprintf(extra, sizeof extra, "\"uid\":%d,\"pid\":%d,\"workspace\":\"%s\",%s", (int)getuid(), (int)getpid(), ws, ifs);
   emit("task.started", extra);
 
   char note[200], path[512], content[512];
@@ -177,7 +210,13 @@ emit() { # emit TYPE [EXTRA-JSON-FIELDS]
     "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$1" "$KEELHAUL_RUN_ID" "$KEELHAUL_TASK_ID" "$KEELHAUL_ATTEMPT" "$seq" "$extra"
 }
 trap 'emit task.failed "\"reason\":\"terminated\",\"message\":\"SIGTERM received\""; exit 143' TERM
-emit task.started "\"uid\":$(id -u),\"workspace\":\"$ws\""
+# The interfaces the worker sees, by name (docs/worker-contract.md, task.started).
+ifs=""
+for i in $(ls /sys/class/net); do
+  [ -n "$ifs" ] && ifs="$ifs,"
+  ifs="$ifs{\"name\":\"$i\",\"addresses\":[]}"
+done
+emit task.started "\"uid\":$(id -u),\"workspace\":\"$ws\",\"interfaces\":[$ifs]"
 field() { printf '%s' "$KEELHAUL_TASK" | sed -n "s/.*\"$1\":\\([0-9][0-9]*\\).*/\\1/p" | head -n 1; }
 note=$(printf '%s' "$KEELHAUL_TASK" | sed -n 's/.*"note":"\([^"\\]*\)".*/\1/p' | head -n 1)
 file="shell-$KEELHAUL_TASK_ID.txt"
