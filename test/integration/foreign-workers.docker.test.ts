@@ -28,6 +28,18 @@ describe('foreign workers (docker)', () => {
   let runsDir: string;
   const workers = new Map<ForeignWorkerKind, ForeignWorker>();
   let missingEntrypoint: string | undefined;
+  let rootOwnedWorkspace: string | undefined;
+
+  /** Builds `FROM base` plus `lines` into `tag` with keelhaul's image build. */
+  async function derive(base: string, tag: string, lines: readonly string[]): Promise<void> {
+    const dir = await mkdtemp(join(tmpdir(), 'keelhaul-derived-'));
+    try {
+      await writeFile(join(dir, 'Dockerfile'), [`FROM ${base}`, ...lines, ''].join('\n'));
+      await docker.buildImage({ contextDir: dir, dockerfile: 'Dockerfile', tag, labels: { 'dev.keelhaul.test': 'foreign-worker' } });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
 
   beforeAll(async () => {
     docker = await connectDocker();
@@ -36,7 +48,7 @@ describe('foreign workers (docker)', () => {
   });
   afterAll(async () => {
     for (const w of workers.values()) await w.remove();
-    if (missingEntrypoint) await docker.removeImage(missingEntrypoint, { force: true }).catch(() => undefined);
+    for (const image of [missingEntrypoint, rootOwnedWorkspace]) if (image) await docker.removeImage(image, { force: true }).catch(() => undefined);
     await rm(runsDir, { recursive: true, force: true });
   });
 
@@ -97,14 +109,8 @@ describe('foreign workers (docker)', () => {
     // The distroless image with an entrypoint it does not have: Docker 20.10 refuses the
     // start with HTTP 400 "exec: \"/no-such-worker\": stat /no-such-worker: no such file or directory".
     const base = workers.get('distroless')!.image;
-    missingEntrypoint = `${base.replace('distroless-worker', 'missing-entrypoint')}`;
-    const dir = await mkdtemp(join(tmpdir(), 'keelhaul-missing-entrypoint-'));
-    try {
-      await writeFile(join(dir, 'Dockerfile'), `FROM ${base}\nENTRYPOINT ["/no-such-worker"]\n`);
-      await docker.buildImage({ contextDir: dir, dockerfile: 'Dockerfile', tag: missingEntrypoint, labels: { 'dev.keelhaul.test': 'foreign-worker' } });
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    missingEntrypoint = base.replace('distroless-worker', 'missing-entrypoint');
+    await derive(base, missingEntrypoint, ['ENTRYPOINT ["/no-such-worker"]']);
     const timeoutMs = 60_000;
     const scenario = validateScenario({
       name: 'missing-entrypoint',
@@ -136,6 +142,31 @@ describe('foreign workers (docker)', () => {
     ]);
     // The terminal's line names the daemon's error, not only "retrying … after lost".
     expect(renderEvent(launchFailed[0]!)).toMatch(/not launched .*no such file or directory.*spends an attempt/);
+    expect(await leftOf(r.report.runId)).toBe(0);
+  });
+
+  it('an image whose /workspace is root-owned: copy-up does not take the workspace back from uid 1000 (NoCopy)', async () => {
+    // Docker copies an image's directory owner onto an empty volume's root at every create
+    // (measured, 20.10): without NoCopy this worker's writes fail with EACCES.
+    const base = workers.get('shell')!.image;
+    rootOwnedWorkspace = base.replace('shell-worker', 'root-workspace-worker');
+    await derive(base, rootOwnedWorkspace, ['USER 0:0', 'RUN ["/bin/mkdir", "-p", "/workspace"]', 'USER 1000:1000']);
+    const scenario = validateScenario({
+      name: 'root-owned-workspace',
+      seed: 3,
+      image: rootOwnedWorkspace,
+      network: 'none',
+      heartbeatMs: 250,
+      timeoutMs: 60_000,
+      tasks: { count: 2, steps: [{ sleep: 300 }] },
+      expect: { isolationProbe: false },
+    });
+    const r = await runScenario({ scenario, docker, runsDir, reaper: false });
+    expect(r.report.attempts.map((a) => [a.outcome, a.reason ?? null])).toEqual([
+      ['completed', null],
+      ['completed', null],
+    ]);
+    expect(r.report.status).toBe('passed');
     expect(await leftOf(r.report.runId)).toBe(0);
   });
 });

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { decideLaunchFailure, isLaunchFailure, retryAfterFailure, retryAfterLaunchFailure, spendsNoAttempt, taskBudget, type BudgetAttempt } from '../../src/controller/retry-budget.js';
+import {
+  decideLaunchFailure,
+  isLaunchFailure,
+  retryAfterFailure,
+  retryAfterLaunchFailure,
+  spendsNoAttempt,
+  taskBudget,
+  type BudgetAttempt,
+} from '../../src/controller/retry-budget.js';
 import { AttemptFailedError, runWithRetry } from '../../src/controller/retry.js';
 
 const attempt = (overrides: Partial<BudgetAttempt> = {}): BudgetAttempt => ({

@@ -58,9 +58,21 @@ describe('workspace owner', () => {
 
   it('workspace owner: a never-started helper mounts the volume without copy-up, gets the archive at /, and is removed', async () => {
     const fake = fakeClient();
-    await giveWorkspaceToWorker(fake.client, { volume: 'kh-r-t', name: 'kh-r-t-owner', image: 'img', labels: { l: 'v' }, owner: { uid: 1000, gid: 1000 }, mountPath: '/workspace' });
+    await giveWorkspaceToWorker(fake.client, {
+      volume: 'kh-r-t',
+      name: 'kh-r-t-owner',
+      image: 'img',
+      labels: { l: 'v' },
+      owner: { uid: 1000, gid: 1000 },
+      mountPath: '/workspace',
+    });
     expect(fake.calls).toEqual(['create', 'archive c0ffee /', 'remove c0ffee']);
-    expect(fake.spec()).toMatchObject({ image: 'img', networkMode: 'none', readonlyRootfs: false, mounts: [{ type: 'volume', source: 'kh-r-t', target: '/workspace', noCopy: true }] });
+    expect(fake.spec()).toMatchObject({
+      image: 'img',
+      networkMode: 'none',
+      readonlyRootfs: false,
+      mounts: [{ type: 'volume', source: 'kh-r-t', target: '/workspace', noCopy: true }],
+    });
     expect(fake.tar()!.subarray(0, 10).toString()).toBe('workspace/');
   });
 
