@@ -257,7 +257,9 @@ export class DockerBackend implements WorkerBackend {
         const created = await this.#docker.createVolume({
           name,
           labels,
-          ...(size !== undefined ? { driverOpts: { type: 'tmpfs', device: 'tmpfs', o: `size=${size},uid=${uid},gid=${gid},mode=${WORKSPACE_MODE.toString(8).padStart(4, '0')}` } } : {}),
+          ...(size !== undefined
+            ? { driverOpts: { type: 'tmpfs', device: 'tmpfs', o: `size=${size},uid=${uid},gid=${gid},mode=${WORKSPACE_MODE.toString(8).padStart(4, '0')}` } }
+            : {}),
         });
         if (size === undefined) {
           await giveWorkspaceToWorker(this.#docker, {

@@ -44,7 +44,9 @@ export class WorkerUserError extends Error {
   override name = 'WorkerUserError';
   readonly user: string;
   constructor(user: string) {
-    super(`Expected the worker's \`user\` to be a numeric \`uid:gid\` (e.g. \`1000:1000\`), got \`${user}\`: the workspace is given to that uid and gid, which a user name would need the image's /etc/passwd to resolve`);
+    super(
+      `Expected the worker's \`user\` to be a numeric \`uid:gid\` (e.g. \`1000:1000\`), got \`${user}\`: the workspace is given to that uid and gid, which a user name would need the image's /etc/passwd to resolve`,
+    );
     this.user = user;
   }
 }

@@ -475,13 +475,16 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
         throw error;
       }
       const outageBefore = outage.active || dockerError instanceof DaemonUnavailableError;
+      // Until decided: lost, as a watch that gives up on the daemon leaves it (resumable).
+      record.outcome = 'lost';
       // A daemon going away mid-launch fails in many ways ("database not open" while it
       // shuts down, ECONNREFUSED after), and one shutting down answers pings for a while but
-      // refuses work: watch it for a few seconds, so the next launch waits for the outage
-      // rather than spinning into it. A 4xx is the daemon judging the request itself (an
-      // entrypoint missing from the image: 400), not a daemon going away: no watch.
-      const judgedRequest = dockerError.status !== undefined && dockerError.status >= 400 && dockerError.status < 500;
-      const wentAway = outageBefore || (!judgedRequest && (await outage.waitIfGoingAway()));
+      // refuses work: watch it for a few seconds; an unanswered ping starts (or joins) the
+      // outage and waits it out, so the next launch waits for the daemon rather than spinning
+      // into it. A 4xx from a daemon that answers is the daemon judging the request itself
+      // (an entrypoint missing from the image: 400), not a daemon going away: no watch.
+      const judgedRequest = !outageBefore && dockerError.status !== undefined && dockerError.status >= 400 && dockerError.status < 500;
+      const wentAway = (!judgedRequest && (await outage.waitIfGoingAway())) || outageBefore;
       const decision = decideLaunchFailure({
         daemonWentAway: wentAway,
         daemonFaultRecent: Date.now() - lastDaemonFaultMs < DAEMON_FAULT_GRACE_MS,
