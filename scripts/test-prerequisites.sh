@@ -7,6 +7,9 @@
 #                    compose` and compose/agents.yml against Debian's real docker-compose CLI
 #   chromium         test/integration/report-html.docker.test.ts renders report.html in it
 #                    (playwright-core drives Debian's chromium; no browser is downloaded)
+#   gcc, libc6-dev   test/setup/foreign-workers.ts compiles a distroless worker with gcc -static
+#   busybox-static   test/setup/foreign-workers.ts's shell worker: a static /bin/busybox alone
+#                    in a FROM scratch image
 #
 # On Debian as root each missing one is installed with apt-get (about a minute for
 # chromium, once). Elsewhere nothing is installed: the missing tools are named with the
@@ -21,6 +24,11 @@ say() { echo "test-prerequisites: $*" >&2; }
 missing=()
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 command -v "${KEELHAUL_CHROMIUM:-chromium}" >/dev/null 2>&1 || missing+=(chromium)
+command -v gcc >/dev/null 2>&1 || missing+=(gcc)
+# libc.a: what gcc -static links against.
+[ -e "$(gcc -print-file-name=libc.a 2>/dev/null)" ] && [ "$(gcc -print-file-name=libc.a 2>/dev/null)" != libc.a ] || missing+=(libc6-dev)
+# Debian's busybox-static: /bin/busybox without an ELF interpreter (ldd fails on a static binary).
+{ [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; } || missing+=(busybox-static)
 [ ${#missing[@]} = 0 ] && exit 0
 
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then

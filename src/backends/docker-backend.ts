@@ -5,6 +5,7 @@ import {
   Label,
   labelsFor,
   runNetworkName,
+  workspaceOwnerName,
   workspaceVolumeName,
   type ContainerInfo,
   type ContainerOutput,
@@ -13,6 +14,7 @@ import {
   type RunIdentity,
 } from '../docker/index.js';
 import { consumeAttemptOutput, type ConsumedOutput } from './attempt-output.js';
+import { giveWorkspaceToWorker, parseWorkerUser, WORKSPACE_MODE, type WorkerIds } from './workspace-owner.js';
 import type { AttemptExit, AttemptHandle, AttemptObserver, AttemptSpec, BackendCapabilities, BackendCleanup, FaultTargets, WorkerBackend } from './types.js';
 
 /** How worker containers are isolated and limited. Defaults follow DESIGN.md "Defaults that matter". */
@@ -52,7 +54,11 @@ export interface DockerBackendOptions {
   readonly cpus?: number;
   /** Size of the `/tmp` tmpfs, bytes. */
   readonly tmpfsBytes: number;
-  /** `uid:gid` the worker runs as; never root. @default `1000:1000` */
+  /**
+   * Numeric `uid:gid` the worker runs as; never root. Always set on the container, so the
+   * image's own `Config.User` never applies; the workspace root is owned by it
+   * (src/backends/workspace-owner.ts). @default `1000:1000`
+   */
   readonly user?: string;
   /**
    * Called when the daemon stops answering while an attempt is followed; resolves once it
@@ -120,10 +126,15 @@ export class DockerBackend implements WorkerBackend {
   /** Bumped at every daemon outage; an attempt that lived through one catches up from the daemon's log at its exit. */
   #outages = 0;
   readonly #generation = new Map<string, number>();
+  readonly #user: string;
+  readonly #owner: WorkerIds;
 
+  /** @throws {WorkerUserError} when `options.user` is not a numeric `uid[:gid]` */
   constructor(docker: DockerClient, options: DockerBackendOptions) {
     this.#docker = docker;
     this.#options = options;
+    this.#user = options.user ?? '1000:1000';
+    this.#owner = parseWorkerUser(this.#user);
   }
 
   /**
@@ -222,18 +233,46 @@ export class DockerBackend implements WorkerBackend {
     return this.#workspaceVolume(taskId);
   }
 
-  /** One workspace volume per task, reused by its attempts so a retry sees the earlier attempt's files. */
+  /**
+   * One workspace volume per task, reused by its attempts so a retry sees the earlier
+   * attempt's files; its root owned by the worker's user (uid:gid, mode 0750) whatever the
+   * image holds — a fresh volume after a disk-full failure too:
+   * - `workspace.size` set: a tmpfs volume, owned through its mount options `uid=`, `gid=`,
+   *   `mode=` (the tmpfs is mounted afresh, with them, at every container's start);
+   * - otherwise an ordinary `local` volume, given to the worker's user by a never-started
+   *   helper container (`giveWorkspaceToWorker`, src/backends/workspace-owner.ts: the local
+   *   driver has no owner option, and a fresh one mounts root-owned 0755).
+   * Keelhaul's own mounts of the volume set `NoCopy`, so Docker's copy-up of the image's
+   * `/workspace` cannot reset that ownership.
+   */
   #workspaceVolume(taskId: string): Promise<string> {
     let volume = this.#volumes.get(taskId);
     if (!volume) {
       const generation = this.#generation.get(taskId) ?? 1;
       const size = this.#options.workspaceSizeBytes;
-      volume = this.#docker.createVolume({
-        name: workspaceVolumeName(this.#options.run.runId, taskId, generation),
-        labels: labelsFor(this.#options.run, 'workspace', { task: taskId }),
-        // uid/gid 1000: the worker's user must own the tmpfs root to write to it.
-        ...(size !== undefined ? { driverOpts: { type: 'tmpfs', device: 'tmpfs', o: `size=${size},uid=1000,gid=1000,mode=0750` } } : {}),
-      });
+      const { uid, gid } = this.#owner;
+      const name = workspaceVolumeName(this.#options.run.runId, taskId, generation);
+      const labels = labelsFor(this.#options.run, 'workspace', { task: taskId });
+      volume = (async () => {
+        const created = await this.#docker.createVolume({
+          name,
+          labels,
+          ...(size !== undefined
+            ? { driverOpts: { type: 'tmpfs', device: 'tmpfs', o: `size=${size},uid=${uid},gid=${gid},mode=${WORKSPACE_MODE.toString(8).padStart(4, '0')}` } }
+            : {}),
+        });
+        if (size === undefined) {
+          await giveWorkspaceToWorker(this.#docker, {
+            volume: created,
+            name: workspaceOwnerName(this.#options.run.runId, taskId, generation),
+            image: this.#options.image,
+            labels,
+            owner: this.#owner,
+            mountPath: WORKSPACE_PATH,
+          });
+        }
+        return created;
+      })();
       // A failed create must not poison later attempts of the task.
       volume.catch(() => this.#volumes.delete(taskId));
       this.#volumes.set(taskId, volume);
@@ -257,10 +296,11 @@ export class DockerBackend implements WorkerBackend {
       image: this.#options.image,
       labels: spec.labels,
       env: { ...this.#options.env, ...workerEnvironment(spec) },
-      user: this.#options.user ?? '1000:1000',
+      user: this.#user,
       networkMode: this.#networkMode(),
       mounts: [
-        { type: 'volume', source: volume, target: WORKSPACE_PATH },
+        // NoCopy: copy-up of the image's /workspace would reset the root's owner (workspace-owner.ts).
+        { type: 'volume', source: volume, target: WORKSPACE_PATH, noCopy: true },
         // noexec is not set: Node's JIT does not need it, but tools a user's worker runs may.
         { type: 'tmpfs', target: '/tmp', sizeBytes: this.#options.tmpfsBytes, mode: 0o1777 },
         ...(this.#options.bindMounts ?? []).map((m) => ({ type: 'bind' as const, source: m.source, target: m.target, readOnly: m.readOnly })),
@@ -277,7 +317,16 @@ export class DockerBackend implements WorkerBackend {
     const id = await this.#docker.createContainer(containerSpec);
     // Attach before start: output written before a later attach would be missed.
     const stream = this.#consume(await this.#docker.attachContainer(id), spec.logDir, observer, { skipLines: 0, skipThroughSeq: 0 });
-    await this.#docker.startContainer(id);
+    try {
+      await this.#docker.startContainer(id);
+    } catch (error) {
+      // The daemon refused to start it (an entrypoint missing from the image, a ulimit above
+      // the host's hard limit): the attempt never ran, so its `created` container is removed
+      // at once rather than left for cleanup as a worker no attempt recorded. Best effort: a
+      // daemon that went away leaves it to the run's cleanup by label.
+      await this.#docker.removeContainer(id, { force: true }).catch(() => undefined);
+      throw error;
+    }
     return this.#handle(id, name, new Date().toISOString(), stream, spec.logDir, observer);
   }
 

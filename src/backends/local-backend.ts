@@ -270,7 +270,12 @@ export class LocalBackend implements WorkerBackend {
         await mkdir(path, { recursive: true });
         const size = this.#options.workspaceSizeBytes;
         if (size !== undefined) {
-          await execa('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0755`, 'tmpfs', path]);
+          // The worker is a process of this user (no setuid: setpriv only sets pdeathsig), and
+          // owns the workspace as it would a container's: the directory above is its own by
+          // mkdir, and a tmpfs root is given to it by `uid=`/`gid=` (tmpfs(5)) rather than left
+          // to whoever mounts it (issue 16: the workspace is the worker user's, on every backend).
+          const owner = `uid=${process.getuid?.() ?? 0},gid=${process.getgid?.() ?? 0}`;
+          await execa('mount', ['-t', 'tmpfs', '-o', `size=${size},${owner},mode=0755`, 'tmpfs', path]);
           this.#mounts.add(path);
         }
         return path;

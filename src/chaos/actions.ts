@@ -436,7 +436,8 @@ const registry = {
         cmd: [`dd if=/dev/zero of=/workspace/.keelhaul-fill bs=65536 count=${blocks} 2>/dev/null; sync; true`],
         user: '1000:1000',
         networkMode: 'none',
-        mounts: [{ type: 'volume', source: volume.name, target: '/workspace' }],
+        // NoCopy: the image's /workspace copied up would reset the workspace root's owner (backends/workspace-owner.ts).
+        mounts: [{ type: 'volume', source: volume.name, target: '/workspace', noCopy: true }],
         readonlyRootfs: true,
         capDrop: ['ALL'],
         securityOpt: ['no-new-privileges'],

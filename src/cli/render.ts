@@ -45,6 +45,8 @@ export function renderEvent(event: RunEvent, options: { verbose?: boolean } = {}
       return `  ${at(event.task, event.attempt)} adopted       container ${short(event.containerId)} (${event.state})`;
     case 'attempt.lost':
       return `  ${at(event.task, event.attempt)} lost          ${event.reason}`;
+    case 'attempt.launch-failed':
+      return `  ${at(event.task, event.attempt)} not launched  ${event.reason} (${event.spendsAttempt ? 'spends an attempt' : 'the daemon was going away: spends no attempt'})`;
     case 'reaper.started':
       return options.verbose ? `  reaper pid ${event.pid} watching (ttl ${event.ttlMs} ms)` : undefined;
     case 'reaper.unavailable':

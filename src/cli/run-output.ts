@@ -25,8 +25,8 @@ export function parseLogLevel(text: string): LogLevel {
 /**
  * The level an event prints at: `error` for what failed the run (an abort, a failed check or
  * task, a fault that failed), `warn` for trouble the run may survive (a hung or lost
- * attempt, a worker's task.failed, a daemon outage, a monitor alert, no reaper), `verbose`
- * for detail (every worker event, Docker's own events, the reaper), `info` for the rest.
+ * attempt, one that could not be launched — printed with the daemon's error —, a worker's
+ * task.failed, a daemon outage, a monitor alert, no reaper), `verbose` for detail (every worker event, Docker's own events, the reaper), `info` for the rest.
  */
 export function eventLevel(event: RunEvent): LogLevel {
   switch (event.type) {
@@ -39,6 +39,7 @@ export function eventLevel(event: RunEvent): LogLevel {
       return event.outcome === 'completed' ? 'info' : 'error';
     case 'attempt.hung':
     case 'attempt.lost':
+    case 'attempt.launch-failed':
     case 'daemon.down':
     case 'monitor.alert':
     case 'reaper.unavailable':

@@ -85,10 +85,11 @@ export class DaemonOutage {
    * while but refuses work ("database not open"), then stops answering (ECONNREFUSED).
    * Watches it for up to 6 pings 500 ms apart; the first that goes unanswered starts (or
    * joins) the outage and waits it out, so the next launch waits for the daemon rather
-   * than spinning into it. Resolves at once-ish when the daemon keeps answering.
+   * than spinning into it. Resolves after about 3 s when the daemon keeps answering.
+   * @returns `true` when the daemon stopped answering (and came back), `false` when it answered every ping
    * @throws {DaemonUnavailableError} when the outage outlasts `limitMs`
    */
-  async waitIfGoingAway(): Promise<void> {
+  async waitIfGoingAway(): Promise<boolean> {
     const pause = this.#options.sleep ?? sleep;
     for (let i = 0; i < GOING_AWAY_PINGS; i++) {
       const up = await this.#options.ping({ timeoutMs: PING_TIMEOUT_MS }).then(
@@ -97,10 +98,11 @@ export class DaemonOutage {
       );
       if (!up) {
         await this.wait();
-        return;
+        return true;
       }
       await pause(GOING_AWAY_INTERVAL_MS);
     }
+    return false;
   }
 
   async #watch(): Promise<void> {

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import PQueue from 'p-queue';
 import type { AttemptHandle, AttemptObserver, AttemptTask, WorkerBackend } from '../backends/index.js';
 import { attemptTaskOf } from '../backends/index.js';
-import { createSeededRandom, faultId, Injector, type PartitionCheck } from '../chaos/index.js';
+import { createSeededRandom, FAULT_ACTIONS, faultId, Injector, type PartitionCheck } from '../chaos/index.js';
 import { checkBudget, checkEventsFile, checkStateMatchesDaemon, runChecks, type CheckResult } from '../checks/index.js';
 import { ContainerExitTracker, DaemonUnavailableError, DockerError, ImageNotFoundError, Label, labelsFor, type DaemonVersion, type RunIdentity } from '../docker/index.js';
 import { writeReportJson, writeRunReports, type RunReport } from '../report/index.js';
@@ -33,7 +33,7 @@ import { DaemonOutage } from './outage.js';
 import { selectBackend } from './select-backend.js';
 import { AttemptBook } from './attempt-book.js';
 import { applyResumePlan, planResume, type FoundAttempt } from './reconcile.js';
-import { LAUNCH_FAILED, retryAfterFailure, retryAfterLaunchFailure, taskBudget } from './retry-budget.js';
+import { DAEMON_FAULT_GRACE_MS, decideLaunchFailure, LAUNCH_FAILED, retryAfterFailure, taskBudget } from './retry-budget.js';
 import { LockManager } from './locks.js';
 import { readRunEvents } from './timeline.js';
 import { expectChecks } from './expect-checks.js';
@@ -75,6 +75,19 @@ async function readPriorWorkerEvents(path: string): Promise<{ task: string; atte
     return [];
   }
   return out;
+}
+
+/** Whether a fault kind acts on the run's daemon (daemon-stop, -kill, -restart) rather than on containers. */
+function actsOnDaemon(kind: string): boolean {
+  return Object.hasOwn(FAULT_ACTIONS, kind) && FAULT_ACTIONS[kind as keyof typeof FAULT_ACTIONS].acts === 'daemon';
+}
+
+/** The Docker error behind `error`: itself, or the first along its `cause` chain. */
+function dockerErrorIn(error: unknown): DockerError | undefined {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e instanceof DockerError) return e;
+  }
+  return undefined;
 }
 
 /**
@@ -205,6 +218,8 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   options.signal?.addEventListener('abort', onExternalAbort, { once: true });
   const timeout = setTimeout(() => abortRun(`timed out after ${scenario.timeoutMs} ms (timeoutMs)`), scenario.timeoutMs);
 
+  /** When a daemon fault last acted (fired, failed, undone), ms: launch failures near it are the daemon's (retry-budget.ts). */
+  let lastDaemonFaultMs = Number.NEGATIVE_INFINITY;
   const faultTargets = backend.faultTargets();
   const injector: Injector = new Injector({
     faults: scenario.faults,
@@ -228,6 +243,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     },
     runId,
     emit: (event) => {
+      if (actsOnDaemon(event.type === 'fault.skipped' || event.type === 'fault.undone' ? event.kind : event.record.kind)) lastDaemonFaultMs = Date.now();
       if (event.type === 'fault.skipped' || event.type === 'fault.undone') {
         log.emit(event);
         return;
@@ -241,6 +257,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     },
     ...(resumed ? { resume: { records: state.faults, priorEvents: prior.map((p) => p.event) } } : {}),
     beforeAct: async (pending) => {
+      if (actsOnDaemon(pending.kind)) lastDaemonFaultMs = Date.now();
       await store
         .update((s) => {
           s.faults = [...injector.records.filter((r) => r.faultId !== pending.faultId), pending];
@@ -447,25 +464,45 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     } catch (error) {
       await lister?.remove();
       record.status = 'exited';
-      record.outcome = 'lost';
-      record.reason = `${LAUNCH_FAILED}: ${error instanceof Error ? error.message : String(error)}`;
-      await save();
-      if (error instanceof DockerError && !(error instanceof ImageNotFoundError)) {
-        // A daemon going away mid-launch fails in many ways ("database not open" while it
-        // shuts down, ECONNREFUSED after): if it no longer answers, wait for it (or give up);
-        // either way the launch is retried as the next attempt.
-        // A daemon shutting down answers pings for a while but refuses work: watch it for a
-        // few seconds so the next launch waits for the outage rather than spinning into it.
-        await outage.waitIfGoingAway();
-        throw new AttemptFailedError(`${taskId} attempt ${attemptNumber} could not be launched`, record, {
-          // Launches that fail while a daemon shuts down are not the task's failures; they
-          // stop being retried once they have gone on for longer than the outage limit.
-          retryable: retryAfterLaunchFailure(state.tasks[taskId]!.attempts, record.startedAt, Date.now(), scenario.daemon.outageLimitMs),
-          consumesAttempt: false,
-          cause: error,
-        });
+      const reason = `${LAUNCH_FAILED}: ${error instanceof Error ? error.message : String(error)}`;
+      record.reason = reason;
+      // The daemon's error, found through wrappers (a workspace that could not be given to
+      // the worker's user carries it as its cause).
+      const dockerError = dockerErrorIn(error);
+      if (!dockerError || dockerError instanceof ImageNotFoundError) {
+        record.outcome = 'lost';
+        await save();
+        log.emit({ type: 'attempt.launch-failed', task: taskId, attempt: attemptNumber, reason, spendsAttempt: false });
+        throw error;
       }
-      throw error;
+      const outageBefore = outage.active || dockerError instanceof DaemonUnavailableError;
+      // Until decided: lost, as a watch that gives up on the daemon leaves it (resumable).
+      record.outcome = 'lost';
+      // A daemon going away mid-launch fails in many ways ("database not open" while it
+      // shuts down, ECONNREFUSED after), and one shutting down answers pings for a while but
+      // refuses work: watch it for a few seconds; an unanswered ping starts (or joins) the
+      // outage and waits it out, so the next launch waits for the daemon rather than spinning
+      // into it. A 4xx from a daemon that answers is the daemon judging the request itself
+      // (an entrypoint missing from the image: 400), not a daemon going away: no watch.
+      const judgedRequest = !outageBefore && dockerError.status !== undefined && dockerError.status >= 400 && dockerError.status < 500;
+      const wentAway = (!judgedRequest && (await outage.waitIfGoingAway())) || outageBefore;
+      const decision = decideLaunchFailure({
+        daemonWentAway: wentAway,
+        daemonFaultRecent: Date.now() - lastDaemonFaultMs < DAEMON_FAULT_GRACE_MS,
+        aborted: stop.signal.aborted,
+        attempts: state.tasks[taskId]!.attempts,
+        failedStartedAt: record.startedAt,
+        nowMs: Date.now(),
+        outageLimitMs: scenario.daemon.outageLimitMs,
+      });
+      record.outcome = decision.outcome;
+      await save();
+      log.emit({ type: 'attempt.launch-failed', task: taskId, attempt: attemptNumber, reason, spendsAttempt: decision.consumesAttempt });
+      throw new AttemptFailedError(`${taskId} attempt ${attemptNumber} could not be launched`, record, {
+        retryable: decision.retryable,
+        consumesAttempt: decision.consumesAttempt,
+        cause: error,
+      });
     }
     try {
       return await followAttempt(task, taskId, record, handle, labels);

@@ -70,7 +70,8 @@ export async function startWorkspaceLister(docker: DockerClient, options: Worksp
     cmd: ['exec sleep 86400'],
     user: options.user ?? '1000:1000',
     networkMode: 'none',
-    mounts: [{ type: 'volume', source: options.volume, target: '/workspace', readOnly: true }],
+    // NoCopy: the image's /workspace copied up would reset the workspace root's owner (backends/workspace-owner.ts).
+    mounts: [{ type: 'volume', source: options.volume, target: '/workspace', readOnly: true, noCopy: true }],
     readonlyRootfs: true,
     capDrop: ['ALL'],
     securityOpt: ['no-new-privileges'],

@@ -87,7 +87,19 @@ export interface NetworkSpec {
  * a bind of the Docker socket only with the scenario's `dangerouslyAllow.dockerSocket`.
  */
 export type MountSpec =
-  | { readonly type: 'volume'; readonly source: string; readonly target: string; readonly readOnly?: boolean }
+  | {
+      readonly type: 'volume';
+      readonly source: string;
+      readonly target: string;
+      readonly readOnly?: boolean;
+      /**
+       * `VolumeOptions.NoCopy`: do not copy what the image has at `target` into an empty
+       * volume. Docker's copy-up also copies the image directory's owner and mode onto the
+       * volume's root at every create while the volume is empty (measured, Docker 20.10),
+       * which would undo a workspace's ownership (src/backends/workspace-owner.ts). @default false
+       */
+      readonly noCopy?: boolean;
+    }
   | { readonly type: 'tmpfs'; readonly target: string; readonly sizeBytes?: number; readonly mode?: number }
   | { readonly type: 'bind'; readonly source: string; readonly target: string; readonly readOnly?: boolean };
 
@@ -228,6 +240,14 @@ export interface DockerClient {
    */
   containerLogs(id: string, options: { follow: boolean }): Promise<ContainerOutput>;
   startContainer(id: string): Promise<void>;
+  /**
+   * `PUT /containers/{id}/archive?path=`: extracts a tar archive into the container's
+   * filesystem at `path` (an absolute directory), volumes mounted; works on a container that
+   * was created and never started. Entries keep the tar's uid, gid and mode
+   * (https://docs.docker.com/engine/api/v1.41/#operation/PutContainerArchive). Refused (500)
+   * under a read-only root filesystem unless `path` is inside a volume.
+   */
+  putArchive(id: string, path: string, tar: Buffer): Promise<void>;
   /** `POST /containers/{id}/wait`: resolves with the exit code once the container stops. */
   waitContainer(id: string): Promise<{ exitCode: number }>;
   inspectContainer(id: string): Promise<ContainerInfo>;
@@ -489,7 +509,14 @@ class DockerodeClient implements DockerClient {
           ...(spec.privileged ? { Privileged: true } : {}),
           Mounts: spec.mounts.map((m): Dockerode.MountSettings =>
             m.type === 'volume' || m.type === 'bind'
-              ? { Type: m.type, Source: m.source, Target: m.target, ReadOnly: m.readOnly ?? false }
+              ? {
+                  Type: m.type,
+                  Source: m.source,
+                  Target: m.target,
+                  ReadOnly: m.readOnly ?? false,
+                  // @types/dockerode makes Labels and DriverConfig required; the API does not.
+                  ...(m.type === 'volume' && m.noCopy ? { VolumeOptions: { NoCopy: true } as Dockerode.MountSettings['VolumeOptions'] } : {}),
+                }
               : {
                   Type: 'tmpfs',
                   Source: '',
@@ -561,6 +588,10 @@ class DockerodeClient implements DockerClient {
 
   async startContainer(id: string): Promise<void> {
     await this.#onContainer('start container', id, () => this.#docker.getContainer(id).start());
+  }
+
+  async putArchive(id: string, path: string, tar: Buffer): Promise<void> {
+    await this.#onContainer('put archive', id, () => this.#docker.getContainer(id).putArchive(tar, { path }));
   }
 
   async waitContainer(id: string): Promise<{ exitCode: number }> {

@@ -49,6 +49,14 @@ export function workspaceGeneration(name: string, runId: string, taskId: string)
   return name.startsWith(workspaceVolumeName(runId, taskId)) && m ? Number(m[1]) : 1;
 }
 
+/**
+ * The never-started helper container that gives a task's fresh workspace volume to the
+ * worker's user (src/backends/workspace-owner.ts): `kh-<run>-<task>[-w<n>]-owner`.
+ */
+export function workspaceOwnerName(runId: string, taskId: string, generation = 1): string {
+  return `${workspaceVolumeName(runId, taskId, generation)}-owner`;
+}
+
 /** The helper container that hashes a run's workspaces before cleanup: `kh-<run>-workspaces-<stamp>`. */
 export function workspaceSnapshotName(runId: string, stamp: string): string {
   return nameOf(runId, 'workspaces', stamp);

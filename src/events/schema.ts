@@ -139,6 +139,11 @@ export const runEventSchema = z.discriminatedUnion('type', [
     'On resume: an attempt container found on the daemon and re-attached.',
   ),
   event('attempt.lost', { ...attemptFields, reason: z.string() }, 'On resume: an attempt whose container is gone; the task is queued again.'),
+  event(
+    'attempt.launch-failed',
+    { ...attemptFields, reason: z.string(), spendsAttempt: z.boolean() },
+    "The attempt never ran: `reason` is `launch failed: ` and the daemon's error. `spendsAttempt` false: the daemon was going away (recorded `lost`, launched again without counting); true: the answering daemon refused it (recorded `failed`, counts against `retry.maxAttempts`).",
+  ),
   event('reaper.started', { pid: z.int().min(1), ttlMs: ms() }, 'The detached per-run reaper is watching the controller.'),
   event('reaper.unavailable', { reason: z.string() }, 'The reaper could not be started; a crash of the controller would leave resources behind.'),
   event(

@@ -257,6 +257,9 @@ function eventsSection(events: readonly RunEvent[]): string | undefined {
       case 'attempt.lost':
         notable.push(`${e.ts} ${e.task}#${e.attempt} lost: ${e.reason}`);
         break;
+      case 'attempt.launch-failed':
+        notable.push(`${e.ts} ${e.task}#${e.attempt} not launched (${e.spendsAttempt ? 'spent an attempt' : 'daemon going away, no attempt spent'}): ${e.reason}`);
+        break;
       case 'attempt.hung':
         notable.push(`${e.ts} ${e.task}#${e.attempt} hung: no heartbeat for ${e.silentMs} ms`);
         break;

@@ -322,6 +322,13 @@ export function failedEvents(): RunEvent[] {
     e(5960, { type: 'attempt.reattached', task: HOSTILE_TASK, attempt: 2, reason: 'the output stream ended while the container still ran' }),
     e(6000, { type: 'run.aborted', reason: `timed out after 6000 ms <&>` }),
     e(6050, { type: 'attempt.lost', task: HOSTILE_TASK, attempt: 2, reason: 'the Docker daemon stopped answering' }),
+    e(6060, {
+      type: 'attempt.launch-failed',
+      task: HOSTILE_TASK,
+      attempt: 3,
+      reason: 'launch failed: start container: exec: "/no-such-worker": stat /no-such-worker: no such file or directory <&>',
+      spendsAttempt: true,
+    }),
     e(6100, { type: 'task.finished', task: HOSTILE_TASK, outcome: 'failed', attempts: 2 }),
     e(6200, { type: 'fault.skipped', faultId: 'never', kind: 'kill', trigger: 'at 99999 ms', reason: 'the run ended first' }),
     e(6300, { type: 'cleanup.finished', containers: 4, networks: 0, volumes: 2, errors: ['volume kh-x: in use'], removedBehind: { containers: 1, volumes: 1 } }),

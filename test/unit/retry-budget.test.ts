@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { isLaunchFailure, retryAfterFailure, retryAfterLaunchFailure, taskBudget, type BudgetAttempt } from '../../src/controller/retry-budget.js';
+import {
+  decideLaunchFailure,
+  isLaunchFailure,
+  retryAfterFailure,
+  retryAfterLaunchFailure,
+  spendsNoAttempt,
+  taskBudget,
+  type BudgetAttempt,
+} from '../../src/controller/retry-budget.js';
+import { AttemptFailedError, runWithRetry } from '../../src/controller/retry.js';
 
 const attempt = (overrides: Partial<BudgetAttempt> = {}): BudgetAttempt => ({
   status: 'exited',
@@ -83,5 +92,55 @@ describe('retry budget: after a failed launch', () => {
   it('retry budget: without a recorded failed launch the failed one counts from its own start', () => {
     expect(retryAfterLaunchFailure([attempt()], '2026-01-01T00:00:03.000Z', t0 + 12_000, 10_000)).toBe(true);
     expect(retryAfterLaunchFailure([], '2026-01-01T00:00:03.000Z', t0 + 13_000, 10_000)).toBe(false);
+  });
+});
+
+describe('retry budget: whose a failed launch is (issue 16, item 10)', () => {
+  const base = {
+    daemonWentAway: false,
+    daemonFaultRecent: false,
+    aborted: false,
+    failedStartedAt: '2026-01-01T00:00:05.000Z',
+    nowMs: Date.parse('2026-01-01T00:00:06.000Z'),
+    outageLimitMs: 30_000,
+  };
+
+  it('launch failure: refused by an answering daemon, it is failed, spends an attempt and may be retried within maxAttempts', () => {
+    const failed = attempt({ outcome: 'failed', reason: 'launch failed: (HTTP 400) exec: "/nope": no such file or directory' });
+    expect(decideLaunchFailure({ ...base, attempts: [failed] })).toEqual({ outcome: 'failed', consumesAttempt: true, retryable: true });
+  });
+
+  it('launch failure: while the daemon went away, it is lost, spends nothing and is retried within the outage limit', () => {
+    const lost = launchFailed('2026-01-01T00:00:05.000Z');
+    expect(decideLaunchFailure({ ...base, daemonWentAway: true, attempts: [lost] })).toEqual({ outcome: 'lost', consumesAttempt: false, retryable: true });
+    expect(decideLaunchFailure({ ...base, daemonWentAway: true, attempts: [lost], nowMs: Date.parse('2026-01-01T00:00:40.000Z') }).retryable).toBe(false);
+  });
+
+  it('launch failure: soon after a daemon fault acted, it is the daemon going away even if pings answer', () => {
+    expect(decideLaunchFailure({ ...base, daemonFaultRecent: true, attempts: [launchFailed(base.failedStartedAt)] })).toMatchObject({ outcome: 'lost', consumesAttempt: false });
+  });
+
+  it('launch failure: nothing is retried while the run aborts', () => {
+    expect(decideLaunchFailure({ ...base, aborted: true, attempts: [] }).retryable).toBe(false);
+    expect(decideLaunchFailure({ ...base, aborted: true, daemonWentAway: true, attempts: [] }).retryable).toBe(false);
+  });
+
+  it('launch failure: a failed launch spends budget on resume, a lost one does not', () => {
+    const refused = attempt({ outcome: 'failed', reason: 'launch failed: rlimit' });
+    expect(spendsNoAttempt(refused)).toBe(false);
+    expect(spendsNoAttempt(launchFailed(base.failedStartedAt))).toBe(true);
+    expect(taskBudget([refused, refused], 3, false)).toEqual({ run: true, maxAttempts: 1 });
+    expect(taskBudget([launchFailed(base.failedStartedAt), refused], 3, false)).toEqual({ run: true, maxAttempts: 2 });
+  });
+
+  it('launch failure: runWithRetry gives up after maxAttempts launches the daemon refused', async () => {
+    let launches = 0;
+    const result = await runWithRetry({ maxAttempts: 3, backoffMs: 1, factor: 1, maxBackoffMs: 1 }, async () => {
+      launches += 1;
+      const decision = decideLaunchFailure({ ...base, attempts: [] });
+      throw new AttemptFailedError('refused', launches, { retryable: decision.retryable, consumesAttempt: decision.consumesAttempt });
+    });
+    expect(result.ok).toBe(false);
+    expect(launches).toBe(3);
   });
 });
