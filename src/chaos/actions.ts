@@ -58,7 +58,7 @@ export interface FaultEnvironment {
   readonly networkName?: string;
   /** Receives what a partition's probe saw, at the cut and after the reconnect. */
   readonly onPartitionCheck?: (check: PartitionCheck) => void;
-  /** The run's worker image; the filler runs its busybox. */
+  /** The image helper containers run (the filler's `dd`, the partition probe's `nc`): keelhaul's own `keelhaul/worker:<version>`, never the user's worker image. */
   readonly image: string;
   /** The workspace volume's size (scenario `workspace.size`), bytes. */
   readonly workspaceSizeBytes?: number;
