@@ -195,4 +195,33 @@ describe('helper probes: nothing needed inside the worker image (docker)', () =>
     expect(c.observed).toMatch(/^\d+ hole\(s\) found; 2 attempt\(s\) probed from inside, 0 worker report\(s\)/);
     expect(await labelled(result.report.runId)).toBe(0);
   });
+
+  it("partition of a distroless worker: the cut and the healing are checked from the target's side by a helper in its namespace", async () => {
+    const result = await runScenario({
+      scenario: validateScenario({
+        name: `distroless-partition-${STAMP}`,
+        seed: 12,
+        image: worker.tag,
+        network: 'internal',
+        concurrency: 1,
+        heartbeatMs: 250,
+        tasks: { count: 1, steps: [{ sleep: 5000 }] },
+        faults: [{ kind: 'partition', trigger: { on: { event: 'task.started', nth: 1 } }, params: { durationMs: 1500 } }],
+      }),
+      docker,
+      runsDir,
+      reaper: false,
+    });
+    const verified = check(result, 'partitions-verified');
+    expect(verified.evidence).toEqual([]);
+    expect(verified.ok).toBe(true);
+    const checks = eventsOf(result).filter((e): e is Extract<RunEvent, { type: 'fault.verified' }> => e.type === 'fault.verified');
+    // target→probe runs in a helper that joined the target's namespace: the worker has no nc.
+    expect(checks.map((c) => [c.phase, c.fromProbe, c.fromTarget])).toEqual([
+      ['cut', false, false],
+      ['restored', true, true],
+    ]);
+    expect(result.report.status).toBe('passed');
+    expect(await labelled(result.report.runId)).toBe(0);
+  });
 });
