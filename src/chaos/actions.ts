@@ -67,8 +67,9 @@ export interface FaultEnvironment {
   /** Runs a command on the host (tests may fake it). @default {@link runOnHost} */
   readonly exec?: HostExec;
   /**
-   * Resolves once nothing of the controller's is executing inside the container (the
-   * isolation probe's `docker exec`). A pause waits for it: a process exec'd into a
+   * Resolves once nothing of the controller's is executing inside the container (a `docker
+   * exec`; the controller passes none since the isolation probe became a helper container of
+   * its own, so it is kept for any future exec). A pause waits for it: a process exec'd into a
    * container frozen mid-exec leaves `runc exec` stuck in dockerd holding the container's
    * lock, and every later list, kill, unpause or removal of it hangs until the cgroup is
    * thawed by hand (seen here, Docker 20.10, cgroup v1 freezer).
