@@ -122,7 +122,7 @@ export async function snapshotDockerWorkspaces(
     cmd: tasks.map((t, i) => `${t}=/ws/${i}`),
     user: '1000:1000',
     networkMode: 'none',
-    mounts: tasks.map((t, i) => ({ type: 'volume' as const, source: latest.get(t)!, target: `/ws/${i}`, readOnly: true })),
+    mounts: tasks.map((t, i) => ({ type: 'volume' as const, source: latest.get(t)!, target: `/ws/${i}`, readOnly: true, noCopy: true })),
     readonlyRootfs: true,
     capDrop: ['ALL'],
     securityOpt: ['no-new-privileges'],

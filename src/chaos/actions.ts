@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { DaemonUnavailableError, Label, ResourceConflictError, ResourceNotFoundError, TargetUnavailableError, type DockerClient } from '../docker/index.js';
+import { DaemonUnavailableError, Label, ResourceConflictError, ResourceNotFoundError, runHelperContainer, TargetUnavailableError, type DockerClient } from '../docker/index.js';
 import type { FaultKind, FaultSpec } from '../scenario/index.js';
 
 /**
@@ -71,7 +71,7 @@ export interface FaultEnvironment {
   readonly networkName?: string;
   /** Receives what a partition's probe saw, at the cut and after the reconnect. */
   readonly onPartitionCheck?: (check: PartitionCheck) => void;
-  /** The run's worker image; the filler runs its busybox. */
+  /** The image helper containers run (the filler's `dd`, the partition probe's `nc`): keelhaul's own `keelhaul/worker:<version>`, never the user's worker image. */
   readonly image: string;
   /** The workspace volume's size (scenario `workspace.size`), bytes. */
   readonly workspaceSizeBytes?: number;
@@ -82,8 +82,9 @@ export interface FaultEnvironment {
   /** Runs a command on the host (tests may fake it). @default {@link runOnHost} */
   readonly exec?: HostExec;
   /**
-   * Resolves once nothing of the controller's is executing inside the container (the
-   * isolation probe's `docker exec`). A pause waits for it: a process exec'd into a
+   * Resolves once nothing of the controller's is executing inside the container (a `docker
+   * exec`; the controller passes none since the isolation probe became a helper container of
+   * its own, so it is kept for any future exec). A pause waits for it: a process exec'd into a
    * container frozen mid-exec leaves `runc exec` stuck in dockerd holding the container's
    * lock, and every later list, kill, unpause or removal of it hangs until the cgroup is
    * thawed by hand (seen here, Docker 20.10, cgroup v1 freezer).
@@ -291,6 +292,8 @@ const PARTITION_USES = [
   'connectNetwork',
   'execInContainer',
   'listContainers',
+  'waitContainer',
+  'containerLogs',
 ] as const satisfies readonly (keyof DockerClient)[];
 
 /** The run's daemon when keelhaul may stop it. @throws {FaultActionError} for a daemon keelhaul did not start */
@@ -622,8 +625,38 @@ export async function applyFault(spec: FaultSpec, targetId: string, ctx: FaultCo
  */
 async function reaches(docker: Pick<DockerClient, 'execInContainer'>, from: string, ip: string): Promise<boolean> {
   if (!ip) return false;
-  const { output } = await docker.execInContainer(from, ['/bin/sh', '-c', `timeout 1 nc ${ip} 1 </dev/null 2>&1; true`], { timeoutMs: 4000 });
+  const { output } = await docker.execInContainer(from, ['/bin/sh', '-c', REACH_SCRIPT(ip)], { timeoutMs: 4000 });
   return /refused/i.test(output);
+}
+
+/** The connect {@link reaches} runs: busybox `nc` to port 1, bounded at 1 s; its words say refused or not. */
+const REACH_SCRIPT = (ip: string): string => `timeout 1 nc ${ip} 1 </dev/null 2>&1; true`;
+
+/**
+ * {@link reaches} from inside a target's network namespace without entering its image: a
+ * helper of keelhaul's image joins the namespace (`container:<id>`), connects, and is removed
+ * (docs/worker-contract.md: nothing needed inside the worker's image).
+ */
+async function reachesFromNamespace(
+  docker: Pick<DockerClient, 'createContainer' | 'startContainer' | 'waitContainer' | 'containerLogs' | 'removeContainer'>,
+  ctx: Pick<FaultEnvironment, 'helperLabels' | 'image'>,
+  target: string,
+  ip: string,
+  name: string,
+): Promise<boolean> {
+  if (!ip) return false;
+  const { stdout, stderr } = await runHelperContainer(
+    docker,
+    {
+      name,
+      image: ctx.image,
+      labels: ctx.helperLabels('probe'),
+      networkMode: `container:${target}`,
+      command: ['/bin/sh', '-c', REACH_SCRIPT(ip)],
+    },
+    { timeoutMs: 8000 },
+  );
+  return /refused/i.test(`${stdout}${stderr}`);
 }
 
 /** Whether another container of the run now holds `ip` on `network`. */
@@ -653,7 +686,7 @@ async function partition(containerId: string, params: FaultParams<'partition'>, 
     throw new FaultActionError('partition', containerId, `is not on network ${network ?? '(none)'}; it is on ${info.networks.join(', ') || 'no network'}`);
   }
   const targetIp = info.networkAddresses[network] ?? '';
-  // The probe: a labelled, unprivileged container of the run's own image on the same network.
+  // The probe: a labelled, unprivileged helper of keelhaul's image (ctx.image) on the same network.
   const probe = await docker.createContainer({
     name: `${info.name}-probe-${Date.now().toString(36)}`,
     image: ctx.image,
@@ -696,7 +729,8 @@ async function partition(containerId: string, params: FaultParams<'partition'>, 
       const running = (await docker.inspectContainer(containerId).catch(() => undefined))?.state.running ?? false;
       const [probeReached, fromTarget] = await Promise.all([
         reaches(docker, probe, targetIp).catch(() => false),
-        running ? reaches(docker, containerId, probeIp).catch(() => false) : Promise.resolve(false),
+        // From the target's namespace, by a helper: the worker's image may have no shell.
+        running ? reachesFromNamespace(docker, ctx, containerId, probeIp, `${info.name}-reach-${phase}-${Date.now().toString(36)}`).catch(() => false) : Promise.resolve(false),
       ]);
       let fromProbe = probeReached;
       if (phase === 'cut' && fromProbe && (await addressTakenByAnother(docker, ctx, network, targetIp, containerId))) {

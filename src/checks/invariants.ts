@@ -334,7 +334,7 @@ export function checkContainerAudit(facts: RunFacts): CheckResult {
  *   host's services, and every network the host is on).
  *
  * Evidence comes from inside each running container (the isolation probe: `/sys/class/net`
- * and `nc`, run with docker exec), from the host's side (the canary's accepted connections,
+ * and `nc`, run in a helper container that joins the attempt's network namespace), from the host's side (the canary's accepted connections,
  * each naming its attempt by the token it sent), and from the worker's own task.started
  * report. An attempt that exited before its probe could run is judged on its report alone,
  * and `observed` says how many were probed. Fails, too, when nothing was probed or reported.

@@ -7,6 +7,7 @@ import { localBackendProblems, type BackendProblem } from '../backends/index.js'
 import { removePrivateDaemonRoot, startPrivateDaemon, type PrivateDaemon } from '../daemon/index.js';
 import { connectDocker, ImageNotFoundError, type DaemonVersion, type DockerClient } from '../docker/index.js';
 import { buildWorkerImage, WORKER_IMAGE_REPOSITORY } from '../images/index.js';
+import { ensureHelperImage, helperNeeds } from './helper-image.js';
 import { loadScenarioTopology, topologyImage, type ScenarioTopology } from '../compose/index.js';
 import { loadScenarioFile, resolveScenarioEnv, validateScenario, type Scenario } from '../scenario/index.js';
 import { expandImageVersion, keelhaulVersion } from '../version.js';
@@ -187,6 +188,8 @@ async function startRun(
 ): Promise<RunResult> {
   const { scenario } = options;
   const { seed, runId, image } = ids;
+  // keelhaul's helper image, built now if the daemon lacks it, so that build is not run time (helper-image.ts).
+  if (helperNeeds(scenario, { captureWorkspaces: options.captureWorkspaces === true }).length > 0) await ensureHelperImage(docker);
   // The run starts now: `at` triggers count from here, not from a private daemon's start and image build.
   const startedAtMs = Date.now();
 

@@ -2,9 +2,21 @@ import { join } from 'node:path';
 import PQueue from 'p-queue';
 import type { AttemptHandle, AttemptObserver, AttemptTask, WorkerBackend } from '../backends/index.js';
 import { attemptTaskOf } from '../backends/index.js';
-import { createSeededRandom, FAULT_ACTIONS, faultId, Injector, type PartitionCheck } from '../chaos/index.js';
+import { createSeededRandom, FAULT_ACTIONS, Injector, type PartitionCheck } from '../chaos/index.js';
 import { checkBudget, checkEventsFile, checkStateMatchesDaemon, runChecks, type CheckResult } from '../checks/index.js';
-import { ContainerExitTracker, DaemonUnavailableError, DockerError, ImageNotFoundError, Label, labelsFor, type DaemonVersion, type RunIdentity } from '../docker/index.js';
+import {
+  ContainerExitTracker,
+  DaemonUnavailableError,
+  DockerError,
+  ImageNotFoundError,
+  isolationProbeName,
+  Label,
+  labelsFor,
+  workspaceListerName,
+  type DaemonVersion,
+  type Role,
+  type RunIdentity,
+} from '../docker/index.js';
 import { writeReportJson, writeRunReports, type RunReport } from '../report/index.js';
 import { summarizeUsage, UsageTally } from '../report/usage.js';
 import type { PrivateDaemon } from '../daemon/index.js';
@@ -38,7 +50,8 @@ import { LockManager } from './locks.js';
 import { readRunEvents } from './timeline.js';
 import { expectChecks } from './expect-checks.js';
 import { cleanUpByLabel, netemRulesLeft } from './teardown.js';
-import { probeIsolation, startHostCanary } from './isolation-probe.js';
+import { probeIsolation, startHostCanary, type IsolationProbe } from './isolation-probe.js';
+import { ensureHelperImage, helperNeeds } from './helper-image.js';
 import { listWorkspaceNow, startWorkspaceLister, type WorkspaceLister } from './workspace-lister.js';
 import { attemptDirOf } from './run-paths.js';
 import type { Redactor } from './redaction.js';
@@ -172,6 +185,15 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
   /** Tasks' `locks`: an attempt holds its task's locks from before its launch until it is judged. */
   const lockManager = new LockManager();
   const listWorkspaces = scenario.expect.workspaceCompliance && scenario.tasks.some((t) => t.writes !== undefined);
+  // keelhaul's own image runs every helper container (probe, lister, filler, snapshot), never
+  // the worker's: a worker image needs nothing inside it but the worker (helper-image.ts).
+  const helper = helperNeeds(scenario, { captureWorkspaces: options.captureWorkspaces === true }).length > 0 ? await ensureHelperImage(docker) : undefined;
+  const helperImage = helper?.image;
+  /** A helper's labels: the run's, its role, and the skip label, so no fault selector ever picks it. */
+  const helperLabels = (role: Role, extra: { task?: string; attempt?: number } = {}): Record<string, string> => ({
+    ...labelsFor(identity, role, extra),
+    [Label.skip]: 'true',
+  });
   let canaryError: string | undefined;
   // network-isolation, probed from inside (issue 5): each attempt container of a `none` or
   // `internal` run tries to reach a listener on every address of the host.
@@ -182,8 +204,6 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
           return undefined;
         })
       : undefined;
-  /** Probes still executing, by container id: a pause fault waits for its target's. */
-  const probesInFlight = new Map<string, Promise<void>>();
   // What an earlier controller of this run recorded, for the timeline checks.
   const priorRunEvents = resumed ? await readRunEvents(join(runDir, 'events.jsonl')) : [];
   // What earlier controllers of this run saw from inside: a hole found before a crash stays found.
@@ -226,16 +246,17 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     random: createSeededRandom(seed).fork('faults'),
     context: {
       ...faultTargets,
-      helperLabels: (role) => labelsFor(identity, role),
-      image,
+      helperLabels: (role) => helperLabels(role),
+      // The filler and the partition probe run busybox: keelhaul's image, not the worker's.
+      image: helperImage ?? image,
       ...(scenario.workspace.size !== undefined ? { workspaceSizeBytes: scenario.workspace.size } : {}),
       ...(options.daemonHandle ? { daemon: options.daemonHandle } : {}),
       // A getter: the run's network exists only once the backend is prepared.
       get networkName(): string | undefined {
         return backend.networkName;
       },
-      // A pause waits for the isolation probe's exec in its target (see FaultContext.quiesce).
-      quiesce: (containerId) => probesInFlight.get(containerId) ?? Promise.resolve(),
+      // No quiesce: nothing of the controller's execs into an attempt any more (the isolation
+      // probe is a helper container of its own), so a pause need not wait (FaultContext.quiesce).
       onPartitionCheck: (check) => {
         partitionChecks.push(check);
         log.emit({ type: 'fault.verified', ...check });
@@ -284,7 +305,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     log.emit({ type: 'attempt.running', task: taskId, attempt: record.attempt, containerId: handle.id, containerName: handle.name });
     // Labels and HostConfig are fixed at create time, so an inspect right after start
     // sees them even when a fault kills the container first.
-    // One inspect serves the audit and the isolation probe (which must not exec into a paused container).
+    // One inspect serves the audit and the isolation probe (which skips a container that has exited).
     const inspected = can.containers ? docker.inspectContainer(handle.id) : undefined;
     const audit = !inspected
       ? Promise.resolve(undefined)
@@ -295,37 +316,36 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
             return auditContainer(info, labels, backend.networkName ?? scenario.network, scenario.dangerouslyAllow);
           })
           .catch(() => undefined);
-    // From inside, right after the audit's inspect: a container that exits first says so in `error`.
+    // From inside its network namespace, right after the audit's inspect: a container that
+    // exits first says so in `error`. The probe is a helper of keelhaul's image that joins the
+    // namespace (isolation-probe.ts), so the worker's image needs no shell.
     const probed =
       canary && inspected
-        ? probeIsolation(docker, handle.id, {
-            probe: `${taskId}#${record.attempt}`,
-            port: canary.port,
-            targets: canary.addresses(),
-            inspected,
-            // A pause fault notes its target before it acts and then waits for probes in flight
-            // (quiesce); this probe registered first and checks the note last: one of the two sees the other.
-            holdOff: () =>
-              injector.faultsTargeting(handle.id).some((id) => scenario.faults.find((f, i) => faultId(f, i) === id.split('#')[0])?.kind === 'pause')
-                ? 'a pause fault has chosen the container'
-                : undefined,
+        ? (helperImage
+            ? probeIsolation(docker, handle.id, {
+                probe: `${taskId}#${record.attempt}`,
+                port: canary.port,
+                targets: canary.addresses(),
+                inspected,
+                image: helperImage,
+                name: isolationProbeName(runId, taskId, record.attempt, Date.now().toString(36)),
+                labels: helperLabels('probe', { task: taskId, attempt: record.attempt }),
+              })
+            : Promise.resolve<IsolationProbe>({ probe: `${taskId}#${record.attempt}`, interfaces: [], reached: [], unreachable: [], error: helper?.error ?? 'no helper image' })
+          ).then((probe) => {
+            book.of(taskId, record.attempt).probe = probe;
+            log.emit({
+              type: 'isolation.probed',
+              task: taskId,
+              attempt: record.attempt,
+              containerId: handle.id,
+              interfaces: [...probe.interfaces],
+              reached: [...probe.reached],
+              unreachable: [...probe.unreachable],
+              ...(probe.error ? { error: probe.error } : {}),
+            });
           })
-            .then((probe) => {
-              book.of(taskId, record.attempt).probe = probe;
-              log.emit({
-                type: 'isolation.probed',
-                task: taskId,
-                attempt: record.attempt,
-                containerId: handle.id,
-                interfaces: [...probe.interfaces],
-                reached: [...probe.reached],
-                unreachable: [...probe.unreachable],
-                ...(probe.error ? { error: probe.error } : {}),
-              });
-            })
-            .finally(() => probesInFlight.delete(handle.id))
         : undefined;
-    if (probed) probesInFlight.set(handle.id, probed);
     // The heartbeat watch: an attempt silent for heartbeatTimeoutMs (paused, hung, its
     // stdout blocked) is declared hung, killed and retried.
     let outputMayBeLost = false;
@@ -445,11 +465,12 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     let lister: WorkspaceLister | undefined;
     if (listWorkspaces && spec.writes !== undefined) {
       try {
+        if (!helperImage) throw new Error(helper?.error ?? 'no helper image');
         lister = await startWorkspaceLister(docker, {
-          name: `kh-${runId}-${taskId}-a${attemptNumber}-ls`.replace(/[^a-zA-Z0-9_.-]/g, '_'),
-          image,
+          name: workspaceListerName(runId, taskId, attemptNumber),
+          image: helperImage,
           volume: await backend.workspaceVolume(taskId),
-          labels: labelsFor(identity, 'probe', { task: taskId, attempt: attemptNumber }),
+          labels: helperLabels('probe', { task: taskId, attempt: attemptNumber }),
         });
       } catch (error) {
         book.of(taskId, attemptNumber).workspaceListing = { error: `the workspace lister did not start: ${error instanceof Error ? error.message : String(error)}` };
@@ -531,12 +552,14 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
           // A tmpfs workspace is emptied once no container mounts it: nothing watched it while no controller ran.
           seen.workspaceListing = { error: 'adopted on resume with a tmpfs workspace: its contents went with the container' };
         } else {
-          seen.workspaceListing = await listWorkspaceNow(docker, {
-            name: `kh-${runId}-${taskId}-a${record.attempt}-ls`.replace(/[^a-zA-Z0-9_.-]/g, '_'),
-            image,
-            volume: await backend.workspaceVolume(taskId),
-            labels: labelsFor(identity, 'probe', { task: taskId, attempt: record.attempt }),
-          });
+          seen.workspaceListing = helperImage
+            ? await listWorkspaceNow(docker, {
+                name: workspaceListerName(runId, taskId, record.attempt),
+                image: helperImage,
+                volume: await backend.workspaceVolume(taskId),
+                labels: helperLabels('probe', { task: taskId, attempt: record.attempt }),
+              })
+            : { error: `the workspace lister did not start: ${helper?.error ?? 'no helper image'}` };
         }
       }
     }
@@ -746,7 +769,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
     if (options.captureWorkspaces) {
       // Before cleanup: docker workspaces are volumes that cleanup removes.
       const snapshot = can.workspaceVolumes
-        ? snapshotDockerWorkspaces(docker, { runId, image, labels: labelsFor(identity, 'probe'), sizeLimited: scenario.workspace.size !== undefined })
+        ? snapshotDockerWorkspaces(docker, { runId, image: helperImage ?? image, labels: helperLabels('probe'), sizeLimited: scenario.workspace.size !== undefined })
         : snapshotLocalWorkspaces(await backend.workspaceDirectories());
       await snapshot
         .catch((error: unknown) => ({ backend: scenario.backend, tasks: {}, unavailable: error instanceof Error ? error.message : String(error) }))

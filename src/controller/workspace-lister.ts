@@ -5,9 +5,10 @@
  * A workspace with `workspace.size` is a tmpfs volume, whose contents are gone as soon as no
  * container mounts it (DOCKER-NOTES "Disk full"); a container started after the attempt
  * exits would see it empty. So the lister starts before the attempt's container — a
- * labelled, unprivileged container of the worker image that mounts the volume read-only
- * and sleeps — and keeps the volume mounted until the attempt is judged; then `find` runs
- * in it through `exec` and the lister is removed. The same works for ordinary volumes.
+ * labelled, unprivileged helper container of keelhaul's own image (never the worker's: a
+ * distroless worker has no `find`) that mounts the volume read-only and sleeps — and keeps the
+ * volume mounted until the attempt is judged; then `find` runs in it through `exec` (in the
+ * lister, never in the worker) and the lister is removed. The same works for ordinary volumes.
  */
 import type { DockerClient } from '../docker/index.js';
 
@@ -15,11 +16,11 @@ import type { DockerClient } from '../docker/index.js';
 export interface WorkspaceListerOptions {
   /** The lister's container name (e.g. the attempt's name + `-ls`). */
   readonly name: string;
-  /** An image with busybox `sh`, `sleep`, `find` and `sed` on PATH: the run's worker image. */
+  /** An image with busybox `sh`, `sleep`, `find` and `sed` on PATH: keelhaul's helper image (helper-image.ts), not the worker's. */
   readonly image: string;
   /** The task's workspace volume. */
   readonly volume: string;
-  /** The run's labels for a helper container (role `probe`, task, attempt): cleanup finds it by them. */
+  /** The run's labels for a helper container (role `probe`, task, attempt, `dev.keelhaul.skip=true`): cleanup finds it by them, faults never pick it. */
   readonly labels: Readonly<Record<string, string>>;
   /** @default '1000:1000' (the worker's user, which owns a tmpfs workspace) */
   readonly user?: string;

@@ -32,8 +32,10 @@ export {
 export { ContainerExitTracker, subscribeEvents, type DaemonEvent } from './events.js';
 export { defaultDockerHost } from './host.js';
 export { ANY_VALUE, expandLabelKey, Label, labelsFor, type Role, type RunIdentity } from './labels.js';
+export { HELPER_DEFAULTS, HelperContainerError, helperContainerSpec, runHelperContainer, type HelperResult, type HelperSpec, type HelperStage } from './helper-container.js';
 export {
   attemptName,
+  isolationProbeName,
   runNetworkName,
   topologyResourceName,
   workspaceGeneration,

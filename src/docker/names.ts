@@ -32,6 +32,16 @@ export function workspaceListerName(runId: string, taskId: string, attempt: numb
 }
 
 /**
+ * The helper that probes an attempt's network isolation from inside its namespace:
+ * `kh-<run>-<task>-a<n>-probe-<stamp>`. The stamp (base-36 ms) keeps a second probe of the
+ * same attempt — a resumed controller re-probes the attempts it adopts — from meeting a
+ * helper an earlier controller left behind.
+ */
+export function isolationProbeName(runId: string, taskId: string, attempt: number, stamp: string): string {
+  return nameOf(runId, taskId, `a${attempt}`, 'probe', stamp);
+}
+
+/**
  * A task's workspace volume: `kh-<run>-<task>` for the first, `kh-<run>-<task>-w<n>` for
  * the n-th (a disk-full retry with `workspace.onDiskFull: retry` gets a fresh one).
  */

@@ -291,7 +291,7 @@ export const runEventSchema = z.discriminatedUnion('type', [
       unreachable: z.array(z.string()),
       error: z.string().optional(),
     },
-    "What the isolation probe saw from inside one attempt container (docker exec of busybox sh/nc as the worker's user): every interface of its network namespace, and the host addresses (`ip:port` of the host canary) it could and could not open a TCP connection to. `error` when the probe could not run (the container had exited).",
+    "What the isolation probe saw from inside one attempt container's network namespace (a helper container of keelhaul's image joined to it, busybox sh/nc): every interface of the namespace, and the host addresses (`ip:port` of the host canary) it could and could not open a TCP connection to. `error` when the probe could not run (the container had exited, the helper could not start).",
   ),
   event(
     'sut.started',

@@ -496,10 +496,10 @@ export const expectSchema = z.strictObject({
   /** lock-exclusion: no two conflicting attempts (by their tasks' `locks`) ran at once. */
   lockExclusion: z.boolean().default(true),
   /**
-   * network-isolation, probed from inside: with `network: none` or `internal`, each attempt
-   * container is exec'd into while it runs (the image's busybox `sh`, `nc`, `timeout`) to
-   * list its interfaces and try a TCP connection to a listener on every host address. Off:
-   * only the worker's own interface report is judged (an image without those tools).
+   * network-isolation, probed from inside: with `network: none` or `internal`, a helper
+   * container of keelhaul's image joins each attempt's network namespace while it runs to
+   * list its interfaces and try a TCP connection to a listener on every host address (nothing
+   * runs in the worker's image). Off: only the worker's own interface report is judged.
    */
   isolationProbe: z.boolean().default(true),
 });

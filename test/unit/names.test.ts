@@ -1,6 +1,15 @@
 /** Resource names (src/docker/names.ts): the one home of `kh-<run>-…`. */
 import { describe, expect, it } from 'vitest';
-import { attemptName, runNetworkName, topologyResourceName, workspaceGeneration, workspaceListerName, workspaceSnapshotName, workspaceVolumeName } from '../../src/docker/index.js';
+import {
+  attemptName,
+  isolationProbeName,
+  runNetworkName,
+  topologyResourceName,
+  workspaceGeneration,
+  workspaceListerName,
+  workspaceSnapshotName,
+  workspaceVolumeName,
+} from '../../src/docker/index.js';
 
 const RUN = '20261207-221500-3fa9';
 
@@ -9,6 +18,7 @@ describe('resource names', () => {
     expect(runNetworkName(RUN)).toBe(`kh-${RUN}`);
     expect(attemptName(RUN, 't-01', 2)).toBe(`kh-${RUN}-t-01-a2`);
     expect(workspaceListerName(RUN, 't-01', 2)).toBe(`kh-${RUN}-t-01-a2-ls`);
+    expect(isolationProbeName(RUN, 't-01', 2, 'lx3k')).toBe(`kh-${RUN}-t-01-a2-probe-lx3k`);
     expect(workspaceVolumeName(RUN, 't-01')).toBe(`kh-${RUN}-t-01`);
     expect(workspaceVolumeName(RUN, 't-01', 3)).toBe(`kh-${RUN}-t-01-w3`);
     expect(workspaceSnapshotName(RUN, 'lx3k')).toBe(`kh-${RUN}-workspaces-lx3k`);
