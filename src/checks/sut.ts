@@ -136,7 +136,8 @@ export function checkSutLabels(containers: readonly SutContainerFact[], required
 /** Why a container falls short of the declared hardening; empty when it does not. */
 export function hardeningProblems(c: NonNullable<SutContainerFact['inspected']>, want: SutHardening): string[] {
   const problems: string[] = [];
-  if (want.nonRoot && (!c.user || c.user === 'root' || c.user === '0' || c.user.startsWith('0:') || c.user.startsWith('root:'))) problems.push(`runs as user ${JSON.stringify(c.user)}, expected non-root`);
+  if (want.nonRoot && (!c.user || c.user === 'root' || c.user === '0' || c.user.startsWith('0:') || c.user.startsWith('root:')))
+    problems.push(`runs as user ${JSON.stringify(c.user)}, expected non-root`);
   if (want.capDropAll && !c.capDrop.map((x) => x.toUpperCase()).includes('ALL')) problems.push(`CapDrop is [${c.capDrop.join(', ')}], expected ALL`);
   if (want.readOnlyRootfs && !c.readonlyRootfs) problems.push('the root filesystem is writable');
   if (want.noNewPrivileges && !c.securityOpt.some((o) => o.startsWith('no-new-privileges'))) problems.push('no-new-privileges is not set');

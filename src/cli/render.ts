@@ -88,9 +88,7 @@ export function renderEvent(event: RunEvent, options: { verbose?: boolean } = {}
     case 'fault.injected':
       return `  fault ${event.fault.faultId} (${event.fault.kind} ${Object.entries(event.fault.params)
         .map(([k, v]) => `${k}=${String(v)}`)
-        .join(
-          ' ',
-        )}) ${event.fault.trigger}: hit ${faultTargetsText(event.fault.kind, event.fault.targets)} at +${event.fault.offsetMs} ms`;
+        .join(' ')}) ${event.fault.trigger}: hit ${faultTargetsText(event.fault.kind, event.fault.targets)} at +${event.fault.offsetMs} ms`;
     case 'fault.failed':
       return `  fault ${event.fault.faultId} (${event.fault.kind}) ${event.fault.trigger}: ${event.fault.status}${event.fault.error ? `: ${event.fault.error}` : ''}`;
     case 'fault.undone':
@@ -135,7 +133,10 @@ export function renderEvent(event: RunEvent, options: { verbose?: boolean } = {}
  * (`task-1 (c73c3994199f)`: a SUT's containers carry no attempt number), a Compose service,
  * a bare container id, or — for faults without container targets — the daemon or the SUT.
  */
-function faultTargetsText(kind: string, targets: readonly { containerId: string; task?: string | undefined; attempt?: number | undefined; service?: string | undefined }[]): string {
+function faultTargetsText(
+  kind: string,
+  targets: readonly { containerId: string; task?: string | undefined; attempt?: number | undefined; service?: string | undefined }[],
+): string {
   if (targets.length === 0) return kind === 'sut-kill' ? 'the system under test' : 'the daemon';
   return targets
     .map((t) =>

@@ -163,7 +163,17 @@ export async function executeSutRun(options: ExecuteSutOptions): Promise<RunResu
   // DOCKER_HOST names the run's daemon; a context would point elsewhere.
   delete env['DOCKER_CONTEXT'];
 
-  log.emit({ type: 'run.started', scenario: scenario.name, seed, image, network: scenario.network, tasks: 0, concurrency: scenario.concurrency, runDir, sut: [...resolved.command] });
+  log.emit({
+    type: 'run.started',
+    scenario: scenario.name,
+    seed,
+    image,
+    network: scenario.network,
+    tasks: 0,
+    concurrency: scenario.concurrency,
+    runDir,
+    sut: [...resolved.command],
+  });
   const reaperEnabled = options.reaper ?? scenario.reaper.enabled;
   let sutEndedAt = Date.now();
   try {
@@ -237,7 +247,12 @@ export async function executeSutRun(options: ExecuteSutOptions): Promise<RunResu
   try {
     const theirs = await removeLabelledResources(docker, { ...resolved.selector });
     const ours = await removeRunResources(docker, runId);
-    cleanup = { containers: theirs.containers + ours.containers, networks: theirs.networks + ours.networks, volumes: theirs.volumes + ours.volumes, errors: [...theirs.errors, ...ours.errors] };
+    cleanup = {
+      containers: theirs.containers + ours.containers,
+      networks: theirs.networks + ours.networks,
+      volumes: theirs.volumes + ours.volumes,
+      errors: [...theirs.errors, ...ours.errors],
+    };
     log.emit({ type: 'cleanup.finished', ...cleanup, errors: [...cleanup.errors] });
   } catch (error) {
     runError ??= `cleanup failed: ${error instanceof Error ? error.message : String(error)}`;
@@ -316,7 +331,15 @@ export async function executeSutRun(options: ExecuteSutOptions): Promise<RunResu
       command: [...resolved.command],
       stateDir: resolved.stateDir,
       output: { stdout: join(sutDir, 'stdout.log'), stderr: join(sutDir, 'stderr.log') },
-      exits: exits.map((e) => ({ phase: e.phase, exitCode: e.exitCode, signal: e.signal, startedAt: e.startedAt, endedAt: e.endedAt, ...(e.killedBy ? { killedBy: e.killedBy } : {}), ...(e.exitCode !== 0 && e.stderrTail.length > 0 ? { stderrTail: [...e.stderrTail] } : {}) })),
+      exits: exits.map((e) => ({
+        phase: e.phase,
+        exitCode: e.exitCode,
+        signal: e.signal,
+        startedAt: e.startedAt,
+        endedAt: e.endedAt,
+        ...(e.killedBy ? { killedBy: e.killedBy } : {}),
+        ...(e.exitCode !== 0 && e.stderrTail.length > 0 ? { stderrTail: [...e.stderrTail] } : {}),
+      })),
       containers: timeline.containers.map((c) => ({
         containerId: c.containerId,
         name: c.name,
@@ -430,4 +453,3 @@ function attemptRowsOf(containers: readonly SutContainerRecord[], faultsOf: (id:
     };
   });
 }
-

@@ -447,7 +447,19 @@ export const faultSchema = z.discriminatedUnion('kind', [
 ]);
 export type FaultSpec = z.infer<typeof faultSchema>;
 export type FaultKind = FaultSpec['kind'];
-export const FAULT_KINDS: readonly FaultKind[] = ['kill', 'stop', 'restart', 'pause', 'netem', 'partition', 'fill-disk', 'daemon-stop', 'daemon-kill', 'daemon-restart', 'sut-kill'];
+export const FAULT_KINDS: readonly FaultKind[] = [
+  'kill',
+  'stop',
+  'restart',
+  'pause',
+  'netem',
+  'partition',
+  'fill-disk',
+  'daemon-stop',
+  'daemon-kill',
+  'daemon-restart',
+  'sut-kill',
+];
 /** Faults that act on the daemon itself rather than on containers. */
 export const DAEMON_FAULT_KINDS: readonly FaultKind[] = ['daemon-stop', 'daemon-kill', 'daemon-restart'];
 
@@ -504,9 +516,11 @@ export const expectSchema = z.strictObject({
   isolationProbe: z.boolean().default(true),
 });
 
-
 /** A path: absolute, or relative to the scenario file (`schema`, `cwd`) or to the SUT's state directory (`ledger.file`, `logs[].file`). */
-const pathText = z.string().min(1).refine((p) => !p.includes('\0'), 'expected a path without NUL');
+const pathText = z
+  .string()
+  .min(1)
+  .refine((p) => !p.includes('\0'), 'expected a path without NUL');
 
 /**
  * The system under test (docs/sut.md): a team's own orchestrator that keelhaul starts, whose

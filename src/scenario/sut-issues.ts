@@ -21,17 +21,27 @@ export function sutIssues(scenario: Scenario, env: NodeJS.ProcessEnv = process.e
   const issues: SutIssue[] = [];
   const sut = scenario.sut;
   scenario.faults.forEach((fault, i) => {
-    if (fault.kind === 'sut-kill' && sut === undefined) issues.push({ path: ['faults', i, 'kind'], message: 'sut-kill signals a system under test, and this scenario has no sut (docs/sut.md)' });
+    if (fault.kind === 'sut-kill' && sut === undefined)
+      issues.push({ path: ['faults', i, 'kind'], message: 'sut-kill signals a system under test, and this scenario has no sut (docs/sut.md)' });
     if (fault.kind === 'sut-kill' && sut !== undefined && fault.params.resume && sut.resume === undefined) {
-      issues.push({ path: ['faults', i, 'params', 'resume'], message: 'resumes the SUT with sut.resume, which the scenario does not give: add sut.resume, or set params.resume: false' });
+      issues.push({
+        path: ['faults', i, 'params', 'resume'],
+        message: 'resumes the SUT with sut.resume, which the scenario does not give: add sut.resume, or set params.resume: false',
+      });
     }
     if ('on' in fault.trigger && fault.trigger.on.pattern !== undefined && fault.trigger.on.event !== 'sut.output') {
-      issues.push({ path: ['faults', i, 'trigger', 'on', 'pattern'], message: `a pattern matches the SUT's output lines: it needs event: sut.output, not ${fault.trigger.on.event}` });
+      issues.push({
+        path: ['faults', i, 'trigger', 'on', 'pattern'],
+        message: `a pattern matches the SUT's output lines: it needs event: sut.output, not ${fault.trigger.on.event}`,
+      });
     }
   });
   if (sut === undefined) return issues;
   if (scenario.tasks.length > 0) {
-    issues.push({ path: ['tasks'], message: 'keelhaul tasks beside a sut are not supported: the SUT runs the work (give its tasks to it, and sut.ledger.expectKeys to the checks)' });
+    issues.push({
+      path: ['tasks'],
+      message: 'keelhaul tasks beside a sut are not supported: the SUT runs the work (give its tasks to it, and sut.ledger.expectKeys to the checks)',
+    });
   }
   const check = (path: (string | number)[], value: string): void => {
     try {

@@ -26,7 +26,11 @@ async function leftOn(observer: Dockerode, runId: string): Promise<string[]> {
   const out: string[] = [];
   for (const label of [`${Label.run}=${runId}`, `acme.run=${runId}`]) {
     const filters = JSON.stringify({ label: [label] });
-    const [containers, networks, volumes] = await Promise.all([observer.listContainers({ all: true, filters }), observer.listNetworks({ filters }), observer.listVolumes({ filters })]);
+    const [containers, networks, volumes] = await Promise.all([
+      observer.listContainers({ all: true, filters }),
+      observer.listNetworks({ filters }),
+      observer.listVolumes({ filters }),
+    ]);
     out.push(...containers.map((c) => `container ${c.Names[0] ?? c.Id}`), ...networks.map((n) => `network ${n.Name}`), ...(volumes.Volumes ?? []).map((v) => `volume ${v.Name}`));
   }
   return out;
@@ -86,7 +90,15 @@ describe('a system under test on the main daemon', () => {
     // Two moments drawn from a seed across the run's busy part (both batches).
     const random = createSeededRandom(15);
     for (const at of [1500 + Math.floor(random.next() * 7000), 1500 + Math.floor(random.next() * 7000)]) {
-      const scenario = variant(base, {}, [{ name: 'kill-orchestrator', kind: 'sut-kill', trigger: { at }, target: { labels: {}, pick: 'random', count: 1 }, params: { signal: 'SIGKILL', resume: true, resumeAfterMs: 0 } }]);
+      const scenario = variant(base, {}, [
+        {
+          name: 'kill-orchestrator',
+          kind: 'sut-kill',
+          trigger: { at },
+          target: { labels: {}, pick: 'random', count: 1 },
+          params: { signal: 'SIGKILL', resume: true, resumeAfterMs: 0 },
+        },
+      ]);
       const result = await run(scenario);
       const failed = result.report.checks.filter((c) => !c.ok);
       expect(failed, `sut-kill at ${at} ms: ${JSON.stringify(failed, null, 2)}`).toEqual([]);

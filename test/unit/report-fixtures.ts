@@ -191,7 +191,17 @@ export function failedReport(): RunReport {
         { phase: 'resume', exitCode: 1, signal: null, startedAt: at(950), endedAt: at(5000), stderrTail: ['Traceback (most recent call last):', HOSTILE] },
       ],
       containers: [
-        { containerId: 'c'.repeat(64), name: 'acme-task-1-1', task: 'task-1', createdAt: at(100), startedAt: [at(110)], diedAt: [{ time: at(800), exitCode: 137 }], destroyedAt: null, oomKilled: false, faults: ['kill-one'] },
+        {
+          containerId: 'c'.repeat(64),
+          name: 'acme-task-1-1',
+          task: 'task-1',
+          createdAt: at(100),
+          startedAt: [at(110)],
+          diedAt: [{ time: at(800), exitCode: 137 }],
+          destroyedAt: null,
+          oomKilled: false,
+          faults: ['kill-one'],
+        },
       ],
       recovery: [{ faultId: 'kill-one', task: 'task-1', containerId: 'c'.repeat(64), recoveryMs: null, recovered: false }],
     },

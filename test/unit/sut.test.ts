@@ -47,14 +47,18 @@ describe('sut: scenario validation', () => {
     expect(noSut).toContainEqual(expect.stringMatching(/^faults\[0\]\.kind: sut-kill signals a system under test/));
     expect(noSut).toContainEqual(expect.stringMatching(/^faults\[0\]\.trigger\.on\.event: sut\.container\.start is an event of a system under test/));
     const { resume: _resume, ...noResume } = SUT;
-    expect(issues({ name: 's', sut: noResume, faults: [{ kind: 'sut-kill', trigger: { at: 10 } }] })).toEqual([expect.stringMatching(/^faults\[0\]\.params\.resume: resumes the SUT with sut\.resume/)]);
+    expect(issues({ name: 's', sut: noResume, faults: [{ kind: 'sut-kill', trigger: { at: 10 } }] })).toEqual([
+      expect.stringMatching(/^faults\[0\]\.params\.resume: resumes the SUT with sut\.resume/),
+    ]);
     expect(issues({ name: 's', sut: SUT, faults: [{ kind: 'kill', trigger: { on: { event: 'sut.container.start', pattern: 'x' } } }] })).toEqual([
       expect.stringMatching(/^faults\[0\]\.trigger\.on\.pattern: a pattern matches the SUT's output lines/),
     ]);
-    expect(issues({ name: 's', sut: SUT, faults: [{ kind: 'kill', trigger: { on: { event: 'task.started' } } }] })).toEqual([expect.stringMatching(/^faults\[0\]\.trigger\.on\.event: with a sut, triggers count sut\.container\.create/)]);
+    expect(issues({ name: 's', sut: SUT, faults: [{ kind: 'kill', trigger: { on: { event: 'task.started' } } }] })).toEqual([
+      expect.stringMatching(/^faults\[0\]\.trigger\.on\.event: with a sut, triggers count sut\.container\.create/),
+    ]);
   });
 
-  it('sut: a ${VAR} unset in keelhaul\'s environment is refused naming the field; run variables and defaults are fine', () => {
+  it("sut: a ${VAR} unset in keelhaul's environment is refused naming the field; run variables and defaults are fine", () => {
     delete process.env['KH_SUT_TEST_UNSET'];
     const found = issues({ name: 's', sut: { ...SUT, env: { TOKEN: '${KH_SUT_TEST_UNSET}', OK: '${KH_SUT_TEST_UNSET:-x}', DIR: '${KEELHAUL_STATE_DIR}' } } });
     expect(found).toEqual([expect.stringMatching(/^sut\.env\.TOKEN: \$\{KH_SUT_TEST_UNSET\} is not set in keelhaul's environment/)]);
@@ -83,7 +87,13 @@ describe('sut: resolveSut', () => {
 });
 
 describe('sut: the injector scoped to a SUT', () => {
-  const container = (id: string, task: string): ContainerSummary => ({ id, names: [`/acme-${task}`], image: 'i', state: 'running', labels: { 'acme.run': 'r-1', 'acme.task': task } });
+  const container = (id: string, task: string): ContainerSummary => ({
+    id,
+    names: [`/acme-${task}`],
+    image: 'i',
+    state: 'running',
+    labels: { 'acme.run': 'r-1', 'acme.task': task },
+  });
   const containers = [container('c1', 'task-1'), container('c2', 'task-2'), { ...container('c3', 'task-3'), labels: { 'acme.run': 'other', 'acme.task': 'task-3' } }];
 
   it('sut: candidates come from the selector (not the run label), targets carry the task label, and on.task / on.pattern count SUT events', async () => {
@@ -92,8 +102,19 @@ describe('sut: the injector scoped to a SUT', () => {
     const events: FaultEvent[] = [];
     const injector = new Injector({
       faults: [
-        { kind: 'kill', trigger: { on: { event: 'sut.container.start', task: 'task-2', nth: 2 } }, target: { labels: { 'acme.task': 'task-2' }, pick: 'random', count: 1 }, params: { signal: 'SIGKILL', mode: 'api' } },
-        { kind: 'kill', name: 'by-line', trigger: { on: { event: 'sut.output', pattern: 'batch 2', nth: 1 } }, target: { labels: {}, pick: 'all', count: 1 }, params: { signal: 'SIGTERM', mode: 'api' } },
+        {
+          kind: 'kill',
+          trigger: { on: { event: 'sut.container.start', task: 'task-2', nth: 2 } },
+          target: { labels: { 'acme.task': 'task-2' }, pick: 'random', count: 1 },
+          params: { signal: 'SIGKILL', mode: 'api' },
+        },
+        {
+          kind: 'kill',
+          name: 'by-line',
+          trigger: { on: { event: 'sut.output', pattern: 'batch 2', nth: 1 } },
+          target: { labels: {}, pick: 'all', count: 1 },
+          params: { signal: 'SIGTERM', mode: 'api' },
+        },
       ],
       random: createSeededRandom(1),
       scope: { labels: { 'acme.run': 'r-1' }, taskLabel: 'acme.task' },
@@ -135,7 +156,16 @@ const fact = (name: string, task: string, extra: Partial<SutContainerFact> = {})
   name,
   task,
   labels: { 'acme.run': 'r', 'acme.task': task },
-  inspected: { user: '1000:1000', capDrop: ['ALL'], securityOpt: ['no-new-privileges'], readonlyRootfs: true, networkMode: 'none', memoryBytes: 1 << 26, pidsLimit: 64, mounts: [] },
+  inspected: {
+    user: '1000:1000',
+    capDrop: ['ALL'],
+    securityOpt: ['no-new-privileges'],
+    readonlyRootfs: true,
+    networkMode: 'none',
+    memoryBytes: 1 << 26,
+    pidsLimit: 64,
+    mounts: [],
+  },
   createdAt: '2026-01-01T00:00:00.000Z',
   startedAt: ['2026-01-01T00:00:00.100Z'],
   diedAt: [{ time: '2026-01-01T00:00:02.000Z', exitCode: 0 }],
@@ -144,11 +174,27 @@ const fact = (name: string, task: string, extra: Partial<SutContainerFact> = {})
 
 describe('sut: checks, each able to fail', () => {
   it('sut-exit: the last run decides; a timeout fails; the failing run shows its stderr', () => {
-    expect(checkSutExit([{ phase: 'run', exitCode: null, signal: 'SIGKILL', killedBy: 'sut-kill' }, { phase: 'resume', exitCode: 0, signal: null }], 0).ok).toBe(true);
+    expect(
+      checkSutExit(
+        [
+          { phase: 'run', exitCode: null, signal: 'SIGKILL', killedBy: 'sut-kill' },
+          { phase: 'resume', exitCode: 0, signal: null },
+        ],
+        0,
+      ).ok,
+    ).toBe(true);
     const failed = checkSutExit([{ phase: 'run', exitCode: 1, signal: null, stderrTail: ['Traceback', 'RuntimeError: boom'] }], 0);
     expect(failed.ok).toBe(false);
     expect(failed.evidence).toContain('  RuntimeError: boom');
-    expect(checkSutExit([{ phase: 'run', exitCode: 0, signal: null }, { phase: 'resume', exitCode: 0, signal: null, killedBy: 'timeout' }], 0).ok).toBe(false);
+    expect(
+      checkSutExit(
+        [
+          { phase: 'run', exitCode: 0, signal: null },
+          { phase: 'resume', exitCode: 0, signal: null, killedBy: 'timeout' },
+        ],
+        0,
+      ).ok,
+    ).toBe(false);
     expect(checkSutExit([], 0).ok).toBe(false);
   });
 
@@ -165,8 +211,25 @@ describe('sut: checks, each able to fail', () => {
   });
 
   it('sut-hardening names each container and each way it falls short', () => {
-    const root = fact('a-1', 'task-1', { inspected: { ...fact('x', 'y').inspected!, user: '', networkMode: 'bridge', capDrop: [], mounts: [{ type: 'bind', source: '/var/run/docker.sock', destination: '/var/run/docker.sock' }] } });
-    const r = checkSutHardening([fact('ok', 'task-2'), root], { nonRoot: true, capDropAll: true, readOnlyRootfs: true, noNewPrivileges: true, networkMode: 'none', noDockerSocket: true, memoryLimit: true, pidsLimit: true });
+    const root = fact('a-1', 'task-1', {
+      inspected: {
+        ...fact('x', 'y').inspected!,
+        user: '',
+        networkMode: 'bridge',
+        capDrop: [],
+        mounts: [{ type: 'bind', source: '/var/run/docker.sock', destination: '/var/run/docker.sock' }],
+      },
+    });
+    const r = checkSutHardening([fact('ok', 'task-2'), root], {
+      nonRoot: true,
+      capDropAll: true,
+      readOnlyRootfs: true,
+      noNewPrivileges: true,
+      networkMode: 'none',
+      noDockerSocket: true,
+      memoryLimit: true,
+      pidsLimit: true,
+    });
     expect(r.ok).toBe(false);
     expect(r.evidence).toEqual([
       'a-1 (task task-1): runs as user "", expected non-root',
@@ -188,7 +251,12 @@ describe('sut: checks, each able to fail', () => {
       file: 'ledger.jsonl',
       key: 'task_id',
       found: true,
-      entries: [{ line: 1, key: 'task-1' }, { line: 2, key: 'task-2' }, { line: 3, key: 'task-1' }, { line: 4, error: 'not JSON' }],
+      entries: [
+        { line: 1, key: 'task-1' },
+        { line: 2, key: 'task-2' },
+        { line: 3, key: 'task-1' },
+        { line: 4, error: 'not JSON' },
+      ],
       expectKeys: ['task-1', 'task-2', 'task-3'],
     });
     expect(r.ok).toBe(false);
@@ -205,11 +273,27 @@ describe('sut: checks, each able to fail', () => {
 
   it('sut-recovery: a task whose later container exited 0 recovered, with the time to its start; one without did not', () => {
     const hit = fact('a-1', 'task-1', { diedAt: [{ time: '2026-01-01T00:00:01.000Z', exitCode: 137 }] });
-    const next = fact('a-2', 'task-1', { createdAt: '2026-01-01T00:00:01.200Z', startedAt: ['2026-01-01T00:00:01.500Z'], diedAt: [{ time: '2026-01-01T00:00:03.000Z', exitCode: 0 }] });
+    const next = fact('a-2', 'task-1', {
+      createdAt: '2026-01-01T00:00:01.200Z',
+      startedAt: ['2026-01-01T00:00:01.500Z'],
+      diedAt: [{ time: '2026-01-01T00:00:03.000Z', exitCode: 0 }],
+    });
     const lost = fact('b-1', 'task-2', { diedAt: [{ time: '2026-01-01T00:00:01.000Z', exitCode: 137 }] });
     const faults = [
-      { faultId: 'k1', kind: 'kill', status: 'injected' as const, firedAt: '2026-01-01T00:00:00.900Z', targets: [{ containerId: hit.containerId, task: 'task-1', actedAt: '2026-01-01T00:00:01.000Z' }] },
-      { faultId: 'k2', kind: 'kill', status: 'injected' as const, firedAt: '2026-01-01T00:00:00.900Z', targets: [{ containerId: lost.containerId, task: 'task-2', actedAt: '2026-01-01T00:00:01.000Z' }] },
+      {
+        faultId: 'k1',
+        kind: 'kill',
+        status: 'injected' as const,
+        firedAt: '2026-01-01T00:00:00.900Z',
+        targets: [{ containerId: hit.containerId, task: 'task-1', actedAt: '2026-01-01T00:00:01.000Z' }],
+      },
+      {
+        faultId: 'k2',
+        kind: 'kill',
+        status: 'injected' as const,
+        firedAt: '2026-01-01T00:00:00.900Z',
+        targets: [{ containerId: lost.containerId, task: 'task-2', actedAt: '2026-01-01T00:00:01.000Z' }],
+      },
     ];
     const figures = sutRecoveryFigures([hit, next, lost], faults);
     expect(figures).toEqual([
