@@ -20,6 +20,7 @@ Environment:
   ACME_MAX_ATTEMPTS  attempts per task (default 3)
   ACME_NETWORK       the workers' network mode (default none)
   ACME_USER          the workers' user (default 1000:1000)
+  ACME_MODE          docker (default): a worker container per task; local: a worker process per task
   ACME_BUG_LEAK=1    bug: a failed worker container is never removed
   ACME_BUG_RERUN=1   bug: resume runs completed tasks again
 
@@ -42,12 +43,15 @@ TASK_SECONDS = float(os.environ.get("ACME_TASK_SECONDS", "2"))
 MAX_ATTEMPTS = int(os.environ.get("ACME_MAX_ATTEMPTS", "3"))
 NETWORK = os.environ.get("ACME_NETWORK", "none")
 USER = os.environ.get("ACME_USER", "1000:1000")
+MODE = os.environ.get("ACME_MODE", "docker")
 BUG_LEAK = os.environ.get("ACME_BUG_LEAK") == "1"
 BUG_RERUN = os.environ.get("ACME_BUG_RERUN") == "1"
 
 STATE = os.path.join(STATE_DIR, "state.json")
 LEDGER = os.path.join(STATE_DIR, "ledger.jsonl")
 EVENTS = os.path.join(STATE_DIR, "events.jsonl")
+OUTPUTS = os.path.join(STATE_DIR, "outputs")
+LOCAL = {}  # task id -> subprocess.Popen, in local mode
 
 
 class DaemonDown(Exception):
@@ -111,22 +115,33 @@ def complete(state, task_id, attempt):
     log("task.completed", task_id, attempt=attempt)
 
 
+def work_script(task_id, out_dir):
+    # A worker that ends on SIGTERM (docker stop) as a real one would: sh as pid 1 ignores it otherwise.
+    return f"trap 'exit 143' TERM; sleep {TASK_SECONDS} & wait $!; echo {task_id} > {out_dir}/{task_id}.txt"
+
+
 def start_worker(state, task_id):
     task = state["tasks"][task_id]
     task["attempts"] += 1
+    if MODE == "local":
+        LOCAL[task_id] = subprocess.Popen(["/bin/sh", "-c", work_script(task_id, OUTPUTS)])
+        task["status"] = "running"
+        task["container"] = f"pid:{LOCAL[task_id].pid}"
+        save(state)
+        log("task.started", task_id, attempt=task["attempts"], container=task["container"])
+        return task["container"]
     name = f"acme-{RUN}-{task_id}-{task['attempts']}"
     volume = f"acme-{RUN}-{task_id}"
     docker("volume", "create", "--label", f"acme.run={RUN}", "--label", f"acme.task={task_id}", volume)
     # A run killed after `docker run` but before saving its state left this name taken: launches are idempotent.
     docker("rm", "-f", name, check=False)
-    # A worker that ends on SIGTERM (docker stop) as a real one would: sh as pid 1 ignores it otherwise.
-    script = f"trap 'exit 143' TERM; sleep {TASK_SECONDS} & wait $!; echo {task_id} > /workspace/result.txt"
+    script = work_script(task_id, "/out")
     cid = docker(
         "run", "-d", "--name", name,
         "--label", f"acme.run={RUN}", "--label", f"acme.task={task_id}", "--label", "acme.managed=true",
         "--network", NETWORK, "--user", USER, "--cap-drop", "ALL", "--read-only",
         "--security-opt", "no-new-privileges", "--memory", "64m", "--pids-limit", "64",
-        "-v", f"{volume}:/workspace", "--entrypoint", "/bin/sh", IMAGE, "-c", script,
+        "-v", f"{volume}:/workspace", "-v", f"{OUTPUTS}:/out", "--entrypoint", "/bin/sh", IMAGE, "-c", script,
     ).stdout.strip()
     task["status"] = "running"
     task["container"] = cid
@@ -149,7 +164,11 @@ def finish(state, task_id):
     """Waits for the task's container and judges it; returns True when the task is settled."""
     task = state["tasks"][task_id]
     cid = task["container"]
-    status, code = container_state(cid)
+    if MODE == "local":
+        proc = LOCAL.pop(task_id, None)
+        status, code = (None, None) if proc is None else ("exited", proc.wait())
+    else:
+        status, code = container_state(cid)
     if status is None:
         log("task.lost", task_id, attempt=task["attempts"])
         return False
@@ -157,10 +176,11 @@ def finish(state, task_id):
         code = int(docker("wait", cid).stdout.strip() or "1")
     if code == 0:
         complete(state, task_id, task["attempts"])
-        docker("rm", "-f", cid, check=False)
+        if MODE != "local":
+            docker("rm", "-f", cid, check=False)
         return True
     log("task.failed", task_id, attempt=task["attempts"], exit_code=code)
-    if not BUG_LEAK:
+    if not BUG_LEAK and MODE != "local":
         docker("rm", "-f", cid, check=False)
     if task["attempts"] >= MAX_ATTEMPTS:
         task["status"] = "failed"
@@ -185,8 +205,9 @@ def drive(state):
             if not finish(state, t):
                 start_worker(state, t)
                 pending.append(t)
-    for t in ids:
-        docker("volume", "rm", "-f", f"acme-{RUN}-{t}", check=False)
+    if MODE != "local":
+        for t in ids:
+            docker("volume", "rm", "-f", f"acme-{RUN}-{t}", check=False)
     failed = [t for t in ids if state["tasks"][t]["status"] == "failed"]
     log("run.finished", None, failed=failed)
     return 1 if failed else 0
@@ -195,6 +216,9 @@ def drive(state):
 def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else "run"
     os.makedirs(STATE_DIR, exist_ok=True)
+    os.makedirs(OUTPUTS, exist_ok=True)
+    # Workers run as another user (uid 1000) and write their result here.
+    os.chmod(OUTPUTS, 0o777)
     if mode == "run":
         state = {"run": RUN, "tasks": {f"task-{i}": {"status": "pending", "attempts": 0, "container": None} for i in range(1, TASKS + 1)}}
         save(state)
@@ -210,7 +234,7 @@ def main():
             if task_id in done:
                 task["status"] = "done"
                 # Killed between its ledger line and removing the worker: remove it now.
-                if task.get("container"):
+                if task.get("container") and MODE != "local":
                     docker("rm", "-f", task["container"], check=False)
         save(state)
     else:

@@ -7,6 +7,7 @@ import { MissingSecretError, ReproError, ResumeError, StateError, UnsafePathErro
 import { ComposeError } from '../compose/index.js';
 import { DaemonStartError } from '../daemon/index.js';
 import { ScenarioError } from '../scenario/index.js';
+import { SutParityError } from '../parity/index.js';
 import { ExitCode } from './exit-codes.js';
 import type { CliIo } from './render.js';
 
@@ -71,7 +72,8 @@ export function exitCodeOf(error: unknown): ExitCode {
     error instanceof UnsafePathError ||
     error instanceof MissingSecretError ||
     error instanceof ReproError ||
-    error instanceof ComposeError
+    error instanceof ComposeError ||
+    error instanceof SutParityError
   ) {
     return ExitCode.badInput;
   }

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { connectDocker } from '../docker/index.js';
-import { renderParityTable, runParity } from '../parity/index.js';
+import { renderParityTable, runParity, sutModes } from '../parity/index.js';
 import { loadScenarioFile } from '../scenario/index.js';
 import { ExitCode } from './exit-codes.js';
 import type { CliIo } from './render.js';
@@ -27,8 +27,11 @@ export interface ParityCommandOptions {
 export async function parityCommand(options: ParityCommandOptions, io: CliIo): Promise<ExitCode> {
   const seed = options.seed !== undefined ? parseSeed(options.seed) : undefined;
   const scenario = await loadScenarioFile(options.scenarioPath);
-  // Refused before connecting: nothing is started for a scenario one backend cannot run.
-  await withBackend(scenario, 'local', options.scenarioPath);
+  // Refused before connecting: nothing is started for a scenario one backend cannot run, or a
+  // system under test without its two modes.
+  if (scenario.sut) sutModes(scenario);
+  else await withBackend(scenario, 'local', options.scenarioPath);
+  const columns = scenario.sut ? sutModes(scenario) : (['docker', 'local'] as const);
   const docker = await connectDocker();
   let runError = false;
   const result = await runParity({
@@ -55,14 +58,15 @@ export async function parityCommand(options: ParityCommandOptions, io: CliIo): P
     io.out(JSON.stringify(result, null, 2));
   } else {
     io.out(`\nparity of scenario ${result.scenario}, seed ${result.seed}:`);
-    io.out(renderParityTable(result.rows));
+    io.out(renderParityTable(result.rows, { columns }));
     const unavailable = result.docker.filesUnavailable ?? result.local.filesUnavailable;
-    if (unavailable) io.out(`workspace files not compared: ${unavailable}`);
+    // A SUT's outputs are compared instead (sut.outputs): keelhaul's workspaces are not its.
+    if (unavailable && !scenario.sut) io.out(`workspace files not compared: ${unavailable}`);
     if (result.ok) {
-      io.out('\nparity: the same outcome on both backends');
+      io.out(`\nparity: the same outcome ${scenario.sut ? 'in both modes' : 'on both backends'}`);
     } else {
       io.out(`\nparity broken: ${result.differences.length} difference(s)`);
-      io.out(renderParityTable(result.differences, { width: 80 }));
+      io.out(renderParityTable(result.differences, { width: 80, columns }));
     }
     io.out(`written: ${result.files.join(', ')}`);
   }

@@ -261,7 +261,8 @@ export async function executeSutRun(options: ExecuteSutOptions): Promise<RunResu
   const records: readonly FaultRecord[] = injector.records;
   const faultFacts = faultFactsOf(scenario.faults, records, new Set(injector.unfired));
   const containers = timeline.containers.map(toFact);
-  const checks: CheckResult[] = [checkSutExit(exits, sut.expectExit), checkSutContainersSeen(containers, resolved.selector)];
+  const checks: CheckResult[] = [checkSutExit(exits, sut.expectExit)];
+  if (sut.expectContainers) checks.push(checkSutContainersSeen(containers, resolved.selector));
   if (sut.requiredLabels.length > 0) checks.push(checkSutLabels(containers, sut.requiredLabels));
   if (sut.hardening) checks.push(checkSutHardening(containers, sut.hardening));
   if (leftovers) checks.push(checkSutCleanup(leftovers));

@@ -171,13 +171,14 @@ export function parityDifferences(rows: readonly ParityRow[]): ParityRow[] {
 /**
  * The comparison as a plain-text table (task, field, docker, local, `=` or `≠`), one row
  * per compared value; with `onlyDifferences`, only the rows that differ. Values longer
- * than `width` characters are cut with `…`.
+ * than `width` characters are cut with `…`. `columns` names the two sides (a SUT's modes).
  */
-export function renderParityTable(rows: readonly ParityRow[], options: { onlyDifferences?: boolean; width?: number } = {}): string {
+export function renderParityTable(rows: readonly ParityRow[], options: { onlyDifferences?: boolean; width?: number; columns?: readonly [string, string] } = {}): string {
   const width = options.width ?? 48;
   const cut = (s: string): string => (s.length > width ? `${s.slice(0, width - 1)}…` : s);
   const shown = options.onlyDifferences ? rows.filter((r) => !r.same) : rows;
-  const table = [['task', 'field', 'docker', 'local', ''], ...shown.map((r) => [r.task ?? '(run)', r.field, cut(r.docker), cut(r.local), r.same ? '=' : '≠'])];
+  const [left, right] = options.columns ?? ['docker', 'local'];
+  const table = [['task', 'field', left, right, ''], ...shown.map((r) => [r.task ?? '(run)', r.field, cut(r.docker), cut(r.local), r.same ? '=' : '≠'])];
   const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
   return table
     .map((row) =>

@@ -589,6 +589,27 @@ export const sutSchema = z.strictObject({
   logs: z.array(z.strictObject({ file: pathText, schema: pathText })).default([]),
   /** Files or directories (relative to the state directory) `keelhaul parity` compares by SHA-256. */
   outputs: z.array(pathText).default([]),
+  /**
+   * The SUT launches containers (sut-containers-seen). False for a mode that runs its workers
+   * as processes, such as the local side of a parity pair.
+   */
+  expectContainers: z.boolean().default(true),
+  /**
+   * Two ways to run the same SUT for `keelhaul parity` (e.g. `local` and `docker`), by name:
+   * each replaces `command` (and `resume`) and adds `env`; `expectContainers` per mode.
+   */
+  modes: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,30}$/, 'expected a mode name of letters, digits, _ . -'),
+      z.strictObject({
+        command: z.array(z.string().min(1)).min(1).optional(),
+        resume: z.array(z.string().min(1)).min(1).optional(),
+        env: envSchema,
+        expectContainers: z.boolean().optional(),
+      }),
+    )
+    .refine((modes) => Object.keys(modes).length === 2, 'expected exactly two modes, e.g. { local: {...}, docker: {...} }')
+    .optional(),
   /** sut-recovery: every task whose container a fault hit had a later container of that task exit 0. */
   expectRecovery: z.boolean().default(true),
   /** recovery time bound: fault → the next container of the same task running, ms; unset: measured, not judged. */

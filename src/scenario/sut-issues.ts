@@ -56,6 +56,11 @@ export function sutIssues(scenario: Scenario, env: NodeJS.ProcessEnv = process.e
   if (sut.cwd !== undefined) check(['sut', 'cwd'], sut.cwd);
   for (const [name, value] of Object.entries(sut.env)) check(['sut', 'env', name], value);
   for (const [name, value] of Object.entries(sut.selector)) check(['sut', 'selector', name], value);
+  for (const [mode, m] of Object.entries(sut.modes ?? {})) {
+    m.command?.forEach((arg, i) => check(['sut', 'modes', mode, 'command', i], arg));
+    m.resume?.forEach((arg, i) => check(['sut', 'modes', mode, 'resume', i], arg));
+    for (const [name, value] of Object.entries(m.env)) check(['sut', 'modes', mode, 'env', name], value);
+  }
   if (sut.ledger?.expectKeys !== undefined && sut.ledger.expectCount !== undefined && sut.ledger.expectCount !== new Set(sut.ledger.expectKeys).size) {
     issues.push({ path: ['sut', 'ledger', 'expectCount'], message: `is ${sut.ledger.expectCount}, but expectKeys lists ${new Set(sut.ledger.expectKeys).size} distinct keys` });
   }

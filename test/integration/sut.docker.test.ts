@@ -7,13 +7,14 @@
  * declared is named by the hardening check. Nothing labelled by keelhaul or by the SUT's
  * selector is left after any of them.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Dockerode from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSeededRandom } from '../../src/chaos/index.js';
 import { runScenario, type RunResult } from '../../src/controller/index.js';
+import { runParity } from '../../src/parity/index.js';
 import { startPrivateDaemon, type PrivateDaemon } from '../../src/daemon/index.js';
 import { connectDocker, Label, type DockerClient } from '../../src/docker/index.js';
 import { loadScenarioFile, type FaultSpec, type Scenario } from '../../src/scenario/index.js';
@@ -134,6 +135,45 @@ describe('a system under test on the main daemon', () => {
     expect(evidence).toMatch(new RegExp(`acme-${result.report.runId}-task-1-1 \\(task task-1\\): runs as user "0:0", expected non-root`));
     expect(evidence).toMatch(/NetworkMode is bridge, expected none/);
     expect(await leftOn(observer, result.report.runId)).toEqual([]);
+  });
+});
+
+describe('parity of a system under test: its local mode against its docker mode', () => {
+  const PARITY = resolve('chaos/sut-acme-parity.yaml');
+  let docker: DockerClient;
+  let runsDir: string;
+  const observer = new Dockerode();
+
+  beforeAll(async () => {
+    docker = await connectDocker();
+    runsDir = await mkdtemp(join(tmpdir(), 'kh-sut-parity-'));
+  });
+  afterAll(async () => {
+    await rm(runsDir, { recursive: true, force: true });
+  });
+
+  it('holds for the example (exit, ledger, outputs by SHA-256, both killed and resumed), and breaks naming the ledger and the output when one mode does less', async () => {
+    const scenario = await loadScenarioFile(PARITY);
+    const held = await runParity({ scenario, scenarioFile: PARITY, docker, runsDir });
+    expect(held.differences, JSON.stringify(held.rows, null, 2)).toEqual([]);
+    expect(held.ok).toBe(true);
+    expect(held.sut?.modes).toEqual(['local', 'docker']);
+    expect(held.sut?.digests.map((d) => Object.keys(d.outputs).length)).toEqual([4, 4]);
+    for (const d of held.sut!.digests) {
+      const report = JSON.parse(await readFile(join(d.runDir, 'report.json'), 'utf8')) as { sut: { exits: { killedBy?: string }[] } };
+      expect(report.sut.exits[0]!.killedBy).toBe('sut-kill');
+      expect(await leftOn(observer, d.runId)).toEqual([]);
+    }
+    // The docker mode given one task fewer: its ledger and outputs differ, and parity names them.
+    const modes = scenario.sut!.modes!;
+    const uneven: Scenario = {
+      ...scenario,
+      faults: [],
+      sut: { ...scenario.sut!, modes: { ...modes, docker: { ...modes['docker']!, env: { ...modes['docker']!.env, ACME_TASKS: '3' } } } },
+    };
+    const broken = await runParity({ scenario: uneven, scenarioFile: PARITY, docker, runsDir });
+    expect(broken.ok).toBe(false);
+    expect(broken.differences.map((r) => r.field)).toEqual(expect.arrayContaining(['ledger', 'outputs', 'output outputs/task-4.txt']));
   });
 });
 

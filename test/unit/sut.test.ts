@@ -21,6 +21,7 @@ import {
 import { resolveSut } from '../../src/controller/sut-resolve.js';
 import { ANY_VALUE } from '../../src/docker/labels.js';
 import type { ContainerSummary } from '../../src/docker/client.js';
+import { compareSutDigests, scenarioForMode, SutParityError, sutModes, type SutDigest } from '../../src/parity/index.js';
 import { ScenarioError, validateScenario } from '../../src/scenario/index.js';
 
 const SUT = { command: ['python3', 'orch.py', 'run'], resume: ['python3', 'orch.py', 'resume'], selector: { 'acme.run': '${KEELHAUL_RUN_ID}' }, taskLabel: 'acme.task' };
@@ -305,5 +306,42 @@ describe('sut: checks, each able to fail', () => {
     expect(r.evidence).toEqual([`k2: task task-2 (container ${lost.containerId.slice(0, 12)}) never had a container exit 0 after the fault`]);
     expect(checkSutRecovery(figures.slice(0, 1), 400).ok).toBe(false);
     expect(checkSutRecovery(figures.slice(0, 1), 600).ok).toBe(true);
+  });
+});
+
+describe('sut: parity of two modes', () => {
+  const digest = (mode: string, ledger: Record<string, number> | undefined, outputs: Record<string, string>, exitCode: number | null = 0): SutDigest => ({
+    mode,
+    runId: `r-${mode}`,
+    runDir: `/runs/r-${mode}`,
+    status: 'passed',
+    exitCode,
+    ledger,
+    outputs,
+  });
+
+  it('sut parity: the same exit, ledger and outputs hold; a key done twice, a missing output and another exit break it, named', () => {
+    const same = compareSutDigests(digest('local', { a: 1, b: 1 }, { 'out/a': 'x' }), digest('docker', { b: 1, a: 1 }, { 'out/a': 'x' }));
+    expect(same.every((r) => r.same)).toBe(true);
+    const rows = compareSutDigests(digest('local', { a: 1, b: 1 }, { 'out/a': 'x', 'out/b': 'y' }), digest('docker', { a: 2, b: 1 }, { 'out/a': 'x' }, 1));
+    expect(rows.filter((r) => !r.same).map((r) => [r.field, r.docker, r.local])).toEqual([
+      ['sut exit code', '0', '1'],
+      ['ledger', 'a b', 'a×2 b'],
+      ['outputs', '2 file(s)', '1 file(s), 1 differ'],
+      ['output out/b', 'y', '(absent)'],
+    ]);
+  });
+
+  it('sut parity: a SUT without two modes is refused before anything runs; a mode replaces command and adds env', () => {
+    const scenario = validateScenario({ name: 's', sut: SUT });
+    expect(() => sutModes(scenario)).toThrow(SutParityError);
+    const two = validateScenario({
+      name: 's',
+      sut: { ...SUT, env: { A: '1' }, modes: { local: { env: { MODE: 'local' }, expectContainers: false }, docker: { command: ['orch', '--docker'] } } },
+    });
+    expect(sutModes(two)).toEqual(['local', 'docker']);
+    expect(scenarioForMode(two, 'local').sut).toMatchObject({ command: SUT.command, env: { A: '1', MODE: 'local' }, expectContainers: false });
+    expect(scenarioForMode(two, 'docker').sut).toMatchObject({ command: ['orch', '--docker'], env: { A: '1' }, expectContainers: true });
+    expect(issues({ name: 's', sut: { ...SUT, modes: { only: {} } } })).toEqual([expect.stringMatching(/^sut\.modes: expected exactly two modes/)]);
   });
 });
