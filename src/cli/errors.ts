@@ -6,8 +6,9 @@ import { FaultSupportError } from '../chaos/index.js';
 import { MissingSecretError, ReproError, ResumeError, StateError, UnsafePathError } from '../controller/index.js';
 import { ComposeError } from '../compose/index.js';
 import { DaemonStartError } from '../daemon/index.js';
-import { ScenarioError } from '../scenario/index.js';
+import { InterpolationError, ScenarioError } from '../scenario/index.js';
 import { SutParityError } from '../parity/index.js';
+import { SutStartError } from '../sut/index.js';
 import { ExitCode } from './exit-codes.js';
 import type { CliIo } from './render.js';
 
@@ -73,7 +74,9 @@ export function exitCodeOf(error: unknown): ExitCode {
     error instanceof MissingSecretError ||
     error instanceof ReproError ||
     error instanceof ComposeError ||
-    error instanceof SutParityError
+    error instanceof SutParityError ||
+    error instanceof SutStartError ||
+    error instanceof InterpolationError
   ) {
     return ExitCode.badInput;
   }

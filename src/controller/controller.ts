@@ -14,6 +14,7 @@ import { expandImageVersion, keelhaulVersion } from '../version.js';
 import { currentController, isControllerAlive } from './liveness.js';
 import { executeRun } from './run.js';
 import { executeSutRun } from './sut-run.js';
+import { preflightSut } from './sut-resolve.js';
 import type { RunHooks, RunResult } from './run-options.js';
 import { runDirOf } from './run-paths.js';
 import { redactorFor, restoreSecretEnv } from './redaction.js';
@@ -88,6 +89,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<RunResul
   // Everything that can refuse the run does so before a resource or a file exists.
   options.signal?.throwIfAborted();
   await preflightFaults(scenario.faults);
+  await preflightSut(scenario, options.scenarioFile ?? null);
   const topology = await loadScenarioTopology(scenario, options.scenarioFile ?? '<inline>');
   if (scenario.backend === 'local') {
     // Refused at plan time, never skipped at run time (docs/parity.md).

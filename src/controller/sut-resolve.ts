@@ -1,7 +1,10 @@
 import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { interpolate, type SutSpec } from '../scenario/index.js';
+import { findOnPath } from '../daemon/index.js';
+import { interpolate, type Scenario, type SutSpec } from '../scenario/index.js';
+import { SutStartError } from '../sut/index.js';
 import { processStartTimeMs } from './liveness.js';
 import type { RunState } from './state.js';
 
@@ -79,5 +82,36 @@ export function sutSelectorOf(state: RunState, runDir: string): Record<string, s
     return { ...resolveSut(sut, { runId: state.runId, runDir, scenarioFile: state.scenarioFile, image: state.image }).selector };
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Refuses a SUT that cannot start, before anything is created: its `cwd` must be a
+ * directory and the program of `command` (and of `resume`, and of each mode's) must be an
+ * executable on PATH, or, with a `/`, relative to `cwd`. A `shell: true` SUT runs `/bin/sh`.
+ * Strings are expanded as a run would (run variables stand in).
+ * @throws {SutStartError} naming the program or directory and the field
+ * @throws {InterpolationError} for a variable unset with no default
+ */
+export async function preflightSut(scenario: Scenario, scenarioFile: string | null): Promise<void> {
+  const sut = scenario.sut;
+  if (!sut) return;
+  const resolved = resolveSut(sut, { runId: 'preflight', runDir: '/nonexistent', scenarioFile, image: scenario.image });
+  const info = await stat(resolved.cwd).catch(() => undefined);
+  if (!info?.isDirectory()) throw new SutStartError(resolved.command, resolved.cwd, { cause: new Error(`sut.cwd: ${resolved.cwd} is not a directory`) });
+  if (sut.shell) return;
+  const commands: [string, readonly string[]][] = [['sut.command', resolved.command]];
+  if (resolved.resume) commands.push(['sut.resume', resolved.resume]);
+  for (const [mode, m] of Object.entries(sut.modes ?? {})) {
+    if (m.command) commands.push([`sut.modes.${mode}.command`, resolveSut({ ...sut, command: m.command }, { runId: 'preflight', runDir: '/nonexistent', scenarioFile, image: scenario.image }).command]);
+  }
+  for (const [field, argv] of commands) {
+    const program = argv[0] ?? '';
+    const found = await findOnPath(program.includes('/') ? resolve(resolved.cwd, program) : program);
+    if (!found) {
+      throw new SutStartError(argv, resolved.cwd, {
+        cause: new Error(`${field}: ${program} is not an executable ${program.includes('/') ? `file (relative to ${resolved.cwd})` : 'on PATH'}`),
+      });
+    }
   }
 }
