@@ -5,7 +5,7 @@ import { stringify as toYaml } from 'yaml';
 import { FaultSupportError, preflightFaults, randomSeed } from '../chaos/index.js';
 import { localBackendProblems, type BackendProblem } from '../backends/index.js';
 import { removePrivateDaemonRoot, startPrivateDaemon, type PrivateDaemon } from '../daemon/index.js';
-import { connectDocker, ImageNotFoundError, type DaemonVersion, type DockerClient } from '../docker/index.js';
+import { connectDocker, ImageNotFoundError, reconnectRequest, type DaemonVersion, type DockerClient } from '../docker/index.js';
 import { buildWorkerImage, WORKER_IMAGE_REPOSITORY } from '../images/index.js';
 import { loadScenarioTopology, topologyImage, type ScenarioTopology } from '../compose/index.js';
 import { loadScenarioFile, validateScenario, type Scenario } from '../scenario/index.js';
@@ -15,7 +15,7 @@ import { executeRun } from './run.js';
 import type { RunHooks, RunResult } from './run-options.js';
 import { runDirOf } from './run-paths.js';
 import { redactorFor, restoreSecretEnv } from './redaction.js';
-import { readRunState, STATE_SCHEMA_VERSION, StateStore, type RunState } from './state.js';
+import { daemonConnectOptions, readRunState, STATE_SCHEMA_VERSION, StateStore, type RunState } from './state.js';
 
 /** Options of {@link runScenario}. */
 export interface RunScenarioOptions extends RunHooks {
@@ -143,6 +143,12 @@ function hostOf(docker: DockerClient): string {
   return docker.endpoint.startsWith('/') ? `unix://${docker.endpoint}` : docker.endpoint;
 }
 
+/** The Docker context the client reached its daemon through, for state.json (`daemonConnectOptions`). */
+function contextOf(docker: DockerClient): string | null {
+  const again = docker.connection ? reconnectRequest(docker.connection) : undefined;
+  return again && 'context' in again ? again.context : null;
+}
+
 /**
  * `daemon.mode: private`: starts a dockerd for this run (or uses the caller's), builds the
  * worker image on it (nothing can be pulled), runs, and removes the daemon it started.
@@ -205,6 +211,7 @@ async function startRun(
     controllers: [controller],
     networkName: null,
     daemonHost: hostOf(docker),
+    daemonContext: contextOf(docker),
     // Only a daemon keelhaul started is keelhaul's to remove (by a resume or the reaper).
     privateDaemonRoot: ids.ownsDaemon ? (ids.privateDaemon?.rootDir ?? null) : null,
     tasks: Object.fromEntries(scenario.tasks.map((t) => [t.id, { status: 'pending', attempts: [] }])),
@@ -286,7 +293,7 @@ export async function resumeRun(options: ResumeRunOptions): Promise<RunResult> {
   await preflightFaults(scenario.faults);
   const topology = await loadScenarioTopology(scenario, join(runDir, 'state.json'));
   // The run's own daemon (a private one survives its controller); the caller's client when it is the same.
-  const docker = state.daemonHost === hostOf(options.docker) ? options.docker : await connectDocker({ host: state.daemonHost });
+  const docker = state.daemonHost === hostOf(options.docker) ? options.docker : await connectDocker(daemonConnectOptions(state));
   const daemon = await checkImage(docker, state.image);
   await checkTopologyImages(docker, topology);
   const controller = currentController();

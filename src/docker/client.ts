@@ -1,6 +1,7 @@
 import Dockerode from 'dockerode';
 import { PassThrough, type Readable } from 'node:stream';
 import {
+  DaemonTlsError,
   DaemonUnavailableError,
   DockerError,
   fromDockerodeError,
@@ -14,7 +15,10 @@ import { buildImageFromDirectory, removeImageIfUntagged, type BuildImageOptions 
 import { labelFilter } from './labels.js';
 import { demuxWithBackpressure } from './demux-stream.js';
 import { toApiTimestamp } from './api-time.js';
-import { defaultDockerHost } from './host.js';
+import { Agent as HttpsAgent } from 'node:https';
+import { readFileSync } from 'node:fs';
+import { endpointEnv, resolveEndpoint } from './host.js';
+import { describeSource, EndpointError, type DockerEndpoint } from './endpoint.js';
 import { parseContainerStats, type ContainerStatsSample, type RawContainerStats } from './stats.js';
 
 export type { BuildImageOptions } from './image-build.js';
@@ -26,13 +30,16 @@ export type { BuildImageOptions } from './image-build.js';
  * types never leave src/docker/.
  */
 
-/** How to reach a daemon. */
+/** How to reach a daemon; with neither `host` nor `context`, as the docker CLI would (endpoint.ts). */
 export interface ConnectOptions {
   /**
-   * `unix:///path/docker.sock`, a bare socket path, or `tcp://host:port`.
-   * @default process.env.DOCKER_HOST, else `/var/run/docker.sock`
+   * `unix:///path/docker.sock`, a bare socket path, `tcp://host:port` (TLS from
+   * `DOCKER_TLS_VERIFY`/`DOCKER_CERT_PATH`, like `docker -H`) or `ssh://user@host`.
+   * @default DOCKER_HOST, else DOCKER_CONTEXT's or the current context's host, else `/var/run/docker.sock`
    */
   readonly host?: string;
+  /** A Docker context's name (like `docker --context`): its host and its TLS material. Not with `host`. */
+  readonly context?: string;
   /**
    * Timeout of the connect-time ping, in ms. A daemon restoring its containers accepts
    * connections without answering (DOCKER-NOTES.md), so the ping needs its own bound.
@@ -203,8 +210,13 @@ export interface ContainerOutput {
  * `resource` named and, for container operations, `containerId` (errors.ts).
  */
 export interface DockerClient {
-  /** The endpoint in use, for messages: a socket path or `tcp://host:port`. */
+  /** The endpoint in use, for messages: a socket path (other parts test `startsWith('/')` for a local daemon), `tcp://host:port` or `ssh://user@host`. */
   readonly endpoint: string;
+  /**
+   * How the endpoint was reached: its source (option, `DOCKER_HOST`, a context), TLS and the
+   * files used. Optional so that a fake client needs none; a real one always has it.
+   */
+  readonly connection?: DockerEndpoint;
   /** `GET /_ping` bounded by `timeoutMs` (default 5000). */
   ping(options?: { timeoutMs?: number }): Promise<void>;
   version(): Promise<DaemonVersion>;
@@ -297,23 +309,62 @@ function compareApiVersions(a: string, b: string): number {
   return amaj - bmaj || amin - bmin;
 }
 
-function parseHost(host: string | undefined): { options: Dockerode.DockerOptions; endpoint: string } {
-  const value = host ?? defaultDockerHost();
-  if (value.startsWith('unix://')) {
-    const socketPath = value.slice('unix://'.length);
-    return { options: { socketPath }, endpoint: socketPath };
-  }
-  if (value.startsWith('/')) return { options: { socketPath: value }, endpoint: value };
-  if (value.startsWith('tcp://') || value.startsWith('http://')) {
-    const url = new URL(value.replace(/^tcp:/, 'http:'));
+/**
+ * dockerode's options for an endpoint, through docker-modem's own transports: a unix
+ * socket, `https` with `ca`/`cert`/`key` for TLS, and its `ssh` protocol (lib/ssh.js: an
+ * ssh2 connection running `docker system dial-stdio` on the remote host, authenticated by
+ * ssh-agent). Every key docker-modem's `defaultOpts()` fills from `DOCKER_HOST` is set here
+ * explicitly (modem.js merges those env defaults *under* the options), so the endpoint
+ * resolved here decides, not the raw environment: a private daemon's socket stays its
+ * socket while `DOCKER_HOST` names a tcp daemon.
+ *
+ * @throws {EndpointError} `missing-file` when a TLS file vanished since resolution, or cannot be read
+ */
+function dockerodeOptions(endpoint: DockerEndpoint): Dockerode.DockerOptions {
+  const unset = { socketPath: undefined, host: undefined, port: undefined, username: undefined, protocol: undefined, ca: undefined, cert: undefined, key: undefined, timeout: undefined };
+  if (endpoint.scheme === 'unix') return { ...unset, socketPath: endpoint.socketPath };
+  if (endpoint.scheme === 'ssh') {
+    const agent = endpointEnv().SSH_AUTH_SOCK;
     return {
-      options: { host: url.hostname, port: Number(url.port || 2375), protocol: 'http' },
-      endpoint: `tcp://${url.host}`,
+      ...unset,
+      protocol: 'ssh',
+      host: endpoint.hostname,
+      port: endpoint.port ?? 22,
+      username: endpoint.username,
+      ...(agent ? { sshOptions: { agent } } : {}),
     };
   }
-  throw new DockerError(`Unsupported Docker host "${value}" (from ${host ? 'options.host' : 'DOCKER_HOST'}): expected unix:///path, an absolute socket path, or tcp://host:port`, {
-    operation: 'connect',
-  });
+  const tls = endpoint.tls;
+  if (!tls) return { ...unset, protocol: 'http', host: endpoint.hostname, port: endpoint.port };
+  const read = (file: string | undefined): Buffer | undefined => {
+    if (file === undefined) return undefined;
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      throw new EndpointError(`Cannot read ${file} for the TLS connection to ${endpoint.host} (${describeSource(endpoint.source)}): ${(error as Error).message}`, {
+        problem: 'missing-file',
+        via: describeSource(endpoint.source),
+        endpoint: endpoint.host,
+        path: file,
+        cause: error,
+      });
+    }
+  };
+  const ca = tls.verify ? read(tls.caFile) : undefined;
+  const cert = read(tls.certFile);
+  const key = read(tls.keyFile);
+  return {
+    ...unset,
+    protocol: 'https',
+    host: endpoint.hostname,
+    port: endpoint.port,
+    ca,
+    cert,
+    key,
+    // docker-modem passes no `rejectUnauthorized`; an agent carries it for SkipTLSVerify /
+    // DOCKER_TLS without verification. Keep-alive saves a TLS handshake per request.
+    ...{ agent: new HttpsAgent({ keepAlive: true, rejectUnauthorized: tls.verify, ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) }) },
+  };
 }
 
 /**
@@ -321,11 +372,29 @@ function parseHost(host: string | undefined): { options: Dockerode.DockerOptions
  * pins `min(daemon ApiVersion, MAX_API_VERSION)`, as the docker CLI does
  * (https://docs.docker.com/engine/api/#api-version-matrix).
  *
+ * The endpoint is the docker CLI's (endpoint.ts): `options.host` or `options.context`, else
+ * `DOCKER_HOST`, `DOCKER_CONTEXT`, config.json's `currentContext`, the default socket; TLS
+ * from `DOCKER_TLS_VERIFY`/`DOCKER_CERT_PATH` or the context's store.
+ *
+ * @throws {EndpointError} when the endpoint cannot be resolved (an unknown context, a missing
+ *   ca.pem, an unsupported scheme): nothing was contacted.
+ * @throws {DaemonTlsError} when the daemon refuses the TLS connection (`tlsProblem` says why).
  * @throws {DaemonUnavailableError} when nothing answers within `pingTimeoutMs`.
  */
 export async function connectDocker(options: ConnectOptions = {}): Promise<DockerClient> {
-  const { options: dockerOptions, endpoint } = parseHost(options.host);
-  const docker = new Dockerode(dockerOptions);
+  const endpoint = resolveEndpoint({ host: options.host, context: options.context });
+  let docker: Dockerode;
+  try {
+    docker = new Dockerode(dockerodeOptions(endpoint));
+  } catch (error) {
+    if (error instanceof EndpointError) throw error;
+    // docker-modem's constructor reads DOCKER_HOST and DOCKER_CERT_PATH's files itself,
+    // whatever the options say, and throws on a missing one.
+    throw new EndpointError(
+      `Cannot set up the Docker client for ${endpoint.display} (${describeSource(endpoint.source)}): docker-modem read DOCKER_HOST/DOCKER_CERT_PATH and failed (${(error as Error).message}); fix or unset them`,
+      { problem: 'missing-file', via: describeSource(endpoint.source), endpoint: endpoint.host, cause: error },
+    );
+  }
   const client = new DockerodeClient(docker, endpoint);
   await client.ping({ timeoutMs: options.pingTimeoutMs ?? 5000 });
   const version = await client.version();
@@ -336,11 +405,16 @@ export async function connectDocker(options: ConnectOptions = {}): Promise<Docke
 
 class DockerodeClient implements DockerClient {
   readonly endpoint: string;
+  readonly connection: DockerEndpoint;
   readonly #docker: Dockerode;
+  /** How the endpoint was chosen, in words, for error messages. */
+  readonly #via: string;
 
-  constructor(docker: Dockerode, endpoint: string) {
+  constructor(docker: Dockerode, endpoint: DockerEndpoint) {
     this.#docker = docker;
-    this.endpoint = endpoint;
+    this.endpoint = endpoint.display;
+    this.connection = endpoint;
+    this.#via = describeSource(endpoint.source);
   }
 
   buildImage(options: BuildImageOptions): Promise<{ imageId: string }> {
@@ -359,6 +433,7 @@ class DockerodeClient implements DockerClient {
   #wrap(error: unknown, operation: string, resource?: string, containerId?: string): DockerError {
     return fromDockerodeError(error, {
       endpoint: this.endpoint,
+      via: this.#via,
       operation,
       ...(resource !== undefined ? { resource } : {}),
       ...(containerId !== undefined ? { containerId } : {}),
@@ -388,7 +463,12 @@ class DockerodeClient implements DockerClient {
     } catch (error) {
       const wrapped = this.#wrap(error, `ping (timeout ${timeoutMs} ms)`);
       if (wrapped instanceof DaemonUnavailableError) throw wrapped;
-      throw new DaemonUnavailableError(this.endpoint, { operation: 'ping', cause: error });
+      // A daemon listening with TLS answers plain HTTP with 400 ("Client sent an HTTP
+      // request to an HTTPS server"): name that, not an unknown error.
+      if (wrapped.status === 400 && this.connection.scheme === 'tcp' && !this.connection.tls) {
+        throw new DaemonTlsError(this.endpoint, { operation: 'ping', problem: 'daemon-speaks-tls', via: this.#via, cause: error });
+      }
+      throw new DaemonUnavailableError(this.endpoint, { operation: 'ping', via: this.#via, ...(wrapped.status !== undefined ? { code: `HTTP ${wrapped.status}` } : {}), cause: error });
     }
   }
 

@@ -17,6 +17,7 @@ export {
   type VolumeSummary,
 } from './client.js';
 export {
+  DaemonTlsError,
   DaemonUnavailableError,
   DockerError,
   fromDockerodeError,
@@ -28,9 +29,25 @@ export {
   TargetUnavailableError,
   type DockerErrorReason,
   type TargetUnavailableReason,
+  type TlsProblem,
 } from './errors.js';
 export { ContainerExitTracker, subscribeEvents, type DaemonEvent } from './events.js';
-export { defaultDockerHost } from './host.js';
+export { defaultDockerHost, localDaemonSocket, resolveEndpoint } from './host.js';
+export {
+  contextId,
+  DEFAULT_DOCKER_HOST,
+  describeSource,
+  EndpointError,
+  reconnectRequest,
+  resolveDockerEndpoint,
+  type DockerEndpoint,
+  type EndpointEnv,
+  type EndpointFiles,
+  type EndpointProblem,
+  type EndpointRequest,
+  type EndpointSource,
+  type EndpointTls,
+} from './endpoint.js';
 export { ANY_VALUE, expandLabelKey, Label, labelsFor, type Role, type RunIdentity } from './labels.js';
 export { attemptName, runNetworkName, topologyResourceName, workspaceGeneration, workspaceListerName, workspaceSnapshotName, workspaceVolumeName } from './names.js';
 export { ContainerNotRunningError } from './stats.js';
