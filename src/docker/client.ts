@@ -368,6 +368,25 @@ function dockerodeOptions(endpoint: DockerEndpoint): Dockerode.DockerOptions {
 }
 
 /**
+ * `new Dockerode(options)` with `DOCKER_HOST` hidden from docker-modem for the duration of
+ * the (synchronous) constructor. docker-modem's `defaultOpts()` parses `DOCKER_HOST` itself
+ * and, when it names a tcp daemon and `DOCKER_CERT_PATH` is set, reads ca.pem, cert.pem and
+ * key.pem there unconditionally — throwing ENOENT for a directory without a client pair,
+ * which the docker CLI accepts, and even when the options name another daemon (a private
+ * one's socket). The options built here set every key it would derive, so hiding the variable
+ * changes nothing else. Restored in `finally`; nothing else runs in between (one thread).
+ */
+function constructHidingDockerHost(options: Dockerode.DockerOptions): Dockerode {
+  const saved = process.env['DOCKER_HOST'];
+  delete process.env['DOCKER_HOST'];
+  try {
+    return new Dockerode(options);
+  } finally {
+    if (saved !== undefined) process.env['DOCKER_HOST'] = saved;
+  }
+}
+
+/**
  * Connects to a daemon, pings it (bounded) and negotiates the API version: the client
  * pins `min(daemon ApiVersion, MAX_API_VERSION)`, as the docker CLI does
  * (https://docs.docker.com/engine/api/#api-version-matrix).
@@ -385,15 +404,15 @@ export async function connectDocker(options: ConnectOptions = {}): Promise<Docke
   const endpoint = resolveEndpoint({ host: options.host, context: options.context });
   let docker: Dockerode;
   try {
-    docker = new Dockerode(dockerodeOptions(endpoint));
+    docker = constructHidingDockerHost(dockerodeOptions(endpoint));
   } catch (error) {
     if (error instanceof EndpointError) throw error;
-    // docker-modem's constructor reads DOCKER_HOST and DOCKER_CERT_PATH's files itself,
-    // whatever the options say, and throws on a missing one.
-    throw new EndpointError(
-      `Cannot set up the Docker client for ${endpoint.display} (${describeSource(endpoint.source)}): docker-modem read DOCKER_HOST/DOCKER_CERT_PATH and failed (${(error as Error).message}); fix or unset them`,
-      { problem: 'missing-file', via: describeSource(endpoint.source), endpoint: endpoint.host, cause: error },
-    );
+    throw new EndpointError(`Cannot set up the Docker client for ${endpoint.display} (${describeSource(endpoint.source)}): ${(error as Error).message}`, {
+      problem: 'invalid-host',
+      via: describeSource(endpoint.source),
+      endpoint: endpoint.host,
+      cause: error,
+    });
   }
   const client = new DockerodeClient(docker, endpoint);
   await client.ping({ timeoutMs: options.pingTimeoutMs ?? 5000 });
@@ -431,13 +450,26 @@ class DockerodeClient implements DockerClient {
    * the container it concerned (also for a network's connect/disconnect).
    */
   #wrap(error: unknown, operation: string, resource?: string, containerId?: string): DockerError {
-    return fromDockerodeError(error, {
+    const wrapped = fromDockerodeError(error, {
       endpoint: this.endpoint,
       via: this.#via,
       operation,
       ...(resource !== undefined ? { resource } : {}),
       ...(containerId !== undefined ? { containerId } : {}),
     });
+    // A daemon that wants a client certificate, when none was found: say where one was looked for.
+    const tls = this.connection.tls;
+    if (wrapped instanceof DaemonTlsError && wrapped.tlsProblem === 'client-certificate-required' && tls && tls.certFile === undefined) {
+      return new DaemonTlsError(this.endpoint, {
+        operation,
+        problem: wrapped.tlsProblem,
+        ...(wrapped.code !== undefined ? { code: wrapped.code } : {}),
+        via: this.#via,
+        hint: `no cert.pem and key.pem in ${tls.dir}`,
+        cause: error,
+      });
+    }
+    return wrapped;
   }
 
   async #call<T>(operation: string, resource: string | undefined, fn: () => Promise<T>, containerId?: string): Promise<T> {

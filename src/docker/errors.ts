@@ -192,11 +192,12 @@ const TLS_ADVICE: Readonly<Record<TlsProblem, string>> = {
 export class DaemonTlsError extends DaemonUnavailableError {
   override name = 'DaemonTlsError';
   readonly tlsProblem: TlsProblem;
-  constructor(daemonSocket: string, options: { operation: string; problem: TlsProblem; code?: string; via?: string; cause?: unknown }) {
+  /** @param options.hint what keelhaul knows that explains it, e.g. `no cert.pem and key.pem in /certs` */
+  constructor(daemonSocket: string, options: { operation: string; problem: TlsProblem; code?: string; via?: string; hint?: string; cause?: unknown }) {
     const where = `${daemonSocket}${options.via ? ` (${options.via})` : ''}`;
     super(daemonSocket, {
       ...options,
-      message: `The Docker daemon at ${where} refused the TLS connection${options.code ? ` (${options.code})` : ''}: ${TLS_ADVICE[options.problem]}. Check with \`keelhaul doctor\`.`,
+      message: `The Docker daemon at ${where} refused the TLS connection${options.code ? ` (${options.code})` : ''}${options.hint ? `, ${options.hint}` : ''}: ${TLS_ADVICE[options.problem]}. Check with \`keelhaul doctor\`.`,
     });
     this.tlsProblem = options.problem;
   }
