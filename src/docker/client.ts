@@ -321,7 +321,17 @@ function compareApiVersions(a: string, b: string): number {
  * @throws {EndpointError} `missing-file` when a TLS file vanished since resolution, or cannot be read
  */
 function dockerodeOptions(endpoint: DockerEndpoint): Dockerode.DockerOptions {
-  const unset = { socketPath: undefined, host: undefined, port: undefined, username: undefined, protocol: undefined, ca: undefined, cert: undefined, key: undefined, timeout: undefined };
+  const unset = {
+    socketPath: undefined,
+    host: undefined,
+    port: undefined,
+    username: undefined,
+    protocol: undefined,
+    ca: undefined,
+    cert: undefined,
+    key: undefined,
+    timeout: undefined,
+  };
   if (endpoint.scheme === 'unix') return { ...unset, socketPath: endpoint.socketPath };
   if (endpoint.scheme === 'ssh') {
     const agent = endpointEnv().SSH_AUTH_SOCK;
@@ -500,7 +510,12 @@ class DockerodeClient implements DockerClient {
       if (wrapped.status === 400 && this.connection.scheme === 'tcp' && !this.connection.tls) {
         throw new DaemonTlsError(this.endpoint, { operation: 'ping', problem: 'daemon-speaks-tls', via: this.#via, cause: error });
       }
-      throw new DaemonUnavailableError(this.endpoint, { operation: 'ping', via: this.#via, ...(wrapped.status !== undefined ? { code: `HTTP ${wrapped.status}` } : {}), cause: error });
+      throw new DaemonUnavailableError(this.endpoint, {
+        operation: 'ping',
+        via: this.#via,
+        ...(wrapped.status !== undefined ? { code: `HTTP ${wrapped.status}` } : {}),
+        cause: error,
+      });
     }
   }
 

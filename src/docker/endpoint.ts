@@ -260,12 +260,15 @@ function fromContext(name: string, via: 'option' | 'DOCKER_CONTEXT' | 'currentCo
   }
   const docker = (meta as { Endpoints?: { docker?: { Host?: unknown; SkipTLSVerify?: unknown } } } | null)?.Endpoints?.docker;
   if (typeof docker?.Host !== 'string' || docker.Host === '') {
-    throw new EndpointError(`Docker context "${name}" (${viaWords}) has no docker endpoint (Endpoints.docker.Host in ${metaFile}); recreate it with \`docker context create ${name} --docker host=…\``, {
-      problem: 'bad-context',
-      via: viaWords,
-      context: name,
-      path: metaFile,
-    });
+    throw new EndpointError(
+      `Docker context "${name}" (${viaWords}) has no docker endpoint (Endpoints.docker.Host in ${metaFile}); recreate it with \`docker context create ${name} --docker host=…\``,
+      {
+        problem: 'bad-context',
+        via: viaWords,
+        context: name,
+        path: metaFile,
+      },
+    );
   }
   const source: EndpointSource = { kind: 'context', context: name, via, metaFile };
   const parsed = parseHost(docker.Host, describeSource(source));
@@ -278,7 +281,14 @@ function fromContext(name: string, via: 'option' | 'DOCKER_CONTEXT' | 'currentCo
     const certFile = present('cert.pem');
     const keyFile = present('key.pem');
     if (caFile !== undefined || certFile !== undefined || keyFile !== undefined || skipVerify) {
-      const pair = clientPair(certFile, keyFile, dir, parsed.host, describeSource(source), `recreate the context with \`docker context create ${name} --docker host=…,ca=…,cert=…,key=…\``);
+      const pair = clientPair(
+        certFile,
+        keyFile,
+        dir,
+        parsed.host,
+        describeSource(source),
+        `recreate the context with \`docker context create ${name} --docker host=…,ca=…,cert=…,key=…\``,
+      );
       tls = { verify: !skipVerify, caFile, ...pair, dir };
     }
   }
@@ -317,7 +327,14 @@ function fromHost(value: string, source: EndpointSource, env: EndpointEnv, files
 }
 
 /** Both or neither of the client certificate and key; half a pair is refused, naming the missing file. */
-function clientPair(certFile: string | undefined, keyFile: string | undefined, dir: string, endpoint: string, via: string, fix: string): { certFile: string | undefined; keyFile: string | undefined } {
+function clientPair(
+  certFile: string | undefined,
+  keyFile: string | undefined,
+  dir: string,
+  endpoint: string,
+  via: string,
+  fix: string,
+): { certFile: string | undefined; keyFile: string | undefined } {
   if ((certFile === undefined) === (keyFile === undefined)) return { certFile, keyFile };
   const missing = join(dir, certFile === undefined ? 'cert.pem' : 'key.pem');
   const present = certFile ?? keyFile ?? '';

@@ -175,7 +175,7 @@ export function tlsProblemOfCode(code: string): TlsProblem | undefined {
 
 const TLS_ADVICE: Readonly<Record<TlsProblem, string>> = {
   'client-certificate-required':
-    'it requires a client certificate and none was sent: put the cert.pem and key.pem made for it in DOCKER_CERT_PATH (default ~/.docker), or in the context\'s TLS store',
+    "it requires a client certificate and none was sent: put the cert.pem and key.pem made for it in DOCKER_CERT_PATH (default ~/.docker), or in the context's TLS store",
   'client-certificate-rejected': 'it refused the client certificate (signed by another CA, or expired): use the cert.pem and key.pem made for this daemon',
   'daemon-certificate-untrusted': "its certificate does not chain to the CA in use: point DOCKER_CERT_PATH at the directory holding this daemon's ca.pem",
   'daemon-name-mismatch': "its certificate does not name the host connected to: connect by a name or IP address in the certificate's subjectAltName",

@@ -92,7 +92,23 @@ async function openssl(args: string[]): Promise<void> {
 async function signed(name: string, subject: string, extensions: string): Promise<void> {
   await openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}-key.pem`, '-out', `${name}.csr`, '-subj', subject]);
   await writeFile(join(dir, `${name}.ext`), extensions);
-  await openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-days', '2', '-out', `${name}-cert.pem`, '-extfile', `${name}.ext`]);
+  await openssl([
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca-key.pem',
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-out',
+    `${name}-cert.pem`,
+    '-extfile',
+    `${name}.ext`,
+  ]);
 }
 
 /** Everything labelled by keelhaul on the private daemon (any run). */
@@ -118,7 +134,23 @@ beforeAll(async () => {
 
   // A CA, a server certificate for 127.0.0.1 and a client certificate, as
   // https://docs.docker.com/engine/security/protect-access/ makes them (EC keys: faster).
-  await openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca-key.pem', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=keelhaul test CA']);
+  await openssl([
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    'ca-key.pem',
+    '-out',
+    'ca.pem',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=keelhaul test CA',
+  ]);
   await signed('server', '/CN=127.0.0.1', 'subjectAltName = IP:127.0.0.1\nextendedKeyUsage = serverAuth\n');
   await signed('client', '/CN=keelhaul-client', 'extendedKeyUsage = clientAuth\n');
   certDir = join(dir, 'client');
@@ -171,6 +203,7 @@ describe('daemon endpoints: TLS over TCP (docker)', () => {
 
   it('without the client certificate: exit 3 and an error naming the endpoint and the missing certificate', async () => {
     const r = await keelhaul(['run', smoke, '--runs-dir', join(dir, 'runs-nocert')], tlsEnv(caOnlyDir));
+    process.stderr.write(`tls-endpoint: without a client certificate the CLI says: ${r.stderr}`);
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(3);
     expect(r.stderr).toContain(tcpHost);
     expect(r.stderr).toMatch(/client certificate/);

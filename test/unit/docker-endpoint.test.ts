@@ -29,7 +29,11 @@ function files(map: Record<string, string>): EndpointFiles {
 function context(configDir: string, name: string, host: string, options: { skipTlsVerify?: boolean; tls?: string[] } = {}): Record<string, string> {
   const id = contextId(name);
   const entries: Record<string, string> = {
-    [join(configDir, 'contexts', 'meta', id, 'meta.json')]: JSON.stringify({ Name: name, Metadata: {}, Endpoints: { docker: { Host: host, SkipTLSVerify: options.skipTlsVerify ?? false } } }),
+    [join(configDir, 'contexts', 'meta', id, 'meta.json')]: JSON.stringify({
+      Name: name,
+      Metadata: {},
+      Endpoints: { docker: { Host: host, SkipTLSVerify: options.skipTlsVerify ?? false } },
+    }),
   };
   for (const file of options.tls ?? []) entries[join(configDir, 'contexts', 'tls', id, 'docker', file)] = 'PEM';
   return entries;
@@ -50,11 +54,22 @@ function thrown(fn: () => unknown): EndpointError {
 }
 
 describe('endpoint precedence', () => {
-  const store = { ...context(CONFIG, 'ctx-env', 'tcp://10.0.0.2:2375'), ...context(CONFIG, 'ctx-current', 'tcp://10.0.0.3:2375'), [join(CONFIG, 'config.json')]: JSON.stringify({ currentContext: 'ctx-current' }) };
+  const store = {
+    ...context(CONFIG, 'ctx-env', 'tcp://10.0.0.2:2375'),
+    ...context(CONFIG, 'ctx-current', 'tcp://10.0.0.3:2375'),
+    [join(CONFIG, 'config.json')]: JSON.stringify({ currentContext: 'ctx-current' }),
+  };
 
   it('nothing set: the default socket', () => {
     const e = resolve({});
-    expect(e).toMatchObject({ host: 'unix:///var/run/docker.sock', scheme: 'unix', socketPath: '/var/run/docker.sock', display: '/var/run/docker.sock', source: { kind: 'default' }, tls: undefined });
+    expect(e).toMatchObject({
+      host: 'unix:///var/run/docker.sock',
+      scheme: 'unix',
+      socketPath: '/var/run/docker.sock',
+      display: '/var/run/docker.sock',
+      source: { kind: 'default' },
+      tls: undefined,
+    });
   });
 
   it('currentContext in config.json when nothing else is set', () => {
@@ -74,9 +89,12 @@ describe('endpoint precedence', () => {
     expect(e).toMatchObject({ host: 'unix:///run/other.sock', source: { kind: 'env' } });
   });
 
-  it("an explicit host or context wins over the environment; both at once is refused, as the CLI refuses -H with --context", () => {
+  it('an explicit host or context wins over the environment; both at once is refused, as the CLI refuses -H with --context', () => {
     expect(resolve({ DOCKER_HOST: 'tcp://1.2.3.4:2375' }, store, { host: '/tmp/p.sock' })).toMatchObject({ host: 'unix:///tmp/p.sock', source: { kind: 'option' } });
-    expect(resolve({ DOCKER_HOST: 'tcp://1.2.3.4:2375' }, store, { context: 'ctx-env' })).toMatchObject({ host: 'tcp://10.0.0.2:2375', source: { kind: 'context', via: 'option' } });
+    expect(resolve({ DOCKER_HOST: 'tcp://1.2.3.4:2375' }, store, { context: 'ctx-env' })).toMatchObject({
+      host: 'tcp://10.0.0.2:2375',
+      source: { kind: 'context', via: 'option' },
+    });
     expect(thrown(() => resolve({}, store, { host: '/a.sock', context: 'ctx-env' })).problem).toBe('conflicting-options');
   });
 
@@ -137,7 +155,13 @@ describe('host forms', () => {
     expect(resolve({ DOCKER_HOST: 'tcp://10.1.1.1:2375' })).toMatchObject({ host: 'tcp://10.1.1.1:2375', hostname: '10.1.1.1', port: 2375, display: 'tcp://10.1.1.1:2375' });
     expect(resolve({ DOCKER_HOST: 'docker:2375' })).toMatchObject({ host: 'tcp://docker:2375', scheme: 'tcp' });
     expect(resolve({ DOCKER_HOST: 'http://h:1234' }).host).toBe('tcp://h:1234');
-    expect(resolve({ DOCKER_HOST: 'ssh://deploy@build-1:2222' })).toMatchObject({ scheme: 'ssh', username: 'deploy', hostname: 'build-1', port: 2222, host: 'ssh://deploy@build-1:2222' });
+    expect(resolve({ DOCKER_HOST: 'ssh://deploy@build-1:2222' })).toMatchObject({
+      scheme: 'ssh',
+      username: 'deploy',
+      hostname: 'build-1',
+      port: 2222,
+      host: 'ssh://deploy@build-1:2222',
+    });
   });
 
   it('tcp:// without a port: 2375 in the clear, 2376 with TLS', () => {
@@ -185,7 +209,10 @@ describe('TLS from the environment', () => {
   });
 
   it('no client pair is allowed (the daemon decides); half a pair is refused, naming the missing file', () => {
-    expect(resolve({ DOCKER_HOST: 'tcp://h:1', DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: '/c' }, { '/c/ca.pem': 'x' }).tls).toMatchObject({ certFile: undefined, keyFile: undefined });
+    expect(resolve({ DOCKER_HOST: 'tcp://h:1', DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: '/c' }, { '/c/ca.pem': 'x' }).tls).toMatchObject({
+      certFile: undefined,
+      keyFile: undefined,
+    });
     const e = thrown(() => resolve({ DOCKER_HOST: 'tcp://h:1', DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: '/c' }, { '/c/ca.pem': 'x', '/c/cert.pem': 'x' }));
     expect(e).toMatchObject({ problem: 'missing-file', path: '/c/key.pem' });
   });
@@ -200,7 +227,7 @@ describe("TLS from a context's store", () => {
     expect(skip.tls).toMatchObject({ verify: false, caFile: undefined });
   });
 
-  it('no TLS files and no SkipTLSVerify: plain HTTP; the environment\'s TLS variables do not apply to a context', () => {
+  it("no TLS files and no SkipTLSVerify: plain HTTP; the environment's TLS variables do not apply to a context", () => {
     expect(resolve({ DOCKER_CONTEXT: 'plain', DOCKER_TLS_VERIFY: '1' }, context(CONFIG, 'plain', 'tcp://h:2375')).tls).toBeUndefined();
   });
 
@@ -211,14 +238,24 @@ describe("TLS from a context's store", () => {
 
 describe('TLS failures become DaemonTlsError, naming the endpoint', () => {
   it('by Node error code, never by message', () => {
-    const required = fromDockerodeError(Object.assign(new Error('x'), { code: 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED' }), { endpoint: 'tcp://h:2376', operation: 'ping', via: 'DOCKER_HOST' });
+    const required = fromDockerodeError(Object.assign(new Error('x'), { code: 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED' }), {
+      endpoint: 'tcp://h:2376',
+      operation: 'ping',
+      via: 'DOCKER_HOST',
+    });
     expect(required).toBeInstanceOf(DaemonTlsError);
     expect(required).toBeInstanceOf(DaemonUnavailableError);
     expect(required).toMatchObject({ tlsProblem: 'client-certificate-required', daemonSocket: 'tcp://h:2376', via: 'DOCKER_HOST' });
     expect(required.message).toContain('tcp://h:2376 (DOCKER_HOST)');
-    expect(fromDockerodeError(Object.assign(new Error('x'), { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }), { endpoint: 'e', operation: 'ping' })).toMatchObject({ tlsProblem: 'daemon-certificate-untrusted' });
-    expect(fromDockerodeError(Object.assign(new Error('x'), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' }), { endpoint: 'e', operation: 'ping' })).toMatchObject({ tlsProblem: 'daemon-name-mismatch' });
-    expect(fromDockerodeError(Object.assign(new Error('x'), { code: 'ERR_SSL_SOMETHING_NEW' }), { endpoint: 'e', operation: 'ping' })).toMatchObject({ tlsProblem: 'handshake-failed' });
+    expect(fromDockerodeError(Object.assign(new Error('x'), { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }), { endpoint: 'e', operation: 'ping' })).toMatchObject({
+      tlsProblem: 'daemon-certificate-untrusted',
+    });
+    expect(fromDockerodeError(Object.assign(new Error('x'), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' }), { endpoint: 'e', operation: 'ping' })).toMatchObject({
+      tlsProblem: 'daemon-name-mismatch',
+    });
+    expect(fromDockerodeError(Object.assign(new Error('x'), { code: 'ERR_SSL_SOMETHING_NEW' }), { endpoint: 'e', operation: 'ping' })).toMatchObject({
+      tlsProblem: 'handshake-failed',
+    });
     expect(fromDockerodeError(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }), { endpoint: 'tcp://h:1', operation: 'ping' })).not.toBeInstanceOf(DaemonTlsError);
   });
 });
