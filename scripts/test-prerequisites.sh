@@ -7,6 +7,9 @@
 #                    compose` and compose/agents.yml against Debian's real docker-compose CLI
 #   chromium         test/integration/report-html.docker.test.ts renders report.html in it
 #                    (playwright-core drives Debian's chromium; no browser is downloaded)
+#   openssl, sshd    test/integration/tls-endpoint.docker.test.ts makes a CA and certificates
+#                    for a TLS dockerd, and reaches a daemon over ssh:// through its own sshd
+#                    (Debian packages openssl and openssh-server)
 #
 # On Debian as root each missing one is installed with apt-get (about a minute for
 # chromium, once). Elsewhere nothing is installed: the missing tools are named with the
@@ -21,6 +24,9 @@ say() { echo "test-prerequisites: $*" >&2; }
 missing=()
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 command -v "${KEELHAUL_CHROMIUM:-chromium}" >/dev/null 2>&1 || missing+=(chromium)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# sshd lives in /usr/sbin, which a non-root PATH may lack.
+command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 [ ${#missing[@]} = 0 ] && exit 0
 
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then

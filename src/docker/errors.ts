@@ -114,7 +114,7 @@ export class DaemonUnavailableError extends DockerError {
             ? 'permission denied on the socket (run as root or join the docker group)'
             : options.code === 'ETIMEDOUT'
               ? 'the daemon did not answer in time'
-              : `${options.code ?? 'unknown error'}`;
+              : (options.code ?? (options.cause instanceof Error && options.cause.message ? options.cause.message : 'unknown error'));
     const where = `${daemonSocket}${options.via ? ` (${options.via})` : ''}`;
     super(options.message ?? `No Docker daemon answers at ${where}: ${why}. Start one (scripts/docker-up.sh) or set DOCKER_HOST, then check with \`keelhaul doctor\`.`, {
       operation: options.operation,
