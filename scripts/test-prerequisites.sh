@@ -10,6 +10,8 @@
 #   openssl, sshd    test/integration/tls-endpoint.docker.test.ts makes a CA and certificates
 #                    for a TLS dockerd, and reaches a daemon over ssh:// through its own sshd
 #                    (Debian packages openssl and openssh-server)
+#   docker-registry  test/integration/image-pull.docker.test.ts serves the registry API on a
+#                    free localhost port (its own config and storage; not the systemd service)
 #
 # On Debian as root each missing one is installed with apt-get (about a minute for
 # chromium, once). Elsewhere nothing is installed: the missing tools are named with the
@@ -27,6 +29,7 @@ command -v "${KEELHAUL_CHROMIUM:-chromium}" >/dev/null 2>&1 || missing+=(chromiu
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 # sshd lives in /usr/sbin, which a non-root PATH may lack.
 command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 [ ${#missing[@]} = 0 ] && exit 0
 
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then

@@ -25,6 +25,8 @@ export interface RunScenarioOptions extends RunHooks {
   readonly scenarioFile?: string;
   /** Overrides `scenario.seed`; a random seed is drawn (and reported) when both are absent. */
   readonly seed?: number;
+  /** Progress of an image pull (`scenario.pull`), one line per layer status; the CLI prints it on a terminal. */
+  readonly onPullProgress?: (image: string, line: string) => void;
 }
 
 /** Run ids sort by start time: `20261122-101530-3fa9` (UTC), plus 16 random bits. */
@@ -54,7 +56,7 @@ async function checkImage(docker: DockerClient, image: string): Promise<DaemonVe
       operation: 'start run',
       hint: image.startsWith('keelhaul/worker:')
         ? 'Build it with `keelhaul images build`.'
-        : 'Build or load it on this daemon first (nothing can be pulled here), or change `image:` in the scenario.',
+        : 'Build, load or push it first (`pull: never` pulls nothing), or change `image:` in the scenario.',
     });
   }
   return daemon;
@@ -91,9 +93,26 @@ export async function runScenario(options: RunScenarioOptions): Promise<RunResul
     return startRun(options, docker, daemon, { seed, startedAtMs, runId, image, privateDaemon: undefined, ownsDaemon: false, topology: undefined });
   }
   if (scenario.daemon.mode === 'private') return runOnPrivateDaemon(options, { seed, startedAtMs, runId, image, topology });
+  await pullImages(docker, options, [image, ...(topology?.topology.services ?? []).map((service) => topologyImage(service, keelhaulVersion))]);
   const daemon = await checkImage(docker, image);
   await checkTopologyImages(docker, topology);
   return startRun(options, docker, daemon, { seed, startedAtMs, runId, image, privateDaemon: undefined, ownsDaemon: false, topology });
+}
+
+/**
+ * Pulls images as `scenario.pull` says: `missing` pulls what the daemon lacks, `always`
+ * pulls each, `never` none. keelhaul's own worker image is built, never pulled (it is on no
+ * registry). Before anything is created, like the image checks after it.
+ * @throws {ImageNotFoundError} when the registry has no such image or refuses the credentials
+ */
+async function pullImages(docker: DockerClient, options: RunScenarioOptions, refs: readonly string[]): Promise<void> {
+  const policy = options.scenario.pull;
+  if (policy === 'never' || !docker.pullImage) return;
+  for (const ref of new Set(refs)) {
+    if (ref.startsWith(`${WORKER_IMAGE_REPOSITORY}:`)) continue;
+    if (policy === 'missing' && (await docker.inspectImage(ref))) continue;
+    await docker.pullImage(ref, { onProgress: (line) => options.onPullProgress?.(ref, line) });
+  }
 }
 
 /** Every topology service's image must be on the daemon (nothing is pulled), checked before anything is created. */
@@ -103,7 +122,7 @@ async function checkTopologyImages(docker: DockerClient, topology: ScenarioTopol
     if (!(await docker.inspectImage(ref))) {
       throw new ImageNotFoundError(ref, {
         operation: `start service ${service.name} of ${topology?.topology.file ?? 'the topology'}`,
-        hint: ref.startsWith('keelhaul/worker:') ? 'Build it with `keelhaul images build`.' : 'Build or load it on this daemon first (nothing can be pulled here).',
+        hint: ref.startsWith('keelhaul/worker:') ? 'Build it with `keelhaul images build`.' : 'Build, load or push it first (`pull: never` pulls nothing).',
       });
     }
   }

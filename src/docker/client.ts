@@ -17,7 +17,9 @@ import { demuxWithBackpressure } from './demux-stream.js';
 import { toApiTimestamp } from './api-time.js';
 import { Agent as HttpsAgent } from 'node:https';
 import { readFileSync } from 'node:fs';
-import { endpointEnv, resolveEndpoint } from './host.js';
+import { endpointEnv, nodeEndpointFiles, resolveEndpoint } from './host.js';
+import { registryAuthFor } from './registry-auth.js';
+import { homedir } from 'node:os';
 import { describeSource, EndpointError, type DockerEndpoint } from './endpoint.js';
 import { parseContainerStats, type ContainerStatsSample, type RawContainerStats } from './stats.js';
 
@@ -223,6 +225,15 @@ export interface DockerClient {
   /** `undefined` when the image is absent. */
   inspectImage(ref: string): Promise<ImageInfo | undefined>;
   removeImage(ref: string, options?: { force?: boolean }): Promise<void>;
+  /**
+   * `POST /images/create?fromImage=…&tag=…` (`docker pull`), with the credentials config.json's
+   * `auths` holds for the image's registry (registry-auth.ts; no credential helpers).
+   * `onProgress` gets one line per layer status (`<layer>: Downloading 12.3 MB / 40.1 MB`).
+   * Optional in the interface so a fake needs none; a real client always has it.
+   * @throws {ImageNotFoundError} when the registry has no such image (or refuses the credentials)
+   * @throws {DockerError} for any other failure the daemon streams
+   */
+  pullImage?(ref: string, options?: { onProgress?: (line: string) => void }): Promise<void>;
   /** Returns the network id. */
   createNetwork(spec: NetworkSpec): Promise<string>;
   removeNetwork(idOrName: string): Promise<void>;
@@ -547,6 +558,36 @@ class DockerodeClient implements DockerClient {
       const wrapped = this.#wrap(error, 'inspect image', `image ${ref}`);
       if (wrapped instanceof ResourceNotFoundError) return undefined;
       throw wrapped;
+    }
+  }
+
+  async pullImage(ref: string, options: { onProgress?: (line: string) => void } = {}): Promise<void> {
+    const { auth, note } = registryAuthFor(ref, endpointEnv(), nodeEndpointFiles, homedir());
+    if (note !== undefined) options.onProgress?.(note);
+    let stream: Readable;
+    try {
+      stream = (await this.#docker.pull(ref, auth ? { authconfig: auth } : {})) as Readable;
+    } catch (error) {
+      const wrapped = this.#wrap(error, 'pull image', `image ${ref}`);
+      if (wrapped.status === 404 || wrapped.status === 401 || wrapped.status === 403) {
+        throw new ImageNotFoundError(ref, { operation: 'pull image', hint: `The registry refused it: ${wrapped.message}`, cause: error });
+      }
+      throw wrapped;
+    }
+    // The daemon reports a failed pull inside the stream (`{"error": …}`) with HTTP 200.
+    let failure: string | undefined;
+    await new Promise<void>((done, fail) => {
+      this.#docker.modem.followProgress(
+        stream,
+        (error: Error | null) => (error ? fail(this.#wrap(error, 'pull image', `image ${ref}`)) : done()),
+        (event: { status?: string; id?: string; progress?: string; error?: string; errorDetail?: { message?: string } }) => {
+          if (event.error !== undefined) failure = event.errorDetail?.message ?? event.error;
+          else if (event.status !== undefined) options.onProgress?.(`${event.id ? `${event.id}: ` : ''}${event.status}${event.progress ? ` ${event.progress}` : ''}`);
+        },
+      );
+    });
+    if (failure !== undefined) {
+      throw new ImageNotFoundError(ref, { operation: 'pull image', hint: `The pull failed: ${failure}` });
     }
   }
 
