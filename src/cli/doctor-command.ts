@@ -106,22 +106,26 @@ export async function doctorCommand(io: CliIo, options: { scenarioPath?: string;
   const tag = scenario && scenario.daemon.mode !== 'private' ? expandImageVersion(scenario.image) : workerImageTag();
   if (docker) {
     const image = await docker.inspectImage(tag);
+    // A run pulls what the daemon lacks (scenario `pull`), except keelhaul's own worker image, which is built.
+    const pullable = scenario !== undefined && scenario.pull !== 'never' && tag !== workerImageTag() && scenario.daemon.mode !== 'private';
     findings.push(
-      image
-        ? {
-            name: 'worker image',
-            ok: true,
-            detail: `${tag} (${image.id.slice(7, 19)}, ${(image.size / 1024 ** 2).toFixed(0)} MB, context ${image.labels[Label.contextDigest]?.slice(0, 12) ?? 'unknown'})`,
-          }
-        : {
-            name: 'worker image',
-            ok: false,
-            detail: `${tag} is missing`,
-            fix:
-              tag === workerImageTag()
-                ? 'Build it with `keelhaul images build` (offline; needs busybox-static and `npm run build`).'
-                : `Build or load ${tag} on this daemon (docker build / docker load).`,
-          },
+      !image && pullable
+        ? { name: 'worker image', ok: true, detail: `${tag} is not on the daemon yet; the run pulls it (pull: ${scenario.pull})` }
+        : image
+          ? {
+              name: 'worker image',
+              ok: true,
+              detail: `${tag} (${image.id.slice(7, 19)}, ${(image.size / 1024 ** 2).toFixed(0)} MB, context ${image.labels[Label.contextDigest]?.slice(0, 12) ?? 'unknown'})`,
+            }
+          : {
+              name: 'worker image',
+              ok: false,
+              detail: `${tag} is missing`,
+              fix:
+                tag === workerImageTag()
+                  ? 'Build it with `keelhaul images build` (offline; needs busybox-static and `npm run build`).'
+                  : `Build or load ${tag} on this daemon (docker build / docker load).`,
+            },
     );
   } else {
     findings.push({ name: 'worker image', ok: false, detail: 'unknown: no daemon', fix: 'Start a daemon first.' });

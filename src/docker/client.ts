@@ -576,13 +576,24 @@ class DockerodeClient implements DockerClient {
     }
     // The daemon reports a failed pull inside the stream (`{"error": …}`) with HTTP 200.
     let failure: string | undefined;
+    // A layer's status changes a few times (Waiting, Downloading, Extracting, Pull complete);
+    // its byte counter many times a second: a change of status always, a counter once a second.
+    const last = new Map<string, { status: string; at: number }>();
+    const report = (id: string, status: string, line: string): void => {
+      const previous = last.get(id);
+      const now = Date.now();
+      if (previous && previous.status === status && now - previous.at < 1000) return;
+      last.set(id, { status, at: now });
+      options.onProgress?.(line);
+    };
     await new Promise<void>((done, fail) => {
       this.#docker.modem.followProgress(
         stream,
         (error: Error | null) => (error ? fail(this.#wrap(error, 'pull image', `image ${ref}`)) : done()),
         (event: { status?: string; id?: string; progress?: string; error?: string; errorDetail?: { message?: string } }) => {
           if (event.error !== undefined) failure = event.errorDetail?.message ?? event.error;
-          else if (event.status !== undefined) options.onProgress?.(`${event.id ? `${event.id}: ` : ''}${event.status}${event.progress ? ` ${event.progress}` : ''}`);
+          else if (event.status !== undefined)
+            report(event.id ?? '', event.status, `${event.id ? `${event.id}: ` : ''}${event.status}${event.progress ? ` ${event.progress}` : ''}`);
         },
       );
     });
