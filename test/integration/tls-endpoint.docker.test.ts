@@ -206,7 +206,8 @@ describe('daemon endpoints: TLS over TCP (docker)', () => {
     process.stderr.write(`tls-endpoint: without a client certificate the CLI says: ${r.stderr}`);
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(3);
     expect(r.stderr).toContain(tcpHost);
-    expect(r.stderr).toMatch(/client certificate/);
+    expect(r.stderr).toMatch(/requires a client certificate/);
+    expect(r.stderr).toContain(`no cert.pem and key.pem in ${caOnlyDir}`);
     expect(r.stderr).toContain('DOCKER_HOST');
 
     const doctor = await keelhaul(['doctor', '--json'], tlsEnv(caOnlyDir));
