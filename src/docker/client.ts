@@ -352,7 +352,11 @@ function dockerodeOptions(endpoint: DockerEndpoint): Dockerode.DockerOptions {
       host: endpoint.hostname,
       port: endpoint.port ?? 22,
       username: endpoint.username,
-      ...(agent ? { sshOptions: { agent } } : {}),
+      // Only the host keys known_hosts lists for it (endpoint.ts); ssh2 would accept any.
+      sshOptions: {
+        ...(agent ? { agent } : {}),
+        hostVerifier: (key: Buffer) => (endpoint.sshHostKeys ?? []).includes(key.toString('base64')),
+      },
     };
   }
   const tls = endpoint.tls;

@@ -23,7 +23,7 @@
  * `contexts/tls/<sha256 of name>/docker/{ca,cert,key}.pem`, on when any file is there or the
  * context sets `SkipTLSVerify` (docker CLI `context/docker/load.go`).
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { join } from 'node:path';
 import { DockerError } from './errors.js';
 
@@ -105,13 +105,20 @@ export interface DockerEndpoint {
   readonly username: string | undefined;
   /** TLS settings of a `tcp://` endpoint; `undefined`: plain HTTP (or unix, ssh). */
   readonly tls: EndpointTls | undefined;
+  /**
+   * The host keys known for an `ssh://` endpoint (base64 key blobs, from `~/.ssh/known_hosts`
+   * and `/etc/ssh/ssh_known_hosts`), which the daemon's ssh server must present; `undefined`
+   * for other schemes. Never empty: an unknown host is refused at resolution.
+   */
+  readonly sshHostKeys?: readonly string[];
   readonly source: EndpointSource;
   /** For messages and `DockerClient.endpoint`: the socket path for unix (other parts test `startsWith('/')`), else `host`. */
   readonly display: string;
 }
 
 /** Why an endpoint cannot be used; callers branch on this, never on the message. */
-export type EndpointProblem = 'invalid-host' | 'unsupported-scheme' | 'conflicting-options' | 'unknown-context' | 'bad-context' | 'bad-config' | 'missing-file';
+export type EndpointProblem =
+  'invalid-host' | 'unsupported-scheme' | 'conflicting-options' | 'unknown-context' | 'bad-context' | 'bad-config' | 'missing-file' | 'unknown-host-key';
 
 /**
  * The endpoint named cannot be resolved or its TLS material is missing: nothing was
@@ -186,7 +193,8 @@ function nonEmpty(value: string | undefined): string | undefined {
  *   `invalid-host` / `unsupported-scheme` (a host that is not unix, tcp or ssh),
  *   `unknown-context` (no meta.json for the name; the path looked at is named),
  *   `bad-context` / `bad-config` (unparsable JSON, no docker endpoint), `missing-file`
- *   (a CA or half a client pair that TLS needs; the path is named).
+ *   (a CA or half a client pair that TLS needs; the path is named), `unknown-host-key`
+ *   (an ssh host in no known_hosts file).
  */
 export function resolveDockerEndpoint(request: EndpointRequest, env: EndpointEnv, files: EndpointFiles, home: string): DockerEndpoint {
   const configDir = dockerConfigDir(env, home);
@@ -198,6 +206,14 @@ export function resolveDockerEndpoint(request: EndpointRequest, env: EndpointEnv
       context: request.context,
     });
   }
+  const endpoint = resolveUnchecked(request, env, files, configDir);
+  if (endpoint.scheme !== 'ssh') return endpoint;
+  // ssh2 (docker-modem's transport) accepts any host key unless told which: check it as
+  // OpenSSH would, against known_hosts (the docker CLI runs `ssh`, which does).
+  return { ...endpoint, sshHostKeys: sshHostKeysOf(endpoint, files, home, describeSource(endpoint.source)) };
+}
+
+function resolveUnchecked(request: EndpointRequest, env: EndpointEnv, files: EndpointFiles, configDir: string): DockerEndpoint {
   if (request.host !== undefined) return fromHost(request.host, { kind: 'option' }, env, files, configDir);
   if (request.context !== undefined) return fromContext(request.context, 'option', env, files, configDir);
   const envHost = nonEmpty(env.DOCKER_HOST);
@@ -404,7 +420,47 @@ function parseHost(value: string, via: string): ParsedHost {
   return { scheme: 'tcp', host: `tcp://${url.host}`, hostname: url.hostname, ...(port !== undefined ? { port } : {}) };
 }
 
-function finish(parsed: ParsedHost, tls: EndpointTls | undefined, source: EndpointSource): DockerEndpoint {
+/**
+ * The key blobs `known_hosts` text lists for `hostname` on `port`, as OpenSSH matches them
+ * (sshd(8) "SSH_KNOWN_HOSTS FILE FORMAT"): a plain name (port 22) or `[name]:port`, comma
+ * separated, or a hashed entry `|1|salt|HMAC-SHA1(salt, name)`. Lines with a marker
+ * (`@cert-authority`, `@revoked`) and wildcard patterns are not used.
+ */
+export function knownHostKeys(text: string, hostname: string, port: number): string[] {
+  const name = port === 22 ? hostname : `[${hostname}]:${port}`;
+  const keys: string[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#') || line.startsWith('@')) continue;
+    const [hosts = '', , blob] = line.split(/\s+/);
+    if (blob === undefined) continue;
+    const matches = hosts.split(',').some((pattern) => {
+      if (pattern.startsWith('|1|')) {
+        const [, , salt = '', hash = ''] = pattern.split('|');
+        return createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64') === hash;
+      }
+      return pattern === name;
+    });
+    if (matches) keys.push(blob);
+  }
+  return keys;
+}
+
+/** The known host keys of an ssh endpoint, or a refusal that says how to add them. */
+function sshHostKeysOf(parsed: ParsedHost, files: EndpointFiles, home: string, via: string): string[] {
+  const hostname = parsed.hostname ?? '';
+  const port = parsed.port ?? 22;
+  const sources = [join(home, '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts'];
+  const keys = sources.flatMap((path) => knownHostKeys(files.readText(path) ?? '', hostname, port));
+  if (keys.length > 0) return keys;
+  throw new EndpointError(
+    `The ssh host ${port === 22 ? hostname : `[${hostname}]:${port}`} of ${parsed.host} (${via}) is in no known_hosts file (${sources.join(', ')}), so its identity cannot be checked. ` +
+      `Connect once with \`ssh -p ${port} ${hostname}\` and accept the key after checking its fingerprint, or add it with \`ssh-keyscan -p ${port} ${hostname} >> ~/.ssh/known_hosts\` (then check it).`,
+    { problem: 'unknown-host-key', via, endpoint: parsed.host, path: sources[0] ?? '' },
+  );
+}
+
+function finish(parsed: ParsedHost, tls: EndpointTls | undefined, source: EndpointSource, sshHostKeys?: readonly string[]): DockerEndpoint {
   const port = parsed.port ?? (parsed.scheme === 'tcp' ? (tls ? 2376 : 2375) : undefined);
   const host = parsed.scheme === 'tcp' && parsed.port === undefined ? `${parsed.host}:${port}` : parsed.host;
   return {
@@ -417,5 +473,6 @@ function finish(parsed: ParsedHost, tls: EndpointTls | undefined, source: Endpoi
     tls,
     source,
     display: parsed.socketPath ?? host,
+    ...(sshHostKeys ? { sshHostKeys } : {}),
   };
 }

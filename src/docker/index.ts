@@ -38,6 +38,7 @@ export {
   DEFAULT_DOCKER_HOST,
   describeSource,
   EndpointError,
+  knownHostKeys,
   reconnectRequest,
   resolveDockerEndpoint,
   type DockerEndpoint,

@@ -289,6 +289,8 @@ describe('daemon endpoints: ssh:// through docker-modem (docker)', () => {
   const children: ChildProcess[] = [];
   let ending = false;
   let agentSock: string;
+  let home: string;
+  let otherHome: string;
 
   /** A long-running child of this test, ended in afterAll by its own pid. */
   function daemonChild(command: string, args: string[], env: Record<string, string> = {}): ChildProcess {
@@ -319,7 +321,18 @@ describe('daemon endpoints: ssh:// through docker-modem (docker)', () => {
     await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(sshDir, 'host_key')]);
     await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(sshDir, 'client_key')]);
     await copyFile(join(sshDir, 'client_key.pub'), join(sshDir, 'authorized_keys'));
+    // HOME for the CLI: known_hosts with this sshd's key; another with a different key (a MITM's).
+    const hostKey = (await readFile(join(sshDir, 'host_key.pub'), 'utf8')).split(' ').slice(0, 2).join(' ');
+    home = join(sshDir, 'home');
+    otherHome = join(sshDir, 'other-home');
+    await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(sshDir, 'other_key')]);
+    const otherKey = (await readFile(join(sshDir, 'other_key.pub'), 'utf8')).split(' ').slice(0, 2).join(' ');
+    await mkdir(join(home, '.ssh'), { recursive: true });
+    await mkdir(join(otherHome, '.ssh'), { recursive: true });
+    await mkdir(join(sshDir, 'empty-home'));
     sshPort = await freePort();
+    await writeFile(join(home, '.ssh', 'known_hosts'), `[127.0.0.1]:${sshPort} ${hostKey}\n`);
+    await writeFile(join(otherHome, '.ssh', 'known_hosts'), `[127.0.0.1]:${sshPort} ${otherKey}\n`);
     // A private sshd on the loopback only, its own keys and pidfile; `SetEnv` points the
     // remote `docker system dial-stdio` at the private daemon's unix socket.
     await writeFile(
@@ -366,7 +379,7 @@ describe('daemon endpoints: ssh:// through docker-modem (docker)', () => {
   // task had already finished). So over ssh a scenario without timing-bound faults: it
   // proves launch, attach, events, the checks and cleanup through the transport.
   it('DOCKER_HOST=ssh://root@127.0.0.1:PORT with ssh-agent: doctor reaches the daemon and a run passes', async () => {
-    const env = { DOCKER_HOST: `ssh://root@127.0.0.1:${sshPort}`, SSH_AUTH_SOCK: agentSock, DOCKER_CONFIG: join(dir, 'empty-config') };
+    const env = { DOCKER_HOST: `ssh://root@127.0.0.1:${sshPort}`, SSH_AUTH_SOCK: agentSock, DOCKER_CONFIG: join(dir, 'empty-config'), HOME: home };
     const doctor = await keelhaul(['doctor', '--json'], env);
     const out = JSON.parse(doctor.stdout) as { ready: boolean; endpoint: { host: string; source: string; tls: null }; findings: { name: string; ok: boolean }[] };
     expect(out.endpoint).toMatchObject({ host: `ssh://root@127.0.0.1:${sshPort}`, source: 'env', tls: null });
@@ -399,9 +412,20 @@ describe('daemon endpoints: ssh:// through docker-modem (docker)', () => {
   });
 
   it('without an agent: exit 3 naming the ssh endpoint', async () => {
-    const r = await keelhaul(['doctor'], { DOCKER_HOST: `ssh://root@127.0.0.1:${sshPort}`, SSH_AUTH_SOCK: '', DOCKER_CONFIG: join(dir, 'empty-config') });
+    const r = await keelhaul(['doctor'], { DOCKER_HOST: `ssh://root@127.0.0.1:${sshPort}`, SSH_AUTH_SOCK: '', DOCKER_CONFIG: join(dir, 'empty-config'), HOME: home });
     expect(r.code).toBe(3);
     expect(r.stdout).toContain(`ssh://root@127.0.0.1:${sshPort}`);
+  });
+
+  it('a host key known_hosts does not list (unknown, or another key): refused, exit 3', async () => {
+    const env = { DOCKER_HOST: `ssh://root@127.0.0.1:${sshPort}`, SSH_AUTH_SOCK: agentSock, DOCKER_CONFIG: join(dir, 'empty-config') };
+    const unknown = await keelhaul(['doctor'], { ...env, HOME: join(sshDir, 'empty-home') });
+    expect(unknown.code).toBe(3);
+    expect(unknown.stdout).toContain(`ssh-keyscan -p ${sshPort} 127.0.0.1`);
+    const other = await keelhaul(['doctor', '--json'], { ...env, HOME: otherHome });
+    expect(other.code).toBe(3);
+    const out = JSON.parse(other.stdout) as { findings: { name: string; ok: boolean; detail: string }[] };
+    expect(out.findings.find((f) => f.name === 'docker daemon')).toMatchObject({ ok: false });
   });
 });
 

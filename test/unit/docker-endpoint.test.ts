@@ -4,6 +4,7 @@
  * the default socket; TLS from the environment or a context's store; every refusal naming the
  * endpoint and the file or context at fault. Pure: the environment and the files are maps.
  */
+import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -12,6 +13,7 @@ import {
   DaemonUnavailableError,
   EndpointError,
   fromDockerodeError,
+  knownHostKeys,
   reconnectRequest,
   resolveDockerEndpoint,
   type EndpointEnv,
@@ -20,6 +22,9 @@ import {
 
 const HOME = '/home/u';
 const CONFIG = join(HOME, '.docker');
+const KNOWN_HOSTS = join(HOME, '.ssh', 'known_hosts');
+/** known_hosts entries for the ssh hosts these tests name. */
+const known = { [KNOWN_HOSTS]: 'box ssh-ed25519 AAAAbox\nh ssh-ed25519 AAAAh\n[build-1]:2222 ssh-ed25519 AAAAbuild\n' };
 
 function files(map: Record<string, string>): EndpointFiles {
   return { readText: (path) => map[path], exists: (path) => path in map };
@@ -105,7 +110,7 @@ describe('endpoint precedence', () => {
 
   it('DOCKER_CONFIG moves config.json and the context store', () => {
     const other = '/etc/kh-docker';
-    const e = resolve({ DOCKER_CONFIG: other }, { ...context(other, 'c', 'ssh://me@box'), [join(other, 'config.json')]: '{"currentContext":"c"}', ...store });
+    const e = resolve({ DOCKER_CONFIG: other }, { ...context(other, 'c', 'ssh://me@box'), [join(other, 'config.json')]: '{"currentContext":"c"}', ...store, ...known });
     expect(e).toMatchObject({ host: 'ssh://me@box', scheme: 'ssh', username: 'me', hostname: 'box', port: undefined, source: { context: 'c' } });
   });
 
@@ -155,12 +160,13 @@ describe('host forms', () => {
     expect(resolve({ DOCKER_HOST: 'tcp://10.1.1.1:2375' })).toMatchObject({ host: 'tcp://10.1.1.1:2375', hostname: '10.1.1.1', port: 2375, display: 'tcp://10.1.1.1:2375' });
     expect(resolve({ DOCKER_HOST: 'docker:2375' })).toMatchObject({ host: 'tcp://docker:2375', scheme: 'tcp' });
     expect(resolve({ DOCKER_HOST: 'http://h:1234' }).host).toBe('tcp://h:1234');
-    expect(resolve({ DOCKER_HOST: 'ssh://deploy@build-1:2222' })).toMatchObject({
+    expect(resolve({ DOCKER_HOST: 'ssh://deploy@build-1:2222' }, known)).toMatchObject({
       scheme: 'ssh',
       username: 'deploy',
       hostname: 'build-1',
       port: 2222,
       host: 'ssh://deploy@build-1:2222',
+      sshHostKeys: ['AAAAbuild'],
     });
   });
 
@@ -199,7 +205,7 @@ describe('TLS from the environment', () => {
 
   it('TLS variables do not apply to unix or ssh endpoints', () => {
     expect(resolve({ DOCKER_HOST: 'unix:///x.sock', DOCKER_TLS_VERIFY: '1' }).tls).toBeUndefined();
-    expect(resolve({ DOCKER_HOST: 'ssh://h', DOCKER_TLS_VERIFY: '1' }).tls).toBeUndefined();
+    expect(resolve({ DOCKER_HOST: 'ssh://h', DOCKER_TLS_VERIFY: '1' }, known).tls).toBeUndefined();
   });
 
   it('a missing ca.pem is refused, naming its path and the endpoint', () => {
@@ -257,5 +263,31 @@ describe('TLS failures become DaemonTlsError, naming the endpoint', () => {
       tlsProblem: 'handshake-failed',
     });
     expect(fromDockerodeError(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }), { endpoint: 'tcp://h:1', operation: 'ping' })).not.toBeInstanceOf(DaemonTlsError);
+  });
+});
+
+describe('ssh host keys (known_hosts)', () => {
+  it('plain and [host]:port entries, hashed entries, markers and comments skipped', () => {
+    const salt = Buffer.from('0123456789abcdef0123');
+    const hashed = `|1|${salt.toString('base64')}|${createHmac('sha1', salt).update('[10.0.0.9]:2200').digest('base64')}`;
+    const text = [
+      '# comment',
+      'a.example,b.example ssh-ed25519 KEY1',
+      '[a.example]:2200 ssh-rsa KEY2',
+      `${hashed} ssh-ed25519 KEY3`,
+      '@revoked a.example ssh-ed25519 KEY4',
+      '',
+    ].join('\n');
+    expect(knownHostKeys(text, 'b.example', 22)).toEqual(['KEY1']);
+    expect(knownHostKeys(text, 'a.example', 2200)).toEqual(['KEY2']);
+    expect(knownHostKeys(text, '10.0.0.9', 2200)).toEqual(['KEY3']);
+    expect(knownHostKeys(text, 'c.example', 22)).toEqual([]);
+  });
+
+  it('an ssh host in no known_hosts file is refused, saying how to add it; /etc/ssh/ssh_known_hosts counts too', () => {
+    const e = thrown(() => resolve({ DOCKER_HOST: 'ssh://root@127.0.0.1:2201' }));
+    expect(e).toMatchObject({ problem: 'unknown-host-key', endpoint: 'ssh://root@127.0.0.1:2201', via: 'DOCKER_HOST' });
+    expect(e.message).toContain('ssh-keyscan -p 2201 127.0.0.1');
+    expect(resolve({ DOCKER_HOST: 'ssh://root@127.0.0.1:2201' }, { '/etc/ssh/ssh_known_hosts': '[127.0.0.1]:2201 ssh-ed25519 K' }).sshHostKeys).toEqual(['K']);
   });
 });
