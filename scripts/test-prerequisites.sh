@@ -10,6 +10,11 @@
 #   gcc, libc6-dev   test/setup/foreign-workers.ts compiles a distroless worker with gcc -static
 #   busybox-static   test/setup/foreign-workers.ts's shell worker: a static /bin/busybox alone
 #                    in a FROM scratch image
+#   openssl, sshd    test/integration/tls-endpoint.docker.test.ts makes a CA and certificates
+#                    for a TLS dockerd, and reaches a daemon over ssh:// through its own sshd
+#                    (Debian packages openssl and openssh-server)
+#   docker-registry  test/integration/image-pull.docker.test.ts serves the registry API on a
+#                    free localhost port (its own config and storage; not the systemd service)
 #
 # On Debian as root each missing one is installed with apt-get (about a minute for
 # chromium, once). Elsewhere nothing is installed: the missing tools are named with the
@@ -29,6 +34,10 @@ command -v gcc >/dev/null 2>&1 || missing+=(gcc)
 [ -e "$(gcc -print-file-name=libc.a 2>/dev/null)" ] && [ "$(gcc -print-file-name=libc.a 2>/dev/null)" != libc.a ] || missing+=(libc6-dev)
 # Debian's busybox-static: /bin/busybox without an ELF interpreter (ldd fails on a static binary).
 { [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; } || missing+=(busybox-static)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# sshd lives in /usr/sbin, which a non-root PATH may lack.
+command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 [ ${#missing[@]} = 0 ] && exit 0
 
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then

@@ -105,6 +105,8 @@ export async function runScenarioCommand(options: RunCommandOptions, io: CliIo):
     ...(options.reaper === false ? { reaper: false } : {}),
     docker,
     onEvent: runDir.onEvent,
+    // Pull progress on a terminal only: a CI log gets the run's events, not layer counters.
+    ...(process.stderr.isTTY && !options.json ? { onPullProgress: (image: string, line: string) => io.err(`pull ${image}: ${line}`) } : {}),
   })
     .catch(runDir.rethrow)
     .finally(output.close);

@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { isControllerAlive, readRunState, runDirOf, type RunState } from '../controller/index.js';
+import { daemonConnectOptions, isControllerAlive, readRunState, runDirOf, type RunState } from '../controller/index.js';
 import { connectDocker, Label, type DockerClient } from '../docker/index.js';
 import { ExitCode } from './exit-codes.js';
 import type { CliIo } from './render.js';
@@ -62,7 +62,7 @@ export async function statusCommand(options: StatusOptions, io: CliIo): Promise<
   const runDir = runDirOf(options.run, runsDir, '<run>');
   const state = await readRunState(join(runDir, 'state.json'));
   // The run's own daemon (a private one has its own socket).
-  const runDocker = state.daemonHost ? await connectDocker({ host: state.daemonHost }).catch(() => undefined) : docker;
+  const runDocker = state.daemonHost ? await connectDocker(daemonConnectOptions(state)).catch(() => undefined) : docker;
   const containers = await liveContainers(runDocker, state.runId);
   if (options.json) {
     const tasks = Object.fromEntries(

@@ -5,7 +5,7 @@ import { stringify as toYaml } from 'yaml';
 import { FaultSupportError, preflightFaults, randomSeed } from '../chaos/index.js';
 import { localBackendProblems, type BackendProblem } from '../backends/index.js';
 import { removePrivateDaemonRoot, startPrivateDaemon, type PrivateDaemon } from '../daemon/index.js';
-import { connectDocker, ImageNotFoundError, type DaemonVersion, type DockerClient } from '../docker/index.js';
+import { connectDocker, ImageNotFoundError, reconnectRequest, type DaemonVersion, type DockerClient } from '../docker/index.js';
 import { buildWorkerImage, WORKER_IMAGE_REPOSITORY } from '../images/index.js';
 import { ensureHelperImage, helperNeeds } from './helper-image.js';
 import { loadScenarioTopology, topologyImage, type ScenarioTopology } from '../compose/index.js';
@@ -18,7 +18,7 @@ import { preflightSut } from './sut-resolve.js';
 import type { RunHooks, RunResult } from './run-options.js';
 import { runDirOf } from './run-paths.js';
 import { redactorFor, restoreSecretEnv } from './redaction.js';
-import { readRunState, STATE_SCHEMA_VERSION, StateStore, type RunState } from './state.js';
+import { daemonConnectOptions, readRunState, STATE_SCHEMA_VERSION, StateStore, type RunState } from './state.js';
 
 /** Options of {@link runScenario}. */
 export interface RunScenarioOptions extends RunHooks {
@@ -28,6 +28,8 @@ export interface RunScenarioOptions extends RunHooks {
   readonly scenarioFile?: string;
   /** Overrides `scenario.seed`; a random seed is drawn (and reported) when both are absent. */
   readonly seed?: number;
+  /** Progress of an image pull (`scenario.pull`), one line per layer status; the CLI prints it on a terminal. */
+  readonly onPullProgress?: (image: string, line: string) => void;
 }
 
 /** Run ids sort by start time: `20261122-101530-3fa9` (UTC), plus 16 random bits. */
@@ -60,7 +62,7 @@ async function checkImage(docker: DockerClient, image: string): Promise<DaemonVe
       operation: 'start run',
       hint: image.startsWith('keelhaul/worker:')
         ? 'Build it with `keelhaul images build`.'
-        : 'Build or load it on this daemon first (nothing can be pulled here), or change `image:` in the scenario.',
+        : 'Build, load or push it first (`pull: never` pulls nothing), or change `image:` in the scenario.',
     });
   }
   return daemon;
@@ -98,9 +100,26 @@ export async function runScenario(options: RunScenarioOptions): Promise<RunResul
     return startRun(options, docker, daemon, { seed, startedAtMs, runId, image, privateDaemon: undefined, ownsDaemon: false, topology: undefined });
   }
   if (scenario.daemon.mode === 'private') return runOnPrivateDaemon(options, { seed, startedAtMs, runId, image, topology });
+  await pullImages(docker, options, [image, ...(topology?.topology.services ?? []).map((service) => topologyImage(service, keelhaulVersion))]);
   const daemon = await checkImage(docker, image);
   await checkTopologyImages(docker, topology);
   return startRun(options, docker, daemon, { seed, startedAtMs, runId, image, privateDaemon: undefined, ownsDaemon: false, topology });
+}
+
+/**
+ * Pulls images as `scenario.pull` says: `missing` pulls what the daemon lacks, `always`
+ * pulls each, `never` none. keelhaul's own worker image is built, never pulled (it is on no
+ * registry). Before anything is created, like the image checks after it.
+ * @throws {ImageNotFoundError} when the registry has no such image or refuses the credentials
+ */
+async function pullImages(docker: DockerClient, options: RunScenarioOptions, refs: readonly string[]): Promise<void> {
+  const policy = options.scenario.pull;
+  if (policy === 'never' || !docker.pullImage) return;
+  for (const ref of new Set(refs)) {
+    if (ref.startsWith(`${WORKER_IMAGE_REPOSITORY}:`)) continue;
+    if (policy === 'missing' && (await docker.inspectImage(ref))) continue;
+    await docker.pullImage(ref, { onProgress: (line) => options.onPullProgress?.(ref, line) });
+  }
 }
 
 /** Every topology service's image must be on the daemon (nothing is pulled), checked before anything is created. */
@@ -110,7 +129,7 @@ async function checkTopologyImages(docker: DockerClient, topology: ScenarioTopol
     if (!(await docker.inspectImage(ref))) {
       throw new ImageNotFoundError(ref, {
         operation: `start service ${service.name} of ${topology?.topology.file ?? 'the topology'}`,
-        hint: ref.startsWith('keelhaul/worker:') ? 'Build it with `keelhaul images build`.' : 'Build or load it on this daemon first (nothing can be pulled here).',
+        hint: ref.startsWith('keelhaul/worker:') ? 'Build it with `keelhaul images build`.' : 'Build, load or push it first (`pull: never` pulls nothing).',
       });
     }
   }
@@ -148,6 +167,22 @@ export function assertLocalBackendCan(scenario: Scenario): void {
 /** Host string for `connectDocker({host})` from a client's endpoint (a socket path or tcp://). */
 function hostOf(docker: DockerClient): string {
   return docker.endpoint.startsWith('/') ? `unix://${docker.endpoint}` : docker.endpoint;
+}
+
+/**
+ * How a system under test reaches the run's daemon, as the docker CLI reads it: the context
+ * the client came through (its TLS material with it), else `DOCKER_HOST` (TLS variables, if
+ * any, are inherited from keelhaul's environment).
+ */
+function dockerEnvOf(docker: DockerClient): { DOCKER_HOST: string } | { DOCKER_CONTEXT: string } {
+  const context = contextOf(docker);
+  return context ? { DOCKER_CONTEXT: context } : { DOCKER_HOST: hostOf(docker) };
+}
+
+/** The Docker context the client reached its daemon through, for state.json (`daemonConnectOptions`). */
+function contextOf(docker: DockerClient): string | null {
+  const again = docker.connection ? reconnectRequest(docker.connection) : undefined;
+  return again && 'context' in again ? again.context : null;
 }
 
 /**
@@ -216,6 +251,7 @@ async function startRun(
     controllers: [controller],
     networkName: null,
     daemonHost: hostOf(docker),
+    daemonContext: contextOf(docker),
     // Only a daemon keelhaul started is keelhaul's to remove (by a resume or the reaper).
     privateDaemonRoot: ids.ownsDaemon ? (ids.privateDaemon?.rootDir ?? null) : null,
     tasks: Object.fromEntries(scenario.tasks.map((t) => [t.id, { status: 'pending', attempts: [] }])),
@@ -230,7 +266,7 @@ async function startRun(
   if (sut !== undefined) {
     // The work is the system under test's: keelhaul starts it, watches its containers and judges it (docs/sut.md).
     return driving(options.activeRuns, ids.runId, () =>
-      executeSutRun({ ...options, scenario: { ...scenario, sut }, docker, runDir, store, daemon, daemonHandle: ids.privateDaemon, redactor, dockerHost: hostOf(docker) }),
+      executeSutRun({ ...options, scenario: { ...scenario, sut }, docker, runDir, store, daemon, daemonHandle: ids.privateDaemon, redactor, dockerEndpoint: dockerEnvOf(docker) }),
     );
   }
   return driving(options.activeRuns, ids.runId, () =>
@@ -324,7 +360,7 @@ export async function resumeRun(options: ResumeRunOptions): Promise<RunResult> {
   await preflightFaults(scenario.faults);
   const topology = await loadScenarioTopology(scenario, join(runDir, 'state.json'));
   // The run's own daemon (a private one survives its controller); the caller's client when it is the same.
-  const docker = state.daemonHost === hostOf(options.docker) ? options.docker : await connectDocker({ host: state.daemonHost });
+  const docker = state.daemonHost === hostOf(options.docker) ? options.docker : await connectDocker(daemonConnectOptions(state));
   const daemon = await checkImage(docker, state.image);
   await checkTopologyImages(docker, topology);
   const controller = currentController();

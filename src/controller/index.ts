@@ -8,4 +8,4 @@ export { MissingSecretError } from './redaction.js';
 export { exportAttemptCompose, reproAttempt, ReproError, type AttemptEnding, type AttemptSelection, type ReproOptions, type ReproResult } from './repro.js';
 export type { RunHooks, RunResult } from './run-options.js';
 export { assertSafeName, runDirOf, UnsafePathError } from './run-paths.js';
-export { readRunState, StateError, type RunState } from './state.js';
+export { daemonConnectOptions, readRunState, StateError, type RunState } from './state.js';

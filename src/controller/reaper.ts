@@ -8,7 +8,7 @@ import { connectDocker, type DockerClient } from '../docker/index.js';
 import { packageRoot } from '../version.js';
 import { removeLabelledResources, removeRunResources } from './cleanup.js';
 import { isControllerAlive } from './liveness.js';
-import { readRunState, StateStore, type RunState } from './state.js';
+import { daemonConnectOptions, readRunState, StateStore, type RunState } from './state.js';
 import { killOrphanedSut, sutSelectorOf } from './sut-resolve.js';
 
 /**
@@ -98,7 +98,7 @@ export async function runReaper(options: ReaperOptions): Promise<'reaped' | 'fin
   const pollMs = options.pollMs ?? 1000;
   const log = options.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} reaper: ${line}\n`));
   // The run's own daemon (a private one, or whichever DOCKER_HOST named when it started).
-  const connect = (state: RunState): Promise<DockerClient> => (options.connect ?? (() => connectDocker({ host: state.daemonHost })))();
+  const connect = (state: RunState): Promise<DockerClient> => (options.connect ?? (() => connectDocker(daemonConnectOptions(state))))();
   const statePath = join(runDir, 'state.json');
   const started = Date.now();
   let deadSince: number | undefined;

@@ -105,6 +105,12 @@ export interface RunState {
   networkName: string | null;
   /** The daemon the workers run on, as `connectDocker({host})` takes it (`unix:///…`, `tcp://…`). */
   readonly daemonHost: string;
+  /**
+   * The Docker context the daemon was reached through (its TLS material lives in the context
+   * store, not in `daemonHost`), or null/absent when it was a host (`DOCKER_HOST`, the default
+   * socket, a private daemon). See {@link daemonConnectOptions}.
+   */
+  readonly daemonContext?: string | null;
   /** The root of the run's private dockerd, when `daemon.mode` is private (the reaper removes it). */
   privateDaemonRoot: string | null;
   tasks: Record<string, TaskRecord>;
@@ -120,6 +126,16 @@ export interface RunState {
   /** Increases with every write; lets a reader tell two snapshots apart. */
   revision: number;
   updatedAt: string;
+}
+
+/**
+ * `connectDocker`'s options to reach the run's daemon again from another process (the
+ * reaper, `resume`, `status`): its context when it was reached through one, else its host
+ * (TLS for a tcp host then comes from that process's DOCKER_TLS_VERIFY / DOCKER_CERT_PATH,
+ * which the reaper inherits).
+ */
+export function daemonConnectOptions(state: Pick<RunState, 'daemonHost' | 'daemonContext'>): { host: string } | { context: string } {
+  return state.daemonContext ? { context: state.daemonContext } : { host: state.daemonHost };
 }
 
 /** state.json is missing, unreadable or not a state of this version. */

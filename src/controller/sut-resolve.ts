@@ -103,7 +103,11 @@ export async function preflightSut(scenario: Scenario, scenarioFile: string | nu
   const commands: [string, readonly string[]][] = [['sut.command', resolved.command]];
   if (resolved.resume) commands.push(['sut.resume', resolved.resume]);
   for (const [mode, m] of Object.entries(sut.modes ?? {})) {
-    if (m.command) commands.push([`sut.modes.${mode}.command`, resolveSut({ ...sut, command: m.command }, { runId: 'preflight', runDir: '/nonexistent', scenarioFile, image: scenario.image }).command]);
+    if (m.command)
+      commands.push([
+        `sut.modes.${mode}.command`,
+        resolveSut({ ...sut, command: m.command }, { runId: 'preflight', runDir: '/nonexistent', scenarioFile, image: scenario.image }).command,
+      ]);
   }
   for (const [field, argv] of commands) {
     const program = argv[0] ?? '';

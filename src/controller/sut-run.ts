@@ -47,8 +47,8 @@ export interface ExecuteSutOptions extends RunHooks {
   /** The private daemon daemon faults act on; undefined for an external daemon. */
   readonly daemonHandle: PrivateDaemon | undefined;
   readonly redactor: Redactor;
-  /** `DOCKER_HOST` for the SUT: the run's daemon as the docker CLI reaches it. */
-  readonly dockerHost: string;
+  /** How the SUT reaches the run's daemon, as the docker CLI reads it: `DOCKER_HOST`, or the context the run came through. */
+  readonly dockerEndpoint: { readonly DOCKER_HOST: string } | { readonly DOCKER_CONTEXT: string };
 }
 
 /** A path of the SUT's files: absolute, or relative to `base`. */
@@ -158,10 +158,11 @@ export async function executeSutRun(options: ExecuteSutOptions): Promise<RunResu
     KEELHAUL_STATE_DIR: resolved.stateDir,
     KEELHAUL_IMAGE: image,
     KEELHAUL_SEED: String(seed),
-    DOCKER_HOST: options.dockerHost,
   });
-  // DOCKER_HOST names the run's daemon; a context would point elsewhere.
+  // Exactly one of them names the run's daemon: DOCKER_HOST would win over a context.
   delete env['DOCKER_CONTEXT'];
+  delete env['DOCKER_HOST'];
+  Object.assign(env, options.dockerEndpoint);
 
   log.emit({
     type: 'run.started',

@@ -12,14 +12,17 @@ export class ExternalDaemon implements DaemonHandle {
   readonly canControl = false as const;
   readonly host: string;
   readonly socketPath: string | undefined;
+  /** Whether the caller named the host; otherwise connect() resolves as the docker CLI does (a context keeps its TLS). */
+  readonly #explicit: boolean;
 
-  constructor(host: string) {
+  constructor(host: string, options: { explicit?: boolean } = {}) {
     this.host = host;
     this.socketPath = host.startsWith('unix://') ? host.slice('unix://'.length) : host.startsWith('/') ? host : undefined;
+    this.#explicit = options.explicit ?? true;
   }
 
   connect(options: DaemonConnectOptions = {}): Promise<DockerClient> {
-    return connectDocker({ host: this.host, ...(options.pingTimeoutMs !== undefined ? { pingTimeoutMs: options.pingTimeoutMs } : {}) });
+    return connectDocker({ ...(this.#explicit ? { host: this.host } : {}), ...(options.pingTimeoutMs !== undefined ? { pingTimeoutMs: options.pingTimeoutMs } : {}) });
   }
 
   #refuse(operation: DaemonOperation): never {
@@ -53,10 +56,11 @@ export class ExternalDaemon implements DaemonHandle {
 
 /**
  * A read-only handle on an existing daemon.
- * @param host `unix:///path`, an absolute socket path or `tcp://host:port`;
- *   default `DOCKER_HOST`, else `unix:///var/run/docker.sock`.
+ * @param host `unix:///path`, an absolute socket path, `tcp://host:port` or `ssh://user@host`;
+ *   default: the docker CLI's choice (`DOCKER_HOST`, `DOCKER_CONTEXT`, the current context,
+ *   `unix:///var/run/docker.sock`), reached with that choice's TLS.
  */
 export function attachExternalDaemon(host?: string): ExternalDaemon {
   const value = host ?? defaultDockerHost();
-  return new ExternalDaemon(value.startsWith('/') ? `unix://${value}` : value);
+  return new ExternalDaemon(value.startsWith('/') ? `unix://${value}` : value, { explicit: host !== undefined });
 }

@@ -8,7 +8,7 @@ export { attachExternalDaemon, ExternalDaemon } from './external-daemon.js';
 export { DEFAULT_STOP_TIMEOUT_MS, PrivateDaemon, privateDaemonPrerequisites, startPrivateDaemon, STATE_FILE } from './private-daemon.js';
 export { removePrivateDaemonRoot } from './teardown.js';
 export { findOnPath } from './host.js';
-export { DEFAULT_READY_TIMEOUT_MS, type PrivateDaemonOptions } from './options.js';
+export { DEFAULT_READY_TIMEOUT_MS, type PrivateDaemonOptions, type PrivateDaemonTcp } from './options.js';
 export type { DaemonConnectOptions, DaemonHandle, DaemonTransition, StopOptions } from './handle.js';
 export {
   DaemonCleanupError,

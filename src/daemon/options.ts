@@ -45,6 +45,27 @@ export interface PrivateDaemonOptions {
    * @default 'dockerd'
    */
   readonly dockerd?: string;
+  /**
+   * Also listen on `tcp://127.0.0.1:<port>`, with TLS and client verification
+   * (`--tlsverify --tlscacert --tlscert --tlskey`): a daemon reached the way a CI's
+   * Docker-in-Docker service is (port 2376 there). Only the loopback address, and only with
+   * TLS: a plain TCP socket would be root for anyone on the host. The unix socket stays, and
+   * the handle's own calls use it. Paths are absolute PEM files.
+   * @default no TCP listener
+   */
+  readonly tcp?: PrivateDaemonTcp;
+}
+
+/** See {@link PrivateDaemonOptions.tcp}. */
+export interface PrivateDaemonTcp {
+  /** 1–65535; a free one, the caller's choice. */
+  readonly port: number;
+  /** The CA that signed the clients' certificates (`--tlscacert`). */
+  readonly caFile: string;
+  /** The daemon's certificate (`--tlscert`); its subjectAltName must hold IP:127.0.0.1. */
+  readonly certFile: string;
+  /** The daemon's private key (`--tlskey`). */
+  readonly keyFile: string;
 }
 
 /** {@link PrivateDaemonOptions} with defaults applied. */
@@ -55,6 +76,7 @@ export interface ResolvedPrivateDaemonOptions {
   readonly readyTimeoutMs: number;
   readonly subnet: number | 'auto';
   readonly dockerd: string;
+  readonly tcp: PrivateDaemonTcp | undefined;
 }
 
 /** Longest root dir, in bytes: 107 (sun_path) minus `/exec/containerd/containerd.sock.ttrpc`. */
@@ -99,5 +121,14 @@ export function resolveOptions(options: PrivateDaemonOptions = {}): ResolvedPriv
   if (typeof dockerd !== 'string' || dockerd === '') {
     throw new TypeError(`Expected \`dockerd\` to be a command or a path, got ${describe(dockerd)}`);
   }
-  return { name, rootDir: resolve(rootDir), liveRestore, readyTimeoutMs, subnet, dockerd };
+  const tcp = options.tcp;
+  if (tcp !== undefined) {
+    if (typeof tcp.port !== 'number' || !Number.isInteger(tcp.port) || tcp.port < 1 || tcp.port > 65535) {
+      throw new TypeError(`Expected \`tcp.port\` to be an integer 1–65535, got ${describe(tcp.port)}`);
+    }
+    for (const key of ['caFile', 'certFile', 'keyFile'] as const) {
+      if (typeof tcp[key] !== 'string' || !isAbsolute(tcp[key])) throw new TypeError(`Expected \`tcp.${key}\` to be an absolute path, got ${describe(tcp[key])}`);
+    }
+  }
+  return { name, rootDir: resolve(rootDir), liveRestore, readyTimeoutMs, subnet, dockerd, tcp };
 }

@@ -137,6 +137,11 @@ export class PrivateDaemon implements DaemonHandle {
     return `unix://${this.#paths.socket}`;
   }
 
+  /** `tcp://127.0.0.1:<port>` when started with the `tcp` option (TLS-verified), else undefined. */
+  get tcpHost(): string | undefined {
+    return this.#options.tcp ? `tcp://127.0.0.1:${this.#options.tcp.port}` : undefined;
+  }
+
   /** `<rootDir>/dockerd.log`: dockerd's stdout and stderr, appended across restarts. */
   get logPath(): string {
     return this.#paths.log;
@@ -503,7 +508,15 @@ export class PrivateDaemon implements DaemonHandle {
       '--ip-masq=false',
       // Never `none` (dockerd 20.10 then deletes docker0); `--bip` would conflict with it.
       `--bridge=${this.#state.bridge}`,
+      ...this.#tcpArgs(),
     ];
+  }
+
+  /** The TCP listener's flags: loopback only, TLS with client verification (the unix socket stays plain). */
+  #tcpArgs(): string[] {
+    const tcp = this.#options.tcp;
+    if (!tcp) return [];
+    return ['--host', `tcp://127.0.0.1:${tcp.port}`, '--tlsverify', '--tlscacert', tcp.caFile, '--tlscert', tcp.certFile, '--tlskey', tcp.keyFile];
   }
 
   /**

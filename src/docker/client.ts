@@ -1,6 +1,7 @@
 import Dockerode from 'dockerode';
 import { PassThrough, type Readable } from 'node:stream';
 import {
+  DaemonTlsError,
   DaemonUnavailableError,
   DockerError,
   fromDockerodeError,
@@ -14,7 +15,12 @@ import { buildImageFromDirectory, removeImageIfUntagged, type BuildImageOptions 
 import { labelFilter } from './labels.js';
 import { demuxWithBackpressure } from './demux-stream.js';
 import { toApiTimestamp } from './api-time.js';
-import { defaultDockerHost } from './host.js';
+import { Agent as HttpsAgent } from 'node:https';
+import { readFileSync } from 'node:fs';
+import { endpointEnv, nodeEndpointFiles, resolveEndpoint } from './host.js';
+import { registryAuthFor } from './registry-auth.js';
+import { homedir } from 'node:os';
+import { describeSource, EndpointError, type DockerEndpoint } from './endpoint.js';
 import { parseContainerStats, type ContainerStatsSample, type RawContainerStats } from './stats.js';
 
 export type { BuildImageOptions } from './image-build.js';
@@ -26,13 +32,16 @@ export type { BuildImageOptions } from './image-build.js';
  * types never leave src/docker/.
  */
 
-/** How to reach a daemon. */
+/** How to reach a daemon; with neither `host` nor `context`, as the docker CLI would (endpoint.ts). */
 export interface ConnectOptions {
   /**
-   * `unix:///path/docker.sock`, a bare socket path, or `tcp://host:port`.
-   * @default process.env.DOCKER_HOST, else `/var/run/docker.sock`
+   * `unix:///path/docker.sock`, a bare socket path, `tcp://host:port` (TLS from
+   * `DOCKER_TLS_VERIFY`/`DOCKER_CERT_PATH`, like `docker -H`) or `ssh://user@host`.
+   * @default DOCKER_HOST, else DOCKER_CONTEXT's or the current context's host, else `/var/run/docker.sock`
    */
   readonly host?: string;
+  /** A Docker context's name (like `docker --context`): its host and its TLS material. Not with `host`. */
+  readonly context?: string;
   /**
    * Timeout of the connect-time ping, in ms. A daemon restoring its containers accepts
    * connections without answering (DOCKER-NOTES.md), so the ping needs its own bound.
@@ -215,14 +224,28 @@ export interface ContainerOutput {
  * `resource` named and, for container operations, `containerId` (errors.ts).
  */
 export interface DockerClient {
-  /** The endpoint in use, for messages: a socket path or `tcp://host:port`. */
+  /** The endpoint in use, for messages: a socket path (other parts test `startsWith('/')` for a local daemon), `tcp://host:port` or `ssh://user@host`. */
   readonly endpoint: string;
+  /**
+   * How the endpoint was reached: its source (option, `DOCKER_HOST`, a context), TLS and the
+   * files used. Optional so that a fake client needs none; a real one always has it.
+   */
+  readonly connection?: DockerEndpoint;
   /** `GET /_ping` bounded by `timeoutMs` (default 5000). */
   ping(options?: { timeoutMs?: number }): Promise<void>;
   version(): Promise<DaemonVersion>;
   /** `undefined` when the image is absent. */
   inspectImage(ref: string): Promise<ImageInfo | undefined>;
   removeImage(ref: string, options?: { force?: boolean }): Promise<void>;
+  /**
+   * `POST /images/create?fromImage=…&tag=…` (`docker pull`), with the credentials config.json's
+   * `auths` holds for the image's registry (registry-auth.ts; no credential helpers).
+   * `onProgress` gets one line per layer status (`<layer>: Downloading 12.3 MB / 40.1 MB`).
+   * Optional in the interface so a fake needs none; a real client always has it.
+   * @throws {ImageNotFoundError} when the registry has no such image (or refuses the credentials)
+   * @throws {DockerError} for any other failure the daemon streams
+   */
+  pullImage?(ref: string, options?: { onProgress?: (line: string) => void }): Promise<void>;
   /** Returns the network id. */
   createNetwork(spec: NetworkSpec): Promise<string>;
   removeNetwork(idOrName: string): Promise<void>;
@@ -317,23 +340,95 @@ function compareApiVersions(a: string, b: string): number {
   return amaj - bmaj || amin - bmin;
 }
 
-function parseHost(host: string | undefined): { options: Dockerode.DockerOptions; endpoint: string } {
-  const value = host ?? defaultDockerHost();
-  if (value.startsWith('unix://')) {
-    const socketPath = value.slice('unix://'.length);
-    return { options: { socketPath }, endpoint: socketPath };
-  }
-  if (value.startsWith('/')) return { options: { socketPath: value }, endpoint: value };
-  if (value.startsWith('tcp://') || value.startsWith('http://')) {
-    const url = new URL(value.replace(/^tcp:/, 'http:'));
+/**
+ * dockerode's options for an endpoint, through docker-modem's own transports: a unix
+ * socket, `https` with `ca`/`cert`/`key` for TLS, and its `ssh` protocol (lib/ssh.js: an
+ * ssh2 connection running `docker system dial-stdio` on the remote host, authenticated by
+ * ssh-agent). Every key docker-modem's `defaultOpts()` fills from `DOCKER_HOST` is set here
+ * explicitly (modem.js merges those env defaults *under* the options), so the endpoint
+ * resolved here decides, not the raw environment: a private daemon's socket stays its
+ * socket while `DOCKER_HOST` names a tcp daemon.
+ *
+ * @throws {EndpointError} `missing-file` when a TLS file vanished since resolution, or cannot be read
+ */
+function dockerodeOptions(endpoint: DockerEndpoint): Dockerode.DockerOptions {
+  const unset = {
+    socketPath: undefined,
+    host: undefined,
+    port: undefined,
+    username: undefined,
+    protocol: undefined,
+    ca: undefined,
+    cert: undefined,
+    key: undefined,
+    timeout: undefined,
+  };
+  if (endpoint.scheme === 'unix') return { ...unset, socketPath: endpoint.socketPath };
+  if (endpoint.scheme === 'ssh') {
+    const agent = endpointEnv().SSH_AUTH_SOCK;
     return {
-      options: { host: url.hostname, port: Number(url.port || 2375), protocol: 'http' },
-      endpoint: `tcp://${url.host}`,
+      ...unset,
+      protocol: 'ssh',
+      host: endpoint.hostname,
+      port: endpoint.port ?? 22,
+      username: endpoint.username,
+      // Only the host keys known_hosts lists for it (endpoint.ts); ssh2 would accept any.
+      sshOptions: {
+        ...(agent ? { agent } : {}),
+        hostVerifier: (key: Buffer) => (endpoint.sshHostKeys ?? []).includes(key.toString('base64')),
+      },
     };
   }
-  throw new DockerError(`Unsupported Docker host "${value}" (from ${host ? 'options.host' : 'DOCKER_HOST'}): expected unix:///path, an absolute socket path, or tcp://host:port`, {
-    operation: 'connect',
-  });
+  const tls = endpoint.tls;
+  if (!tls) return { ...unset, protocol: 'http', host: endpoint.hostname, port: endpoint.port };
+  const read = (file: string | undefined): Buffer | undefined => {
+    if (file === undefined) return undefined;
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      throw new EndpointError(`Cannot read ${file} for the TLS connection to ${endpoint.host} (${describeSource(endpoint.source)}): ${(error as Error).message}`, {
+        problem: 'missing-file',
+        via: describeSource(endpoint.source),
+        endpoint: endpoint.host,
+        path: file,
+        cause: error,
+      });
+    }
+  };
+  const ca = tls.verify ? read(tls.caFile) : undefined;
+  const cert = read(tls.certFile);
+  const key = read(tls.keyFile);
+  return {
+    ...unset,
+    protocol: 'https',
+    host: endpoint.hostname,
+    port: endpoint.port,
+    ca,
+    cert,
+    key,
+    // docker-modem passes no `rejectUnauthorized`; an agent carries it for SkipTLSVerify /
+    // DOCKER_TLS without verification. Keep-alive saves a TLS handshake per request.
+    ...{ agent: new HttpsAgent({ keepAlive: true, rejectUnauthorized: tls.verify, ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) }) },
+  };
+}
+
+/**
+ * `new Dockerode(options)` with `DOCKER_HOST` hidden from docker-modem for the duration of
+ * the (synchronous) constructor. docker-modem's `defaultOpts()` parses `DOCKER_HOST` itself
+ * and, when it names a tcp daemon and `DOCKER_CERT_PATH` is set, reads ca.pem, cert.pem and
+ * key.pem there unconditionally — throwing ENOENT for a directory without a client pair,
+ * which the docker CLI accepts, and even when the options name another daemon (a private
+ * one's socket). The options built here set every key it would derive, so hiding the variable
+ * changes nothing else. Restored in `finally`; nothing else runs in between (one thread).
+ */
+function constructHidingDockerHost(options: Dockerode.DockerOptions): Dockerode {
+  const saved = process.env['DOCKER_HOST'];
+  delete process.env['DOCKER_HOST'];
+  try {
+    return new Dockerode(options);
+  } finally {
+    if (saved !== undefined) process.env['DOCKER_HOST'] = saved;
+  }
 }
 
 /**
@@ -341,11 +436,29 @@ function parseHost(host: string | undefined): { options: Dockerode.DockerOptions
  * pins `min(daemon ApiVersion, MAX_API_VERSION)`, as the docker CLI does
  * (https://docs.docker.com/engine/api/#api-version-matrix).
  *
+ * The endpoint is the docker CLI's (endpoint.ts): `options.host` or `options.context`, else
+ * `DOCKER_HOST`, `DOCKER_CONTEXT`, config.json's `currentContext`, the default socket; TLS
+ * from `DOCKER_TLS_VERIFY`/`DOCKER_CERT_PATH` or the context's store.
+ *
+ * @throws {EndpointError} when the endpoint cannot be resolved (an unknown context, a missing
+ *   ca.pem, an unsupported scheme): nothing was contacted.
+ * @throws {DaemonTlsError} when the daemon refuses the TLS connection (`tlsProblem` says why).
  * @throws {DaemonUnavailableError} when nothing answers within `pingTimeoutMs`.
  */
 export async function connectDocker(options: ConnectOptions = {}): Promise<DockerClient> {
-  const { options: dockerOptions, endpoint } = parseHost(options.host);
-  const docker = new Dockerode(dockerOptions);
+  const endpoint = resolveEndpoint({ host: options.host, context: options.context });
+  let docker: Dockerode;
+  try {
+    docker = constructHidingDockerHost(dockerodeOptions(endpoint));
+  } catch (error) {
+    if (error instanceof EndpointError) throw error;
+    throw new EndpointError(`Cannot set up the Docker client for ${endpoint.display} (${describeSource(endpoint.source)}): ${(error as Error).message}`, {
+      problem: 'invalid-host',
+      via: describeSource(endpoint.source),
+      endpoint: endpoint.host,
+      cause: error,
+    });
+  }
   const client = new DockerodeClient(docker, endpoint);
   await client.ping({ timeoutMs: options.pingTimeoutMs ?? 5000 });
   const version = await client.version();
@@ -356,11 +469,16 @@ export async function connectDocker(options: ConnectOptions = {}): Promise<Docke
 
 class DockerodeClient implements DockerClient {
   readonly endpoint: string;
+  readonly connection: DockerEndpoint;
   readonly #docker: Dockerode;
+  /** How the endpoint was chosen, in words, for error messages. */
+  readonly #via: string;
 
-  constructor(docker: Dockerode, endpoint: string) {
+  constructor(docker: Dockerode, endpoint: DockerEndpoint) {
     this.#docker = docker;
-    this.endpoint = endpoint;
+    this.endpoint = endpoint.display;
+    this.connection = endpoint;
+    this.#via = describeSource(endpoint.source);
   }
 
   buildImage(options: BuildImageOptions): Promise<{ imageId: string }> {
@@ -377,12 +495,29 @@ class DockerodeClient implements DockerClient {
    * the container it concerned (also for a network's connect/disconnect).
    */
   #wrap(error: unknown, operation: string, resource?: string, containerId?: string): DockerError {
-    return fromDockerodeError(error, {
+    const wrapped = fromDockerodeError(error, {
       endpoint: this.endpoint,
+      via: this.#via,
       operation,
       ...(resource !== undefined ? { resource } : {}),
       ...(containerId !== undefined ? { containerId } : {}),
     });
+    // A daemon that wants a client certificate, when none was found: say where one was looked
+    // for. dockerd (Go, measured with 20.10) answers a missing certificate with the
+    // `bad_certificate` alert, the same as a wrong one: without a certificate it means "required".
+    const tls = this.connection.tls;
+    const refused = wrapped instanceof DaemonTlsError && (wrapped.tlsProblem === 'client-certificate-required' || wrapped.tlsProblem === 'client-certificate-rejected');
+    if (wrapped instanceof DaemonTlsError && refused && tls && tls.certFile === undefined) {
+      return new DaemonTlsError(this.endpoint, {
+        operation,
+        problem: 'client-certificate-required',
+        ...(wrapped.code !== undefined ? { code: wrapped.code } : {}),
+        via: this.#via,
+        hint: `no cert.pem and key.pem in ${tls.dir}`,
+        cause: error,
+      });
+    }
+    return wrapped;
   }
 
   async #call<T>(operation: string, resource: string | undefined, fn: () => Promise<T>, containerId?: string): Promise<T> {
@@ -408,7 +543,17 @@ class DockerodeClient implements DockerClient {
     } catch (error) {
       const wrapped = this.#wrap(error, `ping (timeout ${timeoutMs} ms)`);
       if (wrapped instanceof DaemonUnavailableError) throw wrapped;
-      throw new DaemonUnavailableError(this.endpoint, { operation: 'ping', cause: error });
+      // A daemon listening with TLS answers plain HTTP with 400 ("Client sent an HTTP
+      // request to an HTTPS server"): name that, not an unknown error.
+      if (wrapped.status === 400 && this.connection.scheme === 'tcp' && !this.connection.tls) {
+        throw new DaemonTlsError(this.endpoint, { operation: 'ping', problem: 'daemon-speaks-tls', via: this.#via, cause: error });
+      }
+      throw new DaemonUnavailableError(this.endpoint, {
+        operation: 'ping',
+        via: this.#via,
+        ...(wrapped.status !== undefined ? { code: `HTTP ${wrapped.status}` } : {}),
+        cause: error,
+      });
     }
   }
 
@@ -440,6 +585,47 @@ class DockerodeClient implements DockerClient {
       const wrapped = this.#wrap(error, 'inspect image', `image ${ref}`);
       if (wrapped instanceof ResourceNotFoundError) return undefined;
       throw wrapped;
+    }
+  }
+
+  async pullImage(ref: string, options: { onProgress?: (line: string) => void } = {}): Promise<void> {
+    const { auth, note } = registryAuthFor(ref, endpointEnv(), nodeEndpointFiles, homedir());
+    if (note !== undefined) options.onProgress?.(note);
+    let stream: Readable;
+    try {
+      stream = (await this.#docker.pull(ref, auth ? { authconfig: auth } : {})) as Readable;
+    } catch (error) {
+      const wrapped = this.#wrap(error, 'pull image', `image ${ref}`);
+      if (wrapped.status === 404 || wrapped.status === 401 || wrapped.status === 403) {
+        throw new ImageNotFoundError(ref, { operation: 'pull image', hint: `The registry refused it: ${wrapped.message}`, cause: error });
+      }
+      throw wrapped;
+    }
+    // The daemon reports a failed pull inside the stream (`{"error": …}`) with HTTP 200.
+    let failure: string | undefined;
+    // A layer's status changes a few times (Waiting, Downloading, Extracting, Pull complete);
+    // its byte counter many times a second: a change of status always, a counter once a second.
+    const last = new Map<string, { status: string; at: number }>();
+    const report = (id: string, status: string, line: string): void => {
+      const previous = last.get(id);
+      const now = Date.now();
+      if (previous && previous.status === status && now - previous.at < 1000) return;
+      last.set(id, { status, at: now });
+      options.onProgress?.(line);
+    };
+    await new Promise<void>((done, fail) => {
+      this.#docker.modem.followProgress(
+        stream,
+        (error: Error | null) => (error ? fail(this.#wrap(error, 'pull image', `image ${ref}`)) : done()),
+        (event: { status?: string; id?: string; progress?: string; error?: string; errorDetail?: { message?: string } }) => {
+          if (event.error !== undefined) failure = event.errorDetail?.message ?? event.error;
+          else if (event.status !== undefined)
+            report(event.id ?? '', event.status, `${event.id ? `${event.id}: ` : ''}${event.status}${event.progress ? ` ${event.progress}` : ''}`);
+        },
+      );
+    });
+    if (failure !== undefined) {
+      throw new ImageNotFoundError(ref, { operation: 'pull image', hint: `The pull failed: ${failure}` });
     }
   }
 

@@ -96,28 +96,110 @@ export class DockerError extends Error {
  */
 export class DaemonUnavailableError extends DockerError {
   override name = 'DaemonUnavailableError';
-  /** The endpoint tried: a socket path or `tcp://host:port`. */
+  /** The endpoint tried: a socket path, `tcp://host:port` or `ssh://user@host`. */
   readonly daemonSocket: string;
-  /** errno-style code when there was one (`ENOENT`, `ECONNREFUSED`, `EACCES`, `ETIMEDOUT`). */
+  /** errno-style code when there was one (`ENOENT`, `ECONNREFUSED`, `EACCES`, `ETIMEDOUT`, a TLS code). */
   readonly code: string | undefined;
-  constructor(daemonSocket: string, options: { operation: string; code?: string; cause?: unknown }) {
+  /** How the endpoint was chosen (`DOCKER_HOST`, `context "ci" (DOCKER_CONTEXT)`), when known. */
+  readonly via: string | undefined;
+  constructor(daemonSocket: string, options: { operation: string; code?: string; via?: string; cause?: unknown; message?: string }) {
     const why =
       options.code === 'ENOENT'
         ? 'the socket does not exist (is dockerd running?)'
         : options.code === 'ECONNREFUSED'
-          ? 'the socket refused the connection (dockerd stopped or died)'
+          ? daemonSocket.startsWith('/')
+            ? 'the socket refused the connection (dockerd stopped or died)'
+            : 'the connection was refused (nothing listens on that port)'
           : options.code === 'EACCES'
             ? 'permission denied on the socket (run as root or join the docker group)'
             : options.code === 'ETIMEDOUT'
               ? 'the daemon did not answer in time'
-              : `${options.code ?? 'unknown error'}`;
-    super(`No Docker daemon answers at ${daemonSocket}: ${why}. Start one (scripts/docker-up.sh) or set DOCKER_HOST, then check with \`keelhaul doctor\`.`, {
+              : (options.code ?? (options.cause instanceof Error && options.cause.message ? options.cause.message : 'unknown error'));
+    const where = `${daemonSocket}${options.via ? ` (${options.via})` : ''}`;
+    super(options.message ?? `No Docker daemon answers at ${where}: ${why}. Start one (scripts/docker-up.sh) or set DOCKER_HOST, then check with \`keelhaul doctor\`.`, {
       operation: options.operation,
       reason: 'daemon-unavailable',
       cause: options.cause,
     });
     this.daemonSocket = daemonSocket;
     this.code = options.code;
+    this.via = options.via;
+  }
+}
+
+/**
+ * What went wrong in a TLS connection to a daemon, as a caller branches on it:
+ * - `client-certificate-required`: the daemon (`--tlsverify`) asked for a client certificate and got none;
+ * - `client-certificate-rejected`: it refused the one sent (another CA, expired);
+ * - `daemon-certificate-untrusted`: the daemon's certificate does not chain to the CA in use;
+ * - `daemon-name-mismatch`: the daemon's certificate does not name the host connected to;
+ * - `daemon-speaks-plain`: TLS was spoken to a daemon without TLS;
+ * - `daemon-speaks-tls`: plain HTTP was spoken to a daemon that requires TLS (it answers 400);
+ * - `handshake-failed`: any other TLS failure (the code says which).
+ */
+export type TlsProblem =
+  | 'client-certificate-required'
+  | 'client-certificate-rejected'
+  | 'daemon-certificate-untrusted'
+  | 'daemon-name-mismatch'
+  | 'daemon-speaks-plain'
+  | 'daemon-speaks-tls'
+  | 'handshake-failed';
+
+/** Node's error codes for TLS failures (OpenSSL's alerts as `ERR_SSL_*`, verification as X509 names). */
+const TLS_CODES: Readonly<Record<string, TlsProblem>> = {
+  ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: 'client-certificate-required',
+  ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE: 'client-certificate-rejected',
+  ERR_SSL_TLSV1_ALERT_UNKNOWN_CA: 'client-certificate-rejected',
+  ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN: 'client-certificate-rejected',
+  ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED: 'client-certificate-rejected',
+  ERR_SSL_TLSV1_ALERT_DECRYPT_ERROR: 'client-certificate-rejected',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'daemon-certificate-untrusted',
+  SELF_SIGNED_CERT_IN_CHAIN: 'daemon-certificate-untrusted',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'daemon-certificate-untrusted',
+  UNABLE_TO_GET_ISSUER_CERT: 'daemon-certificate-untrusted',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'daemon-certificate-untrusted',
+  CERT_HAS_EXPIRED: 'daemon-certificate-untrusted',
+  CERT_NOT_YET_VALID: 'daemon-certificate-untrusted',
+  CERT_UNTRUSTED: 'daemon-certificate-untrusted',
+  CERT_SIGNATURE_FAILURE: 'daemon-certificate-untrusted',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'daemon-name-mismatch',
+  ERR_SSL_WRONG_VERSION_NUMBER: 'daemon-speaks-plain',
+  ERR_SSL_PACKET_LENGTH_TOO_LONG: 'daemon-speaks-plain',
+};
+
+/** The {@link TlsProblem} of a Node error code, or `undefined` when the code is not a TLS one. */
+export function tlsProblemOfCode(code: string): TlsProblem | undefined {
+  return TLS_CODES[code] ?? (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') ? 'handshake-failed' : undefined);
+}
+
+const TLS_ADVICE: Readonly<Record<TlsProblem, string>> = {
+  'client-certificate-required':
+    "it requires a client certificate and none was sent: put the cert.pem and key.pem made for it in DOCKER_CERT_PATH (default ~/.docker), or in the context's TLS store",
+  'client-certificate-rejected': 'it refused the client certificate (signed by another CA, or expired): use the cert.pem and key.pem made for this daemon',
+  'daemon-certificate-untrusted': "its certificate does not chain to the CA in use: point DOCKER_CERT_PATH at the directory holding this daemon's ca.pem",
+  'daemon-name-mismatch': "its certificate does not name the host connected to: connect by a name or IP address in the certificate's subjectAltName",
+  'daemon-speaks-plain': 'it does not speak TLS: unset DOCKER_TLS_VERIFY and DOCKER_TLS, or connect to its TLS port (2376 by convention)',
+  'daemon-speaks-tls': 'it requires TLS (it answered plain HTTP with 400): set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to the directory holding ca.pem, cert.pem and key.pem',
+  'handshake-failed': 'check that DOCKER_CERT_PATH (or the context) holds the ca.pem, cert.pem and key.pem made for this daemon',
+};
+
+/**
+ * The TLS connection to a daemon failed: it answered, but not to these credentials. A
+ * {@link DaemonUnavailableError} (nothing usable answers, so the CLI exits 3 and a run's
+ * outage handling waits as for any daemon gone), with `tlsProblem` to branch on.
+ */
+export class DaemonTlsError extends DaemonUnavailableError {
+  override name = 'DaemonTlsError';
+  readonly tlsProblem: TlsProblem;
+  /** @param options.hint what keelhaul knows that explains it, e.g. `no cert.pem and key.pem in /certs` */
+  constructor(daemonSocket: string, options: { operation: string; problem: TlsProblem; code?: string; via?: string; hint?: string; cause?: unknown }) {
+    const where = `${daemonSocket}${options.via ? ` (${options.via})` : ''}`;
+    super(daemonSocket, {
+      ...options,
+      message: `The Docker daemon at ${where} refused the TLS connection${options.code ? ` (${options.code})` : ''}${options.hint ? `, ${options.hint}` : ''}: ${TLS_ADVICE[options.problem]}. Check with \`keelhaul doctor\`.`,
+    });
+    this.tlsProblem = options.problem;
   }
 }
 
@@ -255,18 +337,25 @@ interface DockerodeErrorLike {
  * {@link ResourceConflictError}; anything else → {@link DockerError} with that `status`
  * and its reason. The daemon's message is kept for the message text only.
  *
+ * A TLS failure (Node's `ERR_SSL_*`, `ERR_TLS_*` and certificate verification codes) →
+ * {@link DaemonTlsError}.
+ *
  * @param endpoint the daemon's socket path or `tcp://host:port`, for {@link DaemonUnavailableError}
+ * @param via how the endpoint was chosen, for the message
  */
-export function fromDockerodeError(error: unknown, context: { endpoint: string; operation: string; resource?: string; containerId?: string }): DockerError {
+export function fromDockerodeError(error: unknown, context: { endpoint: string; operation: string; resource?: string; containerId?: string; via?: string }): DockerError {
   if (error instanceof DockerError) return error;
   const e = (error ?? {}) as DockerodeErrorLike;
   const { operation, resource, endpoint } = context;
   const containerId = context.containerId !== undefined ? { containerId: context.containerId } : {};
+  const via = context.via !== undefined ? { via: context.via } : {};
   if (typeof e.code === 'string' && DAEMON_DOWN_CODES.has(e.code)) {
-    return new DaemonUnavailableError(endpoint, { operation, code: e.code === 'ABORT_ERR' ? 'ETIMEDOUT' : e.code, cause: error });
+    return new DaemonUnavailableError(endpoint, { operation, code: e.code === 'ABORT_ERR' ? 'ETIMEDOUT' : e.code, ...via, cause: error });
   }
+  const tlsProblem = typeof e.code === 'string' ? tlsProblemOfCode(e.code) : undefined;
+  if (tlsProblem !== undefined) return new DaemonTlsError(endpoint, { operation, problem: tlsProblem, code: e.code as string, ...via, cause: error });
   if (e.name === 'AbortError' || e.name === 'TimeoutError') {
-    return new DaemonUnavailableError(endpoint, { operation, code: 'ETIMEDOUT', cause: error });
+    return new DaemonUnavailableError(endpoint, { operation, code: 'ETIMEDOUT', ...via, cause: error });
   }
   const status = typeof e.statusCode === 'number' ? e.statusCode : undefined;
   const bodyMessage = typeof e.json?.message === 'string' ? e.json.message : undefined;

@@ -17,6 +17,7 @@ export {
   type VolumeSummary,
 } from './client.js';
 export {
+  DaemonTlsError,
   DaemonUnavailableError,
   DockerError,
   fromDockerodeError,
@@ -28,9 +29,26 @@ export {
   TargetUnavailableError,
   type DockerErrorReason,
   type TargetUnavailableReason,
+  type TlsProblem,
 } from './errors.js';
 export { ContainerExitTracker, subscribeEvents, type DaemonEvent } from './events.js';
-export { defaultDockerHost } from './host.js';
+export { defaultDockerHost, localDaemonSocket, resolveEndpoint } from './host.js';
+export {
+  contextId,
+  DEFAULT_DOCKER_HOST,
+  describeSource,
+  EndpointError,
+  knownHostKeys,
+  reconnectRequest,
+  resolveDockerEndpoint,
+  type DockerEndpoint,
+  type EndpointEnv,
+  type EndpointFiles,
+  type EndpointProblem,
+  type EndpointRequest,
+  type EndpointSource,
+  type EndpointTls,
+} from './endpoint.js';
 export { ANY_VALUE, expandLabelKey, Label, labelsFor, type Role, type RunIdentity } from './labels.js';
 export { HELPER_DEFAULTS, HelperContainerError, helperContainerSpec, runHelperContainer, type HelperResult, type HelperSpec, type HelperStage } from './helper-container.js';
 export {

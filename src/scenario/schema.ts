@@ -632,6 +632,12 @@ export const scenarioSchema = z.strictObject({
   seed: z.number().int().min(0).max(0xffff_ffff).optional(),
   /** Worker image; `{version}` expands to keelhaul's version. */
   image: z.string().min(1).default('keelhaul/worker:{version}'),
+  /**
+   * When the worker image and the topology's images are pulled from their registry (with
+   * config.json's `auths`): `missing` (absent from the daemon), `always`, `never`.
+   * keelhaul's own worker image is built (`keelhaul images build`), never pulled.
+   */
+  pull: z.enum(['missing', 'always', 'never']).default('missing'),
   network: networkModeSchema.default('none'),
   /**
    * How workers run: `docker`, a container per attempt; `local`, a process per attempt

@@ -1,6 +1,6 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { basename, join, posix } from 'node:path';
-import { dockerHostFromEnv } from '../docker/host.js';
+import { localDaemonSocket } from '../docker/host.js';
 import type { Scenario } from './schema.js';
 
 /**
@@ -9,11 +9,11 @@ import type { Scenario } from './schema.js';
  * refused at validation — exit 2, nothing created — unless `dangerouslyAllow` names them.
  */
 
-/** Socket paths a Docker daemon listens on by default, plus `DOCKER_HOST`'s when it is a unix socket. */
+/** Socket paths a Docker daemon listens on by default, plus the socket of the daemon in use (`DOCKER_HOST`'s or a context's) when it is a unix socket. */
 function knownSocketPaths(): string[] {
   const paths = ['/var/run/docker.sock', '/run/docker.sock'];
-  const host = dockerHostFromEnv();
-  if (host?.startsWith('unix://')) paths.push(host.slice('unix://'.length));
+  const socket = localDaemonSocket();
+  if (socket !== undefined) paths.push(socket);
   return paths;
 }
 
