@@ -145,11 +145,14 @@ export class Harness implements AsyncDisposable {
 
   /**
    * Runs a scenario on the docker backend and on the local backend with the same seed and
-   * compares the outcomes (docs/parity.md). Resolves with `ok` and the differing rows,
-   * each naming its task and field; it does not throw because the outcomes differ.
+   * compares the outcomes (docs/parity.md) — or, for a scenario with a `sut`, runs the
+   * system under test in its two `sut.modes` and compares its last exit, ledger and outputs
+   * (docs/sut.md). Resolves with `ok` and the differing rows, each naming its task and
+   * field; it does not throw because the outcomes differ.
    *
    * @throws {FaultSupportError} before anything runs when the local backend cannot apply a
-   *   fault or setting of the scenario; as {@link run} otherwise
+   *   fault or setting of the scenario; {@link SutParityError} for a SUT without two modes;
+   *   as {@link run} otherwise
    */
   async parity(scenario: string | ScenarioInput | Scenario, options: Pick<HarnessRunOptions, 'seed' | 'signal'> = {}): Promise<ParityResult> {
     const loaded = await this.scenario(scenario);
@@ -367,13 +370,17 @@ export {
   renderParityMarkdown,
   renderParityTable,
   runParity,
+  SutParityError,
   type AttemptDigest,
   type OutcomeDigest,
   type ParityOptions,
   type ParityResult,
   type ParityRow,
+  type SutDigest,
   type TaskDigest,
 } from './parity/index.js';
+// A system under test: the team's own orchestrator under keelhaul (docs/sut.md).
+export { SutStartError } from './sut/index.js';
 // The local backend's plan-time refusals.
 export { LOCAL_FAULT_KINDS, localBackendProblems, type BackendProblem } from './backends/index.js';
 // Resource samples in reports.
