@@ -83,6 +83,15 @@ export interface ReaperOptions {
   readonly pollMs?: number;
   /** The reaper gives up (exit) after this long whatever happens, ms. @default 24 h */
   readonly maxLifetimeMs?: number;
+  /**
+   * Failed reaps (the daemon does not answer) before the reaper gives up with a final line
+   * in reaper.log; between tries it waits `pollMs` × 2^tries, at most `maxRetryDelayMs`.
+   * A run on its own private daemon never waits: the daemon is removed whole.
+   * @default 20 (about 15 minutes with the defaults)
+   */
+  readonly maxFailures?: number;
+  /** @default 60_000 ms */
+  readonly maxRetryDelayMs?: number;
   readonly log?: (line: string) => void;
   readonly signal?: AbortSignal;
   /** @default connectDocker() */
@@ -90,12 +99,17 @@ export interface ReaperOptions {
 }
 
 /**
- * The reaper's loop. Returns `reaped` after removing the run's resources, `finished` when
- * the run ended normally, `gave-up` past `maxLifetimeMs`.
+ * The reaper's loop. Returns `reaped` after removing the run's resources (or, when the
+ * run's private daemon does not answer, the daemon whole), `finished` when the run ended
+ * normally, `gave-up` past `maxLifetimeMs` or after `maxFailures` failed reaps.
  */
 export async function runReaper(options: ReaperOptions): Promise<'reaped' | 'finished' | 'gave-up'> {
   const { runDir, ttlMs } = options;
   const pollMs = options.pollMs ?? 1000;
+  const maxFailures = options.maxFailures ?? 20;
+  const maxRetryDelayMs = options.maxRetryDelayMs ?? 60_000;
+  let failures = 0;
+  let nextTryAt = 0;
   const log = options.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} reaper: ${line}\n`));
   // The run's own daemon (a private one, or whichever DOCKER_HOST named when it started).
   const connect = (state: RunState): Promise<DockerClient> => (options.connect ?? (() => connectDocker(daemonConnectOptions(state))))();
@@ -141,7 +155,7 @@ export async function runReaper(options: ReaperOptions): Promise<'reaped' | 'fin
         // its run cannot be resumed, so it goes at once (docs/sut.md).
         if (killOrphanedSut(state)) log(`killed the system under test's process group ${state.sut?.pid ?? ''}`);
       }
-      if (Date.now() - deadSince >= ttlMs) {
+      if (Date.now() - deadSince >= ttlMs && Date.now() >= nextTryAt) {
         try {
           const docker = await connect(state);
           const selector = sutSelectorOf(state, runDir);
@@ -160,7 +174,30 @@ export async function runReaper(options: ReaperOptions): Promise<'reaped' | 'fin
           await recordReaped(runDir, state, result).catch((error: unknown) => log(`could not record the reap: ${(error as Error).message}`));
           return 'reaped';
         } catch (error) {
-          log(`reaping failed, will retry: ${(error as Error).message}`);
+          failures += 1;
+          const reason = (error as Error).message;
+          if (state.privateDaemonRoot) {
+            // The run's own daemon does not answer (killed with its controller, or down): nothing
+            // else would ever bring it back, so it goes whole — its containers, volumes, bridge,
+            // rules and mounts with it (issue 17: this used to be retried once a second, forever).
+            const root = state.privateDaemonRoot;
+            try {
+              await removePrivateDaemonRoot(root);
+              log(`reaped: the run's private daemon did not answer (${reason}); removed it whole with everything on it (${root})`);
+              await recordReaped(runDir, state, { containers: 0, networks: 0, volumes: 0 }).catch((e: unknown) => log(`could not record the reap: ${(e as Error).message}`));
+              return 'reaped';
+            } catch (removal) {
+              log(`could not remove the private daemon at ${root}: ${(removal as Error).message}`);
+            }
+          }
+          if (failures >= maxFailures) {
+            log(`giving up after ${failures} tries: ${reason}; once the daemon answers, \`keelhaul clean ${state.runId}\` removes what is left`);
+            return 'gave-up';
+          }
+          // Backs off: a daemon that is down for long is not asked every second.
+          const delay = Math.min(pollMs * 2 ** failures, maxRetryDelayMs);
+          nextTryAt = Date.now() + delay;
+          log(`reaping failed (try ${failures} of ${maxFailures}), next in ${delay} ms: ${reason}`);
         }
       }
     }

@@ -107,6 +107,33 @@ describe('reaper loop', () => {
     rmSync(dir, { recursive: true });
   });
 
+  it('reaper: a daemon that never answers is tried with growing delays, then given up with a final line (no retrying once a second forever)', async () => {
+    const dir = tempDir();
+    const store = new StateStore(join(dir, 'state.json'), state({ controller: { pid: deadPid(), start: 1, hostname: hostname() } }));
+    await store.save();
+    const lines: string[] = [];
+    const tries: number[] = [];
+    const result = await runReaper({
+      runDir: dir,
+      ttlMs: 10,
+      pollMs: 5,
+      maxFailures: 4,
+      log: (line) => lines.push(line),
+      connect: async () => {
+        tries.push(Date.now());
+        throw new Error('No Docker daemon answers at /x.sock');
+      },
+    });
+    expect(result).toBe('gave-up');
+    expect(tries).toHaveLength(4);
+    // 5 × 2, × 4, × 8 ms between the tries: each wait longer than the one before.
+    const gaps = tries.slice(1).map((t, i) => t - tries[i]!);
+    expect(gaps[2]!).toBeGreaterThanOrEqual(35);
+    expect(lines.at(-1)).toMatch(/^giving up after 4 tries: No Docker daemon answers at \/x\.sock; once the daemon answers, `keelhaul clean /);
+    expect(lines.filter((l) => l.startsWith('reaping failed (try '))).toHaveLength(3);
+    rmSync(dir, { recursive: true });
+  });
+
   it('reaper: a live controller is never reaped; the reaper exits when the run finishes', async () => {
     const dir = tempDir();
     const store = new StateStore(join(dir, 'state.json'), state());
