@@ -33,7 +33,7 @@
  * `1000:1000` unless the embedder passes another), so an image's own `Config.User` never
  * decides who the worker is, and the workspace root is owned by that uid:gid, mode 0750.
  */
-import type { DockerClient } from '../docker/index.js';
+import { ResourceConflictError, type DockerClient } from '../docker/index.js';
 
 /** A numeric `uid:gid`. */
 export interface WorkerIds {
@@ -141,8 +141,8 @@ export async function giveWorkspaceToWorker(docker: Pick<DockerClient, 'createCo
   const segment = options.mountPath.replace(/^\/+|\/+$/g, '');
   if (segment === '' || segment.includes('/')) throw new RangeError(`workspace mount path must be one absolute segment, got ${options.mountPath}`);
   let id: string | undefined;
-  try {
-    id = await docker.createContainer({
+  const create = (): Promise<string> =>
+    docker.createContainer({
       name: options.name,
       image: options.image,
       labels: options.labels,
@@ -158,6 +158,17 @@ export async function giveWorkspaceToWorker(docker: Pick<DockerClient, 'createCo
       memoryBytes: 16 * 1024 * 1024,
       pidsLimit: 1,
     });
+  try {
+    try {
+      id = await create();
+    } catch (error) {
+      // A controller killed between this helper's create and its removal left it behind under
+      // the same name (seen on resume after a SIGKILL: every attempt's launch got 409): it is
+      // ours, never started, and goes before the create is tried again.
+      if (!(error instanceof ResourceConflictError)) throw error;
+      await docker.removeContainer(options.name, { force: true }).catch(() => undefined);
+      id = await create();
+    }
     await docker.putArchive(id, '/', directoryEntryTar(segment, options.owner, WORKSPACE_MODE));
   } catch (error) {
     throw new WorkspaceOwnerError(options.volume, id, { cause: error });

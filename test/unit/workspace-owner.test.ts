@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { directoryEntryTar, giveWorkspaceToWorker, parseWorkerUser, WorkerUserError, WorkspaceOwnerError } from '../../src/backends/workspace-owner.js';
-import type { ContainerSpec, DockerClient } from '../../src/docker/index.js';
+import { ResourceConflictError, type ContainerSpec, type DockerClient } from '../../src/docker/index.js';
 
 type OwnerClient = Pick<DockerClient, 'createContainer' | 'putArchive' | 'removeContainer'>;
 
@@ -74,6 +74,22 @@ describe('workspace owner', () => {
       mounts: [{ type: 'volume', source: 'kh-r-t', target: '/workspace', noCopy: true }],
     });
     expect(fake.tar()!.subarray(0, 10).toString()).toBe('workspace/');
+  });
+
+  it('workspace owner: a helper left under the same name by a killed controller (409) is removed and the create tried again', async () => {
+    const fake = fakeClient();
+    let first = true;
+    const create = fake.client.createContainer;
+    fake.client.createContainer = async (spec) => {
+      if (first) {
+        first = false;
+        fake.calls.push('create (409)');
+        throw new ResourceConflictError('container kh-r-t-owner', { operation: 'create container', detail: 'The container name "/kh-r-t-owner" is already in use' });
+      }
+      return create(spec);
+    };
+    await giveWorkspaceToWorker(fake.client, { volume: 'kh-r-t', name: 'kh-r-t-owner', image: 'img', labels: {}, owner: { uid: 1, gid: 1 }, mountPath: '/workspace' });
+    expect(fake.calls).toEqual(['create (409)', 'remove kh-r-t-owner', 'create', 'archive c0ffee /', 'remove c0ffee']);
   });
 
   it('workspace owner: a refused archive still removes the helper and names the volume, with the daemon error as cause', async () => {
