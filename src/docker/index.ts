@@ -31,6 +31,7 @@ export {
 } from './errors.js';
 export { ContainerExitTracker, subscribeEvents, type DaemonEvent } from './events.js';
 export { defaultDockerHost } from './host.js';
+export { transferImage, type ImageTransfer, type TransferImageOptions } from './image-transfer.js';
 export { ANY_VALUE, expandLabelKey, Label, labelsFor, type Role, type RunIdentity } from './labels.js';
 export { HELPER_DEFAULTS, HelperContainerError, helperContainerSpec, runHelperContainer, type HelperResult, type HelperSpec, type HelperStage } from './helper-container.js';
 export {
