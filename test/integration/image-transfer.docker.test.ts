@@ -112,6 +112,38 @@ describe('image transfer to a private daemon (docker)', () => {
     }
   }, 180_000);
 
+  it("a system under test's sut.images are copied before it starts: its docker CLI finds the image on the private daemon", async () => {
+    await inner.removeImage(worker.image, { force: true }).catch(() => undefined);
+    const scenario = validateScenario({
+      name: 'image-transfer-sut',
+      seed: 5,
+      daemon: { mode: 'private', liveRestore: true },
+      sut: {
+        // The SUT's DOCKER_HOST is the private daemon: the inspection succeeds only if the copy happened.
+        command: ['docker', 'image', 'inspect', '--format', '{{.Id}}', worker.image],
+        selector: { 'keelhaul-test.sut': '${KEELHAUL_RUN_ID}' },
+        images: [worker.image],
+        timeoutMs: 30_000,
+      },
+    });
+    const transfers: Extract<RunEvent, { type: 'image.transferred' }>[] = [];
+    const result = await runScenario({
+      scenario,
+      docker: main,
+      runsDir,
+      privateDaemon: daemon,
+      reaper: false,
+      onEvent: (e) => {
+        if (e.type === 'image.transferred') transfers.push(e);
+      },
+    });
+    const wanted = (await main.inspectImage(worker.image))!;
+    expect(transfers).toEqual([expect.objectContaining({ image: worker.image, transferred: true, imageId: wanted.id })]);
+    expect(result.report.sut!.exits[0]!.exitCode, result.report.error).toBe(0);
+    expect((await inner.inspectImage(worker.image))?.id).toBe(wanted.id);
+    expect(await leftOn(inner, result.report.runId)).toBe(0);
+  }, 120_000);
+
   it('an image the main daemon lacks is refused by name before anything runs', async () => {
     const missing = 'keelhaul-test/not-built-anywhere:1';
     const error = await run(scenarioFor(missing), []).catch((e: unknown) => e);
