@@ -12,11 +12,12 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderEvent } from '../../src/cli/render.js';
 import { runScenario, type RunEvent, type RunResult } from '../../src/controller/index.js';
 import { startPrivateDaemon, type PrivateDaemon } from '../../src/daemon/index.js';
-import { connectDocker, ImageNotFoundError, Label, type DockerClient } from '../../src/docker/index.js';
+import { connectDocker, DockerError, ImageNotFoundError, Label, type DockerClient } from '../../src/docker/index.js';
 import { validateScenario, type Scenario } from '../../src/scenario/index.js';
 import { buildForeignWorker, type ForeignWorker } from '../setup/foreign-workers.js';
 
@@ -143,6 +144,15 @@ describe('image transfer to a private daemon (docker)', () => {
     expect((await inner.inspectImage(worker.image))?.id).toBe(wanted.id);
     expect(await leftOn(inner, result.report.runId)).toBe(0);
   }, 120_000);
+
+  it("the client's own errors, from a real daemon: saveImage of a missing image is ImageNotFoundError, a load of bytes that are no tar is a DockerError with the daemon's words", async () => {
+    const missing = await main.saveImage('keelhaul-test/not-built-anywhere:1').catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(ImageNotFoundError);
+    const bad = await inner.loadImage(Readable.from([Buffer.from('this is not a tar archive')])).catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(DockerError);
+    expect((bad as DockerError).operation).toBe('load image');
+    expect((bad as Error).message).toContain(inner.endpoint);
+  });
 
   it('an image the main daemon lacks is refused by name before anything runs', async () => {
     const missing = 'keelhaul-test/not-built-anywhere:1';
