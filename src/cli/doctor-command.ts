@@ -1,6 +1,6 @@
 import { access } from 'node:fs/promises';
 import { connectDocker, DaemonTlsError, DaemonUnavailableError, describeSource, Label, resolveEndpoint, type DockerClient, type DockerEndpoint } from '../docker/index.js';
-import { workerImageTag } from '../images/index.js';
+import { workerImageTag, WORKER_IMAGE_REPOSITORY } from '../images/index.js';
 import { expandImageVersion, keelhaulVersion } from '../version.js';
 import { loadScenarioFile } from '../scenario/index.js';
 import { ExitCode } from './exit-codes.js';
@@ -103,7 +103,9 @@ export async function doctorCommand(io: CliIo, options: { scenarioPath?: string;
           : 'Start one with `bash scripts/docker-up.sh` (installs docker.io on Debian as root), or set DOCKER_HOST or DOCKER_CONTEXT.',
     });
   }
-  const tag = scenario && scenario.daemon.mode !== 'private' ? expandImageVersion(scenario.image) : workerImageTag();
+  // A private daemon builds keelhaul's worker image itself, but copies any other image from this daemon (docs/private-daemon.md).
+  const scenarioImage = scenario ? expandImageVersion(scenario.image) : undefined;
+  const tag = scenarioImage && (scenario?.daemon.mode !== 'private' || !scenarioImage.startsWith(`${WORKER_IMAGE_REPOSITORY}:`)) ? scenarioImage : workerImageTag();
   if (docker) {
     const image = await docker.inspectImage(tag);
     // A run pulls what the daemon lacks (scenario `pull`), except keelhaul's own worker image, which is built.
@@ -124,7 +126,7 @@ export async function doctorCommand(io: CliIo, options: { scenarioPath?: string;
               fix:
                 tag === workerImageTag()
                   ? 'Build it with `keelhaul images build` (offline; needs busybox-static and `npm run build`).'
-                  : `Build or load ${tag} on this daemon (docker build / docker load).`,
+                  : `Build or load ${tag} on this daemon (docker build / docker load)${scenario?.daemon.mode === 'private' ? '; the private daemon gets it from here' : ''}.`,
             },
     );
   } else {

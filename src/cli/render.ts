@@ -101,6 +101,12 @@ export function renderEvent(event: RunEvent, options: { verbose?: boolean } = {}
       return options.verbose
         ? `  docker ${event.action.padEnd(8)} ${event.task ? at(event.task, event.attempt ?? 0) : short(event.containerId)}${event.exitCode !== undefined ? ` exit ${event.exitCode}` : ''}`
         : undefined;
+    case 'image.transferred':
+      return event.transferred
+        ? `  image ${event.image}: ${(event.bytes / 1_000_000).toFixed(1)} MB copied from ${event.from} to the private daemon in ${event.durationMs} ms`
+        : options.verbose
+          ? `  image ${event.image}: already on the private daemon (${event.imageId.slice(7, 19)})`
+          : undefined;
     case 'topology.started':
       return `  topology ${event.file}: ${event.services.map((s) => `${s.service} (${short(s.containerId)})`).join(', ')}${event.networks.length ? ` on ${event.networks.join(', ')}` : ''}`;
     case 'docker.events':

@@ -5,9 +5,10 @@ import { stringify as toYaml } from 'yaml';
 import { FaultSupportError, preflightFaults, randomSeed } from '../chaos/index.js';
 import { localBackendProblems, type BackendProblem } from '../backends/index.js';
 import { removePrivateDaemonRoot, startPrivateDaemon, type PrivateDaemon } from '../daemon/index.js';
-import { connectDocker, ImageNotFoundError, reconnectRequest, type DaemonVersion, type DockerClient } from '../docker/index.js';
-import { buildWorkerImage, WORKER_IMAGE_REPOSITORY } from '../images/index.js';
+import { connectDocker, ImageNotFoundError, reconnectRequest, type DaemonVersion, type DockerClient, type ImageTransfer } from '../docker/index.js';
+import { WORKER_IMAGE_REPOSITORY } from '../images/index.js';
 import { ensureHelperImage, helperNeeds } from './helper-image.js';
+import { privateDaemonImages, provideImages } from './private-images.js';
 import { loadScenarioTopology, topologyImage, type ScenarioTopology } from '../compose/index.js';
 import { loadScenarioFile, resolveScenarioEnv, validateScenario, type Scenario } from '../scenario/index.js';
 import { expandImageVersion, keelhaulVersion } from '../version.js';
@@ -186,30 +187,27 @@ function contextOf(docker: DockerClient): string | null {
 }
 
 /**
- * `daemon.mode: private`: starts a dockerd for this run (or uses the caller's), builds the
- * worker image on it (nothing can be pulled), runs, and removes the daemon it started.
+ * `daemon.mode: private`: starts a dockerd for this run (or uses the caller's), puts the
+ * run's images on it — keelhaul's worker image built there, any other image (the scenario's,
+ * its topology's, `sut.images`) copied from the caller's daemon by a streamed save → load
+ * (private-images.ts) —, runs, and removes the daemon it started.
  */
 async function runOnPrivateDaemon(
   options: RunScenarioOptions,
   ids: { seed: number; startedAtMs: number; runId: string; image: string; topology: ScenarioTopology | undefined },
 ): Promise<RunResult> {
   const { scenario } = options;
-  if (!ids.image.startsWith(`${WORKER_IMAGE_REPOSITORY}:`)) {
-    throw new ImageNotFoundError(ids.image, {
-      operation: 'start a private daemon',
-      hint: 'A private daemon starts empty and only the keelhaul worker image can be built on it offline; use image: keelhaul/worker:{version}.',
-    });
-  }
+  const outer = options.docker;
   const owned = options.privateDaemon === undefined;
   let result: RunResult | undefined;
   const daemon = options.privateDaemon ?? (await startPrivateDaemon({ liveRestore: scenario.daemon.liveRestore, name: `r${ids.runId.slice(-4)}` }));
   try {
     if (!owned && daemon.liveRestore !== scenario.daemon.liveRestore) await daemon.setLiveRestore(scenario.daemon.liveRestore);
     const docker = await daemon.connect();
-    await buildWorkerImage(docker, { tag: ids.image });
+    const imageTransfers = await provideImages(outer, docker, privateDaemonImages(scenario, ids.image, ids.topology), options.signal ? { signal: options.signal } : {});
     const version = await checkImage(docker, ids.image);
     await checkTopologyImages(docker, ids.topology);
-    result = await startRun({ ...options, docker }, docker, version, { ...ids, privateDaemon: daemon, ownsDaemon: owned });
+    result = await startRun({ ...options, docker }, docker, version, { ...ids, privateDaemon: daemon, ownsDaemon: owned, imageTransfers });
     return result;
   } finally {
     // A resumable run keeps its daemon for `resume` (or its reaper, which removes both).
@@ -221,7 +219,17 @@ async function startRun(
   options: RunScenarioOptions,
   docker: DockerClient,
   daemon: DaemonVersion,
-  ids: { seed: number; startedAtMs: number; runId: string; image: string; privateDaemon: PrivateDaemon | undefined; ownsDaemon: boolean; topology: ScenarioTopology | undefined },
+  ids: {
+    seed: number;
+    startedAtMs: number;
+    runId: string;
+    image: string;
+    privateDaemon: PrivateDaemon | undefined;
+    ownsDaemon: boolean;
+    topology: ScenarioTopology | undefined;
+    /** Images copied to a private daemon before the run, recorded as its first events. */
+    imageTransfers?: readonly ImageTransfer[];
+  },
 ): Promise<RunResult> {
   const { scenario } = options;
   const { seed, runId, image } = ids;
@@ -266,7 +274,18 @@ async function startRun(
   if (sut !== undefined) {
     // The work is the system under test's: keelhaul starts it, watches its containers and judges it (docs/sut.md).
     return driving(options.activeRuns, ids.runId, () =>
-      executeSutRun({ ...options, scenario: { ...scenario, sut }, docker, runDir, store, daemon, daemonHandle: ids.privateDaemon, redactor, dockerEndpoint: dockerEnvOf(docker) }),
+      executeSutRun({
+        ...options,
+        scenario: { ...scenario, sut },
+        docker,
+        runDir,
+        store,
+        daemon,
+        daemonHandle: ids.privateDaemon,
+        redactor,
+        dockerEndpoint: dockerEnvOf(docker),
+        imageTransfers: ids.imageTransfers ?? [],
+      }),
     );
   }
   return driving(options.activeRuns, ids.runId, () =>
@@ -281,6 +300,7 @@ async function startRun(
       daemonHandle: ids.privateDaemon,
       redactor,
       topology: ids.topology,
+      imageTransfers: ids.imageTransfers ?? [],
     }),
   );
 }

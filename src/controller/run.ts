@@ -14,6 +14,7 @@ import {
   labelsFor,
   workspaceListerName,
   type DaemonVersion,
+  type ImageTransfer,
   type Role,
   type RunIdentity,
 } from '../docker/index.js';
@@ -70,6 +71,8 @@ interface ExecuteOptions extends RunHooks {
   readonly redactor: Redactor;
   /** The scenario's Compose topology, loaded and checked (launched before the first attempt). */
   readonly topology?: ScenarioTopology | undefined;
+  /** Images copied to the run's private daemon before it started (private-images.ts), each recorded as an `image.transferred` event after `run.started`. */
+  readonly imageTransfers?: readonly ImageTransfer[];
 }
 
 /**
@@ -649,6 +652,7 @@ async function executeRunInner(options: ExecuteOptions): Promise<RunResult> {
       concurrency: scenario.concurrency,
       runDir,
     });
+    for (const transfer of options.imageTransfers ?? []) log.emit({ type: 'image.transferred', ...transfer });
   }
 
   // The daemon's own account of the run's containers (die, oom, kill, pause, …), followed

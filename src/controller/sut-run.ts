@@ -20,7 +20,7 @@ import {
   type SutLeftovers,
   type SutLogFact,
 } from '../checks/index.js';
-import { labelsFor, type DaemonVersion, type DockerClient, type RunIdentity } from '../docker/index.js';
+import { labelsFor, type DaemonVersion, type DockerClient, type ImageTransfer, type RunIdentity } from '../docker/index.js';
 import { EventLog } from '../events/index.js';
 import { writeReportJson, writeRunReports, type ReportAttempt, type RunReport } from '../report/index.js';
 import { summarizeUsage, ZERO_USAGE } from '../report/usage.js';
@@ -49,6 +49,8 @@ export interface ExecuteSutOptions extends RunHooks {
   readonly redactor: Redactor;
   /** How the SUT reaches the run's daemon, as the docker CLI reads it: `DOCKER_HOST`, or the context the run came through. */
   readonly dockerEndpoint: { readonly DOCKER_HOST: string } | { readonly DOCKER_CONTEXT: string };
+  /** Images copied to the run's private daemon before it started (private-images.ts), each recorded as an `image.transferred` event after `run.started`. */
+  readonly imageTransfers?: readonly ImageTransfer[];
 }
 
 /** A path of the SUT's files: absolute, or relative to `base`. */
@@ -175,6 +177,7 @@ export async function executeSutRun(options: ExecuteSutOptions): Promise<RunResu
     runDir,
     sut: [...resolved.command],
   });
+  for (const transfer of options.imageTransfers ?? []) log.emit({ type: 'image.transferred', ...transfer });
   const reaperEnabled = options.reaper ?? scenario.reaper.enabled;
   let sutEndedAt = Date.now();
   try {

@@ -312,6 +312,28 @@ export interface DockerClient {
   /** Removes an image no tag names any more (best effort); returns whether it was removed. */
   removeImageIfUntagged(imageId: string): Promise<boolean>;
   /**
+   * `GET /images/{name}/get` (https://docs.docker.com/engine/api/v1.41/#operation/ImageGet):
+   * the image as a `docker save` tar (its layers, config and `manifest.json` with the tags of
+   * `ref`), streamed — nothing is buffered or written to disk here; the stream is
+   * back-pressured by whoever reads it. Save by name, not by id: an id-only tar loads untagged.
+   * Destroy the stream to cancel (the HTTP response is closed with it). `signal` aborts the request.
+   * @throws {ImageNotFoundError} when this daemon has no image `ref` (HTTP 404), naming it
+   * @throws {DaemonUnavailableError} when the daemon does not answer
+   */
+  saveImage(ref: string, options?: { signal?: AbortSignal }): Promise<Readable>;
+  /**
+   * `POST /images/load?quiet=1` (https://docs.docker.com/engine/api/v1.41/#operation/ImageLoad):
+   * uploads `tar` (a `docker save` tar, e.g. another daemon's {@link saveImage} stream) as the
+   * request body, piped so a slow daemon slows the source down, and resolves once the daemon
+   * has loaded it, with the references it reported (`Loaded image: name:tag` or
+   * `Loaded image ID: sha256:…`). An image already there under a tag in the tar gets the tag moved.
+   * @throws {DockerError} (`operation: 'load image'`) when the daemon reports an error in its
+   *   answer (an HTTP 200 stream can carry one), answers with an error status, or `tar` fails
+   *   or ends early (the source's error is the `cause`)
+   * @throws {DaemonUnavailableError} when the daemon does not answer
+   */
+  loadImage(tar: Readable, options?: { signal?: AbortSignal }): Promise<{ loaded: string[] }>;
+  /**
    * `GET /events?filters={"type":["container"],"label":[…]}`: the raw stream of container
    * events of containers carrying all of `labels`, newline-delimited JSON
    * (https://docs.docker.com/engine/api/v1.41/#operation/SystemEvents). With `since` the
@@ -633,6 +655,81 @@ class DockerodeClient implements DockerClient {
     await this.#call('remove image', `image ${ref}`, () => this.#docker.getImage(ref).remove({ force: options.force ?? false }));
   }
 
+  async saveImage(ref: string, options: { signal?: AbortSignal } = {}): Promise<Readable> {
+    try {
+      // dockerode's Image#get (the same request) takes no abortSignal; docker-modem's dial does.
+      return await new Promise<Readable>((resolve, reject) => {
+        this.#docker.modem.dial(
+          {
+            path: `/images/${ref}/get`,
+            method: 'GET',
+            isStream: true,
+            ...(options.signal ? { abortSignal: options.signal } : {}),
+            statusCodes: { 200: true, 404: 'no such image', 500: 'server error' },
+          },
+          (error: unknown, data: unknown) => (error ? reject(error as Error) : resolve(data as Readable)),
+        );
+      });
+    } catch (error) {
+      const wrapped = this.#wrap(error, 'save image', `image ${ref}`);
+      if (wrapped instanceof ResourceNotFoundError) throw new ImageNotFoundError(ref, { operation: 'save image', cause: error });
+      throw wrapped;
+    }
+  }
+
+  async loadImage(tar: Readable, options: { signal?: AbortSignal } = {}): Promise<{ loaded: string[] }> {
+    // The source's own failure (the other daemon went away mid-save), kept as the cause:
+    // docker-modem destroys the upload with it, and the daemon's answer then says little.
+    let sourceError: unknown;
+    const onSourceError = (error: unknown): void => {
+      sourceError ??= error;
+    };
+    tar.on('error', onSourceError);
+    const fail = (detail: string, cause: unknown): DockerError =>
+      new DockerError(`Docker load image on ${this.endpoint} failed: ${detail}`, { operation: 'load image', reason: 'server-error', cause });
+    try {
+      let response: NodeJS.ReadableStream;
+      try {
+        response = await this.#docker.loadImage(tar as NodeJS.ReadableStream, { quiet: true, ...(options.signal ? { abortSignal: options.signal } : {}) });
+      } catch (error) {
+        if (sourceError !== undefined) throw fail(`the image tar being uploaded failed: ${messageOf(sourceError)}`, sourceError);
+        throw this.#wrap(error, 'load image');
+      }
+      // The daemon answers 200 and then tells success or failure in JSON lines:
+      // {"stream":"Loaded image: a:b\n"} or {"errorDetail":{"message":…},"error":…}.
+      const loaded: string[] = [];
+      let failure: string | undefined;
+      const take = (line: string): void => {
+        let message: { stream?: unknown; error?: unknown; errorDetail?: { message?: unknown } };
+        try {
+          message = JSON.parse(line) as typeof message;
+        } catch {
+          return; // not JSON (an older daemon's plain text): nothing to branch on
+        }
+        const error = message.errorDetail?.message ?? message.error;
+        if (typeof error === 'string') failure ??= error;
+        const match = /Loaded image(?: ID)?: (\S+)/.exec(typeof message.stream === 'string' ? message.stream : '');
+        if (match?.[1]) loaded.push(match[1]);
+      };
+      let rest = '';
+      try {
+        for await (const chunk of response as AsyncIterable<Buffer>) {
+          const lines = (rest + chunk.toString('utf8')).split('\n');
+          rest = lines.pop() ?? '';
+          for (const line of lines) if (line.trim() !== '') take(line);
+        }
+      } catch (error) {
+        throw fail(`its answer ended early: ${messageOf(sourceError ?? error)}`, sourceError ?? error);
+      }
+      if (rest.trim() !== '') take(rest);
+      if (sourceError !== undefined) throw fail(`the image tar being uploaded failed: ${messageOf(sourceError)}`, sourceError);
+      if (failure !== undefined) throw fail(failure, undefined);
+      return { loaded };
+    } finally {
+      tar.off('error', onSourceError);
+    }
+  }
+
   async createNetwork(spec: NetworkSpec): Promise<string> {
     const network = await this.#call('create network', `network ${spec.name}`, () =>
       this.#docker.createNetwork({
@@ -933,6 +1030,10 @@ class DockerodeClient implements DockerClient {
     );
     return parseContainerStats(id, raw as unknown as RawContainerStats);
   }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /**

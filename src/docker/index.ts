@@ -49,6 +49,7 @@ export {
   type EndpointSource,
   type EndpointTls,
 } from './endpoint.js';
+export { transferImage, type ImageTransfer, type TransferImageOptions } from './image-transfer.js';
 export { ANY_VALUE, expandLabelKey, Label, labelsFor, type Role, type RunIdentity } from './labels.js';
 export { HELPER_DEFAULTS, HelperContainerError, helperContainerSpec, runHelperContainer, type HelperResult, type HelperSpec, type HelperStage } from './helper-container.js';
 export {

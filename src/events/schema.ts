@@ -322,6 +322,19 @@ export const runEventSchema = z.discriminatedUnion('type', [
     },
     "The daemon's event for a container of the SUT (one its `sut.selector` labels match), from GET /events: its container timeline.",
   ),
+  event(
+    'image.transferred',
+    {
+      image: z.string(),
+      imageId: z.string(),
+      from: z.string().meta({ description: 'The endpoint of the daemon the image came from (the one DOCKER_HOST names).' }),
+      to: z.string().meta({ description: "The private daemon's endpoint." }),
+      transferred: z.boolean().meta({ description: 'false: the private daemon already had this image id; nothing moved.' }),
+      bytes: count().meta({ description: 'Bytes of the save tar streamed into the load; 0 when nothing moved.' }),
+      durationMs: ms(),
+    },
+    "An image the run needs (the scenario's `image`, a topology service's, a `sut.images` entry) copied to the run's private daemon before the run started: `GET /images/{name}/get` on the outer daemon streamed into `POST /images/load` (docs/private-daemon.md).",
+  ),
 ]);
 
 /** How an attempt ended. */

@@ -556,6 +556,12 @@ export const sutSchema = z.strictObject({
   taskLabel: z.string().min(1).optional(),
   /** Labels every SUT container must carry (sut-labels check). */
   requiredLabels: z.array(z.string().min(1)).default([]),
+  /**
+   * Images the SUT's containers run (`{version}` expands), copied from the daemon DOCKER_HOST
+   * names to the private daemon with `daemon: { mode: private }` (save → load, no registry)
+   * before the SUT starts; each must exist there. Ignored on an external daemon, which has them.
+   */
+  images: z.array(z.string().min(1)).optional(),
   /** Hardening every SUT container must show (sut-hardening check); unset: no check. */
   hardening: z
     .strictObject({

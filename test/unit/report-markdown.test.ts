@@ -95,7 +95,7 @@ describe('report.md', () => {
   it('markdown: cleanup figures, event summary and the reproduce command', () => {
     expect(md).toContain('Removed 4 container(s), 0 network(s), 2 volume(s).');
     expect(md).toContain('volume kh-x: in use');
-    expect(md).toMatch(/50 event\(s\) in events.jsonl/);
+    expect(md).toMatch(/51 event\(s\) in events.jsonl/);
     expect(md).toContain('run aborted: timed out after 6000 ms <&>');
     expect(md).toMatch(/#3 not launched \(spent an attempt\): launch failed: .*no such file or directory/);
     expect(md).toContain('run resumed by pid 5151 (controller #2)');
