@@ -80,9 +80,11 @@ describe('a dying test runner (docker)', () => {
     expect(running.size, `two attempts running before the kill; the child's stderr:\n${stderr}`).toBe(2);
     const id = runId!;
 
-    // The run has something on the daemon to leak: two containers, the per-run network, the task volumes.
+    // The run has something on the daemon to leak: two attempt containers (`…-a<n>`; a helper —
+    // the isolation probe, a workspace owner — may be there beside them), the per-run network,
+    // the task volumes.
     const before = await findRunResources(docker, id);
-    expect(before.containers).toHaveLength(2);
+    expect(before.containers.filter((name) => /-a\d+$/.test(name))).toHaveLength(2);
     expect(before.networks).toHaveLength(1);
     expect(before.volumes.length).toBeGreaterThanOrEqual(2);
     const state = JSON.parse(await readFile(join(runsDir, id, 'state.json'), 'utf8')) as RunState;
