@@ -36,7 +36,8 @@ const PACKAGE_OF: Readonly<Record<string, string>> = {
  *   (docs/private-daemon.md);
  * - `network: internal`: root and `iptables` for the guard that closes the network's way to
  *   the host — without them the run goes on, reported unguarded;
- * - the local backend: `unshare` and root for `network: none`, root for `workspace.size`.
+ * - the local backend: `unshare` and root for `network: none`, root for `workspace.size`;
+ * - a system under test: the program its `command`, `resume` and modes name, on PATH.
  */
 export async function hostRequirements(scenario: Scenario, isRoot = process.getuid?.() === 0): Promise<HostRequirement[]> {
   const asked = new Map<string, { for: string[]; without: 'refused' | 'degraded' }>();
@@ -68,6 +69,17 @@ export async function hostRequirements(scenario: Scenario, isRoot = process.getu
       need('unshare', 'backend local, network none');
     }
     if (scenario.workspace.size !== undefined) need('root', 'backend local, workspace.size');
+  }
+  // A system under test's program (docs/sut.md): a name looked up on PATH (a path or a
+  // `${VAR}` is the run's preflight to check, against `sut.cwd`).
+  const sut = scenario.sut;
+  if (sut && !sut.shell) {
+    const programs: [string, string | undefined][] = [
+      ['sut.command', sut.command[0]],
+      ['sut.resume', sut.resume?.[0]],
+      ...Object.entries(sut.modes ?? {}).map(([mode, m]): [string, string | undefined] => [`sut.modes.${mode}.command`, m.command?.[0]]),
+    ];
+    for (const [field, program] of programs) if (program && !program.includes('/') && !program.includes('$')) need(program, field);
   }
   const requirements: HostRequirement[] = [];
   for (const [what, entry] of asked) {

@@ -23,6 +23,7 @@ import { ANY_VALUE } from '../../src/docker/labels.js';
 import type { ContainerSummary } from '../../src/docker/client.js';
 import { compareSutDigests, scenarioForMode, SutParityError, sutModes, type SutDigest } from '../../src/parity/index.js';
 import { ScenarioError, validateScenario } from '../../src/scenario/index.js';
+import { hostRequirements } from '../../src/cli/host-requirements.js';
 
 const SUT = { command: ['python3', 'orch.py', 'run'], resume: ['python3', 'orch.py', 'resume'], selector: { 'acme.run': '${KEELHAUL_RUN_ID}' }, taskLabel: 'acme.task' };
 
@@ -343,5 +344,18 @@ describe('sut: parity of two modes', () => {
     expect(scenarioForMode(two, 'local').sut).toMatchObject({ command: SUT.command, env: { A: '1', MODE: 'local' }, expectContainers: false });
     expect(scenarioForMode(two, 'docker').sut).toMatchObject({ command: ['orch', '--docker'], env: { A: '1' }, expectContainers: true });
     expect(issues({ name: 's', sut: { ...SUT, modes: { only: {} } } })).toEqual([expect.stringMatching(/^sut\.modes: expected exactly two modes/)]);
+  });
+});
+
+describe('sut: host requirements', () => {
+  it('sut: validate and doctor name the SUT programs PATH must have, met or not', async () => {
+    const scenario = validateScenario({ name: 's', sut: { ...SUT, command: ['sh', 'x'], resume: ['kh-no-such-program-xyz', 'resume'] } });
+    const found = await hostRequirements(scenario, true);
+    expect(found).toEqual([
+      { need: 'sh', for: ['sut.command'], met: true, without: 'refused' },
+      { need: 'kh-no-such-program-xyz', for: ['sut.resume'], met: false, without: 'refused', fix: 'apt-get install kh-no-such-program-xyz' },
+    ]);
+    // A path is the run's preflight to check, against sut.cwd.
+    expect(await hostRequirements(validateScenario({ name: 's', sut: { ...SUT, command: ['./orch.py'], resume: ['./orch.py'] } }), true)).toEqual([]);
   });
 });
