@@ -16,6 +16,13 @@ export interface AttemptDigest {
    * out: their number is timing, not behaviour (docs/worker-contract.md, *Determinism*).
    */
   readonly events: readonly string[];
+  /**
+   * For an attempt a fault hit: the event types recorded after the first such fault fired
+   * (left out of `events`). What a worker emits between a fault's trigger and the fault
+   * landing is timing, not behaviour (a killed container said `started progress`, the same
+   * killed process `started`): parity shows them and does not compare them (issue 16, item 11).
+   */
+  readonly eventsAfterFault?: readonly string[];
 }
 
 /** One task as parity compares it. */
@@ -51,7 +58,7 @@ export interface OutcomeDigest {
  */
 export async function digestRun(runDir: string): Promise<OutcomeDigest> {
   const report = JSON.parse(await readFile(join(runDir, 'report.json'), 'utf8')) as RunReport;
-  const events = new Map<string, { seq: number; order: number; type: string }[]>();
+  const events = new Map<string, { seq: number; order: number; type: string; ts: number }[]>();
   let order = 0;
   // The tolerant reader of src/events/: a torn last line (or any line that is not an event) is skipped.
   for await (const entry of readRunEventLines(join(runDir, 'events.jsonl'))) {
@@ -61,7 +68,7 @@ export async function digestRun(runDir: string): Promise<OutcomeDigest> {
     if (parsed.event.type === 'heartbeat') continue;
     const key = `${parsed.task}#${parsed.attempt}`;
     const list = events.get(key) ?? [];
-    list.push({ seq: parsed.event.seq ?? Number.MAX_SAFE_INTEGER, order: order++, type: parsed.event.type });
+    list.push({ seq: parsed.event.seq ?? Number.MAX_SAFE_INTEGER, order: order++, type: parsed.event.type, ts: Date.parse(parsed.ts) });
     events.set(key, list);
   }
   let snapshot: WorkspaceSnapshot | undefined;
@@ -77,12 +84,23 @@ export async function digestRun(runDir: string): Promise<OutcomeDigest> {
     const attempts = report.attempts
       .filter((a) => a.task === t.task)
       .sort((x, y) => x.attempt - y.attempt)
-      .map((a): AttemptDigest => ({
-        attempt: a.attempt,
-        outcome: a.outcome,
-        exitCode: a.exitCode,
-        events: (events.get(`${t.task}#${a.attempt}`) ?? []).sort((x, y) => x.seq - y.seq || x.order - y.order).map((e) => e.type),
-      }));
+      .map((a): AttemptDigest => {
+        const all = (events.get(`${t.task}#${a.attempt}`) ?? []).sort((x, y) => x.seq - y.seq || x.order - y.order);
+        // The first fault that hit this attempt: events recorded after it fired are timing.
+        // `?? []`: a report.json from before faults were recorded per attempt.
+        const fired = (report.faults ?? [])
+          .filter((f) => (a.faults ?? []).includes(f.faultId) && f.firedAt !== null)
+          .map((f) => Date.parse(f.firedAt!))
+          .sort((x, y) => x - y)[0];
+        if (fired === undefined) return { attempt: a.attempt, outcome: a.outcome, exitCode: a.exitCode, events: all.map((e) => e.type) };
+        return {
+          attempt: a.attempt,
+          outcome: a.outcome,
+          exitCode: a.exitCode,
+          events: all.filter((e) => !(e.ts > fired)).map((e) => e.type),
+          eventsAfterFault: all.filter((e) => e.ts > fired).map((e) => e.type),
+        };
+      });
     const tree = snapshot && !snapshot.unavailable ? (snapshot.tasks[t.task] ?? {}) : undefined;
     tasks[t.task] = {
       state: t.outcome,
@@ -128,7 +146,8 @@ function eventsText(events: readonly string[] | undefined): string {
 /**
  * Compares two digests field by field, docker on the left: the run's status, then per
  * task its final state, its number of attempts, each attempt's outcome, exit code and
- * event types, and its workspace tree (one row for the tree, plus one per path that
+ * event types (for an attempt a fault hit, those recorded before the fault fired; the rest
+ * is a row shown as the same), and its workspace tree (one row for the tree, plus one per path that
  * differs). File trees are compared only when both runs have them.
  */
 export function compareDigests(docker: OutcomeDigest, local: OutcomeDigest): ParityRow[] {
@@ -151,6 +170,16 @@ export function compareDigests(docker: OutcomeDigest, local: OutcomeDigest): Par
       add(task, `attempt ${n} outcome`, da?.outcome ?? ABSENT, la?.outcome ?? ABSENT);
       add(task, `attempt ${n} exit code`, da ? String(da.exitCode) : ABSENT, la ? String(la.exitCode) : ABSENT);
       add(task, `attempt ${n} events`, eventsText(da?.events), eventsText(la?.events));
+      if (da?.eventsAfterFault !== undefined || la?.eventsAfterFault !== undefined) {
+        // Shown, never compared: timing between a fault's trigger and its landing.
+        rows.push({
+          task,
+          field: `attempt ${n} events after the fault (not compared)`,
+          docker: eventsText(da?.eventsAfterFault),
+          local: eventsText(la?.eventsAfterFault),
+          same: true,
+        });
+      }
     }
     if (d?.files && l?.files) {
       const paths = [...new Set([...Object.keys(d.files), ...Object.keys(l.files)])].sort();

@@ -46,7 +46,7 @@ function digest(backend: 'docker' | 'local', overrides: Partial<OutcomeDigest['t
 }
 
 /** A run directory as the controller writes it, reduced to what the digest reads. */
-function writeRunDir(events: object[], snapshot?: object): string {
+function writeRunDir(events: object[], snapshot?: object, extra: object = {}): string {
   const dir = tempDir();
   const report = {
     runId: 'r-1',
@@ -58,6 +58,7 @@ function writeRunDir(events: object[], snapshot?: object): string {
       { task: 't-01', attempt: 2, outcome: 'completed', exitCode: 0 },
       { task: 't-01', attempt: 1, outcome: 'killed', exitCode: 137 },
     ],
+    ...extra,
   };
   writeFileSync(join(dir, 'report.json'), JSON.stringify(report));
   writeFileSync(join(dir, 'events.jsonl'), `${events.map((e) => JSON.stringify(e)).join('\n')}\n{"torn`);
@@ -100,6 +101,33 @@ describe('digestRun', () => {
       files: { 'a/b.txt': 'ab', 'z.txt': 'zz' },
     });
     expect(d.filesUnavailable).toBeUndefined();
+  });
+
+  it('compares what an attempt a fault hit emitted before the fault fired; what came after is shown, never a difference (issue 16 item 11)', async () => {
+    const at = (ms: number, e: object): object => ({ ...e, ts: new Date(Date.parse('2026-01-01T12:00:00.000Z') + ms).toISOString() });
+    const extra = (firedMs: number): object => ({
+      attempts: [
+        { task: 't-01', attempt: 2, outcome: 'completed', exitCode: 0, faults: [] },
+        { task: 't-01', attempt: 1, outcome: 'killed', exitCode: 137, faults: ['kill-one'] },
+      ],
+      faults: [{ faultId: 'kill-one', firedAt: new Date(Date.parse('2026-01-01T12:00:00.000Z') + firedMs).toISOString() }],
+    });
+    // The container got its progress out before the kill landed; the process did not.
+    const container = await digestRun(
+      writeRunDir([at(0, workerEvent(1, 'task.started', 1)), at(20, workerEvent(1, 'task.progress', 2)), at(50, workerEvent(2, 'task.started', 1))], undefined, extra(10)),
+    );
+    const process = await digestRun(writeRunDir([at(0, workerEvent(1, 'task.started', 1)), at(50, workerEvent(2, 'task.started', 1))], undefined, extra(10)));
+    expect(container.tasks['t-01']!.attempts[0]).toEqual({ attempt: 1, outcome: 'killed', exitCode: 137, events: ['task.started'], eventsAfterFault: ['task.progress'] });
+    const rows = compareDigests({ ...container, backend: 'docker' }, process);
+    expect(rows.filter((r) => !r.same)).toEqual([]);
+    expect(rows).toContainEqual({ task: 't-01', field: 'attempt 1 events after the fault (not compared)', docker: 'progress', local: '(none)', same: true });
+    // Before the fault, a difference is still one.
+    const early = await digestRun(writeRunDir([at(0, workerEvent(1, 'task.started', 1)), at(5, workerEvent(1, 'task.progress', 2))], undefined, extra(10)));
+    expect(
+      compareDigests({ ...early, backend: 'docker' }, process)
+        .filter((r) => !r.same)
+        .map((r) => r.field),
+    ).toContain('attempt 1 events');
   });
 
   it('says why the files are missing when the run took no workspace snapshot', async () => {
