@@ -39,6 +39,11 @@ export interface LocalBackendOptions {
   readonly workerScript?: string;
   /** @default process.execPath (the node running keelhaul) */
   readonly nodePath?: string;
+  /**
+   * A worker of the user's own (scenario `local.command`): this argv runs instead of
+   * `nodePath workerScript`, under the same prefix (parent-death signal, `unshare --net`).
+   */
+  readonly command?: readonly string[];
 }
 
 /**
@@ -97,6 +102,8 @@ export interface LocalBackendScenario {
   readonly daemon: { readonly mode: 'external' | 'private' };
   /** The tasks: the reference worker the local backend runs needs each one's `steps`. */
   readonly tasks?: readonly { readonly id: string; readonly steps?: readonly unknown[] | undefined }[];
+  /** A worker of the user's own (`local.command`): it needs no `steps`. */
+  readonly local?: { readonly command?: readonly string[] } | undefined;
 }
 
 /**
@@ -132,7 +139,7 @@ export function localBackendProblems(scenario: LocalBackendScenario, isRoot = pr
     problems.push({ field: 'workspace.size', message: 'a size-limited workspace on the local backend is a tmpfs mount, which needs root' });
   }
   // The local backend runs keelhaul's reference worker, which runs a task's steps (a task for a worker of the user's own may have none).
-  const stepless = (scenario.tasks ?? []).findIndex((task) => task.steps === undefined);
+  const stepless = scenario.local?.command !== undefined ? -1 : (scenario.tasks ?? []).findIndex((task) => task.steps === undefined);
   if (stepless >= 0) {
     problems.push({
       field: `tasks[${stepless}].steps`,
@@ -242,7 +249,8 @@ export class LocalBackend implements WorkerBackend {
    */
   async prepare(): Promise<void> {
     const script = this.#script();
-    if (!existsSync(script)) {
+    // A worker of the user's own needs no build of keelhaul's; a missing program fails its launch, named.
+    if (this.#options.command === undefined && !existsSync(script)) {
       throw new LocalLaunchError('', 0, [script], { cause: new Error(`the worker script ${script} does not exist; build keelhaul first (npm run build)`) });
     }
     await mkdir(join(this.#options.runDir, 'workspaces'), { recursive: true });
@@ -291,7 +299,8 @@ export class LocalBackend implements WorkerBackend {
     const workspace = await this.#workspace(spec.taskId);
     const script = this.#script();
     const node = this.#options.nodePath ?? process.execPath;
-    const command = [...(await parentDeathPrefix()), ...(this.#options.network === 'none' ? ['unshare', '--net', '--'] : []), node, script];
+    const worker = this.#options.command ?? [node, script];
+    const command = [...(await parentDeathPrefix()), ...(this.#options.network === 'none' ? ['unshare', '--net', '--'] : []), ...worker];
     const name = attemptName(spec.runId, spec.taskId, spec.attempt);
     mkdirSync(spec.logDir, { recursive: true });
     const child = execa(command[0]!, command.slice(1), {

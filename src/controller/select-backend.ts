@@ -29,7 +29,15 @@ export interface BackendDeps {
 export function selectBackend(scenario: Scenario, deps: BackendDeps): WorkerBackend {
   const workspaceSize = scenario.workspace.size !== undefined ? { workspaceSizeBytes: scenario.workspace.size } : {};
   if (scenario.backend === 'local') {
-    return new LocalBackend({ runId: deps.identity.runId, runDir: deps.runDir, network: scenario.network, env: scenario.env, redactStream: deps.redactStream, ...workspaceSize });
+    return new LocalBackend({
+      runId: deps.identity.runId,
+      runDir: deps.runDir,
+      network: scenario.network,
+      env: scenario.env,
+      redactStream: deps.redactStream,
+      ...workspaceSize,
+      ...(scenario.local?.command ? { command: scenario.local.command } : {}),
+    });
   }
   return new DockerBackend(deps.docker, {
     run: deps.identity,

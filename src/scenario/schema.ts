@@ -227,12 +227,16 @@ const regexSource = z.string().refine((p) => {
 }, 'expected a valid regular expression');
 
 /**
- * Whether keelhaul's reference worker runs this scenario's tasks: the local backend (which
- * runs it as a process) or an image of `keelhaul/worker`. It runs a task's `steps`, emits
+ * Whether keelhaul's reference worker runs this scenario's tasks: the local backend without
+ * `local.command` (which runs it as a process) or an image of `keelhaul/worker`. It runs a task's `steps`, emits
  * only the contract's event types, and ignores a task's other fields.
  */
-export function runsReferenceWorker(scenario: { readonly image: string; readonly backend: string }): boolean {
-  return scenario.backend === 'local' || scenario.image.startsWith('keelhaul/worker:');
+export function runsReferenceWorker(scenario: {
+  readonly image: string;
+  readonly backend: string;
+  readonly local?: { readonly command?: readonly string[] } | undefined;
+}): boolean {
+  return scenario.backend === 'local' ? scenario.local?.command === undefined : scenario.image.startsWith('keelhaul/worker:');
 }
 
 const percent = z.number().min(0, 'expected a percent from 0 to 100').max(100, 'expected a percent from 0 to 100');
@@ -651,6 +655,14 @@ export const scenarioSchema = z.strictObject({
    * apply). `--backend` overrides it.
    */
   backend: z.enum(['docker', 'local']).default('docker'),
+  /**
+   * The local backend's worker: `command` (argv) runs your own worker as a process, with the
+   * same environment contract as its container (`KEELHAUL_TASK`, `KEELHAUL_WORKSPACE`, …; the
+   * working directory is the task's workspace), so `keelhaul parity` compares your worker as a
+   * container and as a process. A program with a `/` is relative to keelhaul's working
+   * directory. Unset: keelhaul's reference worker.
+   */
+  local: z.strictObject({ command: z.array(z.string().min(1)).min(1) }).optional(),
   concurrency: z.number().int().positive().max(256).default(2),
   /** Interval of worker heartbeats, ms (passed to the worker in the task). */
   heartbeatMs: duration.refine((ms) => ms >= 10, 'expected at least 10 ms').default(1000),

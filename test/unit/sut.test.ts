@@ -122,7 +122,7 @@ describe('sut: the injector scoped to a SUT', () => {
       scope: { labels: { 'acme.run': 'r-1' }, taskLabel: 'acme.task' },
       context: {
         docker: {
-          listContainers: async (q) => {
+          listContainers: async (q: { labels: Record<string, string> }) => {
             queries.push(q.labels);
             return containers.filter((c) => Object.entries(q.labels).every(([k, v]) => (v === ANY_VALUE ? k in c.labels : c.labels[k] === v)));
           },
