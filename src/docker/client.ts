@@ -621,6 +621,15 @@ class DockerodeClient implements DockerClient {
       if (wrapped.status === 404 || wrapped.status === 401 || wrapped.status === 403) {
         throw new ImageNotFoundError(ref, { operation: 'pull image', hint: `The registry refused it: ${wrapped.message}`, cause: error });
       }
+      // The daemon answered but could not pull (500: no registry reachable, a DNS failure —
+      // an offline machine): the image is still missing, and that is what the user must hear.
+      if (wrapped.status !== undefined && wrapped.status >= 500) {
+        throw new ImageNotFoundError(ref, {
+          operation: 'pull image',
+          hint: `The pull failed: ${wrapped.message}. Build or load it on this daemon (docker build / docker load), or set pull: never.`,
+          cause: error,
+        });
+      }
       throw wrapped;
     }
     // The daemon reports a failed pull inside the stream (`{"error": …}`) with HTTP 200.
