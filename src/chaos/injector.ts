@@ -141,6 +141,8 @@ export class Injector {
   readonly #restarting = new Set<string>();
   readonly #undos = new Map<Undo, { timer: NodeJS.Timeout; run: () => Promise<void> }>();
   #startedAt = 0;
+  /** `on` faults whose trigger matched in a resumed run's prior events without a record: fired by {@link start}. */
+  readonly #dueOnStart: ArmedFault[] = [];
   #stopped = false;
   readonly #beforeAct: ((record: FaultRecord) => Promise<void>) | undefined;
   /** Actions under way, by target container id (see {@link settled}). */
@@ -184,7 +186,10 @@ export class Injector {
       const firings = this.#records.filter((r) => baseId(r.faultId) === id).length;
       return { id, spec, random: options.random.fork(`fault:${id}`), matched: 0, firings, timers: [] };
     });
-    for (const event of options.resume?.priorEvents ?? []) this.#count(event);
+    // A trigger the earlier controller saw match but left no record of (it died between the
+    // match and the fault's write-ahead record) is due: it fires when the resumed run starts,
+    // rather than never (found by the controller-crash test: SIGKILL 2.4 s in, "f1 never fired").
+    for (const event of options.resume?.priorEvents ?? []) this.#dueOnStart.push(...this.#count(event));
   }
 
   /** Firings so far, in the order they fired. */
@@ -238,6 +243,7 @@ export class Injector {
         fault.timers.push(setTimeout(() => this.#fire(fault), Math.max(0, runStartedAtMs + offset - Date.now())));
       });
     }
+    for (const fault of this.#dueOnStart.splice(0)) this.#fire(fault);
   }
 
   /** Feeds a worker event (or a SUT's {@link TriggerEvent}) to the `on` triggers. Synchronous: the fault runs in the background. */

@@ -183,6 +183,34 @@ describe('injector: event triggers', () => {
     expect(docker.kills).toEqual([]);
   });
 
+  it('injector: on resume, a trigger the prior events matched without a record fires at start; one with a record does not fire again', async () => {
+    const docker = fakeDocker([container('c3', 't-03', 1)]);
+    const prior = [workerEvent('task.started', 't-01'), workerEvent('task.started', 't-02')];
+    const resumed = new Injector({
+      faults: [killFault({ on: { event: 'task.started', nth: 2 } })],
+      random: createSeededRandom(1),
+      context: { docker, helperLabels: () => ({}), image: 'keelhaul/worker:test' },
+      runId: RUN,
+      emit: () => undefined,
+      resume: { records: [], priorEvents: prior },
+    });
+    expect(docker.kills).toEqual([]);
+    resumed.start();
+    await resumed.stop();
+    expect(docker.kills.map((k) => k.id)).toEqual(['c3']);
+    const recorded = new Injector({
+      faults: [killFault({ on: { event: 'task.started', nth: 2 } })],
+      random: createSeededRandom(1),
+      context: { docker, helperLabels: () => ({}), image: 'keelhaul/worker:test' },
+      runId: RUN,
+      emit: () => undefined,
+      resume: { records: [{ ...resumed.records[0]!, status: 'injected' }], priorEvents: prior },
+    });
+    recorded.start();
+    await recorded.stop();
+    expect(docker.kills).toHaveLength(1);
+  });
+
   it('injector: an nth 2 trigger fires on the 2nd matching event', async () => {
     const docker = fakeDocker([container('c1', 't-01', 1), container('c2', 't-02', 1)]);
     const { injector, events } = makeInjector([killFault({ on: { event: 'task.started', nth: 2 } })], docker);
