@@ -47,6 +47,16 @@ export interface LocalBackendOptions {
 }
 
 /**
+ * A network namespace of its own for a `network: none` worker, and a mount namespace in which
+ * /sys is mounted afresh: sysfs shows the network namespace it was mounted from, so without
+ * it a worker reading /sys/class/net (a shell worker's way to list its interfaces) saw the
+ * host's interfaces from inside its own empty namespace (found by the local.command parity
+ * test). The remount is private to the worker (unshare makes the new mount namespace's
+ * propagation private); if it fails the worker still runs, as before.
+ */
+const NET_NAMESPACE_PREFIX: readonly string[] = ['unshare', '--net', '--mount', '--', '/bin/sh', '-c', 'mount -t sysfs sysfs /sys 2>/dev/null; exec "$0" "$@"'];
+
+/**
  * A fault the local backend cannot act on (a kind with no process equivalent, no
  * size-limited workspace); message names the kind and process. A target that exited or is
  * paused is a {@link TargetUnavailableError} instead, as on the docker backend.
@@ -300,7 +310,7 @@ export class LocalBackend implements WorkerBackend {
     const script = this.#script();
     const node = this.#options.nodePath ?? process.execPath;
     const worker = this.#options.command ?? [node, script];
-    const command = [...(await parentDeathPrefix()), ...(this.#options.network === 'none' ? ['unshare', '--net', '--'] : []), ...worker];
+    const command = [...(await parentDeathPrefix()), ...(this.#options.network === 'none' ? NET_NAMESPACE_PREFIX : []), ...worker];
     const name = attemptName(spec.runId, spec.taskId, spec.attempt);
     mkdirSync(spec.logDir, { recursive: true });
     const child = execa(command[0]!, command.slice(1), {

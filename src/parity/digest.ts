@@ -17,13 +17,18 @@ export interface AttemptDigest {
    */
   readonly events: readonly string[];
   /**
-   * For an attempt a fault hit: the event types recorded after the first such fault fired
-   * (left out of `events`). What a worker emits between a fault's trigger and the fault
-   * landing is timing, not behaviour (a killed container said `started progress`, the same
-   * killed process `started`): parity shows them and does not compare them (issue 16, item 11).
+   * For an attempt a fault hit: the event types recorded after the first such fault fired,
+   * its terminal event aside (left out of `events`). What a worker emits between a fault's
+   * trigger and the fault landing is timing, not behaviour (a killed container said `started
+   * progress`, the same killed process `started`): parity shows them and does not compare them
+   * (issue 16, item 11). Its terminal event (`task.failed` after a stop's SIGTERM) is its
+   * reaction to the fault, and stays in `events`.
    */
   readonly eventsAfterFault?: readonly string[];
 }
+
+/** The events that end an attempt (docs/worker-contract.md): compared even after a fault fired. */
+const TERMINAL_EVENTS = new Set(['task.completed', 'task.failed']);
 
 /** One task as parity compares it. */
 export interface TaskDigest {
@@ -86,19 +91,32 @@ export async function digestRun(runDir: string): Promise<OutcomeDigest> {
       .sort((x, y) => x.attempt - y.attempt)
       .map((a): AttemptDigest => {
         const all = (events.get(`${t.task}#${a.attempt}`) ?? []).sort((x, y) => x.seq - y.seq || x.order - y.order);
-        // The first fault that hit this attempt: events recorded after it fired are timing.
+        // The first fault that hit this attempt: what came after its trigger is timing.
         // `?? []`: a report.json from before faults were recorded per attempt.
-        const fired = (report.faults ?? [])
+        const fault = (report.faults ?? [])
           .filter((f) => (a.faults ?? []).includes(f.faultId) && f.firedAt !== null)
-          .map((f) => Date.parse(f.firedAt!))
-          .sort((x, y) => x - y)[0];
-        if (fired === undefined) return { attempt: a.attempt, outcome: a.outcome, exitCode: a.exitCode, events: all.map((e) => e.type) };
+          .sort((x, y) => Date.parse(x.firedAt!) - Date.parse(y.firedAt!))[0];
+        if (fault === undefined) return { attempt: a.attempt, outcome: a.outcome, exitCode: a.exitCode, events: all.map((e) => e.type) };
+        let fired = Date.parse(fault.firedAt!);
+        // An `on` trigger counted an event type (`on the 2nd task.started`): when this attempt's
+        // own event of that type set it off, the cut is right after it — events the same
+        // stdout chunk carried, recorded before the fault's clock started, are timing too.
+        const triggerType = /\bthe \d+(?:st|nd|rd|th) (\S+)/.exec(fault.trigger)?.[1];
+        const own = triggerType ? all.filter((e) => e.type === triggerType && e.ts <= fired).at(-1) : undefined;
+        if (own) fired = own.ts;
+        // After the firing, the worker's terminal event is its reaction to the fault (a stop's
+        // SIGTERM → task.failed `terminated`), behaviour to compare; what else it got out before
+        // the fault landed (a progress line) is timing.
+        const cut = own ? all.indexOf(own) + 1 : all.findIndex((e) => e.ts > fired);
+        const before = cut < 0 ? all : all.slice(0, cut);
+        const after = cut < 0 ? [] : all.slice(cut);
+        const terminal = after.filter((e) => TERMINAL_EVENTS.has(e.type));
         return {
           attempt: a.attempt,
           outcome: a.outcome,
           exitCode: a.exitCode,
-          events: all.filter((e) => !(e.ts > fired)).map((e) => e.type),
-          eventsAfterFault: all.filter((e) => e.ts > fired).map((e) => e.type),
+          events: [...before, ...terminal].map((e) => e.type),
+          eventsAfterFault: after.filter((e) => !TERMINAL_EVENTS.has(e.type)).map((e) => e.type),
         };
       });
     const tree = snapshot && !snapshot.unavailable ? (snapshot.tasks[t.task] ?? {}) : undefined;

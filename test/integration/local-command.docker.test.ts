@@ -5,7 +5,7 @@
  * SIGKILL fault on both. The outcomes, event types and workspace files agree, and nothing
  * labelled is left.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -49,7 +49,10 @@ describe("parity of a worker of the user's own (docker)", () => {
       expect: { isolationProbe: false },
     });
     const result = await runParity({ scenario, docker, runsDir: join(dir, 'runs') });
-    expect(result.differences, JSON.stringify(result.rows, null, 2)).toEqual([]);
+    const failedChecks = async (runDir: string): Promise<unknown[]> =>
+      (JSON.parse(await readFile(join(runDir, 'report.json'), 'utf8')) as { checks: { ok: boolean }[] }).checks.filter((c) => !c.ok);
+    const why = JSON.stringify({ docker: await failedChecks(result.docker.runDir), local: await failedChecks(result.local.runDir), differences: result.differences }, null, 2);
+    expect(result.differences, why).toEqual([]);
     expect(result.docker.status).toBe('passed');
     // The worker's own file, written by the script in both: `shell-<task>.txt`.
     expect(Object.keys(result.local.tasks['t-1']!.files ?? {})).toContain(worker.fileFor('t-1'));

@@ -121,6 +121,16 @@ describe('digestRun', () => {
     const rows = compareDigests({ ...container, backend: 'docker' }, process);
     expect(rows.filter((r) => !r.same)).toEqual([]);
     expect(rows).toContainEqual({ task: 't-01', field: 'attempt 1 events after the fault (not compared)', docker: 'progress', local: '(none)', same: true });
+    // An `on` trigger the attempt's own started set off: a progress the same chunk carried,
+    // recorded before the fault's clock started, is timing too.
+    const chunked = await digestRun(
+      writeRunDir([at(0, workerEvent(1, 'task.started', 1)), at(1, workerEvent(1, 'task.progress', 2)), at(50, workerEvent(2, 'task.started', 1))], undefined, {
+        ...extra(10),
+        faults: [{ faultId: 'kill-one', trigger: 'on the 1st task.started', firedAt: new Date(Date.parse('2026-01-01T12:00:00.000Z') + 10).toISOString() }],
+      }),
+    );
+    expect(chunked.tasks['t-01']!.attempts[0]!.events).toEqual(['task.started']);
+    expect(chunked.tasks['t-01']!.attempts[0]!.eventsAfterFault).toEqual(['task.progress']);
     // Before the fault, a difference is still one.
     const early = await digestRun(writeRunDir([at(0, workerEvent(1, 'task.started', 1)), at(5, workerEvent(1, 'task.progress', 2))], undefined, extra(10)));
     expect(
